@@ -1,0 +1,110 @@
+"""The composition root: settings -> engine -> services -> transport."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.dialog import DialogEngine
+from bot.handlers.base import Classifier
+from bot.messages import Core
+from bot.services.desk import Desk
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+class Transport(Protocol):
+    name: str
+
+    async def prepare(self) -> None: ...
+
+    async def run(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def default_classifier() -> Classifier:
+    from bot.nlp import classify
+
+    return classify
+
+
+def make_transport(settings: Settings, core: Core) -> Transport:
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    if settings.transport == "ptb":
+        from bot.transports.ptb_transport import PtbTransport
+
+        return PtbTransport(token, settings.telegram_api_base, core)
+    from bot.transports.aiogram_transport import AiogramTransport
+
+    return AiogramTransport(token, settings.telegram_api_base, core)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    uow_factory: UnitOfWorkFactory
+    dialog: DialogEngine
+    clock: Clock
+    transport: Transport | None = None
+
+    @classmethod
+    async def create(
+        cls, settings: Settings, clock: Clock | None = None, classify: Classifier | None = None
+    ) -> App:
+        engine = create_engine(settings.database_url)
+        await upgrade(engine)
+        uow_factory = UnitOfWorkFactory(session_factory(engine))
+        clock = clock or SystemClock()
+        classify = classify or await _warm_classifier()
+        dialog = DialogEngine(uow_factory, settings, clock, classify)
+        app = cls(settings, engine, uow_factory, dialog, clock)
+        await app.sync_properties()
+        return app
+
+    async def sync_properties(self) -> None:
+        async with self.uow_factory() as uow:
+            await Desk(uow, self.settings, self.clock).sync_properties()
+            await uow.commit()
+
+    async def start_transport(self) -> Transport:
+        self.transport = make_transport(self.settings, self.dialog)
+        await self.transport.prepare()
+        return self.transport
+
+    async def run(self) -> None:
+        transport = await self.start_transport()
+        log.info("PropDesk running with %s", transport.name)
+        await transport.run()
+
+    async def stop(self) -> None:
+        if self.transport is not None:
+            await self.transport.stop()
+
+    async def close(self) -> None:
+        if self.transport is not None:
+            await self.transport.close()
+        await self.engine.dispose()
+
+
+async def _warm_classifier() -> Classifier:
+    """jieba loads its dictionary on first use (~0.5 s): do it now, off the event loop."""
+    classify = default_classifier()
+    from bot import nlp
+
+    warm_up = getattr(nlp, "warm_up", None)
+    if warm_up is not None:
+        await asyncio.to_thread(warm_up)
+    return classify

@@ -1,0 +1,118 @@
+"""`propdesk` command line: run, migrate, demo, eval, lexicon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import Settings, SettingsError, load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except SettingsError as exc:
+        print(f"propdesk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="propdesk", description="PropDesk service desk bot")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run the bot against Telegram (needs PROPDESK_TELEGRAM_TOKEN)")
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.set_defaults(handler=_run)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=_migrate)
+
+    demo = sub.add_parser("demo", help="offline demo against the local Bot API emulator")
+    demo.add_argument("--transport", choices=("aiogram", "ptb"), default="aiogram")
+    demo.add_argument("-v", "--verbose", action="store_true")
+    demo.set_defaults(handler=_demo)
+
+    evaluate = sub.add_parser("eval", help="evaluate the classifier on a labelled corpus")
+    evaluate.add_argument("file", nargs="?")
+    evaluate.set_defaults(handler=_eval)
+
+    lexicon = sub.add_parser("lexicon", help="classifier lexicon tools")
+    lexicon_sub = lexicon.add_subparsers(dest="lexicon_command", required=True)
+    suggest = lexicon_sub.add_parser("suggest", help="terms that staff corrections point to")
+    suggest.set_defaults(handler=_lexicon_suggest)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.telegram_token is None:
+        raise SettingsError(
+            "setting PROPDESK_TELEGRAM_TOKEN: required by `propdesk run` "
+            "(the token from @BotFather)"
+        )
+    return asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> int:
+    from bot.app import App
+
+    app = await App.create(settings)
+    try:
+        await app.run()
+    finally:
+        await app.close()
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = load_settings()
+
+    async def migrate() -> None:
+        from storage.db import create_engine
+        from storage.migrate import upgrade
+
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    print("propdesk: database is up to date")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(transport=args.transport))
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from bot.nlp.evaluate import main as evaluate_main
+
+    return evaluate_main([args.file] if args.file else [])
+
+
+def _lexicon_suggest(args: argparse.Namespace) -> int:
+    from bot.lexicon_cli import suggest_from_corrections
+
+    return asyncio.run(suggest_from_corrections(load_settings()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

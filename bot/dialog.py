@@ -1,0 +1,92 @@
+"""The dialog engine: one transaction per event, dialog state in the database.
+
+Transports hand it neutral `Incoming` events and render the `Reply` it returns
+after the transaction has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.handlers.base import Classifier, Ctx, State
+from bot.handlers.router import route
+from bot.i18n import Translator, normalise_locale, translate
+from bot.messages import Incoming, Reply
+from bot.services.desk import Desk
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+BOT_COMMANDS: tuple[str, ...] = ("my", "cancel", "lang", "help", "start")
+
+
+class DialogEngine:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        settings: Settings,
+        clock: Clock,
+        classify: Classifier,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._settings = settings
+        self._clock = clock
+        self._classify = classify
+        # One event at a time per person, so an album's photos never race for one draft.
+        self._locks: defaultdict[tuple[int, int], asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def handle(self, inc: Incoming) -> Reply:
+        async with self._locks[(inc.chat_id, inc.user_id)]:
+            return await self._handle(inc)
+
+    async def _handle(self, inc: Incoming) -> Reply:
+        async with self._uow_factory() as uow:
+            if not await uow.updates.claim(inc.update_id, self._clock.now()):
+                log.info("update %s already processed", inc.update_id)
+                return Reply()
+            desk = Desk(uow, self._settings, self._clock)
+            stored = await uow.dialogs.get(inc.chat_id, inc.user_id)
+            state = State(stored.flow, stored.step, dict(stored.data)) if stored else State()
+            ctx = Ctx(
+                inc=inc,
+                desk=desk,
+                settings=self._settings,
+                t=Translator(await self._locale(desk, inc)),
+                state=state,
+                classify=self._classify,
+            )
+            if inc.is_private:
+                await desk.mark_reachable(inc.user_id)
+            await route(ctx)
+            await self._save_state(uow, inc, ctx.state)
+            await uow.commit()
+            return ctx.reply
+
+    async def _locale(self, desk: Desk, inc: Incoming) -> str:
+        resident = await desk.resident(inc.user_id)
+        if resident is not None and resident.locale:
+            return resident.locale
+        return normalise_locale(inc.language_code, self._settings.locale)
+
+    async def _save_state(self, uow: UnitOfWork, inc: Incoming, state: State) -> None:
+        if state.flow:
+            await uow.dialogs.save(
+                inc.chat_id, inc.user_id, state.flow, state.step, state.data, self._clock.now()
+            )
+        else:
+            await uow.dialogs.clear(inc.chat_id, inc.user_id)
+
+    async def mark_unreachable(self, chat_id: int) -> None:
+        """403 from Telegram: the person blocked the bot; stop counting them as active."""
+        async with self._uow_factory() as uow:
+            desk = Desk(uow, self._settings, self._clock)
+            if await desk.mark_unreachable(chat_id):
+                log.info("resident %s blocked the bot; marked inactive", chat_id)
+            await uow.commit()
+
+    def bot_commands(self, locale: str) -> list[tuple[str, str]]:
+        return [(name, translate(locale, f"command.{name}")) for name in BOT_COMMANDS]

@@ -1,0 +1,68 @@
+"""Labels and small pieces of text built from locale files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Translator
+
+CATEGORIES: tuple[str, ...] = (
+    "repair",
+    "cleaning",
+    "security",
+    "parking",
+    "billing",
+    "complaint",
+    "inquiry",
+    "suggestion",
+    "other",
+)
+# Which hotline answers which hazard; the property duty line is added separately.
+HAZARD_HOTLINE: dict[str, str] = {
+    "gas": "gas",
+    "fire": "fire",
+    "water": "property",
+    "electric": "property",
+    "lift": "lift",
+    "medical": "medical",
+    "crime": "crime",
+    "structure": "property",
+}
+
+
+def category_label(t: Translator, code: str) -> str:
+    return t(f"category.{code}")
+
+
+def urgency_label(t: Translator, code: str) -> str:
+    return t(f"urgency.{code}")
+
+
+def status_label(t: Translator, code: str) -> str:
+    return t(f"status.{code}")
+
+
+def team_label(t: Translator, code: str) -> str:
+    return t(f"team.{code}")
+
+
+def duration(t: Translator, minutes: int) -> str:
+    if minutes < 60:
+        return t("time.minutes", n=minutes)
+    if minutes % (24 * 60) == 0 and minutes >= 24 * 60 * 2:
+        return t("time.days", n=minutes // (24 * 60))
+    if minutes % 60 == 0:
+        return t("time.hours", n=minutes // 60)
+    return t("time.hours_minutes", h=minutes // 60, m=minutes % 60)
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%m-%d %H:%M")
+
+
+def hotline_for(hotlines: dict[str, str], hazard: str) -> str | None:
+    kind = HAZARD_HOTLINE.get(hazard)
+    if kind is None:
+        return None
+    return hotlines.get(kind) or (hotlines.get("property") if kind != "property" else None)

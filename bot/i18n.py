@@ -1,0 +1,88 @@
+"""Locale files (bot/locales/*.toml) and HTML-safe formatting of their templates.
+
+Templates are Telegram HTML written by us; every value substituted into them is
+escaped, so names like `<b>Tom & Jerry</b>` show literally and never break a send.
+"""
+
+from __future__ import annotations
+
+import html
+import string
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+LOCALES: tuple[str, ...] = ("zh-CN", "en")
+DEFAULT_LOCALE = "zh-CN"
+LOCALE_DIR = Path(__file__).with_name("locales")
+
+
+class Raw(str):
+    """A value that is already HTML (a rendered fragment) and must not be escaped again."""
+
+    __slots__ = ()
+
+
+class _EscapingFormatter(string.Formatter):
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, Raw):
+            return str(value)
+        return html.escape(super().format_field(value, format_spec), quote=False)
+
+
+_FORMATTER = _EscapingFormatter()
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], into: dict[str, str]) -> None:
+    for key, value in table.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            _flatten(name, value, into)
+        else:
+            into[name] = str(value)
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    with (LOCALE_DIR / f"{locale}.toml").open("rb") as handle:
+        flat: dict[str, str] = {}
+        _flatten("", tomllib.load(handle), flat)
+        return flat
+
+
+def normalise_locale(code: str | None, default: str = DEFAULT_LOCALE) -> str:
+    """Map Telegram's language_code (zh-hans, zh-hant, en-US...) to a supported locale."""
+    if not code:
+        return default
+    lowered = code.lower()
+    if lowered.startswith("zh"):
+        return "zh-CN"
+    if lowered.startswith("en"):
+        return "en"
+    return default
+
+
+def translate(locale: str, key: str, /, **params: Any) -> str:
+    template = catalog(locale).get(key)
+    if template is None:
+        template = catalog(DEFAULT_LOCALE).get(key, key)
+    return _FORMATTER.format(template, **params)
+
+
+def has_key(locale: str, key: str) -> bool:
+    return key in catalog(locale)
+
+
+class Translator:
+    """Bound to one locale; `t("key", name=...)` returns HTML with params escaped."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale if locale in LOCALES else DEFAULT_LOCALE
+
+    def __call__(self, key: str, /, **params: Any) -> str:
+        return translate(self.locale, key, **params)
+
+    def raw(self, key: str, /, **params: Any) -> Raw:
+        return Raw(self(key, **params))

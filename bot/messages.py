@@ -1,0 +1,163 @@
+"""Platform-neutral message types shared by transports and the dialog engine.
+
+Transports translate framework updates into `Incoming` and render `Outgoing`;
+nothing else in the project sees aiogram or python-telegram-bot objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+ChatType = Literal["private", "group", "supergroup", "channel"]
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    first_name: str = ""
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: a message, a command or a button press."""
+
+    update_id: int
+    chat_id: int
+    user_id: int
+    chat_type: ChatType = "private"
+    user_name: str = ""
+    username: str | None = None
+    language_code: str | None = None
+    text: str | None = None
+    command: str | None = None
+    command_args: str = ""
+    contact: Contact | None = None
+    photos: tuple[str, ...] = ()
+    location: tuple[float, float] | None = None
+    # sticker, voice, video, document, animation, audio, video_note, poll, dice...
+    unsupported: str | None = None
+    media_group_id: str | None = None
+    callback_id: str | None = None
+    callback_data: str | None = None
+    message_id: int | None = None
+    reply_to_message_id: int | None = None
+    thread_id: int | None = None
+
+    @property
+    def is_private(self) -> bool:
+        return self.chat_type == "private"
+
+    @property
+    def is_callback(self) -> bool:
+        return self.callback_id is not None
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: `data` is callback data (≤ 64 bytes), `url` opens a link."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyKeyboard:
+    """A reply keyboard under the input field; `contact_button` asks for the phone number."""
+
+    rows: tuple[tuple[str, ...], ...] = ()
+    contact_button: str | None = None
+    one_time: bool = True
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to send or edit. `text` is Telegram HTML with user input already escaped."""
+
+    chat_id: int
+    text: str
+    buttons: Keyboard = ()
+    reply_keyboard: ReplyKeyboard | None = None
+    remove_keyboard: bool = False
+    photos: tuple[str, ...] = ()
+    edit_message_id: int | None = None
+    thread_id: int | None = None
+    reply_to_message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    """The short toast answering a button press (≤ 200 characters)."""
+
+    callback_id: str
+    text: str = ""
+    alert: bool = False
+
+
+Action = Outgoing | CallbackAnswer
+
+
+@dataclass
+class Reply:
+    """Everything the core wants the transport to do for one incoming event."""
+
+    actions: list[Action] = field(default_factory=list)
+
+    def add(self, action: Action) -> None:
+        self.actions.append(action)
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_id: int
+
+
+class DeliveryError(Exception):
+    """A send that Telegram refused; transports raise these instead of framework errors."""
+
+
+class RecipientBlocked(DeliveryError):
+    """403: the user blocked the bot, never started it, or the bot left the group."""
+
+
+class RateLimited(DeliveryError):
+    def __init__(self, retry_after: float, message: str = "") -> None:
+        super().__init__(message or f"retry after {retry_after}")
+        self.retry_after = retry_after
+
+
+class ChatMigrated(DeliveryError):
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"migrated to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
+class BadRequest(DeliveryError):
+    """400: the request itself is wrong; retrying will not help."""
+
+
+class NotModified(BadRequest):
+    """Editing a message to the content it already has."""
+
+
+class Core(Protocol):
+    """What a transport talks to: the dialog engine's entry points, nothing else."""
+
+    async def handle(self, inc: Incoming) -> Reply: ...
+
+    async def mark_unreachable(self, chat_id: int) -> None: ...
+
+    def bot_commands(self, locale: str) -> list[tuple[str, str]]: ...
+
+
+class Sender(Protocol):
+    """Delivery of neutral messages; raises the DeliveryError subclasses above."""
+
+    async def send(self, out: Outgoing) -> Sent: ...
+
+    async def answer(self, answer: CallbackAnswer) -> None: ...

@@ -1,0 +1,199 @@
+"""Residents and tickets: the domain operations the handlers call, inside one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.services.lifecycle import Status
+from bot.services.sla import Deadlines, SlaPolicy
+from storage.models import Building, Property, Resident, Ticket, TicketEvent
+from storage.uow import UnitOfWork
+
+
+@dataclass
+class Draft:
+    """A report being written: kept in dialog state until the resident confirms."""
+
+    description: str = ""
+    photos: list[str] = field(default_factory=list)
+    category: str = "other"
+    urgency: str = "normal"
+    hazard: str | None = None
+    confidence: float = 0.0
+    matched: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Draft:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+# Mainland China's public emergency numbers; a property adds gas and its own duty line.
+DEFAULT_HOTLINES: dict[str, str] = {"fire": "119", "medical": "120", "crime": "110"}
+
+
+class Desk:
+    """Services bound to one unit of work and one clock."""
+
+    def __init__(self, uow: UnitOfWork, settings: Settings, clock: Clock) -> None:
+        self.uow = uow
+        self.settings = settings
+        self.clock = clock
+        self.sla = SlaPolicy(
+            {k: (v.response_minutes, v.resolution_minutes) for k, v in settings.sla.items()}
+        )
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # residents -------------------------------------------------------------------------
+    async def resident(self, telegram_id: int) -> Resident | None:
+        return await self.uow.residents.by_telegram_id(telegram_id)
+
+    async def ensure_resident(self, telegram_id: int, locale: str) -> Resident:
+        resident = await self.uow.residents.by_telegram_id(telegram_id)
+        if resident is None:
+            now = self.now()
+            resident = Resident(
+                telegram_id=telegram_id, locale=locale, created_at=now, updated_at=now
+            )
+            await self.uow.residents.add(resident)
+        return resident
+
+    async def save_registration(self, telegram_id: int, locale: str, **details: str) -> Resident:
+        resident = await self.ensure_resident(telegram_id, locale)
+        for name, value in details.items():
+            setattr(resident, name, value)
+        resident.registered = True
+        resident.active = True
+        resident.updated_at = self.now()
+        await self.uow.session.flush()
+        return resident
+
+    async def set_locale(self, telegram_id: int, locale: str) -> None:
+        resident = await self.ensure_resident(telegram_id, locale)
+        resident.locale = locale
+        resident.updated_at = self.now()
+
+    async def mark_unreachable(self, telegram_id: int) -> bool:
+        return await self.uow.residents.set_active(telegram_id, False, self.now()) > 0
+
+    async def mark_reachable(self, telegram_id: int) -> None:
+        await self.uow.residents.set_active(telegram_id, True, self.now())
+
+    # properties ------------------------------------------------------------------------
+    async def properties(self) -> Sequence[Property]:
+        return await self.uow.properties.all()
+
+    async def property_by_code(self, code: str) -> Property | None:
+        return await self.uow.properties.by_code(code)
+
+    async def buildings(self, property_id: int) -> Sequence[Building]:
+        return await self.uow.properties.buildings(property_id)
+
+    async def sync_properties(self) -> None:
+        """Mirror the properties and buildings listed in settings into the database."""
+        for config in self.settings.properties:
+            prop = await self.uow.properties.by_code(config.code)
+            if prop is None:
+                prop = await self.uow.properties.add(Property(code=config.code, name=config.name))
+            prop.name = config.name
+            buildings = [
+                Building(name=b.name, units=list(b.units), position=i)
+                for i, b in enumerate(config.buildings)
+            ]
+            await self.uow.properties.replace_buildings(prop.id, buildings)
+
+    async def hotlines(self, telegram_id: int) -> dict[str, str]:
+        """Hotline numbers of the resident's property, over the national defaults."""
+        resident = await self.resident(telegram_id)
+        prop = (
+            await self.uow.properties.get(resident.property_id)
+            if resident and resident.property_id
+            else None
+        )
+        config = self.settings.property_by_code(prop.code) if prop else None
+        return {**DEFAULT_HOTLINES, **(config.hotlines if config else {})}
+
+    # tickets ---------------------------------------------------------------------------
+    def deadlines(self, category: str, urgency: str) -> Deadlines:
+        return self.sla.deadlines(category, urgency, self.now())
+
+    async def open_ticket(self, resident: Resident, draft: Draft) -> Ticket:
+        now = self.now()
+        if resident.property_id is None:
+            raise ValueError("resident has no property")
+        day = now.astimezone(self.settings.tz).strftime("%Y%m%d")
+        sequence = await self.uow.tickets.next_number(day)
+        due = self.sla.deadlines(draft.category, draft.urgency, now)
+        ticket = Ticket(
+            number=f"{day}-{sequence:04d}",
+            property_id=resident.property_id,
+            resident_id=resident.id,
+            category=draft.category,
+            urgency=draft.urgency,
+            hazard=draft.hazard,
+            confidence=draft.confidence,
+            matched=list(draft.matched),
+            description=draft.description,
+            photo_file_ids=list(draft.photos),
+            address=address_of(resident),
+            contact_name=resident.name,
+            contact_phone=resident.phone,
+            team=self.settings.routing.get(draft.category, "service"),
+            status=Status.NEW,
+            created_at=now,
+            updated_at=now,
+            response_due_at=due.response_due,
+            resolution_due_at=due.resolution_due,
+        )
+        await self.uow.tickets.add(ticket)
+        await self.record(ticket, "created", actor_kind="resident", actor_id=resident.telegram_id)
+        return ticket
+
+    async def record(
+        self,
+        ticket: Ticket,
+        kind: str,
+        *,
+        actor_kind: str,
+        actor_id: int | None = None,
+        old: str | None = None,
+        new: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        event = TicketEvent(
+            ticket_id=ticket.id,
+            at=self.now(),
+            actor_kind=actor_kind,
+            actor_id=actor_id,
+            kind=kind,
+            old_value=old,
+            new_value=new,
+            note=note,
+        )
+        await self.uow.tickets.add_event(event)
+
+    async def tickets_of(self, resident: Resident, limit: int = 10) -> Sequence[Ticket]:
+        return await self.uow.tickets.for_resident(resident.id, limit)
+
+    async def ticket_for_resident(self, resident: Resident, ticket_id: int) -> Ticket | None:
+        ticket = await self.uow.tickets.get(ticket_id)
+        if ticket is None or ticket.resident_id != resident.id:
+            return None
+        return ticket
+
+    async def timeline(self, ticket: Ticket) -> Sequence[TicketEvent]:
+        return await self.uow.tickets.events(ticket.id)
+
+
+def address_of(resident: Resident) -> str:
+    return "".join(part for part in (resident.building, resident.unit, resident.room) if part)

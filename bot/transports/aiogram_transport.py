@@ -1,0 +1,260 @@
+"""aiogram 3 adapter: Telegram updates -> Incoming, Outgoing -> Bot API calls. Translation only."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramRetryAfter,
+)
+from aiogram.types import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+
+from bot.messages import (
+    BadRequest,
+    CallbackAnswer,
+    ChatMigrated,
+    Contact,
+    Core,
+    Incoming,
+    NotModified,
+    Outgoing,
+    RateLimited,
+    RecipientBlocked,
+    Sent,
+)
+from bot.transports import common
+from bot.transports.delivery import deliver
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MediaItem = InputMediaAudio | InputMediaDocument | InputMediaPhoto | InputMediaVideo
+
+
+class AiogramSender:
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, out: Outgoing) -> Sent:
+        return await _translate_errors(self._send(out))
+
+    async def answer(self, answer: CallbackAnswer) -> None:
+        await _translate_errors(
+            self.bot.answer_callback_query(answer.callback_id, answer.text or None, answer.alert)
+        )
+
+    async def _send(self, out: Outgoing) -> Sent:
+        markup = _markup(out)
+        if out.edit_message_id is not None:
+            await self.bot.edit_message_text(
+                text=out.text,
+                chat_id=out.chat_id,
+                message_id=out.edit_message_id,
+                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+            )
+            return Sent(out.edit_message_id)
+        if len(out.photos) == 1 and common.fits_caption(out.text):
+            message = await self.bot.send_photo(
+                out.chat_id,
+                out.photos[0],
+                caption=out.text,
+                reply_markup=markup,
+                message_thread_id=out.thread_id,
+                reply_to_message_id=out.reply_to_message_id,
+            )
+            return Sent(message.message_id)
+        if out.photos:
+            await self._send_album(out)
+        message = await self.bot.send_message(
+            out.chat_id,
+            out.text,
+            reply_markup=markup,
+            message_thread_id=out.thread_id,
+            reply_to_message_id=out.reply_to_message_id,
+        )
+        return Sent(message.message_id)
+
+    async def _send_album(self, out: Outgoing) -> None:
+        for chunk in common.album_chunks(out.photos):
+            if len(chunk) == 1:
+                await self.bot.send_photo(out.chat_id, chunk[0], message_thread_id=out.thread_id)
+                continue
+            media: list[MediaItem] = [InputMediaPhoto(media=file_id) for file_id in chunk]
+            await self.bot.send_media_group(out.chat_id, media, message_thread_id=out.thread_id)
+
+
+async def _translate_errors(call: Coroutine[Any, Any, T]) -> T:
+    try:
+        return await call
+    except TelegramRetryAfter as exc:
+        raise RateLimited(float(exc.retry_after), exc.message) from exc
+    except TelegramForbiddenError as exc:
+        raise RecipientBlocked(exc.message) from exc
+    except TelegramMigrateToChat as exc:
+        raise ChatMigrated(exc.migrate_to_chat_id) from exc
+    except TelegramBadRequest as exc:
+        if common.is_not_modified(exc.message):
+            raise NotModified(exc.message) from exc
+        raise BadRequest(exc.message) from exc
+
+
+def _markup(
+    out: Outgoing,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    if out.buttons:
+        rows = [
+            [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row]
+            for row in out.buttons
+        ]
+        return InlineKeyboardMarkup(inline_keyboard=rows)
+    if out.reply_keyboard is not None:
+        keyboard: list[list[KeyboardButton]] = []
+        if out.reply_keyboard.contact_button:
+            keyboard.append(
+                [KeyboardButton(text=out.reply_keyboard.contact_button, request_contact=True)]
+            )
+        keyboard += [[KeyboardButton(text=text) for text in row] for row in out.reply_keyboard.rows]
+        return ReplyKeyboardMarkup(
+            keyboard=keyboard, resize_keyboard=True, one_time_keyboard=out.reply_keyboard.one_time
+        )
+    if out.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def to_incoming(update: Update, bot_username: str) -> Incoming | None:
+    if update.callback_query is not None:
+        return _from_callback(update.update_id, update.callback_query)
+    if update.message is not None:
+        return _from_message(update.update_id, update.message, bot_username)
+    return None  # edits, channel posts, member updates: nothing to do
+
+
+def _from_callback(update_id: int, query: CallbackQuery) -> Incoming | None:
+    message = query.message
+    if message is None:
+        return None
+    user = query.from_user
+    return Incoming(
+        update_id=update_id,
+        chat_id=message.chat.id,
+        user_id=user.id,
+        chat_type=common.chat_type(message.chat.type),
+        user_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+        callback_id=query.id,
+        callback_data=query.data or "",
+        message_id=message.message_id,
+        thread_id=getattr(message, "message_thread_id", None),
+    )
+
+
+def _from_message(update_id: int, message: Message, bot_username: str) -> Incoming | None:
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    text = message.text if message.text is not None else message.caption
+    command, args = common.parse_command(text, bot_username) if message.text else (None, "")
+    contact = message.contact
+    return Incoming(
+        update_id=update_id,
+        chat_id=message.chat.id,
+        user_id=user.id,
+        chat_type=common.chat_type(message.chat.type),
+        user_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+        text=text,
+        command=command,
+        command_args=args,
+        contact=Contact(contact.phone_number, contact.first_name, contact.user_id)
+        if contact
+        else None,
+        photos=(message.photo[-1].file_id,) if message.photo else (),
+        location=(message.location.latitude, message.location.longitude)
+        if message.location
+        else None,
+        unsupported=common.unsupported_kind(message),
+        media_group_id=message.media_group_id,
+        message_id=message.message_id,
+        reply_to_message_id=message.reply_to_message.message_id
+        if message.reply_to_message
+        else None,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+    )
+
+
+class AiogramTransport:
+    """Long polling by default; `feed` processes one raw update (webhooks, tests)."""
+
+    name = "aiogram"
+
+    def __init__(self, token: str, api_base: str, core: Core) -> None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+        self.bot = Bot(
+            token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+        )
+        self.sender = AiogramSender(self.bot)
+        self.core = core
+        self.dp = Dispatcher()
+        self.dp.update.register(self._on_update)
+        self._username = ""
+
+    async def prepare(self) -> None:
+        me = await self.bot.get_me()
+        self._username = me.username or ""
+        await self._set_commands()
+
+    async def _set_commands(self) -> None:
+        for language, locale in common.COMMAND_LANGUAGES:
+            commands = [
+                BotCommand(command=c, description=d) for c, d in self.core.bot_commands(locale)
+            ]
+            await self.bot.set_my_commands(commands, language_code=language)
+
+    async def _on_update(self, update: Update) -> None:
+        incoming = to_incoming(update, self._username)
+        if incoming is None:
+            return
+        reply = await self.core.handle(incoming)
+        await deliver(reply, self.sender, self.core)
+
+    async def run(self) -> None:
+        await self.dp.start_polling(
+            self.bot,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=["message", "callback_query"],
+        )
+
+    async def stop(self) -> None:
+        with contextlib.suppress(RuntimeError):  # polling had not started
+            await self.dp.stop_polling()
+
+    async def close(self) -> None:
+        await self.bot.session.close()

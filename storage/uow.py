@@ -1,0 +1,72 @@
+"""The unit of work: one transaction per event; repositories share its session."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    DialogRepo,
+    OutboxRepo,
+    PropertyRepo,
+    ResidentRepo,
+    TicketRepo,
+    UpdateLog,
+)
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction; leaving without `commit()` rolls it back."""
+
+    properties: PropertyRepo
+    residents: ResidentRepo
+    tickets: TicketRepo
+    dialogs: DialogRepo
+    updates: UpdateLog
+    outbox: OutboxRepo
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        session = self._sessions()
+        self._session = session
+        self.properties = PropertyRepo(session)
+        self.residents = ResidentRepo(session)
+        self.tickets = TicketRepo(session)
+        self.dialogs = DialogRepo(session)
+        self.updates = UpdateLog(session)
+        self.outbox = OutboxRepo(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back anything uncommitted without expiring what was loaded.
+        await self.session.close()
+        self._session = None
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions)

@@ -1,0 +1,201 @@
+"""Registration and reporting flows through the dialog engine, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.messages import Incoming
+from storage.models import Ticket
+from tests.unit.sim import Person, fake_classify
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[App]:
+    clock = FixedClock(datetime(2026, 11, 28, 6, 0, tzinfo=UTC))  # 14:00 in Shanghai
+    application = await App.create(settings, clock=clock, classify=fake_classify)
+    yield application
+    await application.close()
+
+
+async def register(app: App, user_id: int = 1001) -> Person:
+    wang = Person(app.dialog, user_id)
+    await wang.say("/start")
+    await wang.say("王女士")
+    await wang.contact("+8613812345678")
+    await wang.press(wang.button("3栋"))
+    await wang.press(wang.button("2单元"))
+    await wang.say("501")
+    return wang
+
+
+async def tickets(app: App) -> list[Ticket]:
+    async with app.uow_factory() as uow:
+        return list((await uow.session.scalars(select(Ticket).order_by(Ticket.id))).all())
+
+
+async def test_registration_stores_resident_and_masks_phone(app: App) -> None:
+    wang = await register(app)
+    assert "王女士 138****5678" in wang.texts()
+    assert "3栋2单元501" in wang.texts()
+    async with app.uow_factory() as uow:
+        resident = await uow.residents.by_telegram_id(1001)
+    assert resident is not None and resident.registered
+    assert (resident.phone, resident.building, resident.unit, resident.room) == (
+        "+8613812345678",
+        "3栋",
+        "2单元",
+        "501",
+    )
+
+
+async def test_report_confirm_creates_numbered_ticket(app: App) -> None:
+    wang = await register(app)
+    await wang.say("卫生间天花板一直在滴水")
+    assert "滴水" in wang.texts()
+    await wang.press(wang.button("确认"))
+    assert "20261128-0001" in wang.texts()
+    assert "30 分钟" in wang.texts()
+    [ticket] = await tickets(app)
+    assert ticket.number == "20261128-0001"
+    assert (ticket.category, ticket.urgency, ticket.team) == ("repair", "high", "engineering")
+    assert ticket.address == "3栋2单元501"
+
+
+async def test_first_message_before_registration_becomes_the_report(app: App) -> None:
+    li = Person(app.dialog, 1002)
+    await li.say("厨房水管漏了")
+    await li.say("李先生")
+    await li.say("13912345678")
+    await li.press(li.button("2栋"))
+    await li.say("1202")
+    assert "漏" in li.texts()
+    await li.press(li.button("确认"))
+    [ticket] = await tickets(app)
+    assert ticket.description == "厨房水管漏了"
+
+
+async def test_emergency_gives_safety_advice_and_opens_ticket_at_once(app: App) -> None:
+    wang = await register(app)
+    replies = await wang.say("楼道里好大一股煤气味!!")
+    assert "96777" in replies[0].text  # the hotline comes first
+    assert "20261128-0001" in replies[1].text
+    [ticket] = await tickets(app)
+    assert (ticket.urgency, ticket.hazard) == ("emergency", "gas")
+
+
+async def test_invalid_phone_and_unknown_building_are_asked_again(app: App) -> None:
+    zhao = Person(app.dialog, 1003)
+    await zhao.say("/start")
+    await zhao.say("赵")
+    await zhao.say("12345")
+    assert "13812345678" in zhao.texts()
+    await zhao.say("010-65529988")
+    await zhao.say("99栋")
+    assert "1栋" in zhao.texts()
+    async with app.uow_factory() as uow:
+        state = await uow.dialogs.get(1003, 1003)
+    assert state is not None and state.step == "building"
+
+
+async def test_someone_elses_contact_is_confirmed_first(app: App) -> None:
+    qian = Person(app.dialog, 1004)
+    await qian.say("/start")
+    await qian.say("钱")
+    await qian.contact("+8613700000000", owner=555)
+    assert "13700000000" in qian.texts()
+    await qian.press("rg:c:y")
+    assert "138" not in qian.texts() and "137****0000" in qian.texts()
+
+
+async def test_duplicate_update_is_processed_once(app: App) -> None:
+    wang = await register(app)
+    await wang.say("水管漏了")
+    press = Incoming(
+        update_id=424242,
+        chat_id=1001,
+        user_id=1001,
+        callback_id="dup",
+        callback_data=wang.button("确认"),
+        message_id=7,
+    )
+    first = await app.dialog.handle(press)
+    second = await app.dialog.handle(replace(press))
+    assert first.actions and second.actions == []
+    assert len(await tickets(app)) == 1
+
+
+async def test_stale_and_forged_buttons_do_nothing(app: App) -> None:
+    wang = await register(app)
+    await wang.say("水管漏了")
+    confirm = wang.button("确认")
+    await wang.press(confirm)
+    await wang.press(confirm)  # pressed twice
+    await wang.press("rp:zzzzzz:ok")  # forged draft id
+    await wang.press("../../etc")  # junk
+    await wang.press("my:999999")  # someone else's / missing ticket
+    assert len(await tickets(app)) == 1
+    assert all(a.text for a in wang.answers[-4:])
+
+
+async def test_unsupported_input_keeps_the_step(app: App) -> None:
+    sun = Person(app.dialog, 1005)
+    await sun.say("/start")
+    await sun.say("孙")
+    for kind in ("sticker", "voice", "video", "document", "location"):
+        replies = await sun.other(kind)
+        assert replies, kind
+    await sun.say("   ")
+    async with app.uow_factory() as uow:
+        state = await uow.dialogs.get(1005, 1005)
+    assert state is not None and state.step == "phone"
+
+
+async def test_long_description_is_stored_whole_and_echoed_short(app: App) -> None:
+    wang = await register(app)
+    long_text = "楼上漏水" + "很严重" * 2000
+    await wang.say(long_text)
+    assert all(len(o.text) < 4096 for o in wang.last)
+    await wang.press(wang.button("确认"))
+    [ticket] = await tickets(app)
+    assert ticket.description == long_text
+
+
+async def test_html_in_names_is_escaped(app: App) -> None:
+    tom = Person(app.dialog, 1006)
+    await tom.say("/start")
+    await tom.say("<b>Tom & Jerry</b>")
+    await tom.say("13812345678")
+    await tom.press(tom.button("2栋"))
+    await tom.say("101")
+    assert "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;" in tom.texts()
+
+
+async def test_cancel_leaves_flow_and_my_lists_tickets(app: App) -> None:
+    wang = await register(app)
+    await wang.say("水管漏了")
+    await wang.say("/cancel")
+    async with app.uow_factory() as uow:
+        assert await uow.dialogs.get(1001, 1001) is None
+    await wang.say("水管又漏了")
+    await wang.press(wang.button("确认"))
+    await wang.say("/my")
+    assert "20261128-0001" in wang.texts()
+    await wang.press(wang.button("20261128-0001"))
+    assert "已提交" in wang.texts()
+
+
+async def test_lang_switches_to_english(app: App) -> None:
+    wang = await register(app)
+    await wang.say("/lang")
+    await wang.press("lang:en")
+    assert "English" in wang.texts()
+    await wang.say("/help")
+    assert "Help" in wang.texts()
