@@ -166,13 +166,15 @@ class _Parser:
 
     def attribute(self, tag: str, begin: int) -> tuple[str, str]:
         name_begin = self.pos
-        while self.at(self.pos) not in _SPACES and self.at(self.pos) != "=":
+        while self.at(self.pos) not in _SPACES and self.at(self.pos) not in "=>":
             self.pos += 1
         name = self.text[name_begin : self.pos]
         where = f'the tag "{tag}" at byte offset {self.byte_offset(begin)}'
         if not name:
             raise HtmlParseError(f"Empty attribute name in {where}")
         self.skip_spaces()
+        if self.at(self.pos) != "=" and tag == "blockquote" and name.lower() == "expandable":
+            return "expandable", ""
         if self.at(self.pos) != "=":
             raise HtmlParseError(f"Expected equal sign in declaration of an attribute of {where}")
         self.pos += 1
