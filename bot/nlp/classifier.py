@@ -1,0 +1,415 @@
+"""Keyword classifier: category, urgency and hazard from a resident's message.
+
+Pipeline: normalise -> jieba (compact dictionary + lexicon words) -> lexicon hits (single terms,
+English phrases, co-occurring word groups, homophone typos) -> context cues (negation, finished,
+hypothetical, old or planned event, question, request) -> category scores and urgency rules.
+Everything built in ``__init__`` is read-only afterwards, so ``classify`` is thread-safe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jieba
+
+from bot.nlp.codes import HAZARDS
+from bot.nlp.homophones import HomophoneIndex, load_table
+from bot.nlp.lexicon import CUE_KINDS, Lexicon, Rule
+from bot.nlp.normalize import normalize
+
+WORDS_PATH = Path(__file__).with_name("data") / "words.txt"
+MIN_SCORE = 2.0  # below this the evidence is too thin: answer "other" and let the resident pick
+NEGATION_REACH = 3  # tokens before a hit that a negation word may govern
+EVENT_BOOST = 5.0  # "was yesterday's fire handled?" is an inquiry, whatever it mentions
+BOUNDARIES = frozenset(",.!?;:。、…~()[]{}\"'")
+# Life-threatening hazards first when one message names several.
+HAZARD_PRIORITY = ("fire", "gas", "medical", "crime", "lift", "electric", "structure", "water")
+HAZARD_HOME = {h: "repair" for h in HAZARDS} | {"fire": "security", "medical": "security",
+                                               "crime": "security"}
+_CUE_BIT = {kind: 1 << i for i, kind in enumerate(CUE_KINDS)}
+_NEG, _FIN, _ONG = _CUE_BIT["negation"], _CUE_BIT["finished"], _CUE_BIT["ongoing"]
+_HYP, _QUE, _QST = _CUE_BIT["hypothetical"], _CUE_BIT["question"], _CUE_BIT["question_start"]
+_HOW, _PAST, _PLAN = _CUE_BIT["howto"], _CUE_BIT["past"], _CUE_BIT["planned"]
+_REQ, _LOW, _INT = _CUE_BIT["request"], _CUE_BIT["low"], _CUE_BIT["intensifier"]
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Result of :func:`classify`; ``matched`` lists the words and cues that decided."""
+
+    category: str
+    urgency: str
+    hazard: str | None
+    confidence: float
+    matched: tuple[str, ...]
+
+
+OTHER = Classification("other", "low", None, 0.0, ())
+
+
+@dataclass
+class _Hit:
+    rule: Rule
+    positions: tuple[int, ...]
+    word: str
+    suppressed: bool = False
+
+
+@dataclass
+class _Message:
+    tokens: list[str]
+    clauses: list[int]
+    flags: list[int]
+    all_flags: int = 0
+    hits: list[_Hit] = field(default_factory=list)
+    corrections: dict[str, str] = field(default_factory=dict)
+
+    def has(self, bit: int) -> bool:
+        return bool(self.all_flags & bit)
+
+
+class Classifier:
+    """A classifier bound to one lexicon. Build once (slow), call ``classify`` from any thread."""
+
+    def __init__(self, lexicon: Lexicon, words_path: Path = WORDS_PATH) -> None:
+        self.lexicon = lexicon
+        self._tokenizer = self._build_tokenizer(lexicon, words_path)
+        self._index: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self._cue_flags: dict[str, int] = defaultdict(int)
+        self._phrase_first: set[str] = set()
+        self._phrase_max = 1
+        self._emergency_terms: set[str] = set()
+        self._index_rules(lexicon)
+        self._index_cues(lexicon)
+        self._index = dict(self._index)
+        self._cue_flags = dict(self._cue_flags)
+        self._homophones = HomophoneIndex(self._homophone_terms(), load_table())
+
+    # ------------------------------------------------------------------ building
+    @staticmethod
+    def _build_tokenizer(lexicon: Lexicon, words_path: Path) -> jieba.Tokenizer:
+        # A private tokenizer: the global jieba one stays untouched for the rest of the app,
+        # and the compact dictionary loads in a fraction of the full one's time.
+        tokenizer = jieba.Tokenizer(dictionary=str(words_path))
+        with open(words_path, "rb") as handle:
+            tokenizer.FREQ, tokenizer.total = tokenizer.gen_pfdict(handle)
+        tokenizer.initialized = True
+        unit = max(tokenizer.total // 1000, 1)
+        for term in sorted(lexicon.terms()):
+            # Single characters are left alone: boosting them would split ordinary words.
+            if len(term) >= 2 and " " not in term and not term.isascii():
+                # Longer terms get more weight so 煤气味 beats 煤气 + 味.
+                freq = max(tokenizer.FREQ.get(term, 0), unit * len(term))
+                tokenizer.add_word(term, freq=freq)
+        return tokenizer
+
+    def _index_word(self, word: str) -> None:
+        if " " in word:
+            parts = word.split(" ")
+            self._phrase_first.add(parts[0])
+            self._phrase_max = max(self._phrase_max, len(parts))
+
+    def _index_rules(self, lexicon: Lexicon) -> None:
+        for rule_id, rule in enumerate(lexicon.rules):
+            for group_id, group in enumerate(rule.groups):
+                for word in group:
+                    self._index[word].append((rule_id, group_id))
+                    self._index_word(word)
+                    if rule.urgency == "emergency" and not rule.is_combo:
+                        self._emergency_terms.add(word)
+
+    def _index_cues(self, lexicon: Lexicon) -> None:
+        for kind, words in lexicon.cues.items():
+            for word in words:
+                self._cue_flags[word] |= _CUE_BIT[kind]
+                self._index_word(word)
+
+    def _homophone_terms(self) -> set[str]:
+        terms: set[str] = set()
+        for rule in self.lexicon.rules:
+            if rule.weight >= 3 or rule.urgency in ("emergency", "high"):
+                for group in rule.groups:
+                    terms |= {w for w in group if len(w) >= 2}
+        return terms
+
+    # ------------------------------------------------------------------ analysis
+    def _tokenize(self, text: str) -> _Message:
+        tokens: list[str] = []
+        clauses: list[int] = []
+        clause = 0
+        for token in self._tokenizer.lcut(text, HMM=False):
+            if token.isspace():
+                continue
+            if token in BOUNDARIES:
+                clause += 1
+            tokens.append(token)
+            clauses.append(clause)
+        return _Message(tokens, clauses, [0] * len(tokens))
+
+    def _match(self, msg: _Message) -> None:
+        self._correct_typos(msg)
+        combos: dict[int, dict[int, list[tuple[int, str]]]] = {}
+        rules, index, cue_flags = self.lexicon.rules, self._index, self._cue_flags
+        tokens = msg.tokens
+        for pos, token in enumerate(tokens):
+            words = [token]
+            if token in self._phrase_first:
+                words += self._phrases(tokens, pos)
+            for word in words:
+                flag = cue_flags.get(word)
+                if flag:
+                    msg.flags[pos] |= flag
+                    msg.all_flags |= flag
+                for rule_id, group_id in index.get(word, ()):
+                    rule = rules[rule_id]
+                    if rule.is_combo:
+                        combos.setdefault(rule_id, {}).setdefault(group_id, []).append((pos, word))
+                    else:
+                        msg.hits.append(_Hit(rule, (pos,), word))
+        if tokens and self._cue_flags.get(tokens[0], 0) & _QST:
+            msg.all_flags |= _QUE
+        self._fire_combos(msg, combos)
+
+    def _phrases(self, tokens: list[str], pos: int) -> list[str]:
+        found = []
+        for length in range(2, self._phrase_max + 1):
+            if pos + length > len(tokens):
+                break
+            phrase = " ".join(tokens[pos : pos + length])
+            if phrase in self._index or phrase in self._cue_flags:
+                found.append(phrase)
+        return found
+
+    def _fire_combos(self, msg: _Message, combos: dict[int, dict[int, list[tuple[int, str]]]]):
+        rules = self.lexicon.rules
+        for rule_id, groups in combos.items():
+            rule = rules[rule_id]
+            if len(groups) < len(rule.groups):
+                continue
+            chosen = self._within_window(groups, len(rule.groups), rule.window)
+            if chosen:
+                positions = tuple(pos for pos, _ in chosen)
+                msg.hits.append(_Hit(rule, positions, "+".join(word for _, word in chosen)))
+
+    @staticmethod
+    def _within_window(
+        groups: dict[int, list[tuple[int, str]]], size: int, window: int
+    ) -> list[tuple[int, str]] | None:
+        for anchor in groups[0]:
+            chosen = [anchor]
+            for group_id in range(1, size):
+                near = [c for c in groups[group_id] if abs(c[0] - anchor[0]) <= window]
+                if not near:
+                    break
+                chosen.append(min(near, key=lambda c: abs(c[0] - anchor[0])))
+            else:
+                return chosen
+        return None
+
+    def _correct_typos(self, msg: _Message) -> None:
+        """Rewrite mistyped terms (楼水 -> 漏水) before matching so every rule sees them."""
+        text = "".join(msg.tokens)
+        spans = self._homophones.find(text)
+        if not spans:
+            return
+        present = set(msg.tokens)
+        for start, end, term in reversed(spans):
+            typed = text[start:end]
+            if term in present:
+                continue
+            if typed == term and term not in self._emergency_terms:
+                continue  # jieba chose another split for an ordinary term: trust it
+            if typed != term and not self._plausible_typo(typed, term):
+                continue
+            if self._replace_span(msg, start, end, term):
+                present.add(term)
+                if typed != term:
+                    msg.corrections[term] = f"{typed}≈{term}"
+
+    @staticmethod
+    def _replace_span(msg: _Message, start: int, end: int, term: str) -> bool:
+        offset = 0
+        first = last = -1
+        for i, token in enumerate(msg.tokens):
+            if offset == start:
+                first = i
+            offset += len(token)
+            if offset == end and first >= 0:
+                last = i
+                break
+            if offset > end:
+                break
+        if first < 0 or last < 0:
+            return False  # the span cuts through a token: not a clean typo
+        msg.tokens[first : last + 1] = [term]
+        msg.clauses[first : last + 1] = [msg.clauses[first]]
+        msg.flags[first : last + 1] = [0]
+        return True
+
+    def _plausible_typo(self, typed: str, term: str) -> bool:
+        # A typo keeps at least one character, is not a real word (猫眼 is not 冒烟), and does
+        # not swap in a negation (没气味 is not 煤气味).
+        if not any(a == b for a, b in zip(typed, term, strict=False)):
+            return False
+        if self._tokenizer.FREQ.get(typed, 0) > 0:
+            return False
+        return not any(ch in "没不无未别" and ch not in term for ch in typed)
+
+    # ------------------------------------------------------------------ context
+    def _negated(self, msg: _Message, pos: int, own: tuple[int, ...]) -> bool:
+        clause = msg.clauses[pos]
+        for back in range(max(pos - NEGATION_REACH, 0), pos):
+            if back not in own and msg.clauses[back] == clause and msg.flags[back] & _NEG:
+                return True
+        return False
+
+    def _finished(self, msg: _Message) -> bool:
+        """A non-negated "already fixed" cue with nothing saying the problem is still there."""
+        if not msg.has(_FIN) or msg.has(_ONG):
+            return False
+        return any(
+            flag & _FIN and not self._negated(msg, pos, ())
+            for pos, flag in enumerate(msg.flags)
+        )
+
+    def _hypothetical_before(self, msg: _Message, pos: int, question: bool) -> bool:
+        clause = msg.clauses[pos]
+        return any(
+            msg.flags[i] & _HYP and (question or msg.clauses[i] == clause) for i in range(pos)
+        )
+
+    def _suppress(self, msg: _Message, question: bool, finished: bool) -> None:
+        # An old event told without urgency ("昨晚有人打架") is a report, not an alarm.
+        old = msg.has(_PAST) and not msg.has(_ONG) and not msg.has(_INT)
+        for hit in msg.hits:
+            hit.suppressed = (
+                finished
+                or any(self._negated(msg, p, hit.positions) for p in hit.positions)
+                or self._hypothetical_before(msg, min(hit.positions), question)
+                or (old and hit.rule.urgency in ("emergency", "high"))
+            )
+
+    # ------------------------------------------------------------------ decision
+    def classify(self, text: str) -> Classification:
+        """Classify one message; never raises (bad input gives ``other``)."""
+        try:
+            return self._classify(text if isinstance(text, str) else str(text))
+        except Exception:  # a classifier bug must not take the intake flow down with it
+            return OTHER
+
+    def _classify(self, text: str) -> Classification:
+        norm = normalize(text)
+        if not norm.strip():
+            return OTHER
+        msg = self._tokenize(norm)
+        self._match(msg)
+        if not msg.hits:
+            return OTHER
+        question = msg.has(_QUE)
+        finished = self._finished(msg)
+        self._suppress(msg, question, finished)
+        event_question = question and not msg.has(_ONG) and (
+            msg.has(_PAST) or msg.has(_PLAN) or finished or msg.has(_HYP)
+        )
+        scores = self._scores(msg, event_question)
+        emergency = self._live_emergency(msg)
+        category, confidence = self._pick_category(scores)
+        if emergency is not None and category in ("inquiry", "suggestion", "other"):
+            category = HAZARD_HOME[emergency.rule.hazard or "fire"]
+        if category == "other":
+            return Classification("other", "low", None, confidence, ())
+        urgency, deciding = self._urgency(msg, category, emergency, question, finished)
+        hazard = emergency.rule.hazard if emergency is not None else None
+        if emergency is not None:
+            confidence = max(confidence, 0.9)
+        matched = self._explain(msg, category, deciding)
+        return Classification(category, urgency, hazard, confidence, matched)
+
+    @staticmethod
+    def _scores(msg: _Message, event_question: bool) -> dict[str, float]:
+        scores: dict[str, float] = defaultdict(float)
+        for hit in msg.hits:
+            scores[hit.rule.category] += hit.rule.weight
+        has_problem = any(h.rule.kind == "problem" for h in msg.hits)
+        if event_question and has_problem:
+            scores["inquiry"] += EVENT_BOOST
+        return scores
+
+    @staticmethod
+    def _pick_category(scores: dict[str, float]) -> tuple[str, float]:
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        best, top = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        strength = 1 - math.exp(-top / 3)
+        confidence = round(strength * (0.5 + 0.5 * (top - second) / top), 3)
+        if top < MIN_SCORE:
+            return "other", confidence
+        return best, confidence
+
+    @staticmethod
+    def _live_emergency(msg: _Message) -> _Hit | None:
+        live = [h for h in msg.hits if h.rule.urgency == "emergency" and not h.suppressed]
+        strong = [h for h in live if not h.rule.weak]
+        if not strong:
+            others = any(not h.rule.weak for h in msg.hits) or msg.has(_INT)
+            if not (live and others):
+                return None
+            strong = live
+        # Co-occurring word groups are more specific than a lone word ("ceiling collapsed").
+        return min(
+            strong,
+            key=lambda h: (-len(h.rule.groups), HAZARD_PRIORITY.index(h.rule.hazard or "fire")),
+        )
+
+    def _urgency(
+        self,
+        msg: _Message,
+        category: str,
+        emergency: _Hit | None,
+        question: bool,
+        finished: bool,
+    ) -> tuple[str, list[str]]:
+        if emergency is not None:
+            return "emergency", [emergency.word]
+        live = [h for h in msg.hits if not h.suppressed]
+        high = [h for h in live if h.rule.urgency == "high"]
+        if high:
+            return "high", [high[0].word]
+        urgency, cues = self._ordinary_urgency(msg, live, category, question, finished)
+        if category == "complaint" and urgency == "low":
+            urgency = "normal"  # a complaint always gets a manager's look within the day
+        return urgency, cues
+
+    def _ordinary_urgency(
+        self, msg: _Message, live: list[_Hit], category: str, question: bool, finished: bool
+    ) -> tuple[str, list[str]]:
+        if category in ("inquiry", "suggestion", "other"):
+            return "low", []
+        if msg.has(_LOW) or any(h.rule.urgency == "low" for h in live):
+            return "low", self._cue_words(msg, _LOW)
+        problems = [h for h in msg.hits if h.rule.kind == "problem"]
+        live_problems = [h for h in problems if not h.suppressed]
+        if finished or (problems and not live_problems):
+            return "low", self._cue_words(msg, _FIN | _NEG)
+        asks = question or msg.has(_HOW)
+        if asks and not msg.has(_REQ) and (msg.has(_HOW) or not live_problems):
+            return "low", self._cue_words(msg, _QUE | _HOW)
+        return "normal", []
+
+    @staticmethod
+    def _cue_words(msg: _Message, bits: int) -> list[str]:
+        return [tok for tok, flag in zip(msg.tokens, msg.flags, strict=False) if flag & bits]
+
+    @staticmethod
+    def _explain(msg: _Message, category: str, deciding: list[str]) -> tuple[str, ...]:
+        words = [h.word for h in msg.hits if h.rule.category == category] + deciding
+        out: list[str] = []
+        for word in words:
+            for part in word.split("+"):
+                label = msg.corrections.get(part, part)
+                if label not in out:
+                    out.append(label)
+        return tuple(out[:12])

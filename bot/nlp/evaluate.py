@@ -1,0 +1,236 @@
+"""Evaluate the classifier on labelled JSON lines (``{"text", "category", "urgency", "hazard"}``).
+
+``main`` backs ``propdesk eval [FILE ...]``; without files it evaluates the corpus files in
+``tests/data``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.nlp.codes import CATEGORIES, HAZARDS, URGENCIES
+
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
+DEFAULT_FILES = ("corpus_tune.jsonl", "corpus_holdout.jsonl")
+
+
+@dataclass(frozen=True)
+class Example:
+    line: int
+    text: str
+    category: str
+    urgency: str
+    hazard: str | None
+
+
+@dataclass(frozen=True)
+class Miss:
+    example: Example
+    category: str
+    urgency: str
+    hazard: str | None
+    matched: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class Report:
+    path: str
+    total: int = 0
+    category_correct: int = 0
+    urgency_correct: int = 0
+    emergency_true: int = 0  # labelled emergency and predicted emergency
+    emergency_labelled: int = 0
+    emergency_predicted: int = 0
+    hazard_correct: int = 0
+    category_confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    urgency_confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    misses: list[Miss] = field(default_factory=list)
+
+    @property
+    def category_accuracy(self) -> float:
+        return _ratio(self.category_correct, self.total)
+
+    @property
+    def urgency_accuracy(self) -> float:
+        return _ratio(self.urgency_correct, self.total)
+
+    @property
+    def emergency_recall(self) -> float:
+        return _ratio(self.emergency_true, self.emergency_labelled, empty=1.0)
+
+    @property
+    def emergency_precision(self) -> float:
+        return _ratio(self.emergency_true, self.emergency_predicted, empty=1.0)
+
+    @property
+    def hazard_accuracy(self) -> float:
+        """Share of caught emergencies whose hazard is right."""
+        return _ratio(self.hazard_correct, self.emergency_true, empty=1.0)
+
+    def category_scores(self) -> dict[str, ClassScore]:
+        return _per_class(self.category_confusion, CATEGORIES)
+
+    def urgency_scores(self) -> dict[str, ClassScore]:
+        return _per_class(self.urgency_confusion, URGENCIES)
+
+
+def _ratio(part: int, whole: int, empty: float = 0.0) -> float:
+    return part / whole if whole else empty
+
+
+def _per_class(confusion: Counter[tuple[str, str]], labels: Sequence[str]) -> dict[str, ClassScore]:
+    scores = {}
+    for label in labels:
+        tp = confusion[(label, label)]
+        predicted = sum(n for (_, p), n in confusion.items() if p == label)
+        actual = sum(n for (a, _), n in confusion.items() if a == label)
+        precision, recall = _ratio(tp, predicted), _ratio(tp, actual)
+        f1 = _ratio(int(2 * precision * recall * 1e6), int((precision + recall) * 1e6))
+        scores[label] = ClassScore(precision, recall, f1, actual)
+    return scores
+
+
+def _check(value: object, allowed: Sequence[str], where: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{where}: {value!r} is not one of {tuple(allowed)}")
+    return str(value)
+
+
+def load_examples(path: str | Path) -> list[Example]:
+    """Read and validate a corpus file; a bad line raises ValueError naming it."""
+    examples = []
+    with open(path, encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{where}: invalid JSON: {exc}") from exc
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise ValueError(f"{where}: expected an object with a 'text' string")
+            category = _check(row.get("category"), CATEGORIES, f"{where} category")
+            urgency = _check(row.get("urgency"), URGENCIES, f"{where} urgency")
+            hazard = row.get("hazard")
+            if urgency == "emergency":
+                hazard = _check(hazard, HAZARDS, f"{where} hazard")
+            examples.append(Example(number, row["text"], category, urgency, hazard))
+    return examples
+
+
+def evaluate(path: str | Path, classify: Callable[[str], object] | None = None) -> Report:
+    """Classify every line of ``path`` and compare with its labels."""
+    if classify is None:
+        from bot.nlp import classify as default_classify
+
+        classify = default_classify
+    report = Report(str(path))
+    for example in load_examples(path):
+        _score(report, example, classify(example.text))
+    return report
+
+
+def _score(report: Report, example: Example, result: object) -> None:
+    category = str(getattr(result, "category", "other"))
+    urgency = str(getattr(result, "urgency", "low"))
+    hazard = getattr(result, "hazard", None)
+    report.total += 1
+    report.category_correct += category == example.category
+    report.urgency_correct += urgency == example.urgency
+    report.category_confusion[(example.category, category)] += 1
+    report.urgency_confusion[(example.urgency, urgency)] += 1
+    labelled, predicted = example.urgency == "emergency", urgency == "emergency"
+    report.emergency_labelled += labelled
+    report.emergency_predicted += predicted
+    if labelled and predicted:
+        report.emergency_true += 1
+        report.hazard_correct += hazard == example.hazard
+    hazard_wrong = labelled and predicted and hazard != example.hazard
+    if category != example.category or urgency != example.urgency or hazard_wrong:
+        matched = tuple(getattr(result, "matched", ()))
+        report.misses.append(Miss(example, category, urgency, hazard, matched))
+
+
+def _class_table(title: str, scores: dict[str, ClassScore]) -> list[str]:
+    lines = [f"{title:<12} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}"]
+    for label, s in scores.items():
+        lines.append(f"{label:<12} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.support:5d}")
+    return lines
+
+
+def _confusion(confusion: Counter[tuple[str, str]], labels: Sequence[str]) -> list[str]:
+    short = [label[:5] for label in labels]
+    lines = ["actual\\pred  " + " ".join(f"{s:>5}" for s in short)]
+    for actual in labels:
+        cells = " ".join(f"{confusion[(actual, p)]:5d}" for p in labels)
+        lines.append(f"{actual:<12} {cells}")
+    return lines
+
+
+def format_report(report: Report) -> str:
+    """Human-readable report: headline figures, per-class scores, confusion, every miss."""
+    lines = [
+        f"== {report.path}: {report.total} messages",
+        f"category accuracy   {report.category_accuracy:.3f}",
+        f"urgency accuracy    {report.urgency_accuracy:.3f}",
+        f"emergency recall    {report.emergency_recall:.3f} "
+        f"({report.emergency_true}/{report.emergency_labelled})",
+        f"emergency precision {report.emergency_precision:.3f} "
+        f"({report.emergency_true}/{report.emergency_predicted})",
+        f"hazard accuracy     {report.hazard_accuracy:.3f} (of caught emergencies)",
+        "",
+        *_class_table("category", report.category_scores()),
+        "",
+        *_class_table("urgency", report.urgency_scores()),
+        "",
+        "category confusion (rows: label, columns: prediction)",
+        *_confusion(report.category_confusion, CATEGORIES),
+        "",
+        "urgency confusion",
+        *_confusion(report.urgency_confusion, URGENCIES),
+        "",
+        f"misclassified ({len(report.misses)}):",
+    ]
+    for miss in report.misses:
+        ex = miss.example
+        want = f"{ex.category}/{ex.urgency}" + (f"/{ex.hazard}" if ex.hazard else "")
+        got = f"{miss.category}/{miss.urgency}" + (f"/{miss.hazard}" if miss.hazard else "")
+        lines.append(f"  line {ex.line}: want {want} got {got} {list(miss.matched)}  {ex.text}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``propdesk eval [FILE ...]``: print a report per file; 2 when a file cannot be read."""
+    parser = argparse.ArgumentParser(prog="propdesk eval", description=__doc__)
+    parser.add_argument("files", nargs="*", help="JSON-lines corpus files (default: tests/data)")
+    args = parser.parse_args(argv)
+    files = args.files or [str(CORPUS_DIR / name) for name in DEFAULT_FILES]
+    status = 0
+    for name in files:
+        try:
+            report = evaluate(name)
+        except (OSError, ValueError) as exc:
+            print(f"propdesk eval: {exc}")
+            status = 2
+            continue
+        print(format_report(report))
+        print()
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
