@@ -7,6 +7,7 @@ after the transaction has committed.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections import defaultdict
 
@@ -50,7 +51,10 @@ class DialogEngine:
                 return Reply()
             desk = Desk(uow, self._settings, self._clock)
             stored = await uow.dialogs.get(inc.chat_id, inc.user_id)
-            state = State(stored.flow, stored.step, dict(stored.data)) if stored else State()
+            # A deep copy: mutating the loaded JSON in place would hide the change from the ORM.
+            state = (
+                State(stored.flow, stored.step, copy.deepcopy(stored.data)) if stored else State()
+            )
             ctx = Ctx(
                 inc=inc,
                 desk=desk,

@@ -25,6 +25,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InputMediaAudio,
     InputMediaDocument,
+    InputMediaLivePhoto,
     InputMediaPhoto,
     InputMediaVideo,
     KeyboardButton,
@@ -52,7 +53,9 @@ from bot.transports.delivery import deliver
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MediaItem = InputMediaAudio | InputMediaDocument | InputMediaPhoto | InputMediaVideo
+MediaItem = (
+    InputMediaAudio | InputMediaDocument | InputMediaLivePhoto | InputMediaPhoto | InputMediaVideo
+)
 
 
 class AiogramSender:
@@ -222,7 +225,9 @@ class AiogramTransport:
         self.sender = AiogramSender(self.bot)
         self.core = core
         self.dp = Dispatcher()
-        self.dp.update.register(self._on_update)
+        # The dispatcher's own update handler routes to these observers.
+        self.dp.message.register(self._on_event)
+        self.dp.callback_query.register(self._on_event)
         self._username = ""
 
     async def prepare(self) -> None:
@@ -237,8 +242,8 @@ class AiogramTransport:
             ]
             await self.bot.set_my_commands(commands, language_code=language)
 
-    async def _on_update(self, update: Update) -> None:
-        incoming = to_incoming(update, self._username)
+    async def _on_event(self, event: Message | CallbackQuery, event_update: Update) -> None:
+        incoming = to_incoming(event_update, self._username)
         if incoming is None:
             return
         reply = await self.core.handle(incoming)

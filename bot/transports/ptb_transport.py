@@ -1,0 +1,274 @@
+"""python-telegram-bot 22 adapter: Telegram updates -> Incoming, Outgoing -> Bot API calls.
+
+Translation only; dialog state stays in our database (no ConversationHandler, no pickle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest as PtbBadRequest
+from telegram.error import ChatMigrated as PtbChatMigrated
+from telegram.error import Forbidden, RetryAfter
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+
+from bot.messages import (
+    BadRequest,
+    CallbackAnswer,
+    ChatMigrated,
+    Contact,
+    Core,
+    Incoming,
+    NotModified,
+    Outgoing,
+    RateLimited,
+    RecipientBlocked,
+    Sent,
+)
+from bot.transports import common
+from bot.transports.delivery import deliver
+
+# Opt in to PTB's coming timedelta `retry_after` (we read both forms) and skip the warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+T = TypeVar("T")
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+class PtbSender:
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.application = application
+
+    @property
+    def bot(self) -> Any:
+        return self.application.bot
+
+    async def send(self, out: Outgoing) -> Sent:
+        return await _translate_errors(self._send(out))
+
+    async def answer(self, answer: CallbackAnswer) -> None:
+        await _translate_errors(
+            self.bot.answer_callback_query(
+                answer.callback_id, text=answer.text or None, show_alert=answer.alert
+            )
+        )
+
+    async def _send(self, out: Outgoing) -> Sent:
+        markup = _markup(out)
+        reply_to = ReplyParameters(out.reply_to_message_id) if out.reply_to_message_id else None
+        if out.edit_message_id is not None:
+            inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+            await self.bot.edit_message_text(
+                out.text, chat_id=out.chat_id, message_id=out.edit_message_id, reply_markup=inline
+            )
+            return Sent(out.edit_message_id)
+        if len(out.photos) == 1 and common.fits_caption(out.text):
+            message = await self.bot.send_photo(
+                out.chat_id,
+                out.photos[0],
+                caption=out.text,
+                reply_markup=markup,
+                message_thread_id=out.thread_id,
+                reply_parameters=reply_to,
+            )
+            return Sent(message.message_id)
+        if out.photos:
+            await self._send_album(out)
+        message = await self.bot.send_message(
+            out.chat_id,
+            out.text,
+            reply_markup=markup,
+            message_thread_id=out.thread_id,
+            reply_parameters=reply_to,
+        )
+        return Sent(message.message_id)
+
+    async def _send_album(self, out: Outgoing) -> None:
+        for chunk in common.album_chunks(out.photos):
+            if len(chunk) == 1:
+                await self.bot.send_photo(out.chat_id, chunk[0], message_thread_id=out.thread_id)
+                continue
+            media = [InputMediaPhoto(file_id) for file_id in chunk]
+            await self.bot.send_media_group(out.chat_id, media, message_thread_id=out.thread_id)
+
+
+async def _translate_errors(call: Coroutine[Any, Any, T]) -> T:
+    try:
+        return await call
+    except RetryAfter as exc:
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        raise RateLimited(seconds, exc.message) from exc
+    except Forbidden as exc:
+        raise RecipientBlocked(exc.message) from exc
+    except PtbChatMigrated as exc:
+        raise ChatMigrated(exc.new_chat_id) from exc
+    except PtbBadRequest as exc:
+        if common.is_not_modified(exc.message):
+            raise NotModified(exc.message) from exc
+        raise BadRequest(exc.message) from exc
+
+
+def _markup(out: Outgoing) -> Markup | None:
+    if out.buttons:
+        rows = [
+            [InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row]
+            for row in out.buttons
+        ]
+        return InlineKeyboardMarkup(rows)
+    if out.reply_keyboard is not None:
+        keyboard: list[list[KeyboardButton]] = []
+        if out.reply_keyboard.contact_button:
+            keyboard.append(
+                [KeyboardButton(out.reply_keyboard.contact_button, request_contact=True)]
+            )
+        keyboard += [[KeyboardButton(text) for text in row] for row in out.reply_keyboard.rows]
+        return ReplyKeyboardMarkup(
+            keyboard, resize_keyboard=True, one_time_keyboard=out.reply_keyboard.one_time
+        )
+    if out.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def to_incoming(update: Update, bot_username: str) -> Incoming | None:
+    if update.callback_query is not None:
+        return _from_callback(update.update_id, update.callback_query)
+    if update.message is not None:
+        return _from_message(update.update_id, update.message, bot_username)
+    return None
+
+
+def _from_callback(update_id: int, query: CallbackQuery) -> Incoming | None:
+    message = query.message
+    if message is None:
+        return None
+    user = query.from_user
+    return Incoming(
+        update_id=update_id,
+        chat_id=message.chat.id,
+        user_id=user.id,
+        chat_type=common.chat_type(message.chat.type),
+        user_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+        callback_id=query.id,
+        callback_data=str(query.data or ""),
+        message_id=message.message_id,
+        thread_id=getattr(message, "message_thread_id", None),
+    )
+
+
+def _from_message(update_id: int, message: Message, bot_username: str) -> Incoming | None:
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    text = message.text if message.text is not None else message.caption
+    command, args = common.parse_command(text, bot_username) if message.text else (None, "")
+    contact = message.contact
+    location = message.location
+    reply = message.reply_to_message
+    return Incoming(
+        update_id=update_id,
+        chat_id=message.chat.id,
+        user_id=user.id,
+        chat_type=common.chat_type(message.chat.type),
+        user_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+        text=text,
+        command=command,
+        command_args=args,
+        contact=Contact(contact.phone_number, contact.first_name, contact.user_id)
+        if contact
+        else None,
+        photos=(message.photo[-1].file_id,) if message.photo else (),
+        location=(location.latitude, location.longitude) if location else None,
+        unsupported=common.unsupported_kind(message),
+        media_group_id=message.media_group_id,
+        message_id=message.message_id,
+        reply_to_message_id=reply.message_id if reply else None,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+    )
+
+
+class PtbTransport:
+    """Long polling through PTB's Updater; updates go straight to the core."""
+
+    name = "ptb"
+
+    def __init__(self, token: str, api_base: str, core: Core) -> None:
+        self.core = core
+        self.application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{api_base}/bot")
+            .base_file_url(f"{api_base}/file/bot")
+            .defaults(Defaults(parse_mode=ParseMode.HTML))
+            .concurrent_updates(16)
+            .build()
+        )
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.sender = PtbSender(self.application)
+        self._stopped = asyncio.Event()
+
+    async def prepare(self) -> None:
+        await self.application.initialize()  # calls getMe
+        await self._set_commands()
+
+    async def _set_commands(self) -> None:
+        for language, locale in common.COMMAND_LANGUAGES:
+            commands = [BotCommand(c, d) for c, d in self.core.bot_commands(locale)]
+            await self.application.bot.set_my_commands(commands, language_code=language)
+
+    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not isinstance(update, Update):
+            return
+        incoming = to_incoming(update, self.application.bot.username or "")
+        if incoming is None:
+            return
+        reply = await self.core.handle(incoming)
+        await deliver(reply, self.sender, self.core)
+
+    async def run(self) -> None:
+        updater = self.application.updater
+        if updater is None:
+            raise RuntimeError("PTB application built without an updater")
+        self._stopped.clear()
+        await updater.start_polling(
+            allowed_updates=["message", "callback_query"], poll_interval=0.0, timeout=10
+        )
+        await self.application.start()
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        with contextlib.suppress(RuntimeError):
+            if updater is not None and updater.running:
+                await updater.stop()
+            if self.application.running:
+                await self.application.stop()
+        self._stopped.set()
+
+    async def close(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            await self.application.shutdown()
