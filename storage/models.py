@@ -131,6 +131,7 @@ class Ticket(Base):
     team: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="new")
     assignee_id: Mapped[int | None] = mapped_column(BigInteger)
+    assignee_name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     response_due_at: Mapped[datetime]
@@ -155,6 +156,7 @@ class TicketEvent(Base):
     old_value: Mapped[str | None] = mapped_column(String(64))
     new_value: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    photo_file_ids: Mapped[list[Any] | None] = mapped_column()
 
 
 class DialogState(Base):
@@ -192,3 +194,92 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Team(Base):
+    """A property's team and the group chat (and forum topic) its cards go to."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("property_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    bound_by: Mapped[int | None] = mapped_column(BigInteger)
+    bound_at: Mapped[datetime | None]
+
+
+class StaffMember(Base):
+    """One person's membership of one team; removal keeps the row for the audit trail."""
+
+    __tablename__ = "staff_members"
+    __table_args__ = (
+        UniqueConstraint("property_id", "team", "telegram_id"),
+        Index("ix_staff_members_telegram_active", "telegram_id", "active"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    team: Mapped[str] = mapped_column(String(16))
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16), default="staff")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    invited_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Invite(Base):
+    """A one-time code that makes whoever redeems it a member of a team."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    team: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16), default="staff")
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[datetime | None]
+
+
+class Correction(Base):
+    """A staff member changed what the classifier decided; the lexicon learns from these."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(16))  # category or urgency
+    text: Mapped[str] = mapped_column(Text)
+    old_value: Mapped[str] = mapped_column(String(16))
+    new_value: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+
+
+class TicketCard(Base):
+    """A ticket's card in a group chat; its message id arrives when the outbox sends it."""
+
+    __tablename__ = "ticket_cards"
+    __table_args__ = (
+        Index("ix_ticket_cards_ticket", "ticket_id"),
+        Index("ix_ticket_cards_chat_message", "chat_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    team: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    outbox_key: Mapped[str] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]

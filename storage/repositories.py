@@ -13,12 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Building,
+    Correction,
     DialogState,
+    Invite,
     OutboxMessage,
     ProcessedUpdate,
     Property,
     Resident,
+    StaffMember,
+    Team,
     Ticket,
+    TicketCard,
     TicketEvent,
     TicketSequence,
 )
@@ -123,9 +128,10 @@ class TicketRepo(_Repo):
         query = select(func.count()).select_from(Ticket).where(Ticket.resident_id == resident_id)
         return int(await self.session.scalar(query) or 0)
 
-    async def add_event(self, event: TicketEvent) -> None:
+    async def add_event(self, event: TicketEvent) -> TicketEvent:
         self.session.add(event)
         await self.session.flush()
+        return event
 
     async def events(self, ticket_id: int) -> Sequence[TicketEvent]:
         query = (
@@ -137,6 +143,26 @@ class TicketRepo(_Repo):
 
     async def all(self) -> Sequence[Ticket]:
         return (await self.session.scalars(select(Ticket).order_by(Ticket.id))).all()
+
+    async def transition(
+        self, ticket_id: int, expected_status: str, values: dict[str, Any]
+    ) -> bool:
+        """Change a ticket only if it still has the status the caller saw.
+
+        One conditional UPDATE: of two concurrent callers exactly one matches the row
+        (PostgreSQL re-checks the WHERE after the row lock; SQLite serialises writers).
+        """
+        result = await self.session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status == expected_status)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def refresh(self, ticket: Ticket) -> Ticket:
+        await self.session.refresh(ticket)
+        return ticket
 
 
 class DialogRepo(_Repo):
@@ -206,3 +232,157 @@ class OutboxRepo(_Repo):
     async def by_key(self, dedupe_key: str) -> OutboxMessage | None:
         query = select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
         return await self.session.scalar(query)
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def due_ids(self, now: datetime, limit: int = 50) -> list[int]:
+        query = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def pending_for_chat(self, chat_id: int) -> Sequence[OutboxMessage]:
+        query = select(OutboxMessage).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending"
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def all(self) -> Sequence[OutboxMessage]:
+        return (await self.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+
+
+class TeamRepo(_Repo):
+    async def get(self, property_id: int, code: str) -> Team | None:
+        query = select(Team).where(Team.property_id == property_id, Team.code == code)
+        return await self.session.scalar(query)
+
+    async def ensure(self, property_id: int, code: str) -> Team:
+        team = await self.get(property_id, code)
+        if team is None:
+            team = Team(property_id=property_id, code=code)
+            self.session.add(team)
+            await self.session.flush()
+        return team
+
+    async def bound_to(self, chat_id: int) -> Sequence[Team]:
+        query = select(Team).where(Team.chat_id == chat_id).order_by(Team.id)
+        return (await self.session.scalars(query)).all()
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> int:
+        result = await self.session.execute(
+            update(Team).where(Team.chat_id == old_chat_id).values(chat_id=new_chat_id)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class StaffRepo(_Repo):
+    async def memberships(self, telegram_id: int) -> Sequence[StaffMember]:
+        query = (
+            select(StaffMember)
+            .where(StaffMember.telegram_id == telegram_id, StaffMember.active.is_(True))
+            .order_by(StaffMember.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def member(self, property_id: int, team: str, telegram_id: int) -> StaffMember | None:
+        query = select(StaffMember).where(
+            StaffMember.property_id == property_id,
+            StaffMember.team == team,
+            StaffMember.telegram_id == telegram_id,
+        )
+        return await self.session.scalar(query)
+
+    async def of_team(self, property_id: int, team: str) -> Sequence[StaffMember]:
+        query = (
+            select(StaffMember)
+            .where(
+                StaffMember.property_id == property_id,
+                StaffMember.team == team,
+                StaffMember.active.is_(True),
+            )
+            .order_by(StaffMember.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def add(self, member: StaffMember) -> StaffMember:
+        self.session.add(member)
+        await self.session.flush()
+        return member
+
+
+class InviteRepo(_Repo):
+    async def add(self, invite: Invite) -> Invite:
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+    async def redeem(self, code: str, telegram_id: int, now: datetime) -> Invite | None:
+        """Use a code once: a conditional UPDATE, so two people racing for it cannot both win."""
+        result = await self.session.execute(
+            update(Invite)
+            .where(Invite.code == code, Invite.used_by.is_(None), Invite.expires_at > now)
+            .values(used_by=telegram_id, used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if int(getattr(result, "rowcount", 0) or 0) != 1:
+            return None
+        invite = await self.session.scalar(select(Invite).where(Invite.code == code))
+        if invite is not None:
+            await self.session.refresh(invite)
+        return invite
+
+
+class CorrectionRepo(_Repo):
+    async def add(self, correction: Correction) -> None:
+        self.session.add(correction)
+        await self.session.flush()
+
+    async def all(self, field: str | None = None) -> Sequence[Correction]:
+        query = select(Correction).order_by(Correction.id)
+        if field is not None:
+            query = query.where(Correction.field == field)
+        return (await self.session.scalars(query)).all()
+
+
+class CardRepo(_Repo):
+    async def add(self, card: TicketCard) -> TicketCard:
+        self.session.add(card)
+        await self.session.flush()
+        return card
+
+    async def get(self, card_id: int) -> TicketCard | None:
+        return await self.session.get(TicketCard, card_id)
+
+    async def for_ticket(self, ticket_id: int, active_only: bool = True) -> Sequence[TicketCard]:
+        query = select(TicketCard).where(TicketCard.ticket_id == ticket_id)
+        if active_only:
+            query = query.where(TicketCard.active.is_(True))
+        return (await self.session.scalars(query.order_by(TicketCard.id))).all()
+
+    async def count_for_ticket(self, ticket_id: int) -> int:
+        query = (
+            select(func.count()).select_from(TicketCard).where(TicketCard.ticket_id == ticket_id)
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def by_message(self, chat_id: int, message_id: int) -> TicketCard | None:
+        query = select(TicketCard).where(
+            TicketCard.chat_id == chat_id, TicketCard.message_id == message_id
+        )
+        return await self.session.scalar(query.order_by(TicketCard.id.desc()).limit(1))
+
+    async def set_message_id(self, outbox_key: str, message_id: int) -> None:
+        await self.session.execute(
+            update(TicketCard)
+            .where(TicketCard.outbox_key == outbox_key)
+            .values(message_id=message_id)
+        )
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        await self.session.execute(
+            update(TicketCard).where(TicketCard.chat_id == old_chat_id).values(chat_id=new_chat_id)
+        )

@@ -7,10 +7,15 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import (
+    CardRepo,
+    CorrectionRepo,
     DialogRepo,
+    InviteRepo,
     OutboxRepo,
     PropertyRepo,
     ResidentRepo,
+    StaffRepo,
+    TeamRepo,
     TicketRepo,
     UpdateLog,
 )
@@ -25,6 +30,11 @@ class UnitOfWork:
     dialogs: DialogRepo
     updates: UpdateLog
     outbox: OutboxRepo
+    teams: TeamRepo
+    staff: StaffRepo
+    invites: InviteRepo
+    corrections: CorrectionRepo
+    cards: CardRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -45,6 +55,11 @@ class UnitOfWork:
         self.dialogs = DialogRepo(session)
         self.updates = UpdateLog(session)
         self.outbox = OutboxRepo(session)
+        self.teams = TeamRepo(session)
+        self.staff = StaffRepo(session)
+        self.invites = InviteRepo(session)
+        self.corrections = CorrectionRepo(session)
+        self.cards = CardRepo(session)
         return self
 
     async def __aexit__(

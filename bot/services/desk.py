@@ -9,7 +9,9 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.messages import Outgoing
 from bot.services.lifecycle import Status
+from bot.services.outbox import to_payload
 from bot.services.sla import Deadlines, SlaPolicy
 from storage.models import Building, Property, Resident, Ticket, TicketEvent
 from storage.uow import UnitOfWork
@@ -159,6 +161,24 @@ class Desk:
         await self.record(ticket, "created", actor_kind="resident", actor_id=resident.telegram_id)
         return ticket
 
+    async def ticket(self, ticket_id: int) -> Ticket | None:
+        return await self.uow.tickets.get(ticket_id)
+
+    async def enqueue(
+        self,
+        key: str,
+        out: Outgoing,
+        *,
+        edit_card: int | None = None,
+        reply_to_card: int | None = None,
+        fallback: Outgoing | None = None,
+    ) -> bool:
+        """A message to another chat, sent after this transaction commits (the outbox)."""
+        payload = to_payload(
+            out, edit_card=edit_card, reply_to_card=reply_to_card, fallback=fallback
+        )
+        return await self.uow.outbox.add(key, out.chat_id, payload, self.now())
+
     async def record(
         self,
         ticket: Ticket,
@@ -169,18 +189,20 @@ class Desk:
         old: str | None = None,
         new: str | None = None,
         note: str | None = None,
-    ) -> None:
+        photos: Sequence[str] = (),
+    ) -> TicketEvent:
         event = TicketEvent(
             ticket_id=ticket.id,
             at=self.now(),
             actor_kind=actor_kind,
             actor_id=actor_id,
             kind=kind,
-            old_value=old,
-            new_value=new,
+            old_value=old[:64] if old else old,
+            new_value=new[:64] if new else new,
             note=note,
+            photo_file_ids=list(photos) or None,
         )
-        await self.uow.tickets.add_event(event)
+        return await self.uow.tickets.add_event(event)
 
     async def tickets_of(self, resident: Resident, limit: int = 10) -> Sequence[Ticket]:
         return await self.uow.tickets.for_resident(resident.id, limit)

@@ -1,0 +1,285 @@
+"""Ticket work: staff actions from cards and the resident's follow-ups.
+
+Every status change goes through `lifecycle.next_status` and one conditional UPDATE
+(`WHERE status = <what we saw>`), so a stale or concurrent action changes nothing.
+Every change writes a ticket event (actor, old, new). Authorisation is checked here,
+for every action, so no transport or handler can skip it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from bot.config import TEAMS
+from bot.services.desk import Desk
+from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition, Status, next_status
+from bot.services.sla import URGENCIES
+from bot.services.staff import Actor, NotAllowed, StaffService, can
+from storage.models import Correction, Resident, Ticket, TicketEvent
+
+CATEGORY_CODES: tuple[str, ...] = (
+    "repair",
+    "cleaning",
+    "security",
+    "parking",
+    "billing",
+    "complaint",
+    "inquiry",
+    "suggestion",
+    "other",
+)
+NOTE_LIMIT = 2000
+
+
+class Conflict(Exception):
+    """Someone else changed the ticket first; `ticket` is reloaded and shows what they did."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(f"ticket {ticket.id} changed concurrently")
+        self.ticket = ticket
+
+
+class Dispatch:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.uow = desk.uow
+        self.staff = StaffService(desk)
+
+    async def actor_for(self, telegram_id: int, ticket: Ticket, name: str = "") -> Actor:
+        return await self.staff.actor(telegram_id, ticket.property_id, name)
+
+    @staticmethod
+    def authorize(actor: Actor, ticket: Ticket, action: str) -> None:
+        if not can(actor, ticket, action):
+            raise NotAllowed("staff.not_allowed")
+
+    # staff actions ---------------------------------------------------------------------
+    async def accept(self, actor: Actor, ticket: Ticket) -> TicketEvent:
+        self.authorize(actor, ticket, "accept")
+        now = self.desk.now()
+        event = await self._move(
+            ticket,
+            "accept",
+            actor,
+            assignee_id=actor.telegram_id,
+            assignee_name=actor.name[:64],
+            accepted_at=now,
+        )
+        await self._staff_event(ticket, actor, "assignee", None, actor.name)
+        return event
+
+    async def start(self, actor: Actor, ticket: Ticket) -> TicketEvent:
+        self.authorize(actor, ticket, "start")
+        return await self._move(ticket, "start", actor)
+
+    async def complete(
+        self, actor: Actor, ticket: Ticket, note: str, photos: Sequence[str] = ()
+    ) -> TicketEvent:
+        self.authorize(actor, ticket, "complete")
+        return await self._move(
+            ticket,
+            "resolve",
+            actor,
+            note=note[:NOTE_LIMIT] or None,
+            photos=photos,
+            resolved_at=self.desk.now(),
+        )
+
+    async def reassign(
+        self, actor: Actor, ticket: Ticket, team: str | None, reason: str
+    ) -> TicketEvent:
+        """To another team, or back to the pool of the same team (team None)."""
+        self.authorize(actor, ticket, "reassign")
+        target = team or ticket.team
+        if target not in TEAMS:
+            raise NotAllowed("staff.unknown_team")
+        if target == ticket.team and ticket.status == Status.NEW:
+            raise IllegalTransition("reassign", ticket.status)  # already waiting in this pool
+        old_team, old_assignee = ticket.team, ticket.assignee_name
+        event = await self._move(
+            ticket,
+            "reassign",
+            actor,
+            note=reason[:NOTE_LIMIT],
+            team=target,
+            assignee_id=None,
+            assignee_name=None,
+            accepted_at=None,
+        )
+        if old_assignee:
+            await self._staff_event(ticket, actor, "assignee", old_assignee, None)
+        if target != old_team:
+            await self._staff_event(ticket, actor, "team", old_team, target, reason)
+        return event
+
+    async def contact(self, actor: Actor, ticket: Ticket) -> str:
+        """The full number, for the presser's private chat only; the look-up is recorded."""
+        self.authorize(actor, ticket, "contact")
+        await self._staff_event(ticket, actor, "contact", None, None)
+        return ticket.contact_phone
+
+    async def note(
+        self, actor: Actor, ticket: Ticket, text: str, photos: Sequence[str] = ()
+    ) -> TicketEvent:
+        self.authorize(actor, ticket, "note")
+        _require_open(ticket, "note")
+        return await self._staff_event(ticket, actor, "note", None, None, text[:NOTE_LIMIT], photos)
+
+    async def set_category(self, actor: Actor, ticket: Ticket, category: str) -> bool:
+        """Change the category; the classifier's mistake is kept as a correction."""
+        self.authorize(actor, ticket, "category")
+        _require_open(ticket, "category")
+        if category not in CATEGORY_CODES:
+            raise NotAllowed("staff.not_allowed")
+        if category == ticket.category:
+            return False
+        old = ticket.category
+        ticket.category, ticket.updated_at = category, self.desk.now()
+        await self._correction(ticket, actor, "category", old, category)
+        await self._staff_event(ticket, actor, "category", old, category)
+        return True
+
+    async def set_urgency(self, actor: Actor, ticket: Ticket, urgency: str) -> bool:
+        """Change the urgency; the deadlines follow it, counted from the report."""
+        self.authorize(actor, ticket, "urgency")
+        _require_open(ticket, "urgency")
+        if urgency not in URGENCIES:
+            raise NotAllowed("staff.not_allowed")
+        if urgency == ticket.urgency:
+            return False
+        old = ticket.urgency
+        due = self.desk.sla.deadlines(ticket.category, urgency, ticket.created_at)
+        ticket.urgency, ticket.updated_at = urgency, self.desk.now()
+        ticket.response_due_at, ticket.resolution_due_at = due.response_due, due.resolution_due
+        await self._correction(ticket, actor, "urgency", old, urgency)
+        await self._staff_event(ticket, actor, "urgency", old, urgency)
+        return True
+
+    # the resident's side ---------------------------------------------------------------
+    async def cancel(self, resident: Resident, ticket: Ticket) -> TicketEvent:
+        _own(resident, ticket)
+        return await self._move(ticket, "cancel", resident, closed_at=self.desk.now())
+
+    async def confirm(self, resident: Resident, ticket: Ticket) -> TicketEvent:
+        _own(resident, ticket)
+        return await self._move(ticket, "confirm", resident, closed_at=self.desk.now())
+
+    async def reopen(self, resident: Resident, ticket: Ticket, reason: str) -> TicketEvent:
+        """Not solved: back to the same team's pool with a fresh response deadline."""
+        _own(resident, ticket)
+        response, _ = self.desk.sla.minutes(ticket.category, ticket.urgency)
+        now = self.desk.now()
+        return await self._move(
+            ticket,
+            "reopen",
+            resident,
+            note=reason[:NOTE_LIMIT],
+            assignee_id=None,
+            assignee_name=None,
+            accepted_at=None,
+            resolved_at=None,
+            closed_at=None,
+            response_due_at=now + timedelta(minutes=response),
+        )
+
+    async def add_info(
+        self, resident: Resident, ticket: Ticket, text: str, photos: Sequence[str] = ()
+    ) -> TicketEvent:
+        _own(resident, ticket)
+        _require_open(ticket, "info")
+        if photos:
+            ticket.photo_file_ids = [*ticket.photo_file_ids, *photos]
+        ticket.updated_at = self.desk.now()
+        return await self.desk.record(
+            ticket,
+            "info",
+            actor_kind="resident",
+            actor_id=resident.telegram_id,
+            note=text[:NOTE_LIMIT] or None,
+            photos=photos,
+        )
+
+    # internals -------------------------------------------------------------------------
+    async def _move(
+        self,
+        ticket: Ticket,
+        action: str,
+        who: Actor | Resident,
+        *,
+        note: str | None = None,
+        photos: Sequence[str] = (),
+        **values: Any,
+    ) -> TicketEvent:
+        old = ticket.status
+        new = next_status(action, old)
+        changed = await self.uow.tickets.transition(
+            ticket.id, old, {"status": new, "updated_at": self.desk.now(), **values}
+        )
+        await self.uow.tickets.refresh(ticket)
+        if not changed:
+            raise Conflict(ticket)
+        kind, actor_id = _actor_of(who)
+        return await self.desk.record(
+            ticket,
+            "status",
+            actor_kind=kind,
+            actor_id=actor_id,
+            old=old,
+            new=new,
+            note=note,
+            photos=photos,
+        )
+
+    async def _staff_event(
+        self,
+        ticket: Ticket,
+        actor: Actor,
+        kind: str,
+        old: str | None,
+        new: str | None,
+        note: str | None = None,
+        photos: Sequence[str] = (),
+    ) -> TicketEvent:
+        return await self.desk.record(
+            ticket,
+            kind,
+            actor_kind="staff",
+            actor_id=actor.telegram_id,
+            old=old,
+            new=new,
+            note=note,
+            photos=photos,
+        )
+
+    async def _correction(
+        self, ticket: Ticket, actor: Actor, field: str, old: str, new: str
+    ) -> None:
+        await self.uow.corrections.add(
+            Correction(
+                ticket_id=ticket.id,
+                field=field,
+                text=ticket.description,
+                old_value=old,
+                new_value=new,
+                actor_id=actor.telegram_id,
+                at=self.desk.now(),
+            )
+        )
+
+
+def _own(resident: Resident, ticket: Ticket) -> None:
+    if ticket.resident_id != resident.id:
+        raise NotAllowed("common.unknown_button")
+
+
+def _require_open(ticket: Ticket, action: str) -> None:
+    if ticket.status not in OPEN_STATUSES:
+        raise IllegalTransition(action, ticket.status)
+
+
+def _actor_of(who: Actor | Resident) -> tuple[str, int]:
+    if isinstance(who, Actor):
+        return "staff", who.telegram_id
+    return "resident", who.telegram_id
