@@ -135,14 +135,14 @@ async def test_concurrent_get_updates_conflict(emu: BotAPIEmulator, abot: Bot) -
 
 
 async def test_reject_newer_policy() -> None:
-    async with BotAPIEmulator(token=TOKEN, conflict_policy="reject_newer") as emu:
-        async with aiohttp.ClientSession() as session:
-            url = f"{emu.base_url}/bot{TOKEN}/getUpdates"
-            first = asyncio.create_task(session.post(url, json={"timeout": 1}))
-            await asyncio.sleep(0.05)
-            async with session.post(url, json={"timeout": 0}) as response:
-                assert response.status == 409
-            (await first).release()
+    emu = BotAPIEmulator(token=TOKEN, conflict_policy="reject_newer")
+    async with emu, aiohttp.ClientSession() as session:
+        url = f"{emu.base_url}/bot{TOKEN}/getUpdates"
+        first = asyncio.create_task(session.post(url, json={"timeout": 1}))
+        await asyncio.sleep(0.05)
+        async with session.post(url, json={"timeout": 0}) as response:
+            assert response.status == 409
+        (await first).release()
 
 
 async def test_webhook_blocks_polling_and_receives_pushes(emu: BotAPIEmulator, abot: Bot) -> None:
