@@ -1,0 +1,117 @@
+"""Driver conveniences and the pure helpers (HTML parser, limiter) without HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.emulator import BotAPIEmulator, ManualClock, RateLimitConfig, text_length
+from bot.emulator.limits import RateLimiter
+from bot.emulator.text import HtmlParseError, detect_entities, parse_html
+
+
+def test_text_length_counts_utf16() -> None:
+    assert text_length("水") == 1
+    assert text_length("😀") == 2
+
+
+def test_parse_html_plain_text_and_offsets() -> None:
+    text, entities = parse_html("😀 <b>粗体</b> &lt;3")
+    assert text == "😀 粗体 <3"
+    assert entities == [{"type": "bold", "offset": 3, "length": 2}]
+    with pytest.raises(HtmlParseError):
+        parse_html("a & b")
+    assert parse_html("a & b", strict_ampersand=False)[0] == "a & b"
+
+
+def test_detect_entities() -> None:
+    found = detect_entities("/start@propdesk_bot and @someone")
+    assert [e["type"] for e in found] == ["bot_command", "mention"]
+
+
+def test_rate_limiter_bucket_refills() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(RateLimitConfig(chat_burst=3), clock)
+    for _ in range(3):
+        assert limiter.check(1, False) == 0
+        limiter.record(1, False)
+    assert limiter.check(1, False) == 1
+    clock.advance(1)
+    assert limiter.check(1, False) == 0
+
+
+async def test_wait_predicate_mark_seen_and_deletes(emu: BotAPIEmulator, abot: Bot) -> None:
+    alice = emu.user("Alice")
+    await alice.start()
+    first = await abot.send_message(alice.id, "first")
+    await abot.send_message(alice.id, "second")
+    second = await alice.next_message(lambda m: m.text == "second")
+    assert second.text == "second"
+    assert (await alice.next_message()).message_id == first.message_id
+    await abot.send_message(alice.id, "third")
+    emu.mark_seen(alice)
+    with pytest.raises(TimeoutError, match="no matching bot message"):
+        await alice.next_message(timeout=0.05)
+    assert await abot.delete_message(alice.id, first.message_id)
+    assert [m.text for m in alice.messages()] == ["second", "third"]
+    assert len(emu.bot_messages(alice, include_deleted=True)) == 3
+    with pytest.raises(TelegramBadRequest, match="message to delete not found"):
+        await abot.delete_message(alice.id, first.message_id)
+    assert "bot ✗ Alice: deleted message #" in emu.transcript_text()
+
+
+async def test_caption_edit_and_markup_edit(emu: BotAPIEmulator, abot: Bot) -> None:
+    alice = emu.user("Alice")
+    await alice.start()
+    photo = await abot.send_photo(alice.id, BufferedInputFile(b"x", "p.jpg"), caption="old")
+    await abot.edit_message_caption(chat_id=alice.id, message_id=photo.message_id, caption="new")
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="B", callback_data="b")]]
+    )
+    await abot.edit_message_reply_markup(
+        chat_id=alice.id, message_id=photo.message_id, reply_markup=markup
+    )
+    current = alice.last_message()
+    assert current is not None
+    assert current.caption == "new" and current.buttons == [["B"]] and current.photos
+    assert [v.caption for v in current.history] == ["old", "new"]
+    with pytest.raises(TelegramBadRequest, match="there is no text in the message to edit"):
+        await abot.edit_message_text("t", chat_id=alice.id, message_id=photo.message_id)
+
+
+async def test_group_transcript_marks_unseen(emu: BotAPIEmulator) -> None:
+    alice = emu.user("王")
+    grp = emu.group("工程部", members=[alice])
+    await alice.send_text("大家好", chat=grp)
+    await alice.send_text("/bind repair", chat=grp)
+    assert emu.transcript() == [
+        "王 → 工程部: 大家好  (not seen by the bot)",
+        "王 → 工程部: /bind repair",
+    ]
+
+
+async def test_user_edit_and_block_updates(emu: BotAPIEmulator, abot: Bot) -> None:
+    alice = emu.user("Alice")
+    sent = await alice.send_text("typo")
+    await alice.edit_text(sent, "fixed")
+    alice.block_bot()
+    updates = await abot.get_updates()
+    assert [u.event_type for u in updates] == ["message", "edited_message", "my_chat_member"]
+    assert updates[1].edited_message is not None and updates[1].edited_message.text == "fixed"
+    member = updates[2].my_chat_member
+    assert member is not None and member.new_chat_member.status == "kicked"
+
+
+async def test_wait_for_idle_times_out_without_a_bot(emu: BotAPIEmulator) -> None:
+    await emu.user("Alice").send_text("anyone?")
+    with pytest.raises(TimeoutError, match="is the bot polling"):
+        await emu.wait_for_idle(timeout=0.1)
+
+
+async def test_clock_driven_dates(clock: ManualClock) -> None:
+    emu = BotAPIEmulator(wall_clock=lambda: 1_700_000_000.0, clock=clock)
+    async with emu:
+        message = await emu.user("A").send_text("hi")
+        assert message.raw["date"] == 1_700_000_000
