@@ -235,7 +235,8 @@ async def _show_draft(ctx: Ctx) -> None:
 
 def _draft_text(ctx: Ctx, resident: Resident, draft: Draft) -> str:
     t = ctx.t
-    matched = "、".join(draft.matched[:6]) if draft.matched else t("report.no_keywords")
+    separator = t("report.keyword_separator")
+    matched = separator.join(draft.matched[:6]) if draft.matched else t("report.no_keywords")
     description = shorten(draft.description, ECHO_LIMIT)
     lines = [
         t(
