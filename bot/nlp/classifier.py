@@ -23,10 +23,11 @@ from bot.nlp.normalize import normalize
 WORDS_PATH = Path(__file__).with_name("data") / "words.txt"
 MIN_SCORE = 2.0  # below this the evidence is too thin: answer "other" and let the resident pick
 NEGATION_REACH = 3  # tokens before a hit that a negation word may govern
-EVENT_BOOST = 5.0  # "was yesterday's fire handled?" is an inquiry, whatever it mentions
 BOUNDARIES = frozenset(",.!?;:。、…~()[]{}\"'")
 # Life-threatening hazards first when one message names several.
-HAZARD_PRIORITY = ("fire", "gas", "medical", "crime", "lift", "electric", "structure", "water")
+# Causes before consequences: sparks with a burning smell are electric, a fight with bleeding
+# is crime.
+HAZARD_PRIORITY = ("gas", "electric", "fire", "crime", "medical", "lift", "structure", "water")
 HAZARD_HOME = {h: "repair" for h in HAZARDS} | {"fire": "security", "medical": "security",
                                                "crime": "security"}
 _CUE_BIT = {kind: 1 << i for i, kind in enumerate(CUE_KINDS)}
@@ -56,6 +57,7 @@ class _Hit:
     positions: tuple[int, ...]
     word: str
     suppressed: bool = False
+    negated: bool = False  # negated or already finished: the problem itself is over
 
 
 @dataclass
@@ -126,6 +128,12 @@ class Classifier:
             for word in words:
                 self._cue_flags[word] |= _CUE_BIT[kind]
                 self._index_word(word)
+        self._substring_cues = tuple(
+            (word, _CUE_BIT[kind])
+            for kind in ("past", "planned", "low")
+            for word in sorted(lexicon.cues.get(kind, ()))
+            if len(word) >= 2 and not word.isascii()
+        )
 
     def _homophone_terms(self) -> set[str]:
         terms: set[str] = set()
@@ -154,16 +162,20 @@ class Classifier:
         combos: dict[int, dict[int, list[tuple[int, str]]]] = {}
         rules, index, cue_flags = self.lexicon.rules, self._index, self._cue_flags
         tokens = msg.tokens
+        covered = -1  # tokens inside a matched phrase ("fire exit") do not match alone
         for pos, token in enumerate(tokens):
             words = [token]
             if token in self._phrase_first:
-                words += self._phrases(tokens, pos)
+                words = self._phrases(tokens, pos) + words
             for word in words:
                 flag = cue_flags.get(word)
                 if flag:
                     msg.flags[pos] |= flag
                     msg.all_flags |= flag
-                for rule_id, group_id in index.get(word, ()):
+                if pos <= covered or word not in index:
+                    continue
+                covered = max(covered, pos + word.count(" "))
+                for rule_id, group_id in index[word]:
                     rule = rules[rule_id]
                     if rule.is_combo:
                         combos.setdefault(rule_id, {}).setdefault(group_id, []).append((pos, word))
@@ -171,13 +183,19 @@ class Classifier:
                         msg.hits.append(_Hit(rule, (pos,), word))
         if tokens and self._cue_flags.get(tokens[0], 0) & _QST:
             msg.all_flags |= _QUE
+        # jieba glues time words to neighbours (上周三, 昨天晚上), so scan the text for them.
+        text = "".join(tokens)
+        for word, bit in self._substring_cues:
+            if word in text:
+                msg.all_flags |= bit
         self._fire_combos(msg, combos)
 
     def _phrases(self, tokens: list[str], pos: int) -> list[str]:
-        found = []
-        for length in range(2, self._phrase_max + 1):
+        """Multi-word phrases starting at ``pos``, longest first."""
+        found: list[str] = []
+        for length in range(self._phrase_max, 1, -1):
             if pos + length > len(tokens):
-                break
+                continue
             phrase = " ".join(tokens[pos : pos + length])
             if phrase in self._index or phrase in self._cue_flags:
                 found.append(phrase)
@@ -281,13 +299,16 @@ class Classifier:
             msg.flags[i] & _HYP and (question or msg.clauses[i] == clause) for i in range(pos)
         )
 
-    def _suppress(self, msg: _Message, question: bool, finished: bool) -> None:
+    def _suppress(self, msg: _Message, question: bool, finished: bool, event: bool) -> None:
         # An old event told without urgency ("昨晚有人打架") is a report, not an alarm.
         old = msg.has(_PAST) and not msg.has(_ONG) and not msg.has(_INT)
         for hit in msg.hits:
+            hit.negated = finished or any(
+                self._negated(msg, p, hit.positions) for p in hit.positions
+            )
             hit.suppressed = (
-                finished
-                or any(self._negated(msg, p, hit.positions) for p in hit.positions)
+                hit.negated
+                or (event and hit.rule.urgency is not None)
                 or self._hypothetical_before(msg, min(hit.positions), question)
                 or (old and hit.rule.urgency in ("emergency", "high"))
             )
@@ -306,17 +327,21 @@ class Classifier:
             return OTHER
         msg = self._tokenize(norm)
         self._match(msg)
-        if not msg.hits:
-            return OTHER
         question = msg.has(_QUE)
+        if not msg.hits and not question:
+            return OTHER
         finished = self._finished(msg)
-        self._suppress(msg, question, finished)
         event_question = question and not msg.has(_ONG) and (
             msg.has(_PAST) or msg.has(_PLAN) or finished or msg.has(_HYP)
         )
+        self._suppress(msg, question, finished, event_question)
         scores = self._scores(msg, event_question)
         emergency = self._live_emergency(msg)
+        if emergency is not None:
+            # The team that handles this hazard is the better guess when domains compete.
+            scores[HAZARD_HOME[emergency.rule.hazard or "fire"]] += 2
         category, confidence = self._pick_category(scores)
+        category = self._question_category(msg, category, question, emergency)
         if emergency is not None and category in ("inquiry", "suggestion", "other"):
             category = HAZARD_HOME[emergency.rule.hazard or "fire"]
         if category == "other":
@@ -329,18 +354,49 @@ class Classifier:
         return Classification(category, urgency, hazard, confidence, matched)
 
     @staticmethod
+    def _question_category(
+        msg: _Message, category: str, question: bool, emergency: _Hit | None
+    ) -> str:
+        """Pure questions about facilities or schedules are front-desk inquiries (TAXONOMY)."""
+        if not question or emergency is not None:
+            return category
+        if category == "other":
+            # A real question with no domain words ("业主大会什么时候开") still needs the desk;
+            # a bare "在吗" / "有人吗" is a greeting.
+            content = sum(len(t) for t in msg.tokens if t not in BOUNDARIES)
+            words = sum(1 for t in msg.tokens if t.isascii() and t.isalpha())
+            long_enough = content >= 6 if words < 2 else words >= 4
+            return "inquiry" if long_enough else category
+        if category in ("repair", "cleaning"):
+            live = any(h.rule.kind == "problem" and not h.suppressed for h in msg.hits)
+            if not live and not msg.has(_REQ):
+                return "inquiry"
+        return category
+
+    @staticmethod
     def _scores(msg: _Message, event_question: bool) -> dict[str, float]:
         scores: dict[str, float] = defaultdict(float)
+        seen: set[tuple[int, str]] = set()
         for hit in msg.hits:
-            scores[hit.rule.category] += hit.rule.weight
-        has_problem = any(h.rule.kind == "problem" for h in msg.hits)
-        if event_question and has_problem:
-            scores["inquiry"] += EVENT_BOOST
+            key = (id(hit.rule), hit.word)
+            if key in seen:
+                continue  # 臭臭的 is one smell
+            seen.add(key)
+            # A negated or past alarm word still names the domain, but less firmly.
+            weak = hit.suppressed and hit.rule.urgency in ("emergency", "high")
+            scores[hit.rule.category] += hit.rule.weight / 2 if weak else hit.rule.weight
+        if event_question and any(h.rule.kind == "problem" for h in msg.hits):
+            # "was yesterday's fire handled?" is an inquiry whatever it mentions, unless the
+            # resident is complaining.
+            domain = max((v for k, v in scores.items() if k != "complaint"), default=0.0)
+            scores["inquiry"] = max(scores["inquiry"], domain + 1)
         return scores
 
     @staticmethod
     def _pick_category(scores: dict[str, float]) -> tuple[str, float]:
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        if not ranked:
+            return "other", 0.0
         best, top = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         strength = 1 - math.exp(-top / 3)
@@ -392,7 +448,7 @@ class Classifier:
             return "low", self._cue_words(msg, _LOW)
         problems = [h for h in msg.hits if h.rule.kind == "problem"]
         live_problems = [h for h in problems if not h.suppressed]
-        if finished or (problems and not live_problems):
+        if finished or (problems and all(h.negated for h in problems)):
             return "low", self._cue_words(msg, _FIN | _NEG)
         asks = question or msg.has(_HOW)
         if asks and not msg.has(_REQ) and (msg.has(_HOW) or not live_problems):
@@ -406,6 +462,8 @@ class Classifier:
     @staticmethod
     def _explain(msg: _Message, category: str, deciding: list[str]) -> tuple[str, ...]:
         words = [h.word for h in msg.hits if h.rule.category == category] + deciding
+        if category == "inquiry" and not words:
+            words = [h.word for h in msg.hits] + Classifier._cue_words(msg, _QUE | _HOW)
         out: list[str] = []
         for word in words:
             for part in word.split("+"):
