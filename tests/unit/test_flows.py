@@ -199,3 +199,28 @@ async def test_lang_switches_to_english(app: App) -> None:
     assert "English" in wang.texts()
     await wang.say("/help")
     assert "Help" in wang.texts()
+
+
+async def test_registration_asks_which_compound_when_there_are_several(
+    settings: Settings,
+) -> None:
+    from bot.config import PropertyConfig
+
+    two = settings.model_copy(
+        update={"properties": [*settings.properties, PropertyConfig(code="river", name="滨江苑")]}
+    )
+    application = await App.create(two, classify=fake_classify)
+    try:
+        zhou = Person(application.dialog, 1010)
+        await zhou.say("/start")
+        await zhou.press(zhou.button("滨江苑"))
+        await zhou.say("周")
+        await zhou.say("13812345678")
+        await zhou.say("6号楼 3单元 302")  # no buildings configured there: typed address
+        async with application.uow_factory() as uow:
+            resident = await uow.residents.by_telegram_id(1010)
+            river = await uow.properties.by_code("river")
+        assert resident is not None and river is not None
+        assert resident.property_id == river.id and resident.room == "6号楼 3单元 302"
+    finally:
+        await application.close()
