@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,6 +16,7 @@ from bot.dialog import DialogEngine
 from bot.handlers.base import Classifier
 from bot.messages import Core
 from bot.services.desk import Desk
+from bot.services.outbox import OutboxSender
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import UnitOfWorkFactory
@@ -59,6 +61,9 @@ class App:
     dialog: DialogEngine
     clock: Clock
     transport: Transport | None = None
+    outbox: OutboxSender | None = None
+    _outbox_task: asyncio.Task[None] | None = None
+    _outbox_stop: asyncio.Event | None = None
 
     @classmethod
     async def create(
@@ -82,7 +87,25 @@ class App:
     async def start_transport(self) -> Transport:
         self.transport = make_transport(self.settings, self.dialog)
         await self.transport.prepare()
+        self._start_outbox(self.transport)
         return self.transport
+
+    def _start_outbox(self, transport: Transport) -> None:
+        """Messages to other chats (cards, resident updates) leave through the outbox."""
+        sender = getattr(transport, "sender", None)
+        if sender is None:
+            return
+        self.outbox = OutboxSender(self.uow_factory, sender, self.clock)
+        self._outbox_stop = asyncio.Event()
+        self._outbox_task = asyncio.create_task(self.outbox.run(self._outbox_stop))
+
+    async def _stop_outbox(self) -> None:
+        if self._outbox_stop is not None:
+            self._outbox_stop.set()
+        if self._outbox_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._outbox_task, 10)
+        self._outbox_task = self._outbox_stop = None
 
     async def run(self) -> None:
         transport = await self.start_transport()
@@ -90,10 +113,12 @@ class App:
         await transport.run()
 
     async def stop(self) -> None:
+        await self._stop_outbox()
         if self.transport is not None:
             await self.transport.stop()
 
     async def close(self) -> None:
+        await self._stop_outbox()
         if self.transport is not None:
             await self.transport.close()
         await self.engine.dispose()

@@ -71,6 +71,8 @@ class DialogEngine:
             return ctx.reply
 
     async def _locale(self, desk: Desk, inc: Incoming) -> str:
+        if not inc.is_private:
+            return self._settings.locale  # a group is shared: the property's language
         resident = await desk.resident(inc.user_id)
         if resident is not None and resident.locale:
             return resident.locale

@@ -14,11 +14,18 @@ from bot.services.desk import Desk
 
 
 class Classification(Protocol):
-    category: str
-    urgency: str
-    hazard: str | None
-    confidence: float
-    matched: tuple[str, ...]
+    """Read-only, so a frozen dataclass from bot.nlp satisfies it."""
+
+    @property
+    def category(self) -> str: ...
+    @property
+    def urgency(self) -> str: ...
+    @property
+    def hazard(self) -> str | None: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def matched(self) -> tuple[str, ...]: ...
 
 
 Classifier = Callable[[str], Classification]

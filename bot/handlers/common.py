@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers import registration, reporting
+from bot.handlers import followup, my_tickets, registration, reporting
 from bot.handlers.base import Ctx
 from bot.i18n import LOCALES, Translator
 from bot.messages import Button
@@ -76,6 +76,10 @@ async def resume(ctx: Ctx) -> None:
         await registration.prompt(ctx)
     elif ctx.state.flow == reporting.FLOW:
         await reporting.prompt(ctx)
+    elif ctx.state.flow == my_tickets.ADD_FLOW:
+        await my_tickets.prompt_info(ctx)
+    elif ctx.state.flow == followup.FLOW:
+        await followup.prompt(ctx)
 
 
 async def _registered(ctx: Ctx) -> bool:

@@ -1,14 +1,29 @@
-"""`/my`: the resident's tickets, newest first, with details and timeline per ticket."""
+"""`/my`: the resident's tickets, newest first, with details and timeline per ticket;
+an open ticket can get more text or photos, or be cancelled."""
 
 from __future__ import annotations
 
 from bot.handlers.base import Ctx, shorten
-from bot.handlers.presenters import category_label, local_time, status_label, urgency_label
-from bot.messages import Button
-from storage.models import Ticket, TicketEvent
+from bot.handlers.cards import group_translator, refresh_cards, reply_to_cards
+from bot.handlers.inputs import clean_text
+from bot.handlers.presenters import (
+    category_label,
+    local_time,
+    status_label,
+    team_label,
+    urgency_label,
+)
+from bot.i18n import has_key
+from bot.messages import Button, Keyboard
+from bot.services.dispatch import Conflict, Dispatch
+from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition
+from bot.services.staff import NotAllowed
+from storage.models import Resident, Ticket, TicketEvent
 
 LIST_LIMIT = 10
 DETAIL_LIMIT = 1500
+EVENT_NOTE_LIMIT = 200
+ADD_FLOW = "addinfo"
 
 
 async def show_list(ctx: Ctx) -> None:
@@ -26,17 +41,127 @@ async def show_list(ctx: Ctx) -> None:
 
 
 async def on_callback(ctx: Ctx, parts: list[str]) -> None:
-    """`my:<ticket id>`: details of one of the presser's own tickets."""
+    """`my:<ticket id>[:<action>]` on one of the presser's own tickets."""
     resident = await ctx.desk.resident(ctx.inc.user_id)
     ticket = None
-    if resident and len(parts) == 1 and parts[0].isdigit():
+    if resident and 1 <= len(parts) <= 2 and parts[0].isdigit():
         ticket = await ctx.desk.ticket_for_resident(resident, int(parts[0]))
-    if ticket is None:
+    action = parts[1] if len(parts) == 2 else ""
+    handler = ACTIONS.get(action)
+    if resident is None or ticket is None or handler is None:
         ctx.toast(ctx.t("common.unknown_button"))
         return
+    try:
+        await handler(ctx, resident, ticket)
+    except (IllegalTransition, Conflict, NotAllowed):
+        ctx.toast(ctx.t("my.not_open", status=status_label(ctx.t, ticket.status)), alert=True)
+
+
+async def _details_of(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
     ctx.toast()
     events = await ctx.desk.timeline(ticket)
-    ctx.say(_details(ctx, ticket, list(events)))
+    ctx.say(_details(ctx, ticket, list(events)), _detail_buttons(ctx, ticket))
+
+
+async def _ask_info(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
+    if ticket.status not in OPEN_STATUSES:
+        raise IllegalTransition("info", ticket.status)
+    ctx.toast()
+    ctx.goto(ADD_FLOW, "", ticket=ticket.id, number=ticket.number)
+    ctx.say(ctx.t("my.ask_info", number=ticket.number), _end_button(ctx, ticket))
+
+
+async def _end_info(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
+    ctx.toast()
+    if ctx.state.flow == ADD_FLOW:
+        ctx.finish()
+    ctx.edit(ctx.t("my.info_done", number=ticket.number))
+
+
+async def _ask_cancel(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
+    if ticket.status not in OPEN_STATUSES:
+        raise IllegalTransition("cancel", ticket.status)
+    ctx.toast()
+    buttons = (
+        (
+            Button(ctx.t("my.btn_cancel_yes"), f"my:{ticket.id}:xy"),
+            Button(ctx.t("my.btn_cancel_no"), f"my:{ticket.id}:keep"),
+        ),
+    )
+    ctx.say(ctx.t("my.confirm_cancel", number=ticket.number), buttons)
+
+
+async def _cancel(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
+    await Dispatch(ctx.desk).cancel(resident, ticket)
+    ctx.toast()
+    ctx.edit(ctx.t("my.cancelled", number=ticket.number))
+    t = group_translator(ctx.desk)
+    await refresh_cards(ctx.desk, ticket, retire=True)
+    await reply_to_cards(ctx.desk, ticket, t("card.resident_cancelled", number=ticket.number), ())
+
+
+async def _keep(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
+    ctx.toast()
+    ctx.edit(ctx.t("my.kept", number=ticket.number))
+
+
+ACTIONS = {
+    "": _details_of,
+    "add": _ask_info,
+    "end": _end_info,
+    "x": _ask_cancel,
+    "xy": _cancel,
+    "keep": _keep,
+}
+
+
+async def on_info_message(ctx: Ctx) -> None:
+    """While adding to a ticket, each text or photo goes to the card as a reply."""
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    ticket_id = ctx.state.data.get("ticket")
+    ticket = (
+        await ctx.desk.ticket_for_resident(resident, int(ticket_id))
+        if resident and isinstance(ticket_id, int)
+        else None
+    )
+    if resident is None or ticket is None:
+        ctx.finish()
+        return
+    text = clean_text(ctx.inc.text)
+    try:
+        await Dispatch(ctx.desk).add_info(resident, ticket, text, ctx.inc.photos)
+    except IllegalTransition:
+        ctx.finish()
+        ctx.say(ctx.t("my.not_open", status=status_label(ctx.t, ticket.status)))
+        return
+    t = group_translator(ctx.desk)
+    body = t("card.resident_added", number=ticket.number, text=text or "📷")
+    await reply_to_cards(ctx.desk, ticket, body, ctx.inc.photos)
+    ctx.say(ctx.t("my.info_added", number=ticket.number), _end_button(ctx, ticket))
+
+
+async def prompt_info(ctx: Ctx) -> None:
+    number = str(ctx.state.data.get("number", ""))
+    ticket_id = ctx.state.data.get("ticket")
+    buttons: Keyboard = (
+        ((Button(ctx.t("my.btn_info_done"), f"my:{ticket_id}:end"),),) if ticket_id else ()
+    )
+    ctx.say(ctx.t("my.ask_info", number=number), buttons)
+
+
+def _end_button(ctx: Ctx, ticket: Ticket) -> Keyboard:
+    return ((Button(ctx.t("my.btn_info_done"), f"my:{ticket.id}:end"),),)
+
+
+def _detail_buttons(ctx: Ctx, ticket: Ticket) -> Keyboard:
+    if ticket.status not in OPEN_STATUSES:
+        return ()
+    return (
+        (
+            Button(ctx.t("my.btn_add_info"), f"my:{ticket.id}:add"),
+            Button(ctx.t("my.btn_cancel_ticket"), f"my:{ticket.id}:x"),
+        ),
+    )
 
 
 def _line(ctx: Ctx, ticket: Ticket) -> str:
@@ -65,13 +190,33 @@ def _details(ctx: Ctx, ticket: Ticket, events: list[TicketEvent]) -> str:
     if ticket.photo_file_ids:
         lines.append(t("report.photos", count=len(ticket.photo_file_ids)))
     lines.append(t("my.timeline"))
-    lines += [_event_line(ctx, event) for event in events]
+    lines += [_event_line(ctx, event) for event in events[-20:]]
     return "\n".join(lines)
 
 
 def _event_line(ctx: Ctx, event: TicketEvent) -> str:
     when = local_time(event.at, ctx.settings.tz)
+    return ctx.t("my.event", when=when, what=event_words(ctx, event))
+
+
+def event_words(ctx: Ctx, event: TicketEvent) -> str:
+    """An audit event in plain words; codes become labels, internal notes stay internal."""
+    t = ctx.t
+    new, old = event.new_value or "", event.old_value or ""
+    note = shorten(event.note or "", EVENT_NOTE_LIMIT)
+    if event.kind == "status":
+        if new == "new" and old in ("resolved", "closed"):
+            return t("event.reopened", note=note)
+        text = t("event.status", new=status_label(t, new))
+        return text + t("event.with_note", note=note) if new == "resolved" and note else text
+    labels = {
+        "assignee": lambda: t("event.assignee", new=new) if new else t("event.unassigned"),
+        "team": lambda: t("event.team", new=team_label(t, new)),
+        "category": lambda: t("event.category", new=category_label(t, new)),
+        "urgency": lambda: t("event.urgency", new=urgency_label(t, new)),
+        "info": lambda: t("event.info", note=note or "📷"),
+    }
+    if event.kind in labels:
+        return labels[event.kind]()
     key = f"event.{event.kind}"
-    return ctx.t(
-        "my.event", when=when, what=ctx.t(key, old=event.old_value or "", new=event.new_value or "")
-    )
+    return t(key) if has_key(t.locale, key) else t("event.other")

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.handlers import registration
 from bot.handlers.base import Ctx, in_rows, new_token, shorten
+from bot.handlers.cards import post_cards
 from bot.handlers.inputs import clean_text
 from bot.handlers.presenters import (
     CATEGORIES,
@@ -131,6 +132,7 @@ async def _confirm(ctx: Ctx) -> None:
         return
     ctx.toast(ctx.t("report.submitted_toast"))
     ticket = await ctx.desk.open_ticket(resident, draft)
+    await post_cards(ctx.desk, ticket)
     ctx.edit(_draft_text(ctx, resident, draft))
     ctx.finish()
     ctx.say(_submitted_text(ctx, ticket))
@@ -205,6 +207,7 @@ async def _open_emergency(ctx: Ctx, resident: Resident, draft: Draft) -> None:
     hazard = draft.hazard or "other"
     ctx.say(ctx.t(f"safety.{hazard}") + "\n" + await _hotline_line(ctx, hazard))
     ticket = await ctx.desk.open_ticket(resident, draft)
+    await post_cards(ctx.desk, ticket)  # the team's group and the managers' group
     ctx.finish()
     ctx.say(
         ctx.t(

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.handlers import common, my_tickets, registration, reporting
+from bot.handlers import (
+    common,
+    followup,
+    my_tickets,
+    registration,
+    reporting,
+    staff_admin,
+    staff_cards,
+)
 from bot.handlers.base import Ctx
 from bot.handlers.inputs import clean_text
+from bot.services.staff import StaffService
 
 CallbackHandler = Callable[[Ctx, list[str]], Awaitable[None]]
 
@@ -16,6 +25,20 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "cancel": common.on_cancel,
     "lang": common.on_lang,
     "my": my_tickets.show_list,
+    "join": staff_admin.on_join,
+    "invite": staff_admin.on_invite,
+    "staff": staff_admin.on_staff,
+    "remove": staff_admin.on_remove,
+    "bind": staff_admin.on_bind,
+    "unbind": staff_admin.on_unbind,
+}
+# In groups only staff commands exist; anything else may be meant for another bot.
+GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
+    "bind": staff_admin.on_bind,
+    "unbind": staff_admin.on_unbind,
+    "invite": staff_admin.on_invite,
+    "staff": staff_admin.on_staff,
+    "remove": staff_admin.on_remove,
 }
 
 CALLBACKS: dict[str, CallbackHandler] = {
@@ -23,23 +46,69 @@ CALLBACKS: dict[str, CallbackHandler] = {
     "rp": reporting.on_callback,
     "my": my_tickets.on_callback,
     "lang": common.on_lang_chosen,
+    "tk": staff_cards.on_callback,
+    "rs": followup.on_callback,
 }
 
 MESSAGE_STEPS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     registration.FLOW: registration.on_message,
     reporting.FLOW: reporting.on_message,
+    my_tickets.ADD_FLOW: my_tickets.on_info_message,
+    followup.FLOW: followup.on_message,
+    staff_cards.FLOW: staff_cards.on_message,
 }
 
 
 async def route(ctx: Ctx) -> None:
     if not ctx.inc.is_private:
-        return  # group chats belong to staff flows; residents talk in private
-    if ctx.inc.is_callback:
+        await route_group(ctx)
+        return
+    if staff_admin.is_invite_start(ctx):
+        await staff_admin.on_join(ctx)
+    elif ctx.inc.is_callback:
         await _route_callback(ctx)
     elif ctx.inc.command is not None:
         await COMMANDS.get(ctx.inc.command, common.on_unknown_command)(ctx)
     else:
         await _route_message(ctx)
+
+
+async def route_group(ctx: Ctx) -> None:
+    """Groups are staff rooms: buttons, staff commands and replies to the bot's messages.
+
+    People who are not staff are ignored, except that a button press is always answered
+    (with a refusal), or their client keeps spinning.
+    """
+    inc = ctx.inc
+    if inc.chat_type == "channel":
+        return
+    if not await StaffService(ctx.desk).is_staff(inc.user_id):
+        if inc.is_callback:
+            ctx.toast(ctx.t("staff.not_allowed"), alert=True)
+        return
+    if inc.is_callback:
+        await _route_callback(ctx)
+    elif inc.command is not None:
+        await _group_command(ctx)
+    elif inc.unsupported is None:
+        await _group_message(ctx)
+
+
+async def _group_command(ctx: Ctx) -> None:
+    if ctx.inc.command == "cancel" and ctx.state.flow:
+        ctx.finish()
+        ctx.say(ctx.t("staff.step_cancelled"))
+        return
+    handler = GROUP_COMMANDS.get(ctx.inc.command or "")
+    if handler is not None:
+        await handler(ctx)
+
+
+async def _group_message(ctx: Ctx) -> None:
+    if ctx.state.flow == staff_cards.FLOW:
+        await staff_cards.on_message(ctx)
+    elif ctx.inc.reply_to_message_id is not None:
+        await staff_cards.note_from_reply(ctx)
 
 
 async def _route_callback(ctx: Ctx) -> None:

@@ -193,7 +193,7 @@ class StaffService:
     # invites and members ---------------------------------------------------------------
     async def invite(self, actor: Actor, prop: Property, team: str, role: str) -> Invite:
         if team not in TEAMS or role not in ROLES:
-            raise NotAllowed("staff.invite_usage")
+            raise NotAllowed("staff.unknown_team")
         if not may_invite(actor, team, role):
             raise NotAllowed("staff.not_allowed")
         now = self.desk.now()

@@ -1,0 +1,255 @@
+"""Ticket cards in team groups and notices to residents, rendered from locale files
+and written to the outbox in the caller's transaction.
+
+Photos always travel in their own message, before the text: a card must stay a text
+message so it can be edited, and a photo message cannot take editMessageText.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from bot.handlers.base import shorten
+from bot.handlers.presenters import (
+    category_label,
+    duration,
+    local_time,
+    team_label,
+    urgency_label,
+)
+from bot.i18n import Translator
+from bot.messages import Button, Keyboard, Outgoing
+from bot.services.desk import Desk
+from bot.services.lifecycle import Status
+from bot.services.phones import mask_phone
+from bot.services.staff import StaffService
+from storage.models import Resident, Ticket, TicketCard
+
+log = logging.getLogger(__name__)
+
+CARD_DESCRIPTION_LIMIT = 1500
+ICONS: dict[str, str] = {
+    "engineering": "🔧",
+    "environment": "🧹",
+    "security": "🛡",
+    "finance": "💰",
+    "service": "💁",
+    "managers": "📋",
+}
+
+
+def group_translator(desk: Desk) -> Translator:
+    """Groups are shared by many people: they read the property's default locale."""
+    return Translator(desk.settings.locale)
+
+
+# card text -----------------------------------------------------------------------------
+def card_text(t: Translator, desk: Desk, ticket: Ticket, extra: str = "") -> str:
+    tz = desk.settings.tz
+    head_key = "card.head_emergency" if ticket.urgency == "emergency" else "card.head"
+    lines = [
+        t(
+            head_key,
+            icon=ICONS.get(ticket.team, "📌"),
+            number=ticket.number,
+            category=category_label(t, ticket.category),
+            urgency=urgency_label(t, ticket.urgency),
+            team=team_label(t, ticket.team),
+        ),
+        t(
+            "card.contact",
+            address=ticket.address,
+            name=ticket.contact_name,
+            phone=mask_phone(ticket.contact_phone) if ticket.contact_phone else "",
+        ),
+        t("card.description", text=shorten(ticket.description, CARD_DESCRIPTION_LIMIT)),
+    ]
+    if ticket.photo_file_ids:
+        lines.append(t("report.photos", count=len(ticket.photo_file_ids)))
+    lines.append(
+        t(
+            "card.deadlines",
+            response=local_time(ticket.response_due_at, tz),
+            resolution=local_time(ticket.resolution_due_at, tz),
+        )
+    )
+    lines.append(_status_line(t, desk, ticket))
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines)
+
+
+def _status_line(t: Translator, desk: Desk, ticket: Ticket) -> str:
+    tz = desk.settings.tz
+    name = ticket.assignee_name or ""
+    if ticket.status == Status.ACCEPTED and ticket.accepted_at:
+        return t("card.status_accepted", name=name, time=local_time(ticket.accepted_at, tz))
+    if ticket.status == Status.IN_PROGRESS:
+        return t("card.status_in_progress", name=name)
+    if ticket.status == Status.RESOLVED and ticket.resolved_at:
+        return t("card.status_resolved", name=name, time=local_time(ticket.resolved_at, tz))
+    return t(f"card.status_{ticket.status}")
+
+
+def card_buttons(t: Translator, ticket: Ticket) -> Keyboard:
+    """The next actions for the ticket's status; a closed ticket has none."""
+    d = f"tk:{ticket.id}"
+    b = {
+        "acc": Button(t("card.btn_accept"), f"{d}:acc"),
+        "re": Button(t("card.btn_reassign"), f"{d}:re"),
+        "ph": Button(t("card.btn_contact"), f"{d}:ph"),
+        "st": Button(t("card.btn_start"), f"{d}:st"),
+        "done": Button(t("card.btn_complete"), f"{d}:done"),
+        "note": Button(t("card.btn_note"), f"{d}:note"),
+        "cat": Button(t("card.btn_category"), f"{d}:cat"),
+        "urg": Button(t("card.btn_urgency"), f"{d}:urg"),
+    }
+    if ticket.status == Status.NEW:
+        return ((b["acc"], b["re"], b["ph"]), (b["cat"], b["urg"]))
+    if ticket.status in (Status.ACCEPTED, Status.WAITING):
+        return ((b["st"], b["done"], b["re"]), (b["ph"], b["note"]), (b["cat"], b["urg"]))
+    if ticket.status == Status.IN_PROGRESS:
+        return ((b["done"], b["re"]), (b["ph"], b["note"]), (b["cat"], b["urg"]))
+    return ()
+
+
+# posting and editing cards -------------------------------------------------------------
+async def post_cards(desk: Desk, ticket: Ticket, *, extra: str = "") -> int:
+    """A fresh card in the ticket's team group, and in the managers' group for emergencies.
+
+    Returns how many cards were queued; with no group bound the ticket still stands.
+    """
+    teams = [ticket.team]
+    if ticket.urgency == "emergency" and ticket.team != "managers":
+        teams.append("managers")
+    posted = 0
+    for team in teams:
+        posted += await _post_card(desk, ticket, team, extra)
+    return posted
+
+
+async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
+    bound = await StaffService(desk).team_chat(ticket.property_id, team)
+    if bound is None or bound.chat_id is None:
+        log.warning("ticket %s: no group bound for team %s; card not posted", ticket.number, team)
+        return 0
+    t = group_translator(desk)
+    serial = await desk.uow.cards.count_for_ticket(ticket.id)
+    key = f"card:{ticket.id}:{serial}"
+    if ticket.photo_file_ids:
+        photos = Outgoing(
+            chat_id=bound.chat_id,
+            text=t("card.photos_caption", number=ticket.number),
+            photos=tuple(ticket.photo_file_ids),
+            thread_id=bound.thread_id,
+        )
+        await desk.enqueue(f"{key}:photos", photos)
+    card = Outgoing(
+        chat_id=bound.chat_id,
+        text=card_text(t, desk, ticket, extra),
+        buttons=card_buttons(t, ticket),
+        thread_id=bound.thread_id,
+    )
+    await desk.uow.cards.add(
+        TicketCard(
+            ticket_id=ticket.id,
+            team=team,
+            chat_id=bound.chat_id,
+            thread_id=bound.thread_id,
+            outbox_key=key,
+            created_at=desk.now(),
+        )
+    )
+    await desk.enqueue(key, card)
+    return 1
+
+
+async def refresh_cards(
+    desk: Desk,
+    ticket: Ticket,
+    *,
+    extra: str = "",
+    skip: tuple[int, int | None] | None = None,
+    retire: bool = False,
+) -> None:
+    """Edit every live card of the ticket to its current state (`skip` is the card the
+    presser is looking at, edited directly in the reply). `retire` ends the cards."""
+    t = group_translator(desk)
+    text = card_text(t, desk, ticket, extra)
+    buttons = () if retire else card_buttons(t, ticket)
+    for card in await desk.uow.cards.for_ticket(ticket.id):
+        if retire:
+            card.active = False
+        if skip is not None and (card.chat_id, card.message_id) == skip:
+            continue
+        edit = Outgoing(chat_id=card.chat_id, text=text, buttons=buttons)
+        await desk.enqueue(f"edit:{card.id}:{secrets.token_hex(6)}", edit, edit_card=card.id)
+
+
+async def reply_to_cards(desk: Desk, ticket: Ticket, text: str, photos: tuple[str, ...]) -> int:
+    """A message under each live card (the resident added something, or cancelled)."""
+    cards = await desk.uow.cards.for_ticket(ticket.id)
+    for card in cards:
+        # No buttons here, so text and photos may share one message (or album + text).
+        message = Outgoing(chat_id=card.chat_id, text=text, photos=photos, thread_id=card.thread_id)
+        await desk.enqueue(f"re:{card.id}:{secrets.token_hex(6)}", message, reply_to_card=card.id)
+    if not cards:
+        log.warning("ticket %s has no live card to reply to", ticket.number)
+    return len(cards)
+
+
+# the resident --------------------------------------------------------------------------
+async def notify_resident(
+    desk: Desk,
+    ticket: Ticket,
+    key: str,
+    *,
+    buttons_for: str | None = None,
+    photos: tuple[str, ...] = (),
+    **params: object,
+) -> None:
+    """A notice in the resident's own language, in their private chat."""
+    resident = await _resident(desk, ticket)
+    if resident is None or not resident.active:
+        return
+    t = Translator(resident.locale)
+    token = secrets.token_hex(6)
+    if photos:  # separate, so the message with buttons stays editable text
+        caption = t("card.photos_caption", number=ticket.number)
+        album = Outgoing(chat_id=resident.telegram_id, text=caption, photos=photos)
+        await desk.enqueue(f"res:{ticket.id}:{token}:p", album)
+    buttons = _resident_buttons(t, ticket) if buttons_for == "resolved" else ()
+    # Labels and times in the resident's own language; a template uses what it needs.
+    common = {
+        "number": ticket.number,
+        "name": ticket.assignee_name or "",
+        "team": team_label(t, ticket.team),
+        "minutes": promised(t, desk, ticket),
+        "due": local_time(ticket.resolution_due_at, desk.settings.tz),
+    }
+    text = t(key, **{**common, **params})
+    await desk.enqueue(
+        f"res:{ticket.id}:{token}",
+        Outgoing(chat_id=resident.telegram_id, text=text, buttons=buttons),
+    )
+
+
+def _resident_buttons(t: Translator, ticket: Ticket) -> Keyboard:
+    return (
+        (
+            Button(t("notify.btn_solved"), f"rs:{ticket.id}:ok"),
+            Button(t("notify.btn_not_solved"), f"rs:{ticket.id}:no"),
+        ),
+    )
+
+
+async def _resident(desk: Desk, ticket: Ticket) -> Resident | None:
+    if ticket.resident_id is None:
+        return None
+    return await desk.uow.residents.get(ticket.resident_id)
+
+
+def promised(t: Translator, desk: Desk, ticket: Ticket) -> str:
+    """How long the team has to respond, in words (for the resident)."""
+    return duration(t, desk.sla.minutes(ticket.category, ticket.urgency)[0])

@@ -1,0 +1,77 @@
+"""After a ticket is resolved: the resident says solved (closes it) or not solved
+(reopens it to the same team, with the reason, on a fresh card)."""
+
+from __future__ import annotations
+
+from bot.handlers.base import Ctx
+from bot.handlers.cards import group_translator, post_cards, refresh_cards
+from bot.handlers.inputs import clean_text
+from bot.handlers.presenters import status_label, team_label
+from bot.services.dispatch import Conflict, Dispatch
+from bot.services.lifecycle import IllegalTransition, Status
+from bot.services.staff import NotAllowed
+from storage.models import Resident, Ticket
+
+FLOW = "reopen"
+
+
+async def on_callback(ctx: Ctx, parts: list[str]) -> None:
+    """`rs:<ticket id>:ok|no` under the "resolved" notice."""
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    ticket = None
+    if resident and len(parts) == 2 and parts[0].isdigit() and parts[1] in ("ok", "no"):
+        ticket = await ctx.desk.ticket_for_resident(resident, int(parts[0]))
+    if resident is None or ticket is None:
+        ctx.toast(ctx.t("common.unknown_button"))
+        return
+    if ticket.status != Status.RESOLVED:
+        ctx.toast(ctx.t("my.not_open", status=status_label(ctx.t, ticket.status)), alert=True)
+        return
+    if parts[1] == "ok":
+        await _solved(ctx, resident, ticket)
+        return
+    ctx.toast()
+    ctx.goto(FLOW, "reason", ticket=ticket.id, number=ticket.number)
+    ctx.say(ctx.t("notify.ask_reason", number=ticket.number))
+
+
+async def _solved(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
+    try:
+        await Dispatch(ctx.desk).confirm(resident, ticket)
+    except (IllegalTransition, Conflict, NotAllowed):
+        ctx.toast(ctx.t("common.stale_button"))
+        return
+    ctx.toast()
+    ctx.edit(ctx.t("notify.thanks_solved", number=ticket.number))
+    await refresh_cards(ctx.desk, ticket, retire=True)
+
+
+async def on_message(ctx: Ctx) -> None:
+    """The reason it is not solved; the team gets a fresh card with it."""
+    reason = clean_text(ctx.inc.text)
+    if not reason:
+        await prompt(ctx)
+        return
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    ticket_id = ctx.state.data.get("ticket")
+    ticket = (
+        await ctx.desk.ticket_for_resident(resident, int(ticket_id))
+        if resident and isinstance(ticket_id, int)
+        else None
+    )
+    ctx.finish()
+    if resident is None or ticket is None:
+        return
+    try:
+        await Dispatch(ctx.desk).reopen(resident, ticket, reason)
+    except (IllegalTransition, Conflict, NotAllowed):
+        ctx.say(ctx.t("my.not_open", status=status_label(ctx.t, ticket.status)))
+        return
+    t = group_translator(ctx.desk)
+    await refresh_cards(ctx.desk, ticket, extra=t("card.reopened_old"), retire=True)
+    await post_cards(ctx.desk, ticket, extra=t("card.reopened", reason=reason))
+    ctx.say(ctx.t("notify.reopened", number=ticket.number, team=team_label(ctx.t, ticket.team)))
+
+
+async def prompt(ctx: Ctx) -> None:
+    ctx.say(ctx.t("notify.ask_reason", number=str(ctx.state.data.get("number", ""))))

@@ -1,0 +1,184 @@
+"""Staff commands: /bind and /unbind a group to a team, /invite and /join, /staff, /remove.
+
+The rules (who may bind, invite or remove whom) live in bot/services/staff.py;
+these handlers parse arguments and say what happened.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.config import TEAMS
+from bot.handlers.base import Ctx
+from bot.handlers.presenters import team_label
+from bot.services.staff import INVITE_DAYS, ROLES, Actor, NotAllowed, StaffService
+from storage.models import Property
+
+# An invite code, also accepted as a deep link: /start inv-XXXXXXXX.
+INVITE_CODE = re.compile(r"^(?:inv[-_])?([2-9A-HJ-NP-Z]{8})$", re.IGNORECASE)
+
+
+async def _actor(ctx: Ctx, service: StaffService, prop: Property | None) -> Actor:
+    return await service.actor(ctx.inc.user_id, prop.id if prop else None, ctx.inc.user_name)
+
+
+def _args(ctx: Ctx) -> list[str]:
+    return ctx.inc.command_args.split()
+
+
+async def on_bind(ctx: Ctx) -> None:
+    """`/bind <team> [property]` in the group (or forum topic) that should get its cards."""
+    if ctx.inc.is_private:
+        ctx.say(ctx.t("staff.bind_in_group"))
+        return
+    args = _args(ctx)
+    service = StaffService(ctx.desk)
+    prop = await service.property_for(args[1] if len(args) > 1 else None)
+    if not args or args[0] not in TEAMS or prop is None:
+        ctx.say(ctx.t("staff.bind_usage", teams=", ".join(TEAMS)))
+        return
+    try:
+        binding = await service.bind(
+            await _actor(ctx, service, prop), prop, args[0], ctx.inc.chat_id, ctx.inc.thread_id
+        )
+    except NotAllowed as exc:
+        ctx.say(ctx.t(exc.reason))
+        return
+    key = "staff.bound_topic" if binding.thread_id else "staff.bound"
+    ctx.say(ctx.t(key, team=team_label(ctx.t, binding.team), property=binding.property_name))
+
+
+async def on_unbind(ctx: Ctx) -> None:
+    """`/unbind [team]`: this group stops receiving that team's cards (or every team's)."""
+    if ctx.inc.is_private:
+        ctx.say(ctx.t("staff.bind_in_group"))
+        return
+    args = _args(ctx)
+    service = StaffService(ctx.desk)
+    team = args[0] if args else None
+    try:
+        actor = await _actor(ctx, service, await service.property_for(None))
+        unbound = await service.unbind(actor, ctx.inc.chat_id, team)
+    except NotAllowed as exc:
+        ctx.say(ctx.t(exc.reason))
+        return
+    if not unbound:
+        ctx.say(ctx.t("staff.nothing_bound"))
+        return
+    names = "、".join(team_label(ctx.t, code) for code in unbound)
+    ctx.say(ctx.t("staff.unbound", teams=names))
+
+
+async def on_invite(ctx: Ctx) -> None:
+    """`/invite <team> [staff|lead|manager|admin] [property]`: a one-time code."""
+    args = _args(ctx)
+    service = StaffService(ctx.desk)
+    team = args[0] if args else await _group_team(ctx, service)
+    role = args[1] if len(args) > 1 else "staff"
+    prop = await service.property_for(args[2] if len(args) > 2 else None)
+    if team not in TEAMS or role not in ROLES or prop is None:
+        ctx.say(ctx.t("staff.invite_usage", teams=", ".join(TEAMS), roles=", ".join(ROLES)))
+        return
+    try:
+        invite = await service.invite(await _actor(ctx, service, prop), prop, team, role)
+    except NotAllowed as exc:
+        ctx.say(ctx.t(exc.reason))
+        return
+    ctx.say(
+        ctx.t(
+            "staff.invite_created",
+            code=invite.code,
+            team=team_label(ctx.t, team),
+            role=ctx.t(f"role.{role}"),
+            days=INVITE_DAYS,
+        )
+    )
+
+
+async def on_join(ctx: Ctx) -> None:
+    """`/join <code>` (or `/start inv-<code>`) in a private chat with the bot."""
+    if not ctx.inc.is_private:
+        return  # a code typed in a group would be burnt in front of everyone
+    match = INVITE_CODE.match(ctx.inc.command_args.strip())
+    if match is None:
+        ctx.say(ctx.t("staff.join_usage"))
+        return
+    member = await StaffService(ctx.desk).join(
+        match.group(1), ctx.inc.user_id, ctx.inc.user_name, ctx.inc.username
+    )
+    if member is None:
+        ctx.say(ctx.t("staff.invite_invalid"))
+        return
+    ctx.finish()
+    ctx.say(
+        ctx.t(
+            "staff.joined",
+            team=team_label(ctx.t, member.team),
+            role=ctx.t(f"role.{member.role}"),
+        )
+    )
+
+
+def is_invite_start(ctx: Ctx) -> bool:
+    return ctx.inc.command == "start" and bool(INVITE_CODE.match(ctx.inc.command_args.strip()))
+
+
+async def on_staff(ctx: Ctx) -> None:
+    """`/staff [team]`: the team's members, for its lead, managers and admins."""
+    args = _args(ctx)
+    service = StaffService(ctx.desk)
+    team = args[0] if args else await _group_team(ctx, service)
+    prop = await service.property_for(args[1] if len(args) > 1 else None)
+    if team not in TEAMS or prop is None:
+        ctx.say(ctx.t("staff.staff_usage", teams=", ".join(TEAMS)))
+        return
+    try:
+        members = await service.members(await _actor(ctx, service, prop), prop, team)
+    except NotAllowed as exc:
+        ctx.say(ctx.t(exc.reason))
+        return
+    lines = [ctx.t("staff.list_title", team=team_label(ctx.t, team), count=len(members))]
+    lines += [
+        ctx.t(
+            "staff.list_line",
+            name=m.name or "-",
+            username=f"@{m.username}" if m.username else "",
+            role=ctx.t(f"role.{m.role}"),
+            id=m.telegram_id,
+        )
+        for m in members
+    ]
+    ctx.say("\n".join(lines))
+
+
+async def on_remove(ctx: Ctx) -> None:
+    """`/remove <telegram id> [team]`: the ids are listed by /staff."""
+    args = _args(ctx)
+    if not args or not args[0].lstrip("-").isdigit() or (len(args) > 1 and args[1] not in TEAMS):
+        ctx.say(ctx.t("staff.remove_usage"))
+        return
+    service = StaffService(ctx.desk)
+    prop = await service.property_for(None)
+    if prop is None:
+        return
+    try:
+        actor = await _actor(ctx, service, prop)
+        removed = await service.remove(
+            actor, prop, int(args[0]), args[1] if len(args) > 1 else None
+        )
+    except NotAllowed as exc:
+        ctx.say(ctx.t(exc.reason))
+        return
+    if not removed:
+        ctx.say(ctx.t("staff.remove_nobody"))
+        return
+    teams = "、".join(team_label(ctx.t, m.team) for m in removed)
+    ctx.say(ctx.t("staff.removed", name=removed[0].name or args[0], teams=teams))
+
+
+async def _group_team(ctx: Ctx, service: StaffService) -> str:
+    """In a bound group the team argument may be left out."""
+    if ctx.inc.is_private:
+        return ""
+    bound = await service.teams_of_chat(ctx.inc.chat_id)
+    return bound[0].code if len(bound) == 1 else ""

@@ -1,0 +1,344 @@
+"""Staff work on ticket cards: `tk:<ticket id>:<action>[:<argument>]` buttons, and the
+replies that finish a step (completion note, reassignment reason, note).
+
+In groups the bot runs in privacy mode: it sees commands, button presses and replies
+to its own messages, so every free-text step asks for a reply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from bot.config import TEAMS
+from bot.handlers.base import Ctx, in_rows
+from bot.handlers.cards import (
+    card_buttons,
+    card_text,
+    group_translator,
+    notify_resident,
+    post_cards,
+    refresh_cards,
+)
+from bot.handlers.inputs import clean_text
+from bot.handlers.presenters import CATEGORIES, category_label, team_label
+from bot.i18n import Translator
+from bot.messages import Button, Outgoing
+from bot.services.dispatch import Conflict, Dispatch
+from bot.services.lifecycle import IllegalTransition, Status, next_status
+from bot.services.phones import display_phone
+from bot.services.sla import URGENCIES
+from bot.services.staff import Actor, NotAllowed
+from storage.models import Ticket
+
+FLOW = "staff"
+# The whole grammar of card buttons; anything else is refused before any lookup.
+_DATA = re.compile(r"^(\d{1,12}):([a-z]{1,4})(?::([a-z_]{1,16}))?$")
+
+Action = Callable[[Ctx, Dispatch, Actor, Ticket, str], Awaitable[None]]
+
+
+async def on_callback(ctx: Ctx, parts: list[str]) -> None:
+    match = _DATA.match(":".join(parts))
+    action = ACTIONS.get(match.group(2)) if match else None
+    if match is None or action is None:
+        ctx.toast(ctx.t("common.unknown_button"))
+        return
+    dispatch = Dispatch(ctx.desk)
+    ticket = await ctx.desk.ticket(int(match.group(1)))
+    if ticket is None:
+        ctx.toast(ctx.t("common.unknown_button"))
+        return
+    actor = await dispatch.actor_for(ctx.inc.user_id, ticket, ctx.inc.user_name)
+    await _guarded(ctx, ticket, action(ctx, dispatch, actor, ticket, match.group(3) or ""))
+
+
+async def _guarded(ctx: Ctx, ticket: Ticket, work: Awaitable[None]) -> None:
+    """Refusals and lost races answer briefly and change nothing."""
+    try:
+        await work
+    except NotAllowed as exc:
+        ctx.toast(ctx.t(exc.reason), alert=True)
+    except (IllegalTransition, Conflict):
+        if ticket.assignee_name and ticket.status == Status.ACCEPTED:
+            ctx.toast(ctx.t("staff.taken", name=ticket.assignee_name), alert=True)
+        else:
+            ctx.toast(ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}")), alert=True)
+        await _show(ctx, ticket)
+
+
+# status changes ------------------------------------------------------------------------
+async def _accept(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    await d.accept(actor, ticket)
+    ctx.toast(ctx.t("staff.accepted_toast"))
+    await _show(ctx, ticket)
+    await notify_resident(ctx.desk, ticket, "notify.accepted")
+
+
+async def _start(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    await d.start(actor, ticket)
+    ctx.toast(ctx.t("staff.started_toast"))
+    await _show(ctx, ticket)
+    await notify_resident(ctx.desk, ticket, "notify.started")
+
+
+async def _ask_complete(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    d.authorize(actor, ticket, "complete")
+    next_status("resolve", ticket.status)  # refuse early, before asking for a note
+    ctx.toast()
+    ctx.goto(FLOW, "complete", ticket=ticket.id, photos=[])
+    done = ((Button(ctx.t("staff.btn_finish_no_note"), f"tk:{ticket.id}:fin"),),)
+    ctx.say(ctx.t("staff.ask_complete", name=actor.name, number=ticket.number), done)
+
+
+async def _finish(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    photos = _state_photos(ctx, ticket)
+    await _complete(ctx, d, actor, ticket, "", photos)
+
+
+async def _complete(
+    ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, note: str, photos: list[str]
+) -> None:
+    await d.complete(actor, ticket, note, photos)
+    ctx.finish()
+    ctx.toast(ctx.t("staff.completed_toast"))
+    ctx.say(ctx.t("staff.completed", number=ticket.number))
+    await refresh_cards(ctx.desk, ticket)
+    await notify_resident(
+        ctx.desk,
+        ticket,
+        "notify.resolved",
+        buttons_for="resolved",
+        photos=tuple(photos),
+        note=note or "-",
+    )
+
+
+# reassignment --------------------------------------------------------------------------
+async def _reassign_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    d.authorize(actor, ticket, "reassign")
+    ctx.toast()
+    t = group_translator(ctx.desk)
+    buttons = [
+        Button(team_label(t, team), f"tk:{ticket.id}:rt:{team}")
+        for team in TEAMS
+        if team != ticket.team
+    ]
+    if ticket.status != Status.NEW:
+        buttons.append(Button(t("card.btn_pool"), f"tk:{ticket.id}:rt:pool"))
+    menu = (*in_rows(buttons, 3), _back_row(t, ticket))
+    ctx.edit(card_text(t, ctx.desk, ticket, t("card.choose_team")), menu)
+
+
+async def _reassign_target(
+    ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, target: str
+) -> None:
+    d.authorize(actor, ticket, "reassign")
+    if target not in TEAMS and target != "pool":
+        raise NotAllowed("common.unknown_button")
+    next_status("reassign", ticket.status)
+    ctx.toast()
+    ctx.goto(FLOW, "reassign", ticket=ticket.id, team=target)
+    where = ctx.t("card.btn_pool") if target == "pool" else team_label(ctx.t, target)
+    ctx.say(ctx.t("staff.ask_reason", name=actor.name, number=ticket.number, target=where))
+
+
+async def _do_reassign(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, reason: str) -> None:
+    target = str(ctx.state.data.get("team", ""))
+    old_team, had_assignee = ticket.team, ticket.assignee_name
+    await d.reassign(actor, ticket, None if target == "pool" else target, reason)
+    ctx.finish()
+    t = group_translator(ctx.desk)
+    if ticket.team != old_team:
+        moved = t("card.moved", team=team_label(t, ticket.team), reason=reason)
+        await refresh_cards(ctx.desk, ticket, extra=moved, retire=True)
+        await post_cards(
+            ctx.desk,
+            ticket,
+            extra=t("card.moved_from", team=team_label(t, old_team), reason=reason),
+        )
+        ctx.say(
+            ctx.t("staff.reassigned", number=ticket.number, team=team_label(ctx.t, ticket.team))
+        )
+        await notify_resident(ctx.desk, ticket, "notify.reassigned")
+        return
+    await refresh_cards(ctx.desk, ticket, extra=t("card.requeued", reason=reason))
+    ctx.say(ctx.t("staff.requeued", number=ticket.number))
+    if had_assignee:  # they were told who; now nobody has it
+        await notify_resident(ctx.desk, ticket, "notify.requeued")
+
+
+# contact, notes, corrections -----------------------------------------------------------
+async def _contact(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    """The full number goes to the presser's private chat only; the group never sees it."""
+    phone = await d.contact(actor, ticket)
+    t = group_translator(ctx.desk)
+    private = Outgoing(
+        chat_id=actor.telegram_id,
+        text=t(
+            "staff.contact_private",
+            number=ticket.number,
+            name=ticket.contact_name,
+            phone=display_phone(phone) if phone else "-",
+            address=ticket.address,
+        ),
+    )
+    # A 403 (never started the bot) turns into a hint in the group, without the number.
+    hint = Outgoing(
+        chat_id=ctx.inc.chat_id,
+        text=t("staff.start_private_chat", name=actor.name),
+        thread_id=ctx.inc.thread_id,
+    )
+    key = f"contact:{ticket.id}:{actor.telegram_id}:{ctx.inc.update_id}"
+    await ctx.desk.enqueue(key, private, fallback=hint)
+    ctx.toast(ctx.t("staff.contact_sent"), alert=True)
+
+
+async def _ask_note(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    d.authorize(actor, ticket, "note")
+    ctx.toast()
+    ctx.goto(FLOW, "note", ticket=ticket.id)
+    ctx.say(ctx.t("staff.ask_note", name=actor.name, number=ticket.number))
+
+
+async def _category_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    d.authorize(actor, ticket, "category")
+    ctx.toast()
+    t = group_translator(ctx.desk)
+    buttons = [
+        Button(category_label(t, code), f"tk:{ticket.id}:c:{code}")
+        for code in CATEGORIES
+        if code != ticket.category
+    ]
+    menu = (*in_rows(buttons, 4), _back_row(t, ticket))
+    ctx.edit(card_text(t, ctx.desk, ticket, t("card.choose_category")), menu)
+
+
+async def _category(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, code: str) -> None:
+    await d.set_category(actor, ticket, code)
+    ctx.toast(ctx.t("staff.corrected", value=category_label(ctx.t, ticket.category)))
+    await _show(ctx, ticket)
+
+
+async def _urgency_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    d.authorize(actor, ticket, "urgency")
+    ctx.toast()
+    t = group_translator(ctx.desk)
+    buttons = [
+        Button(t(f"urgency.{code}"), f"tk:{ticket.id}:u:{code}")
+        for code in URGENCIES
+        if code != ticket.urgency
+    ]
+    menu = (tuple(buttons), _back_row(t, ticket))
+    ctx.edit(card_text(t, ctx.desk, ticket, t("card.choose_urgency")), menu)
+
+
+async def _urgency(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, code: str) -> None:
+    await d.set_urgency(actor, ticket, code)
+    ctx.toast(ctx.t("staff.corrected", value=ctx.t(f"urgency.{ticket.urgency}")))
+    await _show(ctx, ticket)
+
+
+async def _back(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    ctx.toast()
+    await _show(ctx, ticket)
+
+
+ACTIONS: dict[str, Action] = {
+    "acc": _accept,
+    "st": _start,
+    "done": _ask_complete,
+    "fin": _finish,
+    "re": _reassign_menu,
+    "rt": _reassign_target,
+    "ph": _contact,
+    "note": _ask_note,
+    "cat": _category_menu,
+    "c": _category,
+    "urg": _urgency_menu,
+    "u": _urgency,
+    "back": _back,
+}
+
+
+# replies -------------------------------------------------------------------------------
+async def on_message(ctx: Ctx) -> None:
+    """A staff member's message while a card step waits for it."""
+    ticket_id = ctx.state.data.get("ticket")
+    ticket = await ctx.desk.ticket(int(ticket_id)) if isinstance(ticket_id, int) else None
+    if ticket is None:
+        ctx.finish()
+        return
+    dispatch = Dispatch(ctx.desk)
+    actor = await dispatch.actor_for(ctx.inc.user_id, ticket, ctx.inc.user_name)
+    text = clean_text(ctx.inc.text)
+    step = ctx.state.step
+    if step == "complete":
+        await _guarded(ctx, ticket, _complete_step(ctx, dispatch, actor, ticket, text))
+    elif not text:
+        ctx.say(ctx.t("staff.reply_with_text"))
+    elif step == "reassign":
+        await _guarded(ctx, ticket, _do_reassign(ctx, dispatch, actor, ticket, text))
+    else:
+        await _guarded(ctx, ticket, _note(ctx, dispatch, actor, ticket, text))
+
+
+async def _complete_step(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, text: str) -> None:
+    photos = _state_photos(ctx, ticket)
+    photos += [p for p in ctx.inc.photos if p not in photos]
+    ctx.state.data["photos"] = photos
+    if not text:  # photos first, the note finishes
+        ctx.say(ctx.t("staff.photo_received", count=len(photos)))
+        return
+    await _complete(ctx, d, actor, ticket, text, photos)
+
+
+async def _note(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, text: str) -> None:
+    await d.note(actor, ticket, text, ctx.inc.photos)
+    ctx.finish()
+    ctx.say(ctx.t("staff.note_saved", number=ticket.number))
+
+
+async def note_from_reply(ctx: Ctx) -> bool:
+    """A reply to one of our cards is a note on its ticket; False when it is not a card."""
+    reply_to = ctx.inc.reply_to_message_id
+    card = await ctx.desk.uow.cards.by_message(ctx.inc.chat_id, reply_to) if reply_to else None
+    ticket = await ctx.desk.ticket(card.ticket_id) if card else None
+    if ticket is None:
+        return False
+    text = clean_text(ctx.inc.text)
+    if not text:
+        ctx.say(ctx.t("staff.reply_with_text"))
+        return True
+    dispatch = Dispatch(ctx.desk)
+    actor = await dispatch.actor_for(ctx.inc.user_id, ticket, ctx.inc.user_name)
+    try:
+        await _note(ctx, dispatch, actor, ticket, text)
+    except NotAllowed as exc:
+        ctx.say(ctx.t(exc.reason))
+    except IllegalTransition:
+        ctx.say(ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}")))
+    return True
+
+
+# helpers -------------------------------------------------------------------------------
+async def _show(ctx: Ctx, ticket: Ticket) -> None:
+    """The pressed card shows the ticket as it is now; other live cards follow by outbox."""
+    t = group_translator(ctx.desk)
+    message_id = ctx.inc.message_id
+    pressed = (
+        await ctx.desk.uow.cards.by_message(ctx.inc.chat_id, message_id) if message_id else None
+    )
+    if pressed is not None and pressed.ticket_id == ticket.id and pressed.active:
+        ctx.edit(card_text(t, ctx.desk, ticket), card_buttons(t, ticket))
+    await refresh_cards(ctx.desk, ticket, skip=(ctx.inc.chat_id, message_id))
+
+
+def _back_row(t: Translator, ticket: Ticket) -> tuple[Button, ...]:
+    return (Button(t("card.btn_back"), f"tk:{ticket.id}:back"),)
+
+
+def _state_photos(ctx: Ctx, ticket: Ticket) -> list[str]:
+    if ctx.state.flow != FLOW or ctx.state.data.get("ticket") != ticket.id:
+        return []
+    return [str(p) for p in ctx.state.data.get("photos", [])]
