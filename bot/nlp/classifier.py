@@ -9,6 +9,7 @@ Everything built in ``__init__`` is read-only afterwards, so ``classify`` is thr
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import jieba
 
 from bot.nlp.codes import HAZARDS
-from bot.nlp.homophones import HomophoneIndex, load_table
+from bot.nlp.homophones import HomophoneIndex, load_groups, trie_pattern
 from bot.nlp.lexicon import CUE_KINDS, Lexicon, Rule
 from bot.nlp.normalize import normalize
 
@@ -88,7 +89,15 @@ class Classifier:
         self._index_cues(lexicon)
         self._index = dict(self._index)
         self._cue_flags = dict(self._cue_flags)
-        self._homophones = HomophoneIndex(self._homophone_terms(), load_table())
+        # One lookup per token: (cue bits, ((rule id, group id, is combo), ...)).
+        self._lookup: dict[str, tuple[int, tuple[tuple[int, int, bool], ...]]] = {
+            word: (
+                self._cue_flags.get(word, 0),
+                tuple((r, g, lexicon.rules[r].is_combo) for r, g in self._index.get(word, ())),
+            )
+            for word in set(self._index) | set(self._cue_flags)
+        }
+        self._homophones = HomophoneIndex(self._homophone_terms(), load_groups())
 
     # ------------------------------------------------------------------ building
     @staticmethod
@@ -99,13 +108,12 @@ class Classifier:
         with open(words_path, "rb") as handle:
             tokenizer.FREQ, tokenizer.total = tokenizer.gen_pfdict(handle)
         tokenizer.initialized = True
-        unit = max(tokenizer.total // 1000, 1)
         for term in sorted(lexicon.terms()):
             # Single characters are left alone: boosting them would split ordinary words.
             if len(term) >= 2 and " " not in term and not term.isascii():
-                # Longer terms get more weight so 煤气味 beats 煤气 + 味.
-                freq = max(tokenizer.FREQ.get(term, 0), unit * len(term))
-                tokenizer.add_word(term, freq=freq)
+                # jieba's suggested frequency is just enough for the term to be cut whole; more
+                # would let it steal characters from real neighbours (被电 in 被电动车).
+                tokenizer.add_word(term)
         return tokenizer
 
     def _index_word(self, word: str) -> None:
@@ -128,12 +136,13 @@ class Classifier:
             for word in words:
                 self._cue_flags[word] |= _CUE_BIT[kind]
                 self._index_word(word)
-        self._substring_cues = tuple(
-            (word, _CUE_BIT[kind])
-            for kind in ("past", "planned", "low")
-            for word in sorted(lexicon.cues.get(kind, ()))
-            if len(word) >= 2 and not word.isascii()
-        )
+        self._substring_bits: dict[str, int] = defaultdict(int)
+        for kind in ("past", "planned", "low"):
+            for word in lexicon.cues.get(kind, ()):
+                if len(word) >= 2 and not word.isascii():
+                    self._substring_bits[word] |= _CUE_BIT[kind]
+        source = trie_pattern(self._substring_bits)
+        self._substring_re = re.compile(source) if source else None
 
     def _homophone_terms(self) -> set[str]:
         terms: set[str] = set()
@@ -158,37 +167,40 @@ class Classifier:
         return _Message(tokens, clauses, [0] * len(tokens))
 
     def _match(self, msg: _Message) -> None:
-        self._correct_typos(msg)
+        text = "".join(msg.tokens)
+        self._correct_typos(msg, text)
         combos: dict[int, dict[int, list[tuple[int, str]]]] = {}
-        rules, index, cue_flags = self.lexicon.rules, self._index, self._cue_flags
-        tokens = msg.tokens
+        rules, lookup, phrase_first = self.lexicon.rules, self._lookup, self._phrase_first
+        tokens, flags, hits = msg.tokens, msg.flags, msg.hits
+        all_flags = 0
         covered = -1  # tokens inside a matched phrase ("fire exit") do not match alone
         for pos, token in enumerate(tokens):
-            words = [token]
-            if token in self._phrase_first:
-                words = self._phrases(tokens, pos) + words
+            words = self._phrases(tokens, pos) + [token] if token in phrase_first else (token,)
             for word in words:
-                flag = cue_flags.get(word)
+                entry = lookup.get(word)
+                if entry is None:
+                    continue
+                flag, refs = entry
                 if flag:
-                    msg.flags[pos] |= flag
-                    msg.all_flags |= flag
-                if pos <= covered or word not in index:
+                    flags[pos] |= flag
+                    all_flags |= flag
+                if not refs or pos <= covered:
                     continue
                 covered = max(covered, pos + word.count(" "))
-                for rule_id, group_id in index[word]:
-                    rule = rules[rule_id]
-                    if rule.is_combo:
+                for rule_id, group_id, combo in refs:
+                    if combo:
                         combos.setdefault(rule_id, {}).setdefault(group_id, []).append((pos, word))
                     else:
-                        msg.hits.append(_Hit(rule, (pos,), word))
-        if tokens and self._cue_flags.get(tokens[0], 0) & _QST:
-            msg.all_flags |= _QUE
-        # jieba glues time words to neighbours (上周三, 昨天晚上), so scan the text for them.
-        text = "".join(tokens)
-        for word, bit in self._substring_cues:
-            if word in text:
-                msg.all_flags |= bit
-        self._fire_combos(msg, combos)
+                        hits.append(_Hit(rules[rule_id], (pos,), word))
+        if tokens and flags[0] & _QST:
+            all_flags |= _QUE
+        if self._substring_re is not None:
+            # jieba glues time words to neighbours (上周三, 昨天晚上), so scan the text too.
+            for match in self._substring_re.finditer(text):
+                all_flags |= self._substring_bits[match.group()]
+        msg.all_flags = all_flags
+        if combos:
+            self._fire_combos(msg, combos)
 
     def _phrases(self, tokens: list[str], pos: int) -> list[str]:
         """Multi-word phrases starting at ``pos``, longest first."""
@@ -227,9 +239,8 @@ class Classifier:
                 return chosen
         return None
 
-    def _correct_typos(self, msg: _Message) -> None:
+    def _correct_typos(self, msg: _Message, text: str) -> None:
         """Rewrite mistyped terms (楼水 -> 漏水) before matching so every rule sees them."""
-        text = "".join(msg.tokens)
         spans = self._homophones.find(text)
         if not spans:
             return
@@ -302,16 +313,23 @@ class Classifier:
     def _suppress(self, msg: _Message, question: bool, finished: bool, event: bool) -> None:
         # An old event told without urgency ("昨晚有人打架") is a report, not an alarm.
         old = msg.has(_PAST) and not msg.has(_ONG) and not msg.has(_INT)
+        negation, hypothesis = msg.has(_NEG), msg.has(_HYP)
+        if not (finished or event or old or negation or hypothesis):
+            return  # the common case: nothing can cancel anything
         for hit in msg.hits:
-            hit.negated = finished or any(
-                self._negated(msg, p, hit.positions) for p in hit.positions
+            hit.negated = finished or (
+                negation and any(self._negated(msg, p, hit.positions) for p in hit.positions)
             )
             hit.suppressed = (
                 hit.negated
                 or (event and hit.rule.urgency is not None)
-                or self._hypothetical_before(msg, min(hit.positions), question)
+                or (hypothesis and self._hypothetical_before(msg, min(hit.positions), question))
                 or (old and hit.rule.urgency in ("emergency", "high"))
             )
+
+    def tokens(self, text: str) -> list[str]:
+        """The normalised tokens of ``text`` (for tools such as the suggestion ranking)."""
+        return self._tokenize(normalize(text)).tokens
 
     # ------------------------------------------------------------------ decision
     def classify(self, text: str) -> Classification:

@@ -8,21 +8,26 @@ the message maps to the same representatives as the term.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 PINYIN_PATH = Path(__file__).with_name("data") / "pinyin.json"
 
 
-def load_table(path: Path = PINYIN_PATH) -> dict[int, str]:
-    """``str.translate`` table: character -> representative character of its syllable."""
+def load_groups(path: Path = PINYIN_PATH) -> dict[str, str]:
+    """``{syllable: characters}`` for the CJK block."""
     groups: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return groups
+
+
+def load_table(groups: dict[str, str]) -> dict[int, str]:
+    """``str.translate`` table: character -> representative character of its syllable."""
     table: dict[int, str] = {}
     for chars in groups.values():
         if chars:
-            representative = chars[0]
             for char in chars:
-                table[ord(char)] = representative
+                table[ord(char)] = chars[0]
     return table
 
 
@@ -30,28 +35,51 @@ def _is_chinese(term: str) -> bool:
     return all("\u4e00" <= ch <= "\u9fff" for ch in term)
 
 
+def trie_pattern(keys: Iterable[str]) -> str:
+    """Regex source matching any key; a trie keeps the engine from trying every key in turn."""
+    trie: dict[str, dict] = {}
+    for key in keys:
+        node = trie
+        for char in key:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_regex(trie)
+
+
+def _trie_regex(node: dict[str, dict]) -> str:
+    ends = "" in node
+    branches = [re.escape(char) + _trie_regex(child) for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if ends else body
+
+
 class HomophoneIndex:
     """Canonical (syllable) forms of Chinese terms, for spotting mistyped terms in a message."""
 
-    def __init__(self, terms: Iterable[str], table: dict[int, str]) -> None:
-        self.table = table
+    def __init__(self, terms: Iterable[str], groups: dict[str, str]) -> None:
         self.index: dict[str, str] = {}
+        table = load_table(groups)
         for term in sorted(terms):
             if 2 <= len(term) <= 5 and _is_chinese(term):
                 self.index.setdefault(term.translate(table), term)
-        self.lengths = tuple(sorted({len(key) for key in self.index}))
-        self.first_chars = frozenset(key[0] for key in self.index)
+        # Only syllables that occur in terms matter; a small table translates faster.
+        wanted = {ch for key in self.index for ch in key}
+        self.table = {code: rep for code, rep in table.items() if rep in wanted}
+        # Matches do not overlap (a lookahead would allow it at three times the cost); the
+        # greedy trie prefers the longest term at each start.
+        source = trie_pattern(self.index)
+        self.pattern = re.compile(source) if source else None
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Spans ``(start, end, term)`` whose characters sound like ``term``."""
+        if self.pattern is None:
+            return []
         canon = text.translate(self.table)
         found: list[tuple[int, int, str]] = []
-        first_chars, index = self.first_chars, self.index
-        for start, char in enumerate(canon):
-            if char not in first_chars:
-                continue
-            for length in self.lengths:
-                term = index.get(canon[start : start + length])
-                if term is not None:
-                    found.append((start, start + length, term))
+        for match in self.pattern.finditer(canon):
+            term = self.index.get(match.group())
+            if term is not None:
+                found.append((match.start(), match.end(), term))
         return found
