@@ -20,7 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = [ROOT / "tests" / "data" / "corpus_tune.jsonl", ROOT / "tests" / "data" / "corpus_holdout.jsonl"]
+CORPUS = [
+    ROOT / "tests" / "data" / "corpus_tune.jsonl",
+    ROOT / "tests" / "data" / "corpus_holdout.jsonl",
+]
 
 COLD_START = r"""
 import json, time
@@ -71,7 +74,10 @@ def cold_start(runs: int) -> list[dict[str, float]]:
     for _ in range(runs):
         wall = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", COLD_START], cwd=ROOT, capture_output=True, text=True,
+            [sys.executable, "-c", COLD_START],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
             check=True,
         )
         data = json.loads(out.stdout.strip().splitlines()[-1])
@@ -114,14 +120,17 @@ def main() -> int:
     )
     ours, bare, bare_no_hmm = rates["classify"], rates["lcut"], rates["lcut_no_hmm"]
 
-    print(f"messages: {len(messages)} corpus lines; best of interleaved passes over {args.seconds * 3:.0f} s")
+    span = args.seconds * 3
+    print(f"messages: {len(messages)} corpus lines; best of interleaved passes over {span:.0f} s")
     print(f"classify            {ours:10.0f} msg/s")
     print(f"jieba.lcut          {bare:10.0f} msg/s  (bare, default settings)")
     print(f"jieba.lcut HMM=off  {bare_no_hmm:10.0f} msg/s")
     print(f"ratio classify / jieba.lcut          {ours / bare:.2f}  (target >= 0.6)")
     print(f"ratio classify / jieba.lcut HMM=off  {ours / bare_no_hmm:.2f}")
-    print(f"cold start (import + first classify) {seconds:.2f} s  (target <= 1.5 s; "
-          f"whole new process incl. interpreter {process:.2f} s)")
+    print(
+        f"cold start (import + first classify) {seconds:.2f} s  (target <= 1.5 s; "
+        f"whole new process incl. interpreter {process:.2f} s)"
+    )
     print(f"memory added by import + first classify  {added_mb:.1f} MB RSS")
     return 0
 

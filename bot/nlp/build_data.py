@@ -37,7 +37,7 @@ def build_words(target: Path = DATA / "words.txt") -> int:
 
 
 def build_pinyin(target: Path = DATA / "pinyin.json") -> int:
-    """Write ``{syllable: characters}`` for the CJK block, keyed by each character's first reading."""
+    """Write ``{syllable: characters}`` for the CJK block, by each character's first reading."""
     from pypinyin import Style, pinyin
 
     groups: dict[str, list[str]] = {}

@@ -29,8 +29,11 @@ BOUNDARIES = frozenset(",.!?;:。、…~()[]{}\"'")
 # Causes before consequences: sparks with a burning smell are electric, a fight with bleeding
 # is crime.
 HAZARD_PRIORITY = ("gas", "electric", "fire", "crime", "medical", "lift", "structure", "water")
-HAZARD_HOME = {h: "repair" for h in HAZARDS} | {"fire": "security", "medical": "security",
-                                               "crime": "security"}
+HAZARD_HOME = {h: "repair" for h in HAZARDS} | {
+    "fire": "security",
+    "medical": "security",
+    "crime": "security",
+}
 _CUE_BIT = {kind: 1 << i for i, kind in enumerate(CUE_KINDS)}
 _NEG, _FIN, _ONG = _CUE_BIT["negation"], _CUE_BIT["finished"], _CUE_BIT["ongoing"]
 _HYP, _QUE, _QST = _CUE_BIT["hypothetical"], _CUE_BIT["question"], _CUE_BIT["question_start"]
@@ -175,7 +178,7 @@ class Classifier:
         all_flags = 0
         covered = -1  # tokens inside a matched phrase ("fire exit") do not match alone
         for pos, token in enumerate(tokens):
-            words = self._phrases(tokens, pos) + [token] if token in phrase_first else (token,)
+            words = [*self._phrases(tokens, pos), token] if token in phrase_first else (token,)
             for word in words:
                 entry = lookup.get(word)
                 if entry is None:
@@ -300,8 +303,7 @@ class Classifier:
         if not msg.has(_FIN) or msg.has(_ONG):
             return False
         return any(
-            flag & _FIN and not self._negated(msg, pos, ())
-            for pos, flag in enumerate(msg.flags)
+            flag & _FIN and not self._negated(msg, pos, ()) for pos, flag in enumerate(msg.flags)
         )
 
     def _hypothetical_before(self, msg: _Message, pos: int, question: bool) -> bool:
@@ -349,8 +351,10 @@ class Classifier:
         if not msg.hits and not question:
             return OTHER
         finished = self._finished(msg)
-        event_question = question and not msg.has(_ONG) and (
-            msg.has(_PAST) or msg.has(_PLAN) or finished or msg.has(_HYP)
+        event_question = (
+            question
+            and not msg.has(_ONG)
+            and (msg.has(_PAST) or msg.has(_PLAN) or finished or msg.has(_HYP))
         )
         self._suppress(msg, question, finished, event_question)
         scores = self._scores(msg, event_question)

@@ -48,7 +48,9 @@ def trie_pattern(keys: Iterable[str]) -> str:
 
 def _trie_regex(node: dict[str, dict]) -> str:
     ends = "" in node
-    branches = [re.escape(char) + _trie_regex(child) for char, child in sorted(node.items()) if char]
+    branches = [
+        re.escape(char) + _trie_regex(child) for char, child in sorted(node.items()) if char
+    ]
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"

@@ -200,8 +200,10 @@ def read_lexicon_file(path: str | os.PathLike[str], norm: Normaliser = _identity
 
 def merge(base: Lexicon, extra: Lexicon) -> Lexicon:
     """Lay ``extra`` over ``base``: cue lists add up, rules append, weight 0 disables terms."""
-    cues = {kind: base.cues.get(kind, frozenset()) | extra.cues.get(kind, frozenset())
-            for kind in CUE_KINDS}
+    cues = {
+        kind: base.cues.get(kind, frozenset()) | extra.cues.get(kind, frozenset())
+        for kind in CUE_KINDS
+    }
     disabled = {(r.category, w) for r in extra.rules if r.weight == 0 for g in r.groups for w in g}
     rules = [_without(rule, disabled) for rule in base.rules]
     rules += [rule for rule in extra.rules if rule.weight > 0]
@@ -215,8 +217,16 @@ def _without(rule: Rule, disabled: set[tuple[str, str]]) -> Rule | None:
     words = frozenset(w for w in rule.groups[0] if (rule.category, w) not in disabled)
     if not words:
         return None
-    return Rule(rule.category, rule.weight, (words,), rule.kind, rule.urgency, rule.hazard,
-                rule.weak, rule.window)
+    return Rule(
+        rule.category,
+        rule.weight,
+        (words,),
+        rule.kind,
+        rule.urgency,
+        rule.hazard,
+        rule.weak,
+        rule.window,
+    )
 
 
 def load_lexicon(

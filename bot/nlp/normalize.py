@@ -15,7 +15,7 @@ _CJK_FIRST, _CJK_LAST = 0x4E00, 0x9FFF
 
 # Control characters and emoji presentation selectors carry no meaning for matching; line
 # breaks become clause breaks so unpunctuated multi-line messages still split into clauses.
-_DROP = {code: None for code in range(0x20) if chr(code) not in "\n\r\t"}
+_DROP: dict[int, str | None] = {code: None for code in range(0x20) if chr(code) not in "\n\r\t"}
 _DROP.update({0x7F: None, 0xFE0E: None, 0xFE0F: None, 0x200D: None, 0x200B: None, 0xFEFF: None})
 _DROP.update({ord("\n"): "。", ord("\r"): "。", ord("\t"): " ", 0x3000: " "})
 _DROP.update({ord("’"): "'", ord("‘"): "'"})

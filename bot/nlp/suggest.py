@@ -14,11 +14,13 @@ from collections.abc import Iterable
 
 from bot.nlp.codes import CATEGORIES
 
-_STOP = frozenset(
-    "的 了 是 在 我 你 他 她 们 我们 你们 有 和 也 就 都 很 还 又 吗 吧 呢 啊 呀 这 那 个 一个 "
-    "一下 没有 没 不 什么 怎么 请问 麻烦 谢谢 物业 小区 the a an is are to of and in on at it "
-    "my our your i we you for this that with be was were".split()
-)
+_STOP_WORDS = """
+的 了 是 在 我 你 他 她 们 我们 你们 有 和 也 就 都 很 还 又 吗 吧 呢 啊 呀
+这 那 个 一个 一下 没有 没 不
+什么 怎么 请问 麻烦 谢谢 物业 小区 the a an is are to of and in on at it my our your i we you for
+this that with be was were
+"""
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 def _tokens(text: str) -> set[str]:
@@ -27,7 +29,7 @@ def _tokens(text: str) -> set[str]:
     classifier = get_classifier()
     words = set()
     for token in classifier.tokens(text):
-        if token in _STOP or len(token) < 2 and not token.isascii():
+        if token in _STOP or (len(token) < 2 and not token.isascii()):
             continue
         if token.isascii() and (len(token) < 3 or not token.isalpha()):
             continue
