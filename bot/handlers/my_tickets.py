@@ -96,8 +96,9 @@ async def _cancel(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
     ctx.toast()
     ctx.edit(ctx.t("my.cancelled", number=ticket.number))
     t = group_translator(ctx.desk)
-    await refresh_cards(ctx.desk, ticket, retire=True)
+    # Tell the group under the card first; retiring the cards ends their replies.
     await reply_to_cards(ctx.desk, ticket, t("card.resident_cancelled", number=ticket.number), ())
+    await refresh_cards(ctx.desk, ticket, retire=True)
 
 
 async def _keep(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:

@@ -223,6 +223,7 @@ class StaffService:
                 team=invite.team,
                 telegram_id=telegram_id,
                 created_at=now,
+                updated_at=now,
             )
             await self.uow.staff.add(member)
         member.name, member.username = name[:64], (username or None)
