@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 PINYIN_PATH = Path(__file__).with_name("data") / "pinyin.json"
+_PARTICLES = frozenset("了的着过吗呢吧啊")
 
 
 def load_groups(path: Path = PINYIN_PATH) -> dict[str, str]:
@@ -64,7 +65,8 @@ class HomophoneIndex:
         self.index: dict[str, str] = {}
         table = load_table(groups)
         for term in sorted(terms):
-            if 2 <= len(term) <= 5 and _is_chinese(term):
+            # A term with a particle (泡了) sounds like too many ordinary phrases (跑了).
+            if 2 <= len(term) <= 5 and _is_chinese(term) and not _PARTICLES & set(term):
                 self.index.setdefault(term.translate(table), term)
         # Only syllables that occur in terms matter; a small table translates faster.
         wanted = {ch for key in self.index for ch in key}

@@ -1,0 +1,237 @@
+"""Behaviour of bot.nlp.classify on messages written for these tests (not from the corpus)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import FrozenInstanceError
+
+import pytest
+
+from bot.nlp import CATEGORIES, HAZARDS, URGENCIES, Classification, classify, warm_up
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm() -> None:
+    warm_up()
+
+
+def check(text: str, category: str, urgency: str, hazard: str | None = None) -> Classification:
+    result = classify(text)
+    got = (result.category, result.urgency, result.hazard)
+    assert got == (category, urgency, hazard), f"{text!r}: {got} {result.matched}"
+    return result
+
+
+def test_result_shape() -> None:
+    result = classify("楼道里有很浓的煤气味")
+    assert isinstance(result, Classification)
+    assert result.category in CATEGORIES and result.urgency in URGENCIES
+    assert result.hazard in HAZARDS
+    assert 0.0 <= result.confidence <= 1.0
+    assert isinstance(result.matched, tuple) and result.matched
+    assert all(isinstance(word, str) for word in result.matched)
+    with pytest.raises(FrozenInstanceError):
+        result.category = "other"  # type: ignore[misc]
+
+
+def test_codes_match_taxonomy() -> None:
+    assert CATEGORIES == (
+        "repair", "cleaning", "security", "parking", "billing",
+        "complaint", "inquiry", "suggestion", "other",
+    )  # fmt: skip
+    assert URGENCIES == ("emergency", "high", "normal", "low")
+    assert set(HAZARDS) == {
+        "gas", "fire", "water", "electric", "lift", "medical", "crime", "structure",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency"),
+    [
+        ("洗碗池的下水管堵住了", "repair", "normal"),
+        ("门口垃圾桶已经满得盖不上了", "cleaning", "normal"),
+        ("我的电动车电瓶被人偷了", "security", "normal"),
+        ("我的车位又被一辆白车占了", "parking", "normal"),
+        ("这个季度的物业费发票还没收到，麻烦开一下", "billing", "normal"),
+        ("楼上天天晚上蹦迪，吵得没法睡，投诉多少次了", "complaint", "normal"),
+        ("请问装修要提前多久申请？", "inquiry", "low"),
+        ("建议在大门口加个雨棚", "suggestion", "low"),
+        ("早上好呀", "other", "low"),
+    ],
+)
+def test_every_category(text: str, category: str, urgency: str) -> None:
+    check(text, category, urgency)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency", "hazard"),
+    [
+        ("五楼走廊好大一股煤气味", "repair", "emergency", "gas"),
+        ("仓库那边着火了，烟好大", "security", "emergency", "fire"),
+        ("洗衣机水管爆了，水哗哗往外喷", "repair", "emergency", "water"),
+        ("配电箱在冒火花", "repair", "emergency", "electric"),
+        ("电梯困人了，我妈在里面", "repair", "emergency", "lift"),
+        ("有个大爷在花园晕倒了", "security", "emergency", "medical"),
+        ("有人在楼下打架，还动了刀", "security", "emergency", "crime"),
+        ("外墙的瓷砖掉下来砸到了车", "repair", "emergency", "structure"),
+        ("家里突然没电了，全屋都黑了", "repair", "high", None),
+        ("楼道里坐着个陌生人，一直在转来转去", "security", "high", None),
+        ("客厅灯坏了一个", "repair", "normal", None),
+        ("墙角有一点点掉漆，不着急", "repair", "low", None),
+    ],
+)
+def test_every_urgency_and_hazard(text: str, category: str, urgency: str, hazard: str) -> None:
+    check(text, category, urgency, hazard)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency"),
+    [
+        ("没有漏水了，师傅修好了", "repair", "low"),
+        ("现在已经闻不到煤气味了", "repair", "low"),
+        ("电梯已经修好了，不用派人了", "repair", "low"),
+        ("昨天冒烟的事处理了吗", "inquiry", "low"),
+        ("万一着火了怎么办", "inquiry", "low"),
+        ("消防演习几点开始", "inquiry", "low"),
+        ("如果电梯困人了要打哪个电话？", "inquiry", "low"),
+    ],
+)
+def test_negated_finished_hypothetical_and_past(text: str, category: str, urgency: str) -> None:
+    check(text, category, urgency)
+
+
+def test_indirect_descriptions() -> None:
+    check("楼道一股煤气味", "repair", "emergency", "gas")
+    assert check("天花板一直在滴", "repair", "high").matched
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency", "hazard"),
+    [
+        ("電梯困人了，快點來", "repair", "emergency", "lift"),
+        ("樓道裡有煤氣味", "repair", "emergency", "gas"),
+        ("物業費怎麼繳", "billing", "low", None),
+        ("樓上裝修太吵了", "complaint", "normal", None),
+    ],
+)
+def test_traditional_chinese(text: str, category: str, urgency: str, hazard: str | None) -> None:
+    check(text, category, urgency, hazard)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency", "hazard"),
+    [
+        ("water leaking from ceiling", "repair", "high", None),
+        ("Someone is stuck in the lift!", "repair", "emergency", "lift"),
+        ("I can smell gas in the corridor", "repair", "emergency", "gas"),
+        ("How do I pay the service fee?", "billing", "low", None),
+        ("lift 坏了", "repair", "high", None),
+        ("LIFT坏了 again", "repair", "high", None),
+        ("The bins are overflowing", "cleaning", "normal", None),
+    ],
+)
+def test_english_and_mixed(text: str, category: str, urgency: str, hazard: str | None) -> None:
+    check(text, category, urgency, hazard)
+
+
+@pytest.mark.parametrize(
+    ("text", "hazard", "typo"),
+    [
+        ("厕所楼水了，滴到楼下了", None, "楼水≈漏水"),
+        ("电题困人了", "lift", "电题"),
+        ("家里好大一股枚气味", "gas", "枚气味≈煤气味"),
+    ],
+)
+def test_homophone_typos(text: str, hazard: str | None, typo: str) -> None:
+    result = classify(text)
+    assert result.category == "repair"
+    assert result.hazard == hazard
+    assert any(typo in word for word in result.matched), result.matched
+
+
+def test_real_words_are_not_typos() -> None:
+    # 猫眼 (door viewer) sounds like 冒烟 (smoking) but is an ordinary word.
+    assert classify("门上的猫眼坏了").urgency != "emergency"
+
+
+def test_full_width_and_case() -> None:
+    check("ＬＩＦＴ　坏了！！", "repair", "high")
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency", "hazard"),
+    [
+        ("🔥🔥🔥 车库", "security", "emergency", "fire"),
+        ("卫生间💧💧一直滴", "repair", "normal", None),
+        ("电梯又坏了😡", "repair", "high", None),
+    ],
+)
+def test_emoji_are_signals(text: str, category: str, urgency: str, hazard: str | None) -> None:
+    check(text, category, urgency, hazard)
+
+
+def test_emoji_only_and_angry_emoji_alone() -> None:
+    assert classify("👍").category == "other"
+    assert classify("😡😡").category == "other"
+
+
+def test_complaint_over_domain_keeps_hazard() -> None:
+    check("煤气味报了三次了还是没人来，你们到底管不管", "complaint", "emergency", "gas")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t ",
+        "\x00\x01\x02\ud800\udfff\ufffe",
+        "🙂" * 50,
+        "漏水" * 50_000,
+        "".join(chr(random.Random(7).randrange(0x20, 0x2FFFF)) for _ in range(5_000)),
+        bytes(range(256)).decode("latin-1"),
+    ],
+)
+def test_never_raises(text: str) -> None:
+    result = classify(text)
+    assert result.category in CATEGORIES and result.urgency in URGENCIES
+
+
+def test_empty_is_other() -> None:
+    assert classify("") == Classification("other", "low", None, 0.0, ())
+
+
+def test_huge_input_is_bounded() -> None:
+    text = "a" * 100_000 + "着火了"
+    result = classify(("楼道着火了" + "。" * 50) * 2_000)
+    assert result.urgency == "emergency"
+    assert classify(text).category in CATEGORIES
+
+
+def test_non_str_input_does_not_raise() -> None:
+    assert classify(None).category == "other"  # type: ignore[arg-type]
+
+
+def test_low_confidence_is_other() -> None:
+    result = classify("嗯嗯好的")
+    assert result.category == "other" and result.confidence < 0.5
+
+
+def test_thread_safety_smoke() -> None:
+    texts = ["楼道着火了", "物业费怎么交", "電梯困人", "lift 坏了", "你好", "垃圾没人收"]
+    expected = {text: classify(text) for text in texts}
+    errors: list[str] = []
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(300):
+            text = rng.choice(texts)
+            if classify(text) != expected[text]:
+                errors.append(text)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors

@@ -1,0 +1,128 @@
+"""Corpus, evaluation report and lexicon suggestions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.nlp import CATEGORIES, HAZARDS, URGENCIES
+from bot.nlp.evaluate import evaluate, format_report, load_examples, main
+from bot.nlp.suggest import suggest_terms
+
+DATA = Path(__file__).parent / "data"
+HOLDOUT = DATA / "corpus_holdout.jsonl"
+TUNE = DATA / "corpus_tune.jsonl"
+
+
+def test_corpus_is_large_labelled_and_disjoint() -> None:
+    tune, holdout = load_examples(TUNE), load_examples(HOLDOUT)
+    assert len(tune) + len(holdout) >= 500
+    assert len(holdout) >= 150
+    assert not {e.text for e in tune} & {e.text for e in holdout}
+    everything = tune + holdout
+    assert {e.category for e in everything} == set(CATEGORIES)
+    assert {e.urgency for e in everything} == set(URGENCIES)
+    assert {e.hazard for e in everything if e.urgency == "emergency"} == set(HAZARDS)
+
+
+@pytest.fixture(scope="module")
+def holdout_report():  # type: ignore[no-untyped-def]
+    return evaluate(HOLDOUT)
+
+
+def test_holdout_meets_targets(holdout_report) -> None:  # type: ignore[no-untyped-def]
+    # Plain floats, so a failure does not print the held-out lines (no tuning on them).
+    figures = (
+        round(holdout_report.category_accuracy, 3),
+        round(holdout_report.urgency_accuracy, 3),
+        round(holdout_report.emergency_recall, 3),
+        round(holdout_report.emergency_precision, 3),
+    )
+    category, urgency, recall, precision = figures
+    assert category >= 0.85, figures
+    assert urgency >= 0.80, figures
+    assert recall >= 0.95, figures
+    assert precision >= 0.80, figures
+
+
+def test_tune_meets_targets() -> None:
+    report = evaluate(TUNE)
+    assert report.category_accuracy >= 0.85
+    assert report.urgency_accuracy >= 0.80
+    assert report.emergency_recall >= 0.95
+    assert report.emergency_precision >= 0.80
+
+
+def test_format_report_sections(holdout_report) -> None:  # type: ignore[no-untyped-def]
+    text = format_report(holdout_report)
+    for needle in (
+        "category accuracy",
+        "urgency accuracy",
+        "emergency recall",
+        "emergency precision",
+        "category confusion",
+        "misclassified",
+        "prec",
+        "f1",
+    ):
+        assert needle in text
+    for category in CATEGORIES:
+        assert category in text
+    for miss in holdout_report.misses:
+        assert miss.example.text in text
+
+
+def test_report_on_small_file(tmp_path: Path) -> None:
+    path = tmp_path / "mini.jsonl"
+    rows = [
+        {"text": "电梯困人了", "category": "repair", "urgency": "emergency", "hazard": "lift"},
+        {"text": "你好", "category": "other", "urgency": "low"},
+        {"text": "物业费怎么交", "category": "repair", "urgency": "normal"},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    report = evaluate(path)
+    assert report.total == 3
+    assert report.category_correct == 2
+    assert report.emergency_recall == 1.0 and report.emergency_precision == 1.0
+    assert len(report.misses) == 1 and report.misses[0].example.line == 3
+    scores = report.category_scores()
+    assert scores["repair"].precision == 1.0 and scores["repair"].recall == 0.5
+
+
+def test_bad_corpus_line_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "x", "category": "nope", "urgency": "low"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.jsonl:1"):
+        evaluate(path)
+    path.write_text('{"text": "x", "category": "repair", "urgency": "emergency"}\n')
+    with pytest.raises(ValueError, match="hazard"):
+        evaluate(path)
+
+
+def test_main(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main([str(HOLDOUT)]) == 0
+    out = capsys.readouterr().out
+    assert "category accuracy" in out and str(HOLDOUT) in out
+    assert main([str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_suggest_terms_ranks_new_words() -> None:
+    corrections = [
+        ("小区的喷泉不喷水了", "other", "repair"),
+        ("喷泉坏了好几天", "other", "repair"),
+        ("楼下的喷泉一直不开", "inquiry", "repair"),
+        ("喷泉里有垃圾", "repair", "cleaning"),
+        ("谢谢", "other", "other"),
+    ]
+    result = suggest_terms(corrections)
+    assert result["repair"][0][0] == "喷泉"
+    assert all(term != "坏了" for term, _ in result["repair"])  # already in the lexicon
+    assert "cleaning" not in result  # one text is not enough evidence
+    assert suggest_terms([]) == {}
+
+
+def test_suggest_terms_ignores_bad_rows() -> None:
+    rows = [("水管漏", "repair", "nonsense"), (None, "other", "repair")]
+    assert suggest_terms(rows) == {}  # type: ignore[arg-type]
