@@ -16,6 +16,7 @@ from bot.dialog import DialogEngine
 from bot.handlers.base import Classifier
 from bot.messages import Core
 from bot.services.desk import Desk
+from bot.transports.delivery import InFlight
 from bot.services.outbox import OutboxSender
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 class Transport(Protocol):
     name: str
+    in_flight: InFlight
 
     async def prepare(self) -> None: ...
 
@@ -98,6 +100,7 @@ class App:
         self.outbox = OutboxSender(self.uow_factory, sender, self.clock)
         self._outbox_stop = asyncio.Event()
         self._outbox_task = asyncio.create_task(self.outbox.run(self._outbox_stop))
+        self.dialog.after_commit = self.outbox.nudge
 
     async def _stop_outbox(self) -> None:
         if self._outbox_stop is not None:

@@ -49,7 +49,7 @@ from bot.messages import (
     Sent,
 )
 from bot.transports import common
-from bot.transports.delivery import deliver
+from bot.transports.delivery import InFlight
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -229,6 +229,7 @@ class AiogramTransport:
         self.dp.message.register(self._on_event)
         self.dp.callback_query.register(self._on_event)
         self._username = ""
+        self.in_flight = InFlight()
 
     async def prepare(self) -> None:
         me = await self.bot.get_me()
@@ -246,8 +247,7 @@ class AiogramTransport:
         incoming = to_incoming(event_update, self._username)
         if incoming is None:
             return
-        reply = await self.core.handle(incoming)
-        await deliver(reply, self.sender, self.core)
+        await self.in_flight.process(incoming, self.core, self.sender)
 
     async def run(self) -> None:
         await self.dp.start_polling(
@@ -260,6 +260,7 @@ class AiogramTransport:
     async def stop(self) -> None:
         with contextlib.suppress(RuntimeError):  # polling had not started
             await self.dp.stop_polling()
+        await self.in_flight.wait_idle(timeout=10)
 
     async def close(self) -> None:
         await self.bot.session.close()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from bot.messages import (
     CallbackAnswer,
     Core,
     DeliveryError,
+    Incoming,
     NotModified,
     Outgoing,
     RateLimited,
@@ -20,6 +22,30 @@ from bot.messages import (
 log = logging.getLogger(__name__)
 
 MAX_RETRY_WAIT = 30.0
+
+
+class InFlight:
+    """Counts updates being handled, so shutdown (and tests) can wait until the bot is quiet."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def process(self, incoming: Incoming, core: Core, sender: Sender) -> None:
+        self.count += 1
+        self._idle.clear()
+        try:
+            reply = await core.handle(incoming)
+            await deliver(reply, sender, core)
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
 
 
 async def deliver(reply: Reply, sender: Sender, core: Core) -> None:

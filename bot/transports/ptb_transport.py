@@ -45,7 +45,7 @@ from bot.messages import (
     Sent,
 )
 from bot.transports import common
-from bot.transports.delivery import deliver
+from bot.transports.delivery import InFlight
 
 # Opt in to PTB's coming timedelta `retry_after` (we read both forms) and skip the warning.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -230,6 +230,7 @@ class PtbTransport:
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.sender = PtbSender(self.application)
         self._stopped = asyncio.Event()
+        self.in_flight = InFlight()
 
     async def prepare(self) -> None:
         await self.application.initialize()  # calls getMe
@@ -246,8 +247,7 @@ class PtbTransport:
         incoming = to_incoming(update, self.application.bot.username or "")
         if incoming is None:
             return
-        reply = await self.core.handle(incoming)
-        await deliver(reply, self.sender, self.core)
+        await self.in_flight.process(incoming, self.core, self.sender)
 
     async def run(self) -> None:
         updater = self.application.updater
@@ -262,6 +262,7 @@ class PtbTransport:
 
     async def stop(self) -> None:
         updater = self.application.updater
+        await self.in_flight.wait_idle(timeout=10)
         with contextlib.suppress(RuntimeError):
             if updater is not None and updater.running:
                 await updater.stop()

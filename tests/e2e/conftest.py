@@ -68,10 +68,20 @@ class Harness:
     async def act(self, action: Awaitable[Any], quiet: float = 0.15) -> list[BotMessage]:
         """Do something as a person, wait until the bot is idle, return what it sent or edited."""
         before = len(self.emu.world.events)
-        result = await action
-        await self.emu.wait_for_idle(quiet=quiet, timeout=15)
-        del result
+        await action
+        await self.settle(quiet)
         return self.new_events(before)
+
+    async def settle(self, quiet: float = 0.15) -> None:
+        """Idle means: every update fetched, none being handled, no API call for `quiet` s."""
+        transport = self.app.transport if self.app else None
+        while True:
+            await self.emu.wait_for_idle(quiet=quiet, timeout=20)
+            if transport is None or transport.in_flight.count == 0:
+                await self.emu.wait_for_idle(quiet=0.05, timeout=20)
+                if transport is None or transport.in_flight.count == 0:
+                    return
+            await transport.in_flight.wait_idle(timeout=20)
 
     def new_events(self, since: int) -> list[BotMessage]:
         from bot.emulator.views import view_event

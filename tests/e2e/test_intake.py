@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.emulator import BotAPIEmulator
-from storage.models import Resident, Ticket
+from storage.models import Ticket
 from tests.e2e.conftest import Harness, texts
 
 
@@ -135,7 +135,7 @@ async def test_duplicate_update_and_blocked_user(
     card = harness.last_with_button(wang, "✅ 确认提交")
     await harness.act(wang.press(card, "✅ 确认提交"))
     emulator.redeliver_last()
-    await emulator.wait_for_idle(quiet=0.2)
+    await harness.settle()
     assert await ticket_count(harness) == 1
 
     # A 429 on a reply is waited out and the reply still arrives.
