@@ -10,6 +10,7 @@ import asyncio
 import copy
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -39,6 +40,8 @@ class DialogEngine:
         self._classify = classify
         # One event at a time per person, so an album's photos never race for one draft.
         self._locks: defaultdict[tuple[int, int], asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Called after each commit; the App points it at the outbox sender's nudge.
+        self.after_commit: Callable[[], None] | None = None
 
     async def handle(self, inc: Incoming) -> Reply:
         async with self._locks[(inc.chat_id, inc.user_id)]:
@@ -68,7 +71,9 @@ class DialogEngine:
             await route(ctx)
             await self._save_state(uow, inc, ctx.state)
             await uow.commit()
-            return ctx.reply
+        if self.after_commit is not None:
+            self.after_commit()
+        return ctx.reply
 
     async def _locale(self, desk: Desk, inc: Incoming) -> str:
         if not inc.is_private:

@@ -8,7 +8,6 @@ sends it again (the reliability issue adds limits, leases and several workers).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -96,17 +95,28 @@ class OutboxSender:
         self._sender = sender
         self._clock = clock
         self._batch = batch
+        self._wake = asyncio.Event()
 
-    async def run(self, stop: asyncio.Event, interval: float = 0.3) -> None:
+    def nudge(self) -> None:
+        """Something was just committed to the outbox: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         while not stop.is_set():
+            self._wake.clear()
             try:
-                sent = await self.drain()
+                handled = await self.drain()
             except Exception:  # the loop must outlive a bad row or a lost connection
                 log.exception("outbox drain failed")
-                sent = 0
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval)
+                handled = 0
+            if handled == 0:
+                await self._sleep(stop, interval)
+
+    async def _sleep(self, stop: asyncio.Event, interval: float) -> None:
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
+        _, pending = await asyncio.wait(waits, timeout=interval, return_when="FIRST_COMPLETED")
+        for task in pending:
+            task.cancel()
 
     async def drain(self) -> int:
         """Send what is due now; returns how many rows were handled."""
