@@ -148,9 +148,12 @@ class Classifier:
         self._substring_re = re.compile(source) if source else None
 
     def _homophone_terms(self) -> set[str]:
+        # Alarm words, plus strong repair words (漏水): a typo must not hide them. Wider sets
+        # mistake ordinary phrases for typos (有烟 for 油烟).
         terms: set[str] = set()
         for rule in self.lexicon.rules:
-            if rule.weight >= 3 or rule.urgency in ("emergency", "high"):
+            strong_repair = rule.category == "repair" and rule.weight >= 3
+            if strong_repair or rule.urgency in ("emergency", "high"):
                 for group in rule.groups:
                     terms |= {w for w in group if len(w) >= 2}
         return terms
