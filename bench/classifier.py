@@ -59,7 +59,9 @@ def rate(func: Callable[[str], object], messages: list[str]) -> float:
     return len(messages) / (time.perf_counter() - start)
 
 
-def best_rates(funcs: dict[str, Callable[[str], object]], messages: list[str], seconds: float):
+def best_rates(
+    funcs: dict[str, Callable[[str], object]], messages: list[str], seconds: float
+) -> dict[str, float]:
     """Best pass rate per function, passes interleaved so load changes hit all of them alike."""
     best = dict.fromkeys(funcs, 0.0)
     deadline = time.perf_counter() + seconds * len(funcs)

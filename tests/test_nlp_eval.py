@@ -8,19 +8,21 @@ from pathlib import Path
 import pytest
 
 from bot.nlp import CATEGORIES, HAZARDS, URGENCIES
-from bot.nlp.evaluate import evaluate, format_report, load_examples, main
+from bot.nlp.evaluate import Report, evaluate, format_report, load_examples, main
 from bot.nlp.suggest import suggest_terms
 
 DATA = Path(__file__).parent / "data"
 HOLDOUT = DATA / "corpus_holdout.jsonl"
 TUNE = DATA / "corpus_tune.jsonl"
+FRESH = DATA / "corpus_fresh.jsonl"  # unseen check set: evaluated once, never tuned on
 
 
 def test_corpus_is_large_labelled_and_disjoint() -> None:
-    tune, holdout = load_examples(TUNE), load_examples(HOLDOUT)
+    tune, holdout, fresh = load_examples(TUNE), load_examples(HOLDOUT), load_examples(FRESH)
     assert len(tune) + len(holdout) >= 500
-    assert len(holdout) >= 90
-    assert not {e.text for e in tune} & {e.text for e in holdout}
+    assert len(holdout) >= 90 and len(fresh) >= 50
+    texts = [{e.text for e in part} for part in (tune, holdout, fresh)]
+    assert not texts[0] & texts[1] and not texts[0] & texts[2] and not texts[1] & texts[2]
     everything = tune + holdout
     assert {e.category for e in everything} == set(CATEGORIES)
     assert {e.urgency for e in everything} == set(URGENCIES)
@@ -28,11 +30,11 @@ def test_corpus_is_large_labelled_and_disjoint() -> None:
 
 
 @pytest.fixture(scope="module")
-def holdout_report():  # type: ignore[no-untyped-def]
+def holdout_report() -> Report:
     return evaluate(HOLDOUT)
 
 
-def test_holdout_meets_targets(holdout_report) -> None:  # type: ignore[no-untyped-def]
+def test_holdout_meets_targets(holdout_report: Report) -> None:
     # Plain floats, so a failure does not print the held-out lines (no tuning on them).
     figures = (
         round(holdout_report.category_accuracy, 3),
@@ -55,7 +57,7 @@ def test_tune_meets_targets() -> None:
     assert report.emergency_precision >= 0.80
 
 
-def test_format_report_sections(holdout_report) -> None:  # type: ignore[no-untyped-def]
+def test_format_report_sections(holdout_report: Report) -> None:
     text = format_report(holdout_report)
     for needle in (
         "category accuracy",

@@ -219,7 +219,9 @@ class Classifier:
                 found.append(phrase)
         return found
 
-    def _fire_combos(self, msg: _Message, combos: dict[int, dict[int, list[tuple[int, str]]]]):
+    def _fire_combos(
+        self, msg: _Message, combos: dict[int, dict[int, list[tuple[int, str]]]]
+    ) -> None:
         rules = self.lexicon.rules
         for rule_id, groups in combos.items():
             rule = rules[rule_id]
