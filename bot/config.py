@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -57,6 +59,118 @@ class SlaTimes(BaseModel):
     resolution_minutes: int = Field(gt=0)
 
 
+def _parse_clock(value: str) -> time:
+    try:
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a HH:MM time") from exc
+
+
+def _valid_cron(value: str) -> str:
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a crontab expression: {exc}") from exc
+    return value
+
+
+class QuietHours(BaseModel):
+    """No resident messages in this window (ratings, surveys wait for morning)."""
+
+    start: str = "21:30"
+    end: str = "08:30"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        _parse_clock(value)
+        return value
+
+    def contains(self, moment: time) -> bool:
+        start, end = _parse_clock(self.start), _parse_clock(self.end)
+        if start <= end:
+            return start <= moment < end
+        return moment >= start or moment < end
+
+    @property
+    def end_time(self) -> time:
+        return _parse_clock(self.end)
+
+
+class BusinessHours(BaseModel):
+    """Non-emergency SLA clocks run only inside these hours when `enabled`."""
+
+    enabled: bool = False
+    start: str = "08:30"
+    end: str = "18:00"
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        _parse_clock(value)
+        return value
+
+
+class EscalationConfig(BaseModel):
+    repeat_minutes: int = Field(default=120, gt=0)
+    max_repeats: int = Field(default=3, ge=0)
+    # warn the resident this long before a resolution deadline that will be missed
+    resident_warning_minutes: int = Field(default=30, gt=0)
+
+
+class RatingConfig(BaseModel):
+    delay_minutes: int = Field(default=30, ge=0)
+    reminder_hours: int = Field(default=24, gt=0)
+    return_visit_hours: int = Field(default=24, gt=0)
+
+
+class DigestConfig(BaseModel):
+    daily_at: str = "08:00"
+    weekly_weekday: int = Field(default=0, ge=0, le=6)  # Monday
+
+    @field_validator("daily_at")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        _parse_clock(value)
+        return value
+
+
+class SurveyConfig(BaseModel):
+    enabled: bool = True
+    cron: str = "0 10 1 * *"  # the 1st of each month, 10:00
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        return _valid_cron(value)
+
+
+class PlanConfig(BaseModel):
+    """A preventive maintenance or inspection plan (巡检, 保养) that opens tickets."""
+
+    code: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    title: str = Field(min_length=1, max_length=200)
+    team: str
+    cron: str
+    category: str = "repair"
+    urgency: str = "normal"
+    property: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        return _valid_cron(value)
+
+    @field_validator("team")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        if value not in TEAMS:
+            raise ValueError(f"unknown team {value!r}; teams are {', '.join(TEAMS)}")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROPDESK_", extra="ignore")
 
@@ -71,6 +185,13 @@ class Settings(BaseSettings):
     routing: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTING))
     # keys: an urgency ("high") or "category.urgency" ("repair.high")
     sla: dict[str, SlaTimes] = Field(default_factory=dict)
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    rating: RatingConfig = Field(default_factory=RatingConfig)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    survey: SurveyConfig = Field(default_factory=SurveyConfig)
+    plans: list[PlanConfig] = Field(default_factory=list)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

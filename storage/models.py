@@ -112,6 +112,7 @@ class Ticket(Base):
         Index("ix_tickets_resident_created", "resident_id", "created_at"),
         Index("ix_tickets_status_response_due", "status", "response_due_at"),
         Index("ix_tickets_status_resolution_due", "status", "resolution_due_at"),
+        Index("ix_tickets_next_sla_check", "next_sla_check_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -139,6 +140,13 @@ class Ticket(Base):
     accepted_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # SLA timers are data: the sweep looks only at rows whose next check is due.
+    next_sla_check_at: Mapped[datetime | None]
+    sla_stage: Mapped[str] = mapped_column(String(24), default="")
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    paused_at: Mapped[datetime | None]
+    resident_warned_at: Mapped[datetime | None]
+    estimate_at: Mapped[datetime | None]
 
 
 class TicketEvent(Base):
@@ -283,3 +291,69 @@ class TicketCard(Base):
     outbox_key: Mapped[str] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+
+
+class Rating(Base):
+    """The 1-5 star rating asked after a resident confirms a ticket is solved."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), unique=True
+    )
+    resident_telegram_id: Mapped[int] = mapped_column(BigInteger)
+    # scheduled -> asked -> reminded -> answered | expired
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    due_at: Mapped[datetime]
+    asked_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    stars: Mapped[int | None] = mapped_column(Integer)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+
+
+class ReturnVisit(Base):
+    """回访: a follow-up by the service team after a low rating or a "not solved"."""
+
+    __tablename__ = "return_visits"
+    __table_args__ = (Index("ix_return_visits_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(16))  # low_rating, not_solved
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int | None] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime | None]
+
+
+class ScheduledRun(Base):
+    """One run of a periodic job (digest, survey, inspection plan) per period: never twice."""
+
+    __tablename__ = "scheduled_runs"
+    __table_args__ = (UniqueConstraint("job", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(48))
+    period: Mapped[str] = mapped_column(String(32))
+    ran_at: Mapped[datetime]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SurveyResponse(Base):
+    __tablename__ = "survey_responses"
+    __table_args__ = (UniqueConstraint("period", "resident_telegram_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(16))
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id"))
+    resident_telegram_id: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime]
+    stars: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]

@@ -1,0 +1,164 @@
+"""Service figures as SQL aggregates (never by loading tickets into Python).
+
+Durations use a small construct compiled per dialect; percentiles use the nearest-rank
+method with window functions, which SQLite and PostgreSQL both have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from storage.models import Ticket
+
+OPEN = ("new", "accepted", "in_progress", "waiting")
+
+
+class seconds_between(FunctionElement[float]):
+    """`later - earlier` in seconds, on SQLite and PostgreSQL."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"((julianday({compiler.process(later, **kw)}) - "
+        f"julianday({compiler.process(earlier, **kw)})) * 86400.0)"
+    )
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"EXTRACT(EPOCH FROM ({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}))"
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+    property_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    new: int
+    resolved: int
+    open_at_end: int
+    overdue_at_end: int
+    resolved_of_new: int
+    sla_met: int
+    sla_due: int
+
+
+class ReportRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _scope(self, window: Window) -> list[ColumnElement[bool]]:
+        if window.property_id is None:
+            return []
+        return [Ticket.property_id == window.property_id]
+
+    async def counts(self, w: Window) -> Counts:
+        created = and_(Ticket.created_at >= w.start, Ticket.created_at < w.end)
+        resolved = and_(Ticket.resolved_at >= w.start, Ticket.resolved_at < w.end)
+        open_at_end = and_(
+            Ticket.created_at < w.end,
+            or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= w.end),
+            Ticket.status != "cancelled",
+        )
+        met = and_(
+            resolved,
+            Ticket.resolved_at <= Ticket.resolution_due_at,
+            Ticket.accepted_at.is_not(None),
+            Ticket.accepted_at <= Ticket.response_due_at,
+        )
+        missed_unresolved = and_(
+            open_at_end, Ticket.resolution_due_at >= w.start, Ticket.resolution_due_at < w.end
+        )
+        query = select(
+            _count(created),
+            _count(resolved),
+            _count(open_at_end),
+            _count(and_(open_at_end, Ticket.resolution_due_at < w.end)),
+            _count(and_(created, Ticket.resolved_at.is_not(None), Ticket.resolved_at < w.end)),
+            _count(met),
+            _count(or_(resolved, missed_unresolved)),
+        ).where(*self._scope(w))
+        row = (await self.session.execute(query)).one()
+        return Counts(*(int(v or 0) for v in row))
+
+    async def percentiles(
+        self, w: Window, kind: str, ranks: Sequence[float] = (0.5, 0.9)
+    ) -> list[float | None]:
+        """Nearest-rank percentiles of response (created→accepted) or resolution time, in s."""
+        if kind == "response":
+            end_col, happened = Ticket.accepted_at, Ticket.accepted_at
+        else:
+            end_col, happened = Ticket.resolved_at, Ticket.resolved_at
+        seconds = seconds_between(end_col, Ticket.created_at).label("s")
+        inner = (
+            select(
+                seconds,
+                func.row_number().over(order_by=seconds).label("rn"),
+                func.count().over().label("n"),
+            )
+            .where(happened >= w.start, happened < w.end, *self._scope(w))
+            .subquery()
+        )
+        results: list[float | None] = []
+        for p in ranks:
+            # ceil(p * n) in integer arithmetic: SQLite may lack CEIL.
+            percent = round(p * 100)
+            rank = (inner.c.n * percent + 99) // 100
+            value = await self.session.scalar(select(inner.c.s).where(inner.c.rn == rank))
+            results.append(None if value is None else float(value))
+        return results
+
+    async def by_column(self, w: Window, column: str) -> list[tuple[str, int]]:
+        col = getattr(Ticket, column)
+        query = (
+            select(col, func.count())
+            .where(Ticket.created_at >= w.start, Ticket.created_at < w.end, *self._scope(w))
+            .group_by(col)
+            .order_by(func.count().desc(), col)
+        )
+        return [(str(k), int(n)) for k, n in (await self.session.execute(query)).all()]
+
+    async def oldest_open(self, w: Window, limit: int = 3) -> list[Ticket]:
+        query = (
+            select(Ticket)
+            .where(
+                Ticket.created_at < w.end,
+                Ticket.status.in_(OPEN),
+                *self._scope(w),
+            )
+            .order_by(Ticket.created_at, Ticket.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def daily_by_category(self, days: Sequence[Window]) -> list[tuple[int, str, int]]:
+        """(day index, category, tickets created) for each day window."""
+        rows: list[tuple[int, str, int]] = []
+        for index, day in enumerate(days):
+            for category, count in await self.by_column(day, "category"):
+                rows.append((index, category, count))
+        return rows
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
