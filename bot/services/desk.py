@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from bot.clock import Clock
@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.messages import Outgoing
 from bot.services.lifecycle import Status
 from bot.services.outbox import to_payload
-from bot.services.sla import Deadlines, SlaPolicy
+from bot.services.sla import Deadlines, SlaPolicy, WorkingHours
 from storage.models import Building, Property, Resident, Ticket, TicketEvent
 from storage.uow import UnitOfWork
 
@@ -49,9 +49,7 @@ class Desk:
         self.uow = uow
         self.settings = settings
         self.clock = clock
-        self.sla = SlaPolicy(
-            {k: (v.response_minutes, v.resolution_minutes) for k, v in settings.sla.items()}
-        )
+        self.sla = sla_policy(settings)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -219,3 +217,17 @@ class Desk:
 
 def address_of(resident: Resident) -> str:
     return "".join(part for part in (resident.building, resident.unit, resident.room) if part)
+
+
+def sla_policy(settings: Settings) -> SlaPolicy:
+    overrides = {k: (v.response_minutes, v.resolution_minutes) for k, v in settings.sla.items()}
+    hours = settings.business_hours
+    working = None
+    if hours.enabled:
+        working = WorkingHours(
+            start=time.fromisoformat(hours.start),
+            end=time.fromisoformat(hours.end),
+            weekdays=frozenset(hours.weekdays),
+            tz=settings.tz,
+        )
+    return SlaPolicy(overrides, working)

@@ -1,0 +1,105 @@
+"""SLA milestones as data: order, one catch-up after downtime, pauses, business hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.config import EscalationConfig
+from bot.services.sla import SlaPolicy, WorkingHours
+from bot.services.timers import (
+    REMIND,
+    RESOLUTION_OVERDUE,
+    RESPONSE_OVERDUE,
+    milestones,
+    next_check,
+    resume_after_pause,
+    take_due,
+)
+from storage.models import Ticket
+
+T0 = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+CONFIG = EscalationConfig(repeat_minutes=120, max_repeats=2, resident_warning_minutes=30)
+
+
+def ticket(status: str = "new", response: int = 30, resolution: int = 480) -> Ticket:
+    return Ticket(
+        id=1,
+        status=status,
+        created_at=T0,
+        response_due_at=T0 + timedelta(minutes=response),
+        resolution_due_at=T0 + timedelta(minutes=resolution),
+        resident_id=1,
+        sla_stage="",
+        escalations=0,
+        resident_warned_at=None,
+        paused_at=None,
+    )
+
+
+def test_milestones_in_order_for_a_new_ticket() -> None:
+    kinds = [(m.kind, m.at - T0) for m in milestones(ticket(), CONFIG)]
+    assert kinds == [
+        (REMIND, timedelta(minutes=15)),
+        (RESPONSE_OVERDUE, timedelta(minutes=30)),
+        ("warn_resident", timedelta(minutes=450)),
+        (RESOLUTION_OVERDUE, timedelta(minutes=480)),
+    ]
+
+
+def test_each_milestone_fires_once_at_its_time() -> None:
+    t = ticket()
+    assert take_due(t, T0 + timedelta(minutes=14), CONFIG).staff is None
+    first = take_due(t, T0 + timedelta(minutes=15), CONFIG)
+    assert first.staff is not None and first.staff.kind == REMIND
+    assert take_due(t, T0 + timedelta(minutes=16), CONFIG).staff is None  # never twice
+    assert next_check(t, CONFIG) == T0 + timedelta(minutes=30)
+    second = take_due(t, T0 + timedelta(minutes=30), CONFIG)
+    assert second.staff is not None and second.staff.kind == RESPONSE_OVERDUE
+
+
+def test_accepted_ticket_skips_response_milestones() -> None:
+    t = ticket(status="accepted")
+    assert [m.kind for m in milestones(t, CONFIG)] == ["warn_resident", RESOLUTION_OVERDUE]
+
+
+def test_resolution_escalation_repeats_up_to_the_limit() -> None:
+    t = ticket(status="in_progress")
+    t.resident_warned_at = T0
+    seen = []
+    for minutes in (480, 600, 720, 840, 960):
+        due = take_due(t, T0 + timedelta(minutes=minutes), CONFIG)
+        seen.append(due.staff.repeat if due.staff else None)
+    assert seen == [0, 1, 2, None, None]
+    assert next_check(t, CONFIG) is None
+
+
+def test_downtime_gives_one_catch_up_not_a_storm() -> None:
+    t = ticket()
+    due = take_due(t, T0 + timedelta(hours=24), CONFIG)
+    assert due.staff is not None and due.staff.kind == RESOLUTION_OVERDUE
+    assert due.staff.repeat == 2  # the latest repeat stands for the ones missed
+    assert due.resident_warning is False  # too late to warn before the deadline
+    assert take_due(t, T0 + timedelta(hours=24, minutes=1), CONFIG).staff is None
+    assert next_check(t, CONFIG) is None
+
+
+def test_waiting_pauses_the_resolution_clock() -> None:
+    t = ticket(status="waiting")
+    assert milestones(t, CONFIG) == []
+    t.paused_at = T0 + timedelta(hours=1)
+    t.status = "in_progress"
+    resume_after_pause(t, T0 + timedelta(hours=4), CONFIG)
+    assert t.resolution_due_at == T0 + timedelta(minutes=480 + 180)
+    assert t.paused_at is None and t.next_sla_check_at is not None
+
+
+def test_business_hours_apply_except_to_emergencies() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    hours = WorkingHours(time(8, 30), time(18, 0), frozenset(range(5)), tz)
+    policy = SlaPolicy(None, hours)
+    friday_five = datetime(2026, 11, 27, 17, 0, tzinfo=tz)
+    normal = policy.deadlines("repair", "normal", friday_five)
+    assert normal.response_due == datetime(2026, 11, 30, 9, 30, tzinfo=tz)  # Monday
+    emergency = policy.deadlines("repair", "emergency", friday_five)
+    assert emergency.response_due == friday_five + timedelta(minutes=5)
