@@ -1,0 +1,225 @@
+"""Staff dispatch end to end over both transports against the emulator: binding a group,
+invite and join, the card reaching the routed team, accept race, reassign, contact
+resident, complete with note and photo, the resident confirming, reopening, adding
+information and cancelling, refusals for strangers, residents and forged data, and a
+category correction."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from sqlalchemy import select
+
+from bot.emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
+from storage.models import Correction, Ticket
+from tests.e2e.conftest import Harness, texts
+
+ADMIN_ID = 900001  # settings.admin_ids in tests/conftest.py
+CODE = re.compile(r"\b([2-9A-HJ-NP-Z]{8})\b")
+
+
+class Desk:
+    """A property with an engineering and an environment group and two technicians."""
+
+    def __init__(self, h: Harness, emu: BotAPIEmulator) -> None:
+        self.h, self.emu = h, emu
+        self.admin = emu.user("Admin", language_code="zh-hans", user_id=ADMIN_ID)
+        self.li = emu.user("李师傅", language_code="zh-hans")
+        self.zhang = emu.user("张师傅", language_code="zh-hans")
+        self.eng = emu.group("工程部", members=[self.admin, self.li, self.zhang])
+        self.env = emu.group("环境部", members=[self.admin])
+        self.wang = emu.user("王", language_code="zh-hans")
+
+    async def bind(self, group: SimGroup, team: str) -> list[BotMessage]:
+        return await self.h.act(self.admin.send_text(f"/bind {team}", chat=group))
+
+    async def invite_and_join(self, person: SimUser, team: str = "engineering") -> str:
+        sent = await self.h.act(self.admin.send_text(f"/invite {team}", chat=self.eng))
+        match = CODE.search(texts(sent))
+        assert match, texts(sent)
+        joined = await self.h.act(person.send_text(f"/join {match.group(1)}"))
+        assert "欢迎加入" in texts(joined)
+        return match.group(1)
+
+    async def setup(self) -> None:
+        await self.bind(self.eng, "engineering")
+        await self.bind(self.env, "environment")
+        await self.invite_and_join(self.li)
+        await self.invite_and_join(self.zhang)
+        await self.h.register(self.wang)
+
+    async def report(self, text: str = "卫生间天花板一直在滴水,楼上好像漏了") -> BotMessage:
+        await self.h.act(self.wang.send_text(text))
+        await self.h.act_press_last(self.wang, "✅ 确认提交")
+        return self.card(self.eng)
+
+    def card(self, group: SimGroup) -> BotMessage:
+        for message in reversed(self.emu.bot_messages(group)):
+            if {"接单", "完成", "返回"} & set(message.button_texts):  # a card, or its menu
+                return message
+        raise AssertionError(f"no live card in {group}")
+
+    async def ticket(self) -> Ticket:
+        assert self.h.app is not None
+        async with self.h.app.uow_factory() as uow:
+            ticket = (await uow.session.scalars(select(Ticket).order_by(Ticket.id.desc()))).first()
+        assert ticket is not None
+        return ticket
+
+
+async def test_bind_invite_and_card_reaches_routed_team(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    desk = Desk(harness, emulator)
+    bound = await desk.bind(desk.eng, "engineering")
+    assert "已绑定" in texts(bound) and "工程部" in texts(bound)
+    code = await desk.invite_and_join(desk.li)
+    again = await harness.act(desk.zhang.send_text(f"/join {code}"))
+    assert "无效" in texts(again)  # one-time code
+    await harness.register(desk.wang)
+
+    card = await desk.report()
+    assert "报修" in card.body and "138****5678" in card.body and "3栋2单元501" in card.body
+    assert card.button_texts[:3] == ["接单", "转派", "联系住户"]
+    assert all("13812345678" not in m.body for m in emulator.bot_messages(desk.eng))
+    assert emulator.bot_messages(desk.env) == []  # not routed there
+
+
+async def test_accept_race_reassign_and_contact(harness: Harness, emulator: BotAPIEmulator) -> None:
+    desk = Desk(harness, emulator)
+    await desk.setup()
+    card = await desk.report()
+
+    first, second = await asyncio.gather(
+        desk.li.press(card, "接单"), desk.zhang.press(card, "接单")
+    )
+    await harness.settle()
+    answers = [await first.wait_answer(), await second.wait_answer()]
+    ticket = await desk.ticket()
+    assert ticket.status == "accepted" and ticket.assignee_name in ("李师傅", "张师傅")
+    assert sorted(a.get("text", "") for a in answers)[0] == "已接单"
+    assert any("已经接单了" in (a.get("text") or "") for a in answers)
+    edited = desk.card(desk.eng)
+    assert f"{ticket.assignee_name} 已接单" in edited.body and "开始处理" in edited.button_texts
+    assert "已派单" in texts(desk.wang.messages())
+
+    holder = desk.li if ticket.assignee_name == "李师傅" else desk.zhang
+    await harness.act(holder.press(edited, "联系住户"))
+    assert "13812345678" in texts(holder.messages())  # full number, privately
+    assert all("13812345678" not in m.body for m in emulator.bot_messages(desk.eng))
+
+    await harness.act(holder.press(desk.card(desk.eng), "转派"))
+    await harness.act(holder.press(desk.card(desk.eng), "环境保洁部"))
+    prompt = emulator.bot_messages(desk.eng)[-1]
+    assert "转派原因" in prompt.body
+    await harness.act(holder.send_text("是冷凝水,归保洁", chat=desk.eng, reply_to=prompt))
+    moved = await desk.ticket()
+    assert (moved.team, moved.status) == ("environment", "new")
+    assert "由工程部转来" in desk.card(desk.env).body
+    assert "已转交环境保洁部" in texts(desk.wang.messages())
+
+
+async def test_contact_without_private_chat_gets_a_hint(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    desk = Desk(harness, emulator)
+    await desk.bind(desk.eng, "engineering")
+    await harness.register(desk.wang)
+    card = await desk.report()
+    await harness.act(desk.admin.press(card, "联系住户"))  # the admin never opened a chat
+    hint = emulator.bot_messages(desk.eng)[-1]
+    assert "私聊" in hint.body and "13812345678" not in hint.body
+
+
+async def test_complete_with_note_and_photo_then_confirm_or_reopen(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    desk = Desk(harness, emulator)
+    await desk.setup()
+    card = await desk.report()
+    await harness.act(desk.li.press(card, "接单"))
+    await harness.act(desk.li.press(desk.card(desk.eng), "开始处理"))
+    assert "已开始处理" in texts(desk.wang.messages())
+    await harness.act(desk.li.press(desk.card(desk.eng), "完成"))
+    prompt = emulator.bot_messages(desk.eng)[-1]
+    assert "处理说明" in prompt.body
+    await harness.act(desk.li.send_photo(chat=desk.eng, reply_to=prompt))
+    await harness.act(desk.li.send_text("已更换排水管", chat=desk.eng, reply_to=prompt))
+    assert (await desk.ticket()).status == "resolved"
+    notice = desk.wang.last_message()
+    assert notice is not None and "已更换排水管" in notice.body and "问题解决了吗" in notice.body
+    assert any(m.photos for m in desk.wang.messages())
+
+    await harness.act(desk.wang.press(notice, "没解决"))
+    await harness.act(desk.wang.send_text("还是在滴水"))
+    reopened = await desk.ticket()
+    assert (reopened.status, reopened.team) == ("new", "engineering")
+    assert "住户反馈没解决:还是在滴水" in desk.card(desk.eng).body
+
+    await harness.act(desk.li.press(desk.card(desk.eng), "接单"))
+    await harness.act(desk.li.press(desk.card(desk.eng), "完成"))
+    await harness.act(desk.li.press(emulator.bot_messages(desk.eng)[-1], "不写说明,直接完成"))
+    await harness.act(desk.wang.press(desk.wang.last_message() or notice, "已解决"))
+    assert (await desk.ticket()).status == "closed"
+    assert any("住户已确认解决" in m.body for m in emulator.bot_messages(desk.eng))
+
+
+async def test_resident_adds_info_and_cancels(harness: Harness, emulator: BotAPIEmulator) -> None:
+    desk = Desk(harness, emulator)
+    await desk.setup()
+    card = await desk.report()
+    listing = await harness.act(desk.wang.send_text("/my"))
+    await harness.act_press_last(desk.wang, listing[-1].button_texts[0])
+    await harness.act_press_last(desk.wang, "补充说明")
+    await harness.act(desk.wang.send_text("晚上八点后家里有人"))
+    await harness.act(desk.wang.send_photo())
+    await harness.act_press_last(desk.wang, "补充完了")
+    under_card = [
+        m for m in emulator.bot_messages(desk.eng) if m.reply_to_message_id == card.message_id
+    ]
+    assert any("晚上八点后家里有人" in m.body for m in under_card)
+    assert any(m.photos for m in under_card)
+
+    await harness.act_press_last(desk.wang, listing[-1].button_texts[0])
+    await harness.act_press_last(desk.wang, "取消工单")
+    await harness.act_press_last(desk.wang, "确定取消")
+    assert (await desk.ticket()).status == "cancelled"
+    final = next(m for m in emulator.bot_messages(desk.eng) if m.message_id == card.message_id)
+    assert "住户已取消" in final.body and final.button_texts == []
+
+
+async def test_strangers_residents_and_forged_data_change_nothing(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    desk = Desk(harness, emulator)
+    await desk.setup()
+    card = await desk.report()
+    stranger = emulator.user("路人", language_code="zh-hans")
+    for person in (stranger, desk.wang):
+        press = await person.press(card, "接单", chat=desk.eng)
+        await harness.settle()
+        answer = await press.wait_answer()
+        assert "只有本组" in (answer.get("text") or "") and answer.get("show_alert")
+    ticket = await desk.ticket()
+    for data in (f"tk:{ticket.id + 99}:acc", "tk:x:acc", f"tk:{ticket.id}:zz", "tk:1:rt:evil"):
+        press = await desk.li.press(card, data=data)
+        await harness.settle()
+        assert (await press.wait_answer()).get("text")
+    ignored = await harness.act(stranger.send_text("我来修", chat=desk.eng, reply_to=card))
+    assert ignored == []
+    after = await desk.ticket()
+    assert (after.status, after.assignee_id, after.team) == ("new", None, "engineering")
+
+
+async def test_category_correction_is_recorded(harness: Harness, emulator: BotAPIEmulator) -> None:
+    desk = Desk(harness, emulator)
+    await desk.setup()
+    card = await desk.report()
+    await harness.act(desk.zhang.press(card, "改类别"))
+    await harness.act(desk.zhang.press(desk.card(desk.eng), "保洁"))
+    assert "保洁" in desk.card(desk.eng).body
+    assert harness.app is not None
+    async with harness.app.uow_factory() as uow:
+        [row] = (await uow.session.scalars(select(Correction))).all()
+    assert (row.field, row.old_value, row.new_value) == ("category", "repair", "cleaning")
