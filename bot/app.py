@@ -16,8 +16,8 @@ from bot.dialog import DialogEngine
 from bot.handlers.base import Classifier
 from bot.messages import Core
 from bot.services.desk import Desk
-from bot.transports.delivery import InFlight
 from bot.services.outbox import OutboxSender
+from bot.transports.delivery import InFlight
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import UnitOfWorkFactory

@@ -4,7 +4,6 @@ due milestone is marked done, and only the most serious one is announced."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 

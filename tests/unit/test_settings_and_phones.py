@@ -50,7 +50,11 @@ def test_toml_file_and_environment_override(monkeypatch: pytest.MonkeyPatch) -> 
     ],
 )
 def test_invalid_setting_stops_with_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str, named: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    named: str,
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as error:

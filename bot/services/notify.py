@@ -1,0 +1,34 @@
+"""What periodic work tells people, as a protocol: services decide, the handlers' layer
+renders from locale files and queues to the outbox (wired in bot/app.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from storage.models import Rating, ReturnVisit, Ticket
+
+if TYPE_CHECKING:
+    from bot.services.desk import Desk
+
+
+class Notifier(Protocol):
+    async def sla_reminder(self, desk: Desk, ticket: Ticket) -> None:
+        """Half the response time passed and nobody accepted: remind the team's group."""
+
+    async def sla_escalation(self, desk: Desk, ticket: Ticket, kind: str, repeat: int) -> None:
+        """A deadline passed: mark the card, tell the team lead and the duty managers."""
+
+    async def resident_delay(self, desk: Desk, ticket: Ticket) -> None:
+        """The resolution deadline will be missed: tell the resident before it passes."""
+
+    async def rating_request(
+        self, desk: Desk, rating: Rating, ticket: Ticket, reminder: bool
+    ) -> None: ...
+
+    async def return_visit(self, desk: Desk, visit: ReturnVisit, ticket: Ticket) -> None:
+        """A low rating or "not solved" opened a return visit for the service team."""
+
+    async def survey(self, desk: Desk, resident_telegram_id: int, period: str) -> None: ...
+
+    async def plan_ticket(self, desk: Desk, ticket: Ticket) -> None:
+        """An inspection plan opened a ticket: post its card."""
