@@ -19,8 +19,12 @@ from storage.models import (
     OutboxMessage,
     ProcessedUpdate,
     Property,
+    Rating,
     Resident,
+    ReturnVisit,
+    ScheduledRun,
     StaffMember,
+    SurveyResponse,
     Team,
     Ticket,
     TicketCard,
@@ -85,6 +89,15 @@ class ResidentRepo(_Repo):
         self.session.add(resident)
         await self.session.flush()
         return resident
+
+    async def active_ids(self, property_id: int | None = None) -> list[int]:
+        """Telegram ids of registered residents who have not blocked the bot."""
+        query = select(Resident.telegram_id).where(
+            Resident.active.is_(True), Resident.registered.is_(True)
+        )
+        if property_id is not None:
+            query = query.where(Resident.property_id == property_id)
+        return list((await self.session.scalars(query.order_by(Resident.id))).all())
 
     async def set_active(self, telegram_id: int, active: bool, now: datetime) -> int:
         result = await self.session.execute(
@@ -163,6 +176,27 @@ class TicketRepo(_Repo):
     async def refresh(self, ticket: Ticket) -> Ticket:
         await self.session.refresh(ticket)
         return ticket
+
+    async def due_for_sla(self, now: datetime, limit: int) -> list[int]:
+        """Tickets whose next SLA milestone is due: the index makes this cost what is due."""
+        query = (
+            select(Ticket.id)
+            .where(Ticket.next_sla_check_at <= now)
+            .order_by(Ticket.next_sla_check_at, Ticket.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def locked(self, ticket_id: int) -> Ticket | None:
+        """The row, locked for this transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+        serialises writers), skipped if another worker holds it."""
+        query = (
+            select(Ticket)
+            .where(Ticket.id == ticket_id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return await self.session.scalar(query)
 
 
 class DialogRepo(_Repo):
@@ -308,6 +342,20 @@ class StaffRepo(_Repo):
         )
         return (await self.session.scalars(query)).all()
 
+    async def escalation_contacts(self, property_id: int, team: str) -> Sequence[StaffMember]:
+        """The team's leads and the property's managers: who hears about overdue work."""
+        query = (
+            select(StaffMember)
+            .where(
+                StaffMember.property_id == property_id,
+                StaffMember.active.is_(True),
+                ((StaffMember.team == team) & (StaffMember.role == "lead"))
+                | StaffMember.role.in_(("manager", "admin")),
+            )
+            .order_by(StaffMember.id)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def add(self, member: StaffMember) -> StaffMember:
         self.session.add(member)
         await self.session.flush()
@@ -386,3 +434,84 @@ class CardRepo(_Repo):
         await self.session.execute(
             update(TicketCard).where(TicketCard.chat_id == old_chat_id).values(chat_id=new_chat_id)
         )
+
+
+class RatingRepo(_Repo):
+    async def add(self, rating: Rating) -> Rating:
+        self.session.add(rating)
+        await self.session.flush()
+        return rating
+
+    async def get(self, rating_id: int) -> Rating | None:
+        return await self.session.get(Rating, rating_id)
+
+    async def for_ticket(self, ticket_id: int) -> Rating | None:
+        return await self.session.scalar(select(Rating).where(Rating.ticket_id == ticket_id))
+
+    async def due(self, now: datetime, limit: int) -> list[int]:
+        query = (
+            select(Rating.id)
+            .where(Rating.status.in_(("scheduled", "asked", "reminded")), Rating.due_at <= now)
+            .order_by(Rating.due_at, Rating.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def locked(self, rating_id: int) -> Rating | None:
+        query = (
+            select(Rating)
+            .where(Rating.id == rating_id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return await self.session.scalar(query)
+
+
+class ReturnVisitRepo(_Repo):
+    async def add(self, visit: ReturnVisit) -> ReturnVisit:
+        self.session.add(visit)
+        await self.session.flush()
+        return visit
+
+    async def get(self, visit_id: int) -> ReturnVisit | None:
+        return await self.session.get(ReturnVisit, visit_id)
+
+    async def for_ticket(self, ticket_id: int) -> Sequence[ReturnVisit]:
+        query = select(ReturnVisit).where(ReturnVisit.ticket_id == ticket_id)
+        return (await self.session.scalars(query.order_by(ReturnVisit.id))).all()
+
+
+class RunRepo(_Repo):
+    async def claim(self, job: str, period: str, now: datetime, late: bool = False) -> bool:
+        """Record one run of a periodic job for a period; False if it already ran."""
+        statement = (
+            self._insert(ScheduledRun)
+            .values(job=job, period=period, ran_at=now, late=late)
+            .on_conflict_do_nothing(index_elements=[ScheduledRun.job, ScheduledRun.period])
+            .returning(ScheduledRun.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+
+class SurveyRepo(_Repo):
+    async def add(self, response: SurveyResponse) -> bool:
+        statement = (
+            self._insert(SurveyResponse)
+            .values(
+                period=response.period,
+                property_id=response.property_id,
+                resident_telegram_id=response.resident_telegram_id,
+                sent_at=response.sent_at,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[SurveyResponse.period, SurveyResponse.resident_telegram_id]
+            )
+            .returning(SurveyResponse.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+    async def get(self, period: str, telegram_id: int) -> SurveyResponse | None:
+        query = select(SurveyResponse).where(
+            SurveyResponse.period == period, SurveyResponse.resident_telegram_id == telegram_id
+        )
+        return await self.session.scalar(query)

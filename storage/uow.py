@@ -13,8 +13,12 @@ from storage.repositories import (
     InviteRepo,
     OutboxRepo,
     PropertyRepo,
+    RatingRepo,
     ResidentRepo,
+    ReturnVisitRepo,
+    RunRepo,
     StaffRepo,
+    SurveyRepo,
     TeamRepo,
     TicketRepo,
     UpdateLog,
@@ -35,6 +39,10 @@ class UnitOfWork:
     invites: InviteRepo
     corrections: CorrectionRepo
     cards: CardRepo
+    ratings: RatingRepo
+    visits: ReturnVisitRepo
+    runs: RunRepo
+    surveys: SurveyRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -60,6 +68,10 @@ class UnitOfWork:
         self.invites = InviteRepo(session)
         self.corrections = CorrectionRepo(session)
         self.cards = CardRepo(session)
+        self.ratings = RatingRepo(session)
+        self.visits = ReturnVisitRepo(session)
+        self.runs = RunRepo(session)
+        self.surveys = SurveyRepo(session)
         return self
 
     async def __aexit__(

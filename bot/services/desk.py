@@ -8,11 +8,12 @@ from datetime import datetime, time
 from typing import Any
 
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import PlanConfig, Settings
 from bot.messages import Outgoing
 from bot.services.lifecycle import Status
 from bot.services.outbox import to_payload
 from bot.services.sla import Deadlines, SlaPolicy, WorkingHours
+from bot.services.timers import reschedule
 from storage.models import Building, Property, Resident, Ticket, TicketEvent
 from storage.uow import UnitOfWork
 
@@ -128,18 +129,14 @@ class Desk:
         return self.sla.deadlines(category, urgency, self.now())
 
     async def open_ticket(self, resident: Resident, draft: Draft) -> Ticket:
-        now = self.now()
         if resident.property_id is None:
             raise ValueError("resident has no property")
-        day = now.astimezone(self.settings.tz).strftime("%Y%m%d")
-        sequence = await self.uow.tickets.next_number(day)
-        due = self.sla.deadlines(draft.category, draft.urgency, now)
-        ticket = Ticket(
-            number=f"{day}-{sequence:04d}",
-            property_id=resident.property_id,
+        ticket = await self._new_ticket(
+            resident.property_id,
+            draft.category,
+            draft.urgency,
+            self.settings.routing.get(draft.category, "service"),
             resident_id=resident.id,
-            category=draft.category,
-            urgency=draft.urgency,
             hazard=draft.hazard,
             confidence=draft.confidence,
             matched=list(draft.matched),
@@ -148,15 +145,42 @@ class Desk:
             address=address_of(resident),
             contact_name=resident.name,
             contact_phone=resident.phone,
-            team=self.settings.routing.get(draft.category, "service"),
+        )
+        await self.record(ticket, "created", actor_kind="resident", actor_id=resident.telegram_id)
+        return ticket
+
+    async def open_plan_ticket(self, property_id: int, plan: PlanConfig, fired: datetime) -> Ticket:
+        """A run of a preventive maintenance or inspection plan: a ticket for its team."""
+        ticket = await self._new_ticket(
+            property_id, plan.category, plan.urgency, plan.team, description=plan.title
+        )
+        await self.record(ticket, "plan", actor_kind="system", new=plan.code)
+        return ticket
+
+    async def _new_ticket(
+        self, property_id: int, category: str, urgency: str, team: str, **fields: Any
+    ) -> Ticket:
+        now = self.now()
+        day = now.astimezone(self.settings.tz).strftime("%Y%m%d")
+        sequence = await self.uow.tickets.next_number(day)
+        due = self.sla.deadlines(category, urgency, now)
+        ticket = Ticket(
+            number=f"{day}-{sequence:04d}",
+            property_id=property_id,
+            category=category,
+            urgency=urgency,
+            team=team,
             status=Status.NEW,
             created_at=now,
             updated_at=now,
             response_due_at=due.response_due,
             resolution_due_at=due.resolution_due,
+            sla_stage="",
+            escalations=0,
+            **fields,
         )
+        reschedule(ticket, self.settings.escalation)
         await self.uow.tickets.add(ticket)
-        await self.record(ticket, "created", actor_kind="resident", actor_id=resident.telegram_id)
         return ticket
 
     async def ticket(self, ticket_id: int) -> Ticket | None:

@@ -9,14 +9,16 @@ for every action, so no transport or handler can skip it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.config import TEAMS
 from bot.services.desk import Desk
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition, Status, next_status
+from bot.services.ratings import Ratings
 from bot.services.sla import URGENCIES
 from bot.services.staff import Actor, NotAllowed, StaffService, can
+from bot.services.timers import reschedule, resume_after_pause
 from storage.models import Correction, Resident, Ticket, TicketEvent
 
 CATEGORY_CODES: tuple[str, ...] = (
@@ -114,6 +116,21 @@ class Dispatch:
             await self._staff_event(ticket, actor, "team", old_team, target, reason)
         return event
 
+    async def wait(self, actor: Actor, ticket: Ticket) -> TicketEvent:
+        """Waiting for the resident (nobody home, parts to choose): the resolution clock stops."""
+        self.authorize(actor, ticket, "start")
+        return await self._move(ticket, "wait", actor)
+
+    async def set_estimate(self, actor: Actor, ticket: Ticket, at: datetime) -> TicketEvent:
+        """A new estimate the resident is told, e.g. when a deadline will be missed."""
+        self.authorize(actor, ticket, "start")
+        _require_open(ticket, "estimate")
+        ticket.estimate_at, ticket.updated_at = at, self.desk.now()
+        tz = self.desk.settings.tz
+        return await self._staff_event(
+            ticket, actor, "estimate", None, at.astimezone(tz).strftime("%m-%d %H:%M")
+        )
+
     async def contact(self, actor: Actor, ticket: Ticket) -> str:
         """The full number, for the presser's private chat only; the look-up is recorded."""
         self.authorize(actor, ticket, "contact")
@@ -153,6 +170,7 @@ class Dispatch:
         due = self.desk.sla.deadlines(ticket.category, urgency, ticket.created_at)
         ticket.urgency, ticket.updated_at = urgency, self.desk.now()
         ticket.response_due_at, ticket.resolution_due_at = due.response_due, due.resolution_due
+        reschedule(ticket, self.desk.settings.escalation)
         await self._correction(ticket, actor, "urgency", old, urgency)
         await self._staff_event(ticket, actor, "urgency", old, urgency)
         return True
@@ -164,14 +182,16 @@ class Dispatch:
 
     async def confirm(self, resident: Resident, ticket: Ticket) -> TicketEvent:
         _own(resident, ticket)
-        return await self._move(ticket, "confirm", resident, closed_at=self.desk.now())
+        event = await self._move(ticket, "confirm", resident, closed_at=self.desk.now())
+        await Ratings(self.desk).schedule(ticket, resident)
+        return event
 
     async def reopen(self, resident: Resident, ticket: Ticket, reason: str) -> TicketEvent:
         """Not solved: back to the same team's pool with a fresh response deadline."""
         _own(resident, ticket)
-        response, _ = self.desk.sla.minutes(ticket.category, ticket.urgency)
         now = self.desk.now()
-        return await self._move(
+        due = self.desk.sla.deadlines(ticket.category, ticket.urgency, now)
+        event = await self._move(
             ticket,
             "reopen",
             resident,
@@ -181,14 +201,24 @@ class Dispatch:
             accepted_at=None,
             resolved_at=None,
             closed_at=None,
-            response_due_at=now + timedelta(minutes=response),
+            response_due_at=due.response_due,
+            resolution_due_at=due.resolution_due,
+            sla_stage="",
+            escalations=0,
+            resident_warned_at=None,
         )
+        # Fresh promises, fresh timers; and the service team calls the resident back (回访).
+        reschedule(ticket, self.desk.settings.escalation)
+        await Ratings(self.desk).open_return_visit(ticket, "not_solved")
+        return event
 
     async def add_info(
         self, resident: Resident, ticket: Ticket, text: str, photos: Sequence[str] = ()
     ) -> TicketEvent:
         _own(resident, ticket)
         _require_open(ticket, "info")
+        if ticket.status == Status.WAITING:
+            await self._move(ticket, "start", resident)  # the resident answered: clock runs
         if photos:
             ticket.photo_file_ids = [*ticket.photo_file_ids, *photos]
         ticket.updated_at = self.desk.now()
@@ -220,6 +250,7 @@ class Dispatch:
         await self.uow.tickets.refresh(ticket)
         if not changed:
             raise Conflict(ticket)
+        self._follow_clock(ticket, old, new)
         kind, actor_id = _actor_of(who)
         return await self.desk.record(
             ticket,
@@ -231,6 +262,15 @@ class Dispatch:
             note=note,
             photos=photos,
         )
+
+    def _follow_clock(self, ticket: Ticket, old: str, new: str) -> None:
+        """Waiting pauses the resolution clock; leaving it pushes the deadline by the pause."""
+        now, config = self.desk.now(), self.desk.settings.escalation
+        if new == Status.WAITING:
+            ticket.paused_at = now
+        elif old == Status.WAITING:
+            resume_after_pause(ticket, now, config)
+        reschedule(ticket, config)
 
     async def _staff_event(
         self,

@@ -1,0 +1,143 @@
+"""Ratings after a confirmed fix, and return visits (回访) after a low score or "not solved".
+
+Ratings are timers as data: a row's `due_at` says when the sweep next looks at it
+(ask, remind once, then close unrated). Nothing reaches a resident in quiet hours.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.services.desk import Desk
+from storage.models import Rating, Resident, ReturnVisit, Ticket
+
+LOW_STARS = 2
+REASONS: tuple[str, ...] = ("slow", "not_fixed", "attitude", "dirty", "other")
+COMMENT_LIMIT = 1000
+
+
+class RatingRefused(Exception):
+    """The rating is not the presser's, already answered or closed."""
+
+
+class Ratings:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.uow = desk.uow
+        self.config = desk.settings.rating
+
+    # scheduling ------------------------------------------------------------------------
+    async def schedule(self, ticket: Ticket, resident: Resident) -> Rating | None:
+        """After the resident confirms: ask for stars `delay_minutes` later (once per ticket)."""
+        if await self.uow.ratings.for_ticket(ticket.id) is not None:
+            return None
+        due = self.desk.now() + timedelta(minutes=self.config.delay_minutes)
+        rating = Rating(
+            ticket_id=ticket.id,
+            resident_telegram_id=resident.telegram_id,
+            status="scheduled",
+            due_at=due,
+        )
+        return await self.uow.ratings.add(rating)
+
+    def quiet_until(self, now: datetime) -> datetime | None:
+        """The end of the quiet hours `now` falls in, or None outside them."""
+        quiet = self.desk.settings.quiet_hours
+        tz = self.desk.settings.tz
+        local = now.astimezone(tz)
+        if not quiet.contains(local.time()):
+            return None
+        end = datetime.combine(local.date(), quiet.end_time, tz)
+        if end <= local:
+            end += timedelta(days=1)
+        return end.astimezone(now.tzinfo)
+
+    def advance(self, rating: Rating, now: datetime) -> str | None:
+        """Move a due rating one step; returns "ask", "remind", or None (closed or waiting)."""
+        if rating.status == "reminded":
+            rating.status = "expired"  # closes unrated
+            return None
+        morning = self.quiet_until(now)
+        if morning is not None:
+            rating.due_at = morning
+            return None
+        wait = timedelta(hours=self.config.reminder_hours)
+        if rating.status == "scheduled":
+            rating.status, rating.asked_at, rating.due_at = "asked", now, now + wait
+            return "ask"
+        if rating.status == "asked":
+            rating.status, rating.reminded_at, rating.due_at = "reminded", now, now + wait
+            return "remind"
+        return None
+
+    # answers ---------------------------------------------------------------------------
+    async def answer(self, telegram_id: int, rating_id: int, stars: int) -> Rating:
+        rating = await self._own_open(telegram_id, rating_id)
+        if not 1 <= stars <= 5:
+            raise RatingRefused("stars out of range")
+        rating.stars, rating.status, rating.answered_at = stars, "answered", self.desk.now()
+        ticket = await self.uow.tickets.get(rating.ticket_id)
+        if ticket is not None:
+            await self.desk.record(
+                ticket, "rated", actor_kind="resident", actor_id=telegram_id, new=str(stars)
+            )
+            if stars <= LOW_STARS:
+                await self.open_return_visit(ticket, "low_rating")
+        return rating
+
+    async def add_reason(self, telegram_id: int, rating_id: int, reason: str) -> Rating:
+        rating = await self._own(telegram_id, rating_id)
+        if reason not in REASONS or rating.stars is None:
+            raise RatingRefused("unknown reason")
+        if reason not in rating.reasons:
+            rating.reasons = [*rating.reasons, reason]
+        return rating
+
+    async def add_comment(self, telegram_id: int, rating_id: int, text: str) -> Rating:
+        rating = await self._own(telegram_id, rating_id)
+        rating.comment = text[:COMMENT_LIMIT]
+        return rating
+
+    async def _own(self, telegram_id: int, rating_id: int) -> Rating:
+        rating = await self.uow.ratings.get(rating_id)
+        if rating is None or rating.resident_telegram_id != telegram_id:
+            raise RatingRefused("not yours")
+        return rating
+
+    async def _own_open(self, telegram_id: int, rating_id: int) -> Rating:
+        rating = await self._own(telegram_id, rating_id)
+        if rating.status not in ("asked", "reminded", "scheduled"):
+            raise RatingRefused("already answered or closed")
+        return rating
+
+    # return visits ---------------------------------------------------------------------
+    async def open_return_visit(self, ticket: Ticket, reason: str) -> ReturnVisit:
+        now = self.desk.now()
+        visit = ReturnVisit(
+            ticket_id=ticket.id,
+            reason=reason,
+            status="open",
+            created_at=now,
+            due_at=now + timedelta(hours=self.config.return_visit_hours),
+        )
+        await self.uow.visits.add(visit)
+        await self.desk.record(ticket, "return_visit", actor_kind="system", new=reason)
+        return visit
+
+    async def record_visit(self, visit_id: int, actor_id: int, outcome: str) -> ReturnVisit:
+        visit = await self.uow.visits.get(visit_id)
+        if visit is None or visit.status != "open":
+            raise RatingRefused("no open return visit")
+        now = self.desk.now()
+        visit.status, visit.outcome = "done", outcome[:COMMENT_LIMIT]
+        visit.recorded_by, visit.recorded_at = actor_id, now
+        ticket = await self.uow.tickets.get(visit.ticket_id)
+        if ticket is not None:
+            await self.desk.record(
+                ticket,
+                "return_visit_done",
+                actor_kind="staff",
+                actor_id=actor_id,
+                note=visit.outcome,
+            )
+        return visit

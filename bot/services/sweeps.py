@@ -1,0 +1,164 @@
+"""The scheduler's work: each sweep looks only at rows that are due, one short transaction
+per row, and reports through the injected Notifier. Safe to run twice or in two processes:
+every step is recorded in the same transaction as the notices it queues."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.clock import Clock
+from bot.config import PlanConfig, Settings
+from bot.services.desk import Desk
+from bot.services.notify import Notifier
+from bot.services.ratings import Ratings
+from bot.services.timers import take_due
+from storage.models import SurveyResponse
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+BATCH = 100
+LATE_GRACE = timedelta(days=1)
+
+
+class Periodic:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        settings: Settings,
+        clock: Clock,
+        notifier: Notifier,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.settings = settings
+        self.clock = clock
+        self.notifier = notifier
+        self.after_commit = after_commit or (lambda: None)
+
+    def _desk(self, uow: UnitOfWork) -> Desk:
+        return Desk(uow, self.settings, self.clock)
+
+    async def _commit(self, uow: UnitOfWork) -> None:
+        await uow.commit()
+        self.after_commit()
+
+    # SLA -------------------------------------------------------------------------------
+    async def sla_sweep(self) -> int:
+        async with self.uow_factory() as uow:
+            due = await uow.tickets.due_for_sla(self.clock.now(), BATCH)
+        for ticket_id in due:
+            await self._sla_one(ticket_id)
+        return len(due)
+
+    async def _sla_one(self, ticket_id: int) -> None:
+        async with self.uow_factory() as uow:
+            ticket = await uow.tickets.locked(ticket_id)
+            if ticket is None:
+                return  # another worker has it
+            desk = self._desk(uow)
+            found = take_due(ticket, desk.now(), self.settings.escalation)
+            if found.staff is not None and found.staff.kind == "remind":
+                await self.notifier.sla_reminder(desk, ticket)
+            elif found.staff is not None:
+                await self.notifier.sla_escalation(
+                    desk, ticket, found.staff.kind, found.staff.repeat
+                )
+            if found.resident_warning:
+                await self.notifier.resident_delay(desk, ticket)
+            await self._commit(uow)
+
+    # ratings ---------------------------------------------------------------------------
+    async def rating_sweep(self) -> int:
+        async with self.uow_factory() as uow:
+            due = await uow.ratings.due(self.clock.now(), BATCH)
+        for rating_id in due:
+            await self._rating_one(rating_id)
+        return len(due)
+
+    async def _rating_one(self, rating_id: int) -> None:
+        async with self.uow_factory() as uow:
+            rating = await uow.ratings.locked(rating_id)
+            if rating is None or rating.due_at > self.clock.now():
+                return
+            desk = self._desk(uow)
+            step = Ratings(desk).advance(rating, desk.now())
+            ticket = await uow.tickets.get(rating.ticket_id)
+            if step is not None and ticket is not None:
+                await self.notifier.rating_request(desk, rating, ticket, step == "remind")
+            elif rating.status == "expired" and ticket is not None:
+                await desk.record(ticket, "unrated", actor_kind="system")
+            await self._commit(uow)
+
+    # surveys ---------------------------------------------------------------------------
+    async def survey_tick(self) -> int:
+        """Once per cron period, ask every active resident for an overall score."""
+        survey = self.settings.survey
+        if not survey.enabled:
+            return 0
+        now = self.clock.now()
+        fired = last_fire(survey.cron, now, self.settings)
+        if fired is None:
+            return 0
+        period = fired.astimezone(self.settings.tz).strftime("%Y-%m-%d")
+        async with self.uow_factory() as uow:
+            desk = self._desk(uow)
+            if Ratings(desk).quiet_until(now) is not None:
+                return 0  # the claim waits too: the survey goes out in the morning
+            if not await uow.runs.claim("survey", period, now):
+                return 0
+            sent = 0
+            for telegram_id in await uow.residents.active_ids():
+                row = SurveyResponse(period=period, resident_telegram_id=telegram_id, sent_at=now)
+                if await uow.surveys.add(row):
+                    await self.notifier.survey(desk, telegram_id, period)
+                    sent += 1
+            await self._commit(uow)
+        return sent
+
+    # inspection plans ------------------------------------------------------------------
+    async def plan_tick(self) -> int:
+        opened = 0
+        for plan in self.settings.plans:
+            opened += await self._plan_one(plan)
+        return opened
+
+    async def _plan_one(self, plan: PlanConfig) -> int:
+        now = self.clock.now()
+        fired = last_fire(plan.cron, now, self.settings)
+        if fired is None:
+            return 0
+        period = fired.astimezone(self.settings.tz).strftime("%Y-%m-%dT%H:%M")
+        async with self.uow_factory() as uow:
+            if not await uow.runs.claim(f"plan:{plan.code}", period, now):
+                return 0
+            desk = self._desk(uow)
+            opened = 0
+            for prop in await desk.properties():
+                if plan.property is not None and prop.code != plan.property:
+                    continue
+                ticket = await desk.open_plan_ticket(prop.id, plan, fired)
+                await self.notifier.plan_ticket(desk, ticket)
+                opened += 1
+            await self._commit(uow)
+        return opened
+
+
+def last_fire(
+    cron: str, now: datetime, settings: Settings, grace: timedelta = LATE_GRACE
+) -> datetime | None:
+    """The latest time `cron` fired at or before `now`, if no longer ago than `grace`
+    (a run missed during downtime still happens once; one from last month does not)."""
+    trigger = CronTrigger.from_crontab(cron, timezone=settings.tz)
+    moment = now - grace
+    latest: datetime | None = None
+    previous: datetime | None = None
+    while True:
+        upcoming = trigger.get_next_fire_time(previous, moment)
+        if upcoming is None or upcoming > now:
+            return latest
+        latest = previous = upcoming
+        moment = upcoming + timedelta(seconds=1)
