@@ -235,3 +235,28 @@ def test_thread_safety_smoke() -> None:
     for thread in threads:
         thread.join()
     assert not errors
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency", "hazard"),
+    [
+        # situations described by their parts rather than by a set phrase
+        ("厨房那边味道很冲像煤气", "repair", "emergency", "gas"),
+        ("水已经漫到客厅了", "repair", "emergency", "water"),
+        ("插座冒火星", "repair", "emergency", "electric"),
+        ("有人倒在楼梯口不动了", "security", "emergency", "medical"),
+        ("电梯门开着就往上走", "repair", "emergency", "lift"),
+        ("摸了一下门把手 手发麻", "repair", "emergency", "electric"),
+        ("对面楼窗户里有火苗", "security", "emergency", "fire"),
+        ("广告牌被风吹得快掉了", "repair", "emergency", "structure"),
+        ("有个男的追着人打", "security", "emergency", "crime"),
+        # look-alikes that are not emergencies
+        ("烟感一直滴滴叫 是不是没电了", "repair", "normal", None),
+        ("电梯停了 里面没人", "repair", "high", None),
+        ("楼下烧烤烟很大", "complaint", "normal", None),
+    ],
+)
+def test_situations_and_look_alikes(
+    text: str, category: str, urgency: str, hazard: str | None
+) -> None:
+    check(text, category, urgency, hazard)

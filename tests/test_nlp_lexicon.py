@@ -40,6 +40,8 @@ def test_builtin_lexicon_is_valid() -> None:
         ('[[rule]]\ncategory = "repair"\nall = [["a"]]', "at least two"),
         ('[[rule]]\ncategory = "repair"\nterms = ["x"]\ncolour = "red"', "unknown keys"),
         ('[[rule]]\ncategory = "repair"\nterms = ["x"]\nwindow = 0', "window"),
+        ('[[rule]]\ncategory = "repair"\nterms = ["x"]\nunless = []', "unless"),
+        ('[[rule]]\ncategory = "repair"\nterms = ["x"]\nunless_window = 0', "unless_window"),
         ('[cues]\nmaybe = ["也许"]', "unknown cue kind"),
         ('[cues]\nnegation = "不"', "non-empty list"),
         ("version = 2", "unsupported version"),
@@ -122,3 +124,14 @@ def test_explicit_path_wins_over_environment(
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "missing.toml"))
     path = write(tmp_path, COMPANY)
     assert str(path) in load_lexicon(path).sources
+
+
+def test_unless_words_cancel_a_rule(tmp_path: Path) -> None:
+    body = (
+        '[[rule]]\ncategory = "repair"\nweight = 4\nurgency = "emergency"\nhazard = "water"\n'
+        'terms = ["水浸"]\nunless = ["鱼缸"]\nunless_window = 2'
+    )
+    classifier = Classifier(load_lexicon(write(tmp_path, body)))
+    assert classifier.classify("地下室水浸了").hazard == "water"  # 水浸了 matches 水浸
+    assert classifier.classify("鱼缸水浸").urgency != "emergency"
+    assert classifier.classify("鱼缸在客厅 今天早上 地下室水浸").hazard == "water"  # too far

@@ -41,6 +41,11 @@ _HOW, _PAST, _PLAN = _CUE_BIT["howto"], _CUE_BIT["past"], _CUE_BIT["planned"]
 _REQ, _LOW, _INT = _CUE_BIT["request"], _CUE_BIT["low"], _CUE_BIT["intensifier"]
 
 
+def _stem(word: str) -> str:
+    """``word`` without a trailing 了/啦 (晕倒了 -> 晕倒), or "" when there is none."""
+    return word[:-1] if len(word) >= 2 and word[-1] in "了啦" else ""
+
+
 @dataclass(frozen=True)
 class Classification:
     """Result of :func:`classify`; ``matched`` lists the words and cues that decided."""
@@ -62,6 +67,7 @@ class _Hit:
     word: str
     suppressed: bool = False
     negated: bool = False  # negated or already finished: the problem itself is over
+    cancelled: bool = False  # an ``unless`` word says the rule does not apply at all
 
 
 @dataclass
@@ -72,6 +78,7 @@ class _Message:
     all_flags: int = 0
     hits: list[_Hit] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
+    unless: list[tuple[int, str]] = field(default_factory=list)  # (position, word) seen
 
     def has(self, bit: int) -> bool:
         return bool(self.all_flags & bit)
@@ -88,21 +95,32 @@ class Classifier:
         self._phrase_first: set[str] = set()
         self._phrase_max = 1
         self._emergency_terms: set[str] = set()
+        self._unless_words: frozenset[str] = frozenset(
+            word for rule in lexicon.rules for word in rule.unless
+        )
+        for word in self._unless_words:
+            self._index_word(word)
         self._index_rules(lexicon)
         self._index_cues(lexicon)
         self._index = dict(self._index)
         self._cue_flags = dict(self._cue_flags)
-        # One lookup per token: (cue bits, ((rule id, group id, is combo), ...)).
-        self._lookup: dict[str, tuple[int, tuple[tuple[int, int, bool], ...]]] = {
-            word: (
-                self._cue_flags.get(word, 0),
-                tuple((r, g, lexicon.rules[r].is_combo) for r, g in self._index.get(word, ())),
-            )
-            for word in set(self._index) | set(self._cue_flags)
+        # One lookup per token: (cue bits, ((rule id, group id, is combo), ...), is an unless word).
+        self._lookup: dict[str, tuple[int, tuple[tuple[int, int, bool], ...], bool]] = {
+            word: (self._cue_flags.get(word, 0), self._refs(word), word in self._unless_words)
+            for word in set(self._index) | set(self._cue_flags) | self._unless_words
         }
         self._homophones = HomophoneIndex(self._homophone_terms(), load_groups())
 
     # ------------------------------------------------------------------ building
+    def _refs(self, word: str) -> tuple[tuple[int, int, bool], ...]:
+        """Rule references of ``word``; a word ending in a particle (晕倒了) also matches the
+        rules of its stem (晕倒), so adding one form to the lexicon never hides the other."""
+        pairs = list(self._index.get(word, ()))
+        stem = _stem(word)
+        if stem:
+            pairs += [pair for pair in self._index.get(stem, ()) if pair not in pairs]
+        return tuple((r, g, self.lexicon.rules[r].is_combo) for r, g in pairs)
+
     @staticmethod
     def _build_tokenizer(lexicon: Lexicon, words_path: Path) -> jieba.Tokenizer:
         # A private tokenizer: the global jieba one stays untouched for the rest of the app,
@@ -185,8 +203,12 @@ class Classifier:
             for word in words:
                 entry = lookup.get(word)
                 if entry is None:
-                    continue
-                flag, refs = entry
+                    if word[-1:] not in ("了", "啦") or word[:-1] not in lookup:
+                        continue
+                    entry = (0, lookup[word[:-1]][1], False)  # 晕倒了 unknown: match 晕倒
+                flag, refs, unless = entry
+                if unless:
+                    msg.unless.append((pos, word))
                 if flag:
                     flags[pos] |= flag
                     all_flags |= flag
@@ -215,7 +237,7 @@ class Classifier:
             if pos + length > len(tokens):
                 continue
             phrase = " ".join(tokens[pos : pos + length])
-            if phrase in self._index or phrase in self._cue_flags:
+            if phrase in self._lookup:
                 found.append(phrase)
         return found
 
@@ -334,6 +356,17 @@ class Classifier:
                 or (old and hit.rule.urgency in ("emergency", "high"))
             )
 
+    @staticmethod
+    def _apply_unless(msg: _Message) -> None:
+        """A rule's ``unless`` word next to its match cancels it (烟感 ... 没电了: a battery)."""
+        for hit in msg.hits:
+            unless, reach = hit.rule.unless, hit.rule.unless_window
+            if unless and any(
+                word in unless and any(abs(pos - p) <= reach for p in hit.positions)
+                for pos, word in msg.unless
+            ):
+                hit.suppressed = hit.cancelled = True
+
     def tokens(self, text: str) -> list[str]:
         """The normalised tokens of ``text`` (for tools such as the suggestion ranking)."""
         return self._tokenize(normalize(text)).tokens
@@ -362,6 +395,8 @@ class Classifier:
             and (msg.has(_PAST) or msg.has(_PLAN) or finished or msg.has(_HYP))
         )
         self._suppress(msg, question, finished, event_question)
+        if msg.unless:
+            self._apply_unless(msg)
         scores = self._scores(msg, event_question)
         emergency = self._live_emergency(msg)
         if emergency is not None:
@@ -406,7 +441,7 @@ class Classifier:
         seen: set[tuple[int, str]] = set()
         for hit in msg.hits:
             key = (id(hit.rule), hit.word)
-            if key in seen:
+            if key in seen or hit.cancelled:
                 continue  # 臭臭的 is one smell
             seen.add(key)
             # A negated or past alarm word still names the domain, but less firmly.

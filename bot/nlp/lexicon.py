@@ -29,8 +29,21 @@ CUE_KINDS: tuple[str, ...] = (
 )
 RULE_URGENCIES = ("emergency", "high", "low")
 RULE_KINDS = ("problem", "topic")
-RULE_KEYS = {"category", "weight", "terms", "all", "kind", "urgency", "hazard", "weak", "window"}
+RULE_KEYS = {
+    "category",
+    "weight",
+    "terms",
+    "all",
+    "kind",
+    "urgency",
+    "hazard",
+    "weak",
+    "window",
+    "unless",
+    "unless_window",
+}
 DEFAULT_WINDOW = 8
+DEFAULT_UNLESS_WINDOW = 4
 
 
 class LexiconError(ValueError):
@@ -49,6 +62,10 @@ class Rule:
     hazard: str | None = None
     weak: bool = False
     window: int = DEFAULT_WINDOW
+    # Words that, within ``unless_window`` tokens of a match, mean this rule does not apply
+    # (a smoke alarm chirping for its battery, a stopped lift with nobody inside).
+    unless: frozenset[str] = frozenset()
+    unless_window: int = DEFAULT_UNLESS_WINDOW
 
     @property
     def is_combo(self) -> bool:
@@ -69,6 +86,7 @@ class Lexicon:
         for rule in self.rules:
             for group in rule.groups:
                 words |= group
+            words |= rule.unless
         for cue in self.cues.values():
             words |= cue
         return words
@@ -163,10 +181,24 @@ def _parse_rule(raw: Any, index: int, source: str, norm: Normaliser) -> Rule:
     weak, window = raw.get("weak", False), raw.get("window", DEFAULT_WINDOW)
     if not isinstance(weak, bool):
         raise _fail(source, f"{where}.weak", "expected true or false")
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise _fail(source, f"{where}.window", "expected a positive integer")
+    unless_window = raw.get("unless_window", DEFAULT_UNLESS_WINDOW)
+    for key, value in (("window", window), ("unless_window", unless_window)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _fail(source, f"{where}.{key}", "expected a positive integer")
     groups = _parse_groups(raw, source, where, norm)
-    return Rule(str(category), float(weight), groups, kind, urgency, hazard, weak, window)
+    unless = _words(raw["unless"], source, f"{where}.unless", norm) if "unless" in raw else None
+    return Rule(
+        str(category),
+        float(weight),
+        groups,
+        kind,
+        urgency,
+        hazard,
+        weak,
+        window,
+        unless or frozenset(),
+        unless_window,
+    )
 
 
 def parse_lexicon(data: Any, source: str, norm: Normaliser = _identity) -> Lexicon:
@@ -226,6 +258,8 @@ def _without(rule: Rule, disabled: set[tuple[str, str]]) -> Rule | None:
         rule.hazard,
         rule.weak,
         rule.window,
+        rule.unless,
+        rule.unless_window,
     )
 
 
