@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Float, and_, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from storage.models import Ticket
-
-OPEN = ("new", "accepted", "in_progress", "waiting")
+from storage.models import Rating, ReturnVisit, SurveyResponse, Ticket
 
 
 class seconds_between(FunctionElement[float]):
@@ -61,6 +59,31 @@ class Counts:
     resolved_of_new: int
     sla_met: int
     sla_due: int
+    cancelled_of_new: int = 0
+
+
+def open_at(end: datetime) -> ColumnElement[bool]:
+    """Reported before `end`, not resolved by then, and not cancelled by then.
+
+    A cancel sets `closed_at`, so a ticket cancelled after `end` still counts as open at `end`.
+    """
+    return and_(
+        Ticket.created_at < end,
+        or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= end),
+        or_(
+            Ticket.status != "cancelled",
+            and_(Ticket.closed_at.is_not(None), Ticket.closed_at >= end),
+        ),
+    )
+
+
+def overdue_at(end: datetime) -> ColumnElement[bool]:
+    """Open at `end` and past a deadline then: resolution, or response while not accepted."""
+    unaccepted = or_(Ticket.accepted_at.is_(None), Ticket.accepted_at >= end)
+    return and_(
+        open_at(end),
+        or_(Ticket.resolution_due_at < end, and_(unaccepted, Ticket.response_due_at < end)),
+    )
 
 
 class ReportRepo:
@@ -75,28 +98,31 @@ class ReportRepo:
     async def counts(self, w: Window) -> Counts:
         created = and_(Ticket.created_at >= w.start, Ticket.created_at < w.end)
         resolved = and_(Ticket.resolved_at >= w.start, Ticket.resolved_at < w.end)
-        open_at_end = and_(
-            Ticket.created_at < w.end,
-            or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= w.end),
-            Ticket.status != "cancelled",
-        )
+        open_at_end = open_at(w.end)
+        # Met: resolved in the window within both its response and resolution deadlines.
         met = and_(
             resolved,
             Ticket.resolved_at <= Ticket.resolution_due_at,
             Ticket.accepted_at.is_not(None),
             Ticket.accepted_at <= Ticket.response_due_at,
         )
+        # Due: its outcome was decided in the window: resolved in it, or its resolution
+        # deadline passed in it while still unresolved at the window's end.
         missed_unresolved = and_(
             open_at_end, Ticket.resolution_due_at >= w.start, Ticket.resolution_due_at < w.end
+        )
+        cancelled = and_(
+            Ticket.status == "cancelled", or_(Ticket.closed_at.is_(None), Ticket.closed_at < w.end)
         )
         query = select(
             _count(created),
             _count(resolved),
             _count(open_at_end),
-            _count(and_(open_at_end, Ticket.resolution_due_at < w.end)),
+            _count(overdue_at(w.end)),
             _count(and_(created, Ticket.resolved_at.is_not(None), Ticket.resolved_at < w.end)),
             _count(met),
             _count(or_(resolved, missed_unresolved)),
+            _count(and_(created, cancelled)),
         ).where(*self._scope(w))
         row = (await self.session.execute(query)).one()
         return Counts(*(int(v or 0) for v in row))
@@ -139,13 +165,10 @@ class ReportRepo:
         return [(str(k), int(n)) for k, n in (await self.session.execute(query)).all()]
 
     async def oldest_open(self, w: Window, limit: int = 3) -> list[Ticket]:
+        """The tickets open at the window's end that were reported first."""
         query = (
             select(Ticket)
-            .where(
-                Ticket.created_at < w.end,
-                Ticket.status.in_(OPEN),
-                *self._scope(w),
-            )
+            .where(open_at(w.end), *self._scope(w))
             .order_by(Ticket.created_at, Ticket.id)
             .limit(limit)
         )
@@ -162,3 +185,69 @@ class ReportRepo:
 
 def _count(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
+
+
+@dataclass(frozen=True)
+class RatingFigures:
+    count: int
+    average: float | None
+    low: int  # 1-2 stars
+    low_with_visit: int  # of the low ones: a return visit was opened
+    low_visit_done: int  # of the low ones: a return visit has its outcome recorded
+
+
+@dataclass(frozen=True)
+class SurveyFigures:
+    count: int
+    average: float | None
+
+
+LOW_STARS = 2
+
+
+class FeedbackRepo:
+    """Ratings, return visits and survey answers given within a window."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def ratings(self, w: Window) -> RatingFigures:
+        low = Rating.stars <= LOW_STARS
+        visit = exists().where(ReturnVisit.ticket_id == Rating.ticket_id)
+        done = exists().where(
+            ReturnVisit.ticket_id == Rating.ticket_id, ReturnVisit.recorded_at.is_not(None)
+        )
+        query = (
+            select(
+                func.count(Rating.id),
+                func.avg(Rating.stars),
+                _count(low),
+                _count(and_(low, visit)),
+                _count(and_(low, done)),
+            )
+            .join(Ticket, Ticket.id == Rating.ticket_id)
+            .where(
+                Rating.stars.is_not(None),
+                Rating.answered_at >= w.start,
+                Rating.answered_at < w.end,
+            )
+        )
+        if w.property_id is not None:
+            query = query.where(Ticket.property_id == w.property_id)
+        count, average, *rest = (await self.session.execute(query)).one()
+        return RatingFigures(
+            int(count or 0),
+            None if average is None else float(average),
+            *(int(v or 0) for v in rest),
+        )
+
+    async def survey(self, w: Window) -> SurveyFigures:
+        query = select(func.count(SurveyResponse.id), func.avg(SurveyResponse.stars)).where(
+            SurveyResponse.stars.is_not(None),
+            SurveyResponse.answered_at >= w.start,
+            SurveyResponse.answered_at < w.end,
+        )
+        if w.property_id is not None:
+            query = query.where(SurveyResponse.property_id == w.property_id)
+        count, average = (await self.session.execute(query)).one()
+        return SurveyFigures(int(count or 0), None if average is None else float(average))

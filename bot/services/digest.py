@@ -1,0 +1,258 @@
+"""Service figures for a property and a period, computed with SQL aggregates.
+
+Definitions (README "Digests and figures" says the same):
+
+- **new**: tickets reported in the period (cancelled ones included).
+- **resolved**: tickets whose `resolved_at` falls in the period (whenever they were reported).
+- **open**: tickets reported before the period's end, not resolved by then and not cancelled
+  by then. **overdue**: open ones past a deadline at the period's end: the resolution
+  deadline, or the response deadline while still not accepted.
+- **response time**: created → accepted, for tickets accepted in the period;
+  **resolution time**: created → resolved, for tickets resolved in the period. Median and P90
+  use the nearest-rank method (the ⌈p·n⌉-th smallest value; the median of 4 is the 2nd).
+- **SLA compliance**: met ÷ due. *Due* are the tickets whose outcome was decided in the period:
+  resolved in it, or whose resolution deadline passed in it while unresolved at its end.
+  *Met* are those resolved in the period no later than both their response deadline (accepted
+  in time) and their resolution deadline. None when nothing was due.
+- **resolution rate**: of the tickets reported in the period and not cancelled, the share
+  resolved by the period's end. None when there were none.
+- **ratings**: answered in the period; low = 1-2 stars; of the low ones, how many have a
+  return visit (回访) and how many of those have their outcome recorded.
+- **by category / by team**: tickets reported in the period.
+- **oldest open**: the tickets open at the period's end that were reported first, with
+  their age at that moment.
+
+Weekly digests carry the previous week's figures (`previous`) for week-over-week changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Property
+
+if TYPE_CHECKING:
+    from bot.services.desk import Desk
+from storage.reports import FeedbackRepo, ReportRepo, Window
+
+PeriodKind = Literal["day", "week", "month", "today"]
+CHART_DAYS = 7
+OLDEST_LIMIT = 3
+
+
+@dataclass(frozen=True)
+class Period:
+    """A property-local span of time, as UTC bounds `[start, end)`."""
+
+    kind: PeriodKind
+    first_day: date
+    last_day: date  # inclusive
+    start: datetime
+    end: datetime
+
+    @property
+    def key(self) -> str:
+        """Identifies the period in `scheduled_runs` (never longer than 32 characters)."""
+        if self.kind == "day":
+            return self.first_day.isoformat()
+        return f"{self.first_day.isoformat()}..{self.last_day.isoformat()}"
+
+    def window(self, property_id: int | None) -> Window:
+        return Window(self.start, self.end, property_id)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def day_period(day: date, tz: ZoneInfo) -> Period:
+    return Period("day", day, day, _midnight(day, tz), _midnight(day + timedelta(days=1), tz))
+
+
+def week_period(first_day: date, tz: ZoneInfo) -> Period:
+    """Seven days from `first_day` (a Monday gives the ISO week)."""
+    last = first_day + timedelta(days=6)
+    return Period(
+        "week", first_day, last, _midnight(first_day, tz), _midnight(last + timedelta(days=1), tz)
+    )
+
+
+def iso_week_of(day: date, tz: ZoneInfo) -> Period:
+    return week_period(day - timedelta(days=day.weekday()), tz)
+
+
+def month_period(day: date, tz: ZoneInfo) -> Period:
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return Period(
+        "month",
+        first,
+        following - timedelta(days=1),
+        _midnight(first, tz),
+        _midnight(following, tz),
+    )
+
+
+def so_far(kind: str, now: datetime, tz: ZoneInfo) -> Period:
+    """`/stats`: today, this ISO week or this month, up to now."""
+    today = now.astimezone(tz).date()
+    full = {"week": iso_week_of, "month": month_period}.get(kind, day_period)(today, tz)
+    label: PeriodKind = "today" if kind not in ("week", "month") else full.kind
+    return Period(label, full.first_day, today, full.start, now)
+
+
+@dataclass(frozen=True)
+class OldTicket:
+    number: str
+    description: str
+    age: timedelta
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One day of the chart: tickets reported per category, and SLA compliance."""
+
+    day: date
+    by_category: tuple[tuple[str, int], ...]
+    compliance: float | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    property_code: str
+    property_name: str
+    period: Period
+    new: int
+    resolved: int
+    open: int
+    overdue: int
+    cancelled: int
+    sla_met: int
+    sla_due: int
+    resolved_of_new: int
+    response_median: float | None  # seconds
+    response_p90: float | None
+    resolution_median: float | None
+    resolution_p90: float | None
+    rating_count: int
+    rating_average: float | None
+    low_ratings: int
+    low_with_visit: int
+    low_visit_done: int
+    survey_count: int
+    survey_average: float | None
+    by_category: tuple[tuple[str, int], ...]
+    by_team: tuple[tuple[str, int], ...]
+    oldest_open: tuple[OldTicket, ...]
+    days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
+    previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
+
+    @property
+    def sla_compliance(self) -> float | None:
+        return self.sla_met / self.sla_due if self.sla_due else None
+
+    @property
+    def resolution_rate(self) -> float | None:
+        base = self.new - self.cancelled
+        return self.resolved_of_new / base if base > 0 else None
+
+
+async def compute(
+    session: AsyncSession,
+    prop: Property,
+    period: Period,
+    *,
+    chart: bool = False,
+    compare: bool = False,
+) -> Digest:
+    """Every figure of `period` for `prop`; `chart` adds 7 days, `compare` the prior period."""
+    reports, feedback = ReportRepo(session), FeedbackRepo(session)
+    w = period.window(prop.id)
+    counts = await reports.counts(w)
+    response = await reports.percentiles(w, "response")
+    resolution = await reports.percentiles(w, "resolution")
+    ratings = await feedback.ratings(w)
+    survey = await feedback.survey(w)
+    oldest = await reports.oldest_open(w, OLDEST_LIMIT)
+    digest = Digest(
+        property_code=prop.code,
+        property_name=prop.name,
+        period=period,
+        new=counts.new,
+        resolved=counts.resolved,
+        open=counts.open_at_end,
+        overdue=counts.overdue_at_end,
+        cancelled=counts.cancelled_of_new,
+        sla_met=counts.sla_met,
+        sla_due=counts.sla_due,
+        resolved_of_new=counts.resolved_of_new,
+        response_median=response[0],
+        response_p90=response[1],
+        resolution_median=resolution[0],
+        resolution_p90=resolution[1],
+        rating_count=ratings.count,
+        rating_average=ratings.average,
+        low_ratings=ratings.low,
+        low_with_visit=ratings.low_with_visit,
+        low_visit_done=ratings.low_visit_done,
+        survey_count=survey.count,
+        survey_average=survey.average,
+        by_category=tuple(await reports.by_column(w, "category")),
+        by_team=tuple(await reports.by_column(w, "team")),
+        oldest_open=tuple(
+            OldTicket(t.number, t.description, period.end - t.created_at) for t in oldest
+        ),
+    )
+    if chart:
+        digest = replace(digest, days=await chart_days(session, prop, period))
+    if compare:
+        before = _previous(period)
+        digest = replace(digest, previous=await compute(session, prop, before))
+    return digest
+
+
+async def chart_days(
+    session: AsyncSession, prop: Property, period: Period
+) -> tuple[DayFigures, ...]:
+    """The last seven property-local days ending with the period's last day."""
+    reports = ReportRepo(session)
+    tz = period.start.tzinfo
+    assert isinstance(tz, ZoneInfo)
+    days = []
+    for offset in range(CHART_DAYS - 1, -1, -1):
+        day = day_period(period.last_day - timedelta(days=offset), tz)
+        # "today so far" must not count the rest of today.
+        w = Window(day.start, min(day.end, period.end), prop.id)
+        counts = await reports.counts(w)
+        compliance = counts.sla_met / counts.sla_due if counts.sla_due else None
+        by_category = tuple(await reports.by_column(w, "category"))
+        days.append(DayFigures(day.first_day, by_category, compliance))
+    return tuple(days)
+
+
+def _previous(period: Period) -> Period:
+    tz = period.start.tzinfo
+    assert isinstance(tz, ZoneInfo)
+    if period.kind == "week":
+        return week_period(period.first_day - timedelta(days=7), tz)
+    if period.kind == "month":
+        return month_period(period.first_day - timedelta(days=1), tz)
+    return day_period(period.first_day - timedelta(days=1), tz)
+
+
+async def stats_for(desk: Desk, prop: Property, kind: str) -> Digest:
+    """`/stats`: today, this week or this month so far."""
+    return await compute(desk.uow.session, prop, so_far(kind, desk.now(), desk.settings.tz))
+
+
+async def digest_for(desk: Desk, prop: Property, day: date, *, weekly: bool = False) -> Digest:
+    """The daily digest of a property-local day, or the ISO week containing it."""
+    tz = desk.settings.tz
+    if weekly:
+        return await compute(desk.uow.session, prop, iso_week_of(day, tz), compare=True)
+    return await compute(desk.uow.session, prop, day_period(day, tz))
