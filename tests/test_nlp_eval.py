@@ -14,15 +14,24 @@ from bot.nlp.suggest import suggest_terms
 DATA = Path(__file__).parent / "data"
 HOLDOUT = DATA / "corpus_holdout.jsonl"
 TUNE = DATA / "corpus_tune.jsonl"
-FRESH = DATA / "corpus_fresh.jsonl"  # unseen check set: evaluated once, never tuned on
+FRESH = DATA / "corpus_fresh.jsonl"  # v4: never tuned on (its lines were seen in diffs once)
+FRESH_V5 = DATA / "corpus_fresh_v5.jsonl"  # unseen when written, then tuned on
+FRESH_V6 = DATA / "corpus_fresh_v6.jsonl"  # evaluated once, never tuned on: the honest figures
 
 
 def test_corpus_is_large_labelled_and_disjoint() -> None:
     tune, holdout, fresh = load_examples(TUNE), load_examples(HOLDOUT), load_examples(FRESH)
+    v5, v6 = load_examples(FRESH_V5), load_examples(FRESH_V6)
     assert len(tune) + len(holdout) >= 500
-    assert len(holdout) >= 90 and len(fresh) >= 50
-    texts = [{e.text for e in part} for part in (tune, holdout, fresh)]
-    assert not texts[0] & texts[1] and not texts[0] & texts[2] and not texts[1] & texts[2]
+    assert len(holdout) >= 90 and len(fresh) >= 50 and len(v5) >= 120 and len(v6) >= 120
+    texts = [{e.text for e in part} for part in (tune, holdout, fresh, v5, v6)]
+    for i, first in enumerate(texts):
+        for second in texts[i + 1 :]:
+            assert not first & second
+    for part in (v5, v6):
+        # every hazard, and roughly a third emergencies
+        assert {e.hazard for e in part if e.urgency == "emergency"} == set(HAZARDS)
+        assert 0.25 <= sum(e.urgency == "emergency" for e in part) / len(part) <= 0.45
     everything = tune + holdout
     assert {e.category for e in everything} == set(CATEGORIES)
     assert {e.urgency for e in everything} == set(URGENCIES)
@@ -35,7 +44,8 @@ def holdout_report() -> Report:
 
 
 def test_holdout_meets_targets(holdout_report: Report) -> None:
-    # Plain floats, so a failure does not print the held-out lines (no tuning on them).
+    # Held-out v3 has been tuned on since (tests/data/README.md): a regression guard at the
+    # targets, not an unseen figure. Plain floats, so a failure does not print its lines.
     figures = (
         round(holdout_report.category_accuracy, 3),
         round(holdout_report.urgency_accuracy, 3),
@@ -47,6 +57,46 @@ def test_holdout_meets_targets(holdout_report: Report) -> None:
     assert urgency >= 0.80, figures
     assert recall >= 0.95, figures
     assert precision >= 0.80, figures
+
+
+def _figures(report: Report) -> tuple[float, float, float, float]:
+    # Plain floats, so a failure does not print the lines of a set that must not be tuned on.
+    return (
+        round(report.category_accuracy, 3),
+        round(report.urgency_accuracy, 3),
+        round(report.emergency_recall, 3),
+        round(report.emergency_precision, 3),
+    )
+
+
+def test_fresh_v6_never_tuned_on() -> None:
+    # v6 was evaluated once, after all tuning, and never tuned on: these are the honest unseen
+    # figures (0.926 / 0.903 / 0.938 / 0.938 when first evaluated). Category, urgency and
+    # emergency precision meet the targets. Emergency recall does NOT meet the 0.95 target on
+    # v6 (61/65): its assertion is a regression guard just below the measured figure.
+    category, urgency, recall, precision = figures = _figures(evaluate(FRESH_V6))
+    assert category >= 0.85, figures
+    assert urgency >= 0.80, figures
+    assert precision >= 0.80, figures
+    assert recall >= 0.93, figures  # target 0.95 not met on v6
+
+
+def test_fresh_v4_regression_guard() -> None:
+    # v4 was never tuned on; its first figures were 0.912 / 0.895 / 0.882 / 1.000. Emergency
+    # recall (0.941 now, 16/17) is below the 0.95 target: guard just below it.
+    category, urgency, recall, precision = figures = _figures(evaluate(FRESH))
+    assert category >= 0.85, figures
+    assert urgency >= 0.80, figures
+    assert precision >= 0.80, figures
+    assert recall >= 0.94, figures  # target 0.95 not met on v4
+
+
+def test_fresh_v5_meets_targets_after_tuning() -> None:
+    # v5 was unseen when first evaluated (0.910 / 0.872 / 0.788 / 0.963) and then tuned on, so
+    # this is a regression guard, not an unseen figure.
+    category, urgency, recall, precision = figures = _figures(evaluate(FRESH_V5))
+    assert category >= 0.85 and urgency >= 0.80, figures
+    assert recall >= 0.95 and precision >= 0.80, figures
 
 
 def test_tune_meets_targets() -> None:

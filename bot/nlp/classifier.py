@@ -109,6 +109,12 @@ class Classifier:
             word: (self._cue_flags.get(word, 0), self._refs(word), word in self._unless_words)
             for word in set(self._index) | set(self._cue_flags) | self._unless_words
         }
+        # 晕倒了 matches the rules of 晕倒 when jieba keeps the particle attached (no cue bits:
+        # 没了 is "finished", not a negation).
+        for word, (_, refs, _) in list(self._lookup.items()):
+            if refs and not word.isascii() and word[-1] not in "了啦":
+                for particle in "了啦":
+                    self._lookup.setdefault(word + particle, (0, refs, False))
         self._homophones = HomophoneIndex(self._homophone_terms(), load_groups())
 
     # ------------------------------------------------------------------ building
@@ -203,9 +209,7 @@ class Classifier:
             for word in words:
                 entry = lookup.get(word)
                 if entry is None:
-                    if word[-1:] not in ("了", "啦") or word[:-1] not in lookup:
-                        continue
-                    entry = (0, lookup[word[:-1]][1], False)  # 晕倒了 unknown: match 晕倒
+                    continue
                 flag, refs, unless = entry
                 if unless:
                     msg.unless.append((pos, word))

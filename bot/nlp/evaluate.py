@@ -16,7 +16,13 @@ from pathlib import Path
 from bot.nlp.codes import CATEGORIES, HAZARDS, URGENCIES
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
-DEFAULT_FILES = ("corpus_tune.jsonl", "corpus_holdout.jsonl", "corpus_fresh.jsonl")
+DEFAULT_FILES = (
+    "corpus_tune.jsonl",
+    "corpus_holdout.jsonl",
+    "corpus_fresh.jsonl",
+    "corpus_fresh_v5.jsonl",
+    "corpus_fresh_v6.jsonl",
+)
 
 
 @dataclass(frozen=True)
