@@ -1,4 +1,4 @@
-"""`propdesk` command line: run, migrate, demo, eval, lexicon."""
+"""`propdesk` command line: run, migrate, demo, eval, digest, lexicon."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from bot.config import Settings, SettingsError, load_settings
 
@@ -49,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="evaluate the classifier on a labelled corpus")
     evaluate.add_argument("file", nargs="?")
     evaluate.set_defaults(handler=_eval)
+
+    digest = sub.add_parser("digest", help="print a property's digest for a day")
+    digest.add_argument("--date", required=True, type=_iso_date, help="YYYY-MM-DD, property time")
+    digest.add_argument("--property", help="property code (default: every property)")
+    digest.add_argument("--week", action="store_true", help="the ISO week containing the date")
+    digest.set_defaults(handler=_digest)
 
     lexicon = sub.add_parser("lexicon", help="classifier lexicon tools")
     lexicon_sub = lexicon.add_subparsers(dest="lexicon_command", required=True)
@@ -106,6 +113,19 @@ def _eval(args: argparse.Namespace) -> int:
     from bot.nlp.evaluate import main as evaluate_main
 
     return evaluate_main([args.file] if args.file else [])
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a YYYY-MM-DD date") from exc
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from bot.digest_cli import print_digests
+
+    return asyncio.run(print_digests(load_settings(), args.date, args.property, args.week))
 
 
 def _lexicon_suggest(args: argparse.Namespace) -> int:

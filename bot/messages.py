@@ -88,6 +88,9 @@ class Outgoing:
     edit_message_id: int | None = None
     thread_id: int | None = None
     reply_to_message_id: int | None = None
+    # A local image file to upload as a photo (e.g. a digest chart); `text` is its caption
+    # when short enough, otherwise it follows as its own message.
+    upload: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.handlers import (
     common,
+    digests,
     followup,
     my_tickets,
     registration,
@@ -31,6 +32,8 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "remove": staff_admin.on_remove,
     "bind": staff_admin.on_bind,
     "unbind": staff_admin.on_unbind,
+    "stats": digests.on_stats,
+    "ticket": digests.on_ticket,
 }
 # In groups only staff commands exist; anything else may be meant for another bot.
 GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
@@ -39,6 +42,8 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "invite": staff_admin.on_invite,
     "staff": staff_admin.on_staff,
     "remove": staff_admin.on_remove,
+    "stats": digests.on_stats,
+    "ticket": digests.on_ticket,
 }
 
 CALLBACKS: dict[str, CallbackHandler] = {

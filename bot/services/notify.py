@@ -9,6 +9,7 @@ from storage.models import Rating, ReturnVisit, Ticket
 
 if TYPE_CHECKING:
     from bot.services.desk import Desk
+    from bot.services.digest import Digest
 
 
 class Notifier(Protocol):
@@ -32,3 +33,7 @@ class Notifier(Protocol):
 
     async def plan_ticket(self, desk: Desk, ticket: Ticket) -> None:
         """An inspection plan opened a ticket: post its card."""
+
+    async def digest(self, desk: Desk, digest: Digest, *, late: bool) -> bool:
+        """Queue a digest (text and chart) to the property's managers group; False when
+        none is bound. `late`: sent after downtime, so the text says so."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -52,6 +53,8 @@ def to_payload(
         "reply_to_message_id": out.reply_to_message_id,
         "edit_message_id": out.edit_message_id,
     }
+    if out.upload is not None:
+        payload["upload"] = out.upload
     if edit_card is not None:
         payload["edit_card"] = edit_card
     if reply_to_card is not None:
@@ -74,7 +77,13 @@ def from_payload(chat_id: int, payload: dict[str, Any]) -> Outgoing:
         thread_id=payload.get("thread_id"),
         reply_to_message_id=payload.get("reply_to_message_id"),
         edit_message_id=payload.get("edit_message_id"),
+        upload=_existing_file(payload.get("upload")),
     )
+
+
+def _existing_file(path: str | None) -> str | None:
+    # A chart in a temp folder may be gone after a reboot: send the text rather than nothing.
+    return path if path and os.path.isfile(path) else None
 
 
 # the sender ----------------------------------------------------------------------------

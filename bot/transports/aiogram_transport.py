@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
@@ -21,6 +22,7 @@ from aiogram.exceptions import (
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
+    FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaAudio,
@@ -80,6 +82,8 @@ class AiogramSender:
                 reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
             )
             return Sent(out.edit_message_id)
+        if out.upload is not None:
+            return await self._send_upload(out, markup)
         if len(out.photos) == 1 and common.fits_caption(out.text):
             message = await self.bot.send_photo(
                 out.chat_id,
@@ -100,6 +104,21 @@ class AiogramSender:
             reply_to_message_id=out.reply_to_message_id,
         )
         return Sent(message.message_id)
+
+    async def _send_upload(self, out: Outgoing, markup: Any) -> Sent:
+        """A local image: captioned when the text fits, else followed by the text."""
+        caption = out.text if common.fits_caption(out.text) else None
+        message = await self.bot.send_photo(
+            out.chat_id,
+            FSInputFile(out.upload or ""),
+            caption=caption,
+            reply_markup=markup if caption is not None else None,
+            message_thread_id=out.thread_id,
+            reply_to_message_id=out.reply_to_message_id,
+        )
+        if caption is not None:
+            return Sent(message.message_id)
+        return await self._send(replace(out, upload=None))
 
     async def _send_album(self, out: Outgoing) -> None:
         for chunk in common.album_chunks(out.photos):

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Coroutine
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -81,6 +82,8 @@ class PtbSender:
                 out.text, chat_id=out.chat_id, message_id=out.edit_message_id, reply_markup=inline
             )
             return Sent(out.edit_message_id)
+        if out.upload is not None:
+            return await self._send_upload(out, markup, reply_to)
         if len(out.photos) == 1 and common.fits_caption(out.text):
             message = await self.bot.send_photo(
                 out.chat_id,
@@ -101,6 +104,22 @@ class PtbSender:
             reply_parameters=reply_to,
         )
         return Sent(message.message_id)
+
+    async def _send_upload(self, out: Outgoing, markup: Any, reply_to: Any) -> Sent:
+        """A local image: captioned when the text fits, else followed by the text."""
+        caption = out.text if common.fits_caption(out.text) else None
+        with open(out.upload or "", "rb") as image:
+            message = await self.bot.send_photo(
+                out.chat_id,
+                image,
+                caption=caption,
+                reply_markup=markup if caption is not None else None,
+                message_thread_id=out.thread_id,
+                reply_parameters=reply_to,
+            )
+        if caption is not None:
+            return Sent(message.message_id)
+        return await self._send(replace(out, upload=None))
 
     async def _send_album(self, out: Outgoing) -> None:
         for chunk in common.album_chunks(out.photos):

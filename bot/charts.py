@@ -1,0 +1,127 @@
+"""The digest chart: tickets per day by category (stacked bars) and SLA compliance (a line).
+
+Matplotlib runs headless (the Agg canvas, no pyplot, no global state). Labels come from
+the caller, already translated; without a CJK font installed the caller passes English
+labels, because matplotlib would draw Chinese characters as empty boxes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+# Family names of common CJK fonts; a candidate must also really contain a CJK glyph.
+_CJK_HINTS = (
+    "cjk",
+    "wenquanyi",
+    "wqy",
+    "simhei",
+    "simsun",
+    "yahei",
+    "heiti",
+    "pingfang",
+    "source han",
+    "droid sans fallback",
+    "ar pl",
+    "hiragino",
+    "fangsong",
+    "kaiti",
+)
+_PROBE = "中"
+
+
+@dataclass(frozen=True)
+class ChartDay:
+    day: date
+    counts: dict[str, int]  # category code -> tickets reported that day
+    compliance: float | None  # 0..1, None when nothing was due
+
+
+@dataclass(frozen=True)
+class ChartLabels:
+    title: str
+    tickets: str  # left axis
+    compliance: str  # right axis and the line's legend entry
+    categories: dict[str, str]  # category code -> label
+
+
+@cache
+def cjk_font() -> str | None:
+    """The family name of an installed font that can draw Chinese, or None."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    for entry in font_manager.fontManager.ttflist:
+        if not any(hint in entry.name.lower() for hint in _CJK_HINTS):
+            continue
+        try:
+            if ord(_PROBE) in FT2Font(entry.fname).get_charmap():
+                return str(entry.name)
+        except (OSError, RuntimeError):  # an unreadable font file is simply not a candidate
+            continue
+    return None
+
+
+def default_folder() -> Path:
+    return Path(tempfile.gettempdir()) / "propdesk-charts"
+
+
+def render_chart(
+    days: Sequence[ChartDay],
+    labels: ChartLabels,
+    path: Path,
+    order: Sequence[str] = (),
+) -> Path:
+    """Draw the chart to `path` (a PNG) and return it. CPU-bound: run it off the event loop."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    font = cjk_font()
+    rc: dict[Any, Any] = {"font.family": [font, "DejaVu Sans"]} if font else {}
+    with matplotlib.rc_context(rc):
+        figure = Figure(figsize=(8, 4.5), dpi=100)
+        FigureCanvasAgg(figure)
+        bars = figure.add_subplot()
+        x = list(range(len(days)))
+        bottom = [0] * len(days)
+        for code in _categories(days, order):
+            heights = [d.counts.get(code, 0) for d in days]
+            bars.bar(x, heights, bottom=bottom, label=labels.categories.get(code, code))
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+        bars.set_xticks(x, [d.day.strftime("%m-%d") for d in days])
+        bars.set_ylabel(labels.tickets)
+        bars.yaxis.set_major_locator(MaxNLocator(integer=True))
+        bars.set_title(labels.title)
+        line = bars.twinx()
+        points = [(i, d.compliance * 100) for i, d in enumerate(days) if d.compliance is not None]
+        line.plot(
+            [i for i, _ in points],
+            [v for _, v in points],
+            color="black",
+            marker="o",
+            label=labels.compliance,
+        )
+        line.set_ylim(0, 105)
+        line.yaxis.set_major_formatter(PercentFormatter())
+        line.set_ylabel(labels.compliance)
+        handles, names = bars.get_legend_handles_labels()
+        more, more_names = line.get_legend_handles_labels()
+        bars.legend(handles + more, names + more_names, loc="upper left", fontsize="small")
+        figure.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, format="png")
+    return path
+
+
+def _categories(days: Sequence[ChartDay], order: Sequence[str]) -> list[str]:
+    """Known categories in their usual order, then any others, skipping empty ones."""
+    present = {code for d in days for code, n in d.counts.items() if n}
+    ordered = [code for code in order if code in present]
+    return ordered + sorted(present - set(ordered))

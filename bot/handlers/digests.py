@@ -1,0 +1,356 @@
+"""Digests and lookups for managers: the digest text and chart, `/stats`, `/ticket`.
+
+Figures come from bot/services/digest.py; this module only words them (locale files) and
+queues them (the outbox) or replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_chart
+from bot.handlers.base import Ctx, shorten
+from bot.handlers.cards import group_translator
+from bot.handlers.presenters import (
+    CATEGORIES,
+    category_label,
+    local_time,
+    status_label,
+    team_label,
+    urgency_label,
+)
+from bot.i18n import Raw, Translator
+from bot.messages import Outgoing
+from bot.services.desk import Desk
+from bot.services.digest import Digest, stats_for
+from bot.services.phones import mask_phone
+from bot.services.staff import Actor, StaffService
+from storage.models import Property, Ticket
+
+log = logging.getLogger(__name__)
+
+STATS_KINDS = ("today", "week", "month")
+OLDEST_DESCRIPTION = 20
+TICKET_DESCRIPTION = 1000
+TICKET_NUMBER = re.compile(r"^(\d{8})-?(\d{1,6})$")
+
+
+# the digest text -------------------------------------------------------------------------
+def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
+    """The digest as Telegram HTML, in the shape of STORIES.md part 3."""
+    lines = [_title(t, digest)]
+    if late:
+        lines.append(t("digest.late"))
+    lines += [
+        t(
+            "digest.counts",
+            new=digest.new,
+            resolved=digest.resolved,
+            open=digest.open,
+            overdue=digest.overdue,
+        ),
+        t(
+            "digest.times",
+            response_median=_duration(t, digest.response_median),
+            response_p90=_duration(t, digest.response_p90),
+            resolution_median=_duration(t, digest.resolution_median),
+            resolution_p90=_duration(t, digest.resolution_p90),
+        ),
+        t(
+            "digest.rates",
+            sla=_percent(t, digest.sla_compliance),
+            rate=_percent(t, digest.resolution_rate),
+        ),
+        _ratings(t, digest),
+    ]
+    if digest.survey_count:
+        lines.append(
+            t("digest.survey", average=f"{digest.survey_average:.1f}", count=digest.survey_count)
+        )
+    if digest.by_category:
+        pairs = [(category_label(t, code), n) for code, n in digest.by_category]
+        lines.append(t("digest.by_category", items=_items(t, pairs)))
+    if digest.by_team:
+        pairs = [(team_label(t, code), n) for code, n in digest.by_team]
+        lines.append(t("digest.by_team", items=_items(t, pairs)))
+    lines.append(_oldest(t, digest))
+    if digest.previous is not None:
+        lines.append(_changes(t, digest, digest.previous))
+    return "\n".join(lines)
+
+
+def _title(t: Translator, digest: Digest) -> str:
+    p = digest.period
+    return t(
+        f"digest.title_{p.kind}",
+        name=digest.property_name,
+        date=t("digest.date", month=p.first_day.month, day=p.first_day.day),
+        last=t("digest.date", month=p.last_day.month, day=p.last_day.day),
+        month=p.first_day.month,
+        year=p.first_day.year,
+    )
+
+
+def _duration(t: Translator, seconds: float | None) -> str:
+    if seconds is None:
+        return t("digest.none")
+    minutes = seconds / 60
+    if abs(minutes) < 60:
+        return t("digest.minutes", n=round(minutes))
+    if abs(minutes) < 48 * 60:
+        return t("digest.hours", n=f"{minutes / 60:.1f}")
+    return t("digest.days", n=f"{minutes / 1440:.1f}")
+
+
+def _age(t: Translator, age: timedelta) -> str:
+    if age >= timedelta(days=1):
+        return t("digest.days", n=age.days)
+    return t("digest.hours", n=max(1, round(age.total_seconds() / 3600)))
+
+
+def _percent(t: Translator, share: float | None) -> str:
+    return t("digest.none") if share is None else f"{share * 100:.0f}%"
+
+
+def _items(t: Translator, pairs: list[tuple[str, int]]) -> Raw:
+    # Each item is already HTML: mark the joined list so it is not escaped a second time.
+    return Raw(t("digest.separator").join(t("digest.item", name=name, n=n) for name, n in pairs))
+
+
+def _ratings(t: Translator, d: Digest) -> str:
+    if not d.rating_count or d.rating_average is None:
+        return t("digest.no_ratings")
+    line = t("digest.ratings", average=f"{d.rating_average:.1f}", count=d.rating_count)
+    if d.low_ratings:
+        line += t(
+            "digest.low_ratings",
+            low=d.low_ratings,
+            visits=d.low_with_visit,
+            done=d.low_visit_done,
+        )
+    return line
+
+
+def _oldest(t: Translator, d: Digest) -> str:
+    if not d.oldest_open:
+        return t("digest.oldest_none")
+    items = [
+        t(
+            "digest.oldest_item",
+            number=o.number,
+            text=shorten(" ".join(o.description.split()), OLDEST_DESCRIPTION),
+            age=_age(t, o.age),
+        )
+        for o in d.oldest_open
+    ]
+    return t("digest.oldest", items=Raw(t("digest.separator").join(items)))
+
+
+def _changes(t: Translator, now: Digest, before: Digest) -> str:
+    def points(a: float | None, b: float | None) -> Raw:
+        if a is None or b is None:
+            return t.raw("digest.none")
+        return t.raw("digest.points", n=f"{(a - b) * 100:+.0f}")
+
+    def stars(a: float | None, b: float | None) -> str:
+        return t("digest.none") if a is None or b is None else f"{a - b:+.1f}"
+
+    return t(
+        "digest.changes",
+        new=f"{now.new - before.new:+d}",
+        resolved=f"{now.resolved - before.resolved:+d}",
+        open=f"{now.open - before.open:+d}",
+        overdue=f"{now.overdue - before.overdue:+d}",
+        sla=points(now.sla_compliance, before.sla_compliance),
+        rate=points(now.resolution_rate, before.resolution_rate),
+        rating=stars(now.rating_average, before.rating_average),
+    )
+
+
+def plain_text(text: str) -> str:
+    """Telegram HTML to terminal text (the CLI prints digests)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+# the chart -------------------------------------------------------------------------------
+def chart_labels(t: Translator) -> ChartLabels:
+    return ChartLabels(
+        title=t("digest.chart_title"),
+        tickets=t("digest.chart_tickets"),
+        compliance=t("digest.chart_compliance"),
+        categories={code: category_label(t, code) for code in CATEGORIES},
+    )
+
+
+def chart_translator(t: Translator) -> Translator:
+    # Without a CJK font matplotlib draws boxes: label the chart in English instead.
+    return t if t.locale == "en" or cjk_font() else Translator("en")
+
+
+async def draw_chart(t: Translator, digest: Digest, folder: Path) -> Path | None:
+    if not digest.days:
+        return None
+    days = [ChartDay(d.day, dict(d.by_category), d.compliance) for d in digest.days]
+    name = f"digest-{digest.property_code}-{digest.period.kind}-{digest.period.key}.png"
+    path = folder / name.replace("..", "_")
+    labels = chart_labels(chart_translator(t))
+    return await asyncio.to_thread(render_chart, days, labels, path, CATEGORIES)
+
+
+def chart_folder(desk: Desk) -> Path:
+    configured = getattr(desk.settings.digest, "chart_dir", None)
+    return Path(configured) if configured else default_folder()
+
+
+class DigestNotices:
+    """The Notifier's `digest` method; the app's notifier may inherit it."""
+
+    async def digest(self, desk: Desk, digest: Digest, *, late: bool) -> bool:
+        bound = await StaffService(desk).team_chat(
+            await _property_id(desk, digest.property_code), "managers"
+        )
+        if bound is None or bound.chat_id is None:
+            return False
+        t = group_translator(desk)
+        try:
+            chart = await draw_chart(t, digest, chart_folder(desk))
+        except Exception:  # a broken chart must not cost the managers their figures
+            log.exception("digest chart failed for %s", digest.property_code)
+            chart = None
+        out = Outgoing(
+            chat_id=bound.chat_id,
+            text=digest_text(t, digest, late=late),
+            thread_id=bound.thread_id,
+            upload=str(chart) if chart else None,
+        )
+        key = f"digest:{digest.property_code}:{digest.period.kind}:{digest.period.key}"
+        return await desk.enqueue(key, out)
+
+
+async def _property_id(desk: Desk, code: str) -> int:
+    prop = await desk.property_by_code(code)
+    return prop.id if prop else -1
+
+
+# /stats and /ticket ----------------------------------------------------------------------
+async def on_stats(ctx: Ctx) -> None:
+    """`/stats [today|week|month]`: figures so far, for managers and admins."""
+    args = ctx.inc.command_args.split()
+    kind = args[0].lower() if args else "today"
+    if kind not in STATS_KINDS:
+        ctx.say(ctx.t("digest.stats_usage"))
+        return
+    prop = await _stats_property(ctx)
+    if prop is None:
+        return
+    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
+    if not actor.is_manager:
+        ctx.say(ctx.t("digest.managers_only"))
+        return
+    digest = await stats_for(ctx.desk, prop, kind)
+    ctx.say(digest_text(_reader(ctx), digest))
+
+
+async def _stats_property(ctx: Ctx) -> Property | None:
+    """Private: the person's property; groups: only the managers' group, for its property."""
+    service = StaffService(ctx.desk)
+    if ctx.inc.is_private:
+        actor = await service.actor(ctx.inc.user_id, None)
+        prop = (
+            await ctx.desk.uow.properties.get(actor.property_id)
+            if actor.property_id is not None
+            else await service.property_for(None)
+        )
+        if prop is None or not actor.is_staff:
+            ctx.say(ctx.t("digest.managers_only"))
+            return None
+        return prop
+    managers = [
+        team for team in await service.teams_of_chat(ctx.inc.chat_id) if team.code == "managers"
+    ]
+    if not managers:
+        ctx.say(ctx.t("digest.stats_where"))
+        return None
+    return await ctx.desk.uow.properties.get(managers[0].property_id)
+
+
+def _reader(ctx: Ctx) -> Translator:
+    return ctx.t if ctx.inc.is_private else group_translator(ctx.desk)
+
+
+async def on_ticket(ctx: Ctx) -> None:
+    """`/ticket <number>`: for the ticket's team, managers and admins; phones masked in groups."""
+    match = TICKET_NUMBER.match(ctx.inc.command_args.strip())
+    if match is None:
+        ctx.say(ctx.t("lookup.usage"))
+        return
+    service = StaffService(ctx.desk)
+    if not await service.is_staff(ctx.inc.user_id):
+        ctx.say(ctx.t("lookup.not_allowed"))
+        return
+    number = f"{match.group(1)}-{int(match.group(2)):04d}"
+    ticket = await ctx.desk.uow.tickets.by_number(number)
+    if ticket is None:
+        ctx.say(ctx.t("lookup.not_found", number=number))
+        return
+    actor = await service.actor(ctx.inc.user_id, ticket.property_id, ctx.inc.user_name)
+    if not may_look_up(actor, ticket):
+        ctx.say(ctx.t("lookup.not_allowed"))
+        return
+    ctx.say(await ticket_text(_reader(ctx), ctx.desk, ticket, full_phone=ctx.inc.is_private))
+
+
+def may_look_up(actor: Actor, ticket: Ticket) -> bool:
+    if actor.property_id != ticket.property_id and not actor.settings_admin:
+        return False
+    return actor.is_manager or actor.role_in(ticket.team) is not None
+
+
+async def ticket_text(t: Translator, desk: Desk, ticket: Ticket, *, full_phone: bool) -> str:
+    tz = desk.settings.tz
+    phone = ticket.contact_phone or ""
+    lines = [
+        t(
+            "lookup.head",
+            number=ticket.number,
+            category=category_label(t, ticket.category),
+            urgency=urgency_label(t, ticket.urgency),
+            status=status_label(t, ticket.status),
+        ),
+        t(
+            "lookup.team",
+            team=team_label(t, ticket.team),
+            assignee=ticket.assignee_name or t("digest.none"),
+        ),
+        t(
+            "lookup.contact",
+            address=ticket.address or t("digest.none"),
+            name=ticket.contact_name,
+            phone=phone if full_phone or not phone else mask_phone(phone),
+        ),
+        t("lookup.description", text=shorten(ticket.description, TICKET_DESCRIPTION)),
+        t(
+            "lookup.times",
+            created=local_time(ticket.created_at, tz),
+            accepted=_when(t, ticket.accepted_at, desk),
+            resolved=_when(t, ticket.resolved_at, desk),
+        ),
+        t(
+            "lookup.deadlines",
+            response=local_time(ticket.response_due_at, tz),
+            resolution=local_time(ticket.resolution_due_at, tz),
+        ),
+    ]
+    rating = await desk.uow.ratings.for_ticket(ticket.id)
+    if rating is not None and rating.stars is not None:
+        lines.append(t("lookup.rating", stars=rating.stars))
+    return "\n".join(lines)
+
+
+def _when(t: Translator, moment: datetime | None, desk: Desk) -> str:
+    return t("digest.none") if moment is None else local_time(moment, desk.settings.tz)
