@@ -113,7 +113,16 @@ def render_chart(
         line.set_ylabel(labels.compliance)
         handles, names = bars.get_legend_handles_labels()
         more, more_names = line.get_legend_handles_labels()
-        bars.legend(handles + more, names + more_names, loc="upper left", fontsize="small")
+        # Below the plot, on the top axes: never hidden behind the line or the bars.
+        line.legend(
+            handles + more,
+            names + more_names,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.1),
+            ncol=min(5, len(names) + 1),
+            fontsize="small",
+            frameon=False,
+        )
         figure.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, format="png")
