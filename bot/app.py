@@ -14,10 +14,15 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dialog import DialogEngine
 from bot.handlers.base import Classifier
+from bot.handlers.notices import HandlerNotifier
 from bot.messages import Core
 from bot.services.desk import Desk
 from bot.services.outbox import OutboxSender
+from bot.services.sweeps import Periodic
 from bot.transports.delivery import InFlight
+from scheduler.jobs import core_jobs
+from scheduler.jobs_digest import digest_jobs
+from scheduler.runner import JobSpec, Scheduler
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import UnitOfWorkFactory
@@ -66,6 +71,7 @@ class App:
     outbox: OutboxSender | None = None
     _outbox_task: asyncio.Task[None] | None = None
     _outbox_stop: asyncio.Event | None = None
+    scheduler: Scheduler | None = None
 
     @classmethod
     async def create(
@@ -90,7 +96,25 @@ class App:
         self.transport = make_transport(self.settings, self.dialog)
         await self.transport.prepare()
         self._start_outbox(self.transport)
+        await self.start_scheduler()
         return self.transport
+
+    def notifier(self) -> HandlerNotifier:
+        return HandlerNotifier()
+
+    def periodic(self) -> Periodic:
+        after = self.outbox.nudge if self.outbox is not None else None
+        return Periodic(self.uow_factory, self.settings, self.clock, self.notifier(), after)
+
+    def jobs(self) -> list[JobSpec]:
+        digests = digest_jobs(self.uow_factory, self.settings, self.clock, self.notifier())
+        return [*core_jobs(self.periodic()), *digests]
+
+    async def start_scheduler(self) -> None:
+        """Catch up once on what fell due while we were down, then sweep on a timer."""
+        self.scheduler = Scheduler(self.jobs(), self.settings.tz)
+        await self.scheduler.run_all_once()
+        self.scheduler.start()
 
     def _start_outbox(self, transport: Transport) -> None:
         """Messages to other chats (cards, resident updates) leave through the outbox."""
@@ -116,11 +140,15 @@ class App:
         await transport.run()
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         await self._stop_outbox()
         if self.transport is not None:
             await self.transport.stop()
 
     async def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         await self._stop_outbox()
         if self.transport is not None:
             await self.transport.close()

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -17,6 +16,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from bot.cron import crontab_trigger
 
 Locale = Literal["zh-CN", "en"]
 TEAMS: tuple[str, ...] = (
@@ -69,7 +70,7 @@ def _parse_clock(value: str) -> time:
 
 def _valid_cron(value: str) -> str:
     try:
-        CronTrigger.from_crontab(value)
+        crontab_trigger(value)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a crontab expression: {exc}") from exc
     return value

@@ -1,64 +1,88 @@
 """`propdesk demo`: the bot against the local Bot API emulator on a fresh SQLite database,
-with simulated residents; prints both sides of every chat and the tickets created."""
+with residents and staff simulated; prints both sides of every chat and the tickets.
+
+The story: staff groups are bound and a technician joins; residents register and report
+(one with a photo, one emergency); a reminder fires when nobody accepts in time; the
+technician accepts and completes a ticket; the resident confirms and rates it; the next
+morning the managers receive the digest. Time is sped up with the injected clock.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import tempfile
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.app import App
-from bot.config import PropertyConfig, Settings
-from bot.emulator import BotAPIEmulator, BotMessage, SimUser
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
+from bot.services.digest_schedule import digest_tick
 from storage.models import Ticket
 
 SCRIPT = Path(__file__).with_name("demo_script.toml")
+INVITE_CODE = re.compile(r"\b([2-9A-HJ-NP-Z]{8})\b")
 
 
 class Demo:
-    def __init__(self, emu: BotAPIEmulator, app: App) -> None:
+    def __init__(self, emu: BotAPIEmulator, app: App, clock: FixedClock) -> None:
         self.emu = emu
         self.app = app
+        self.clock = clock
 
     async def settle(self) -> None:
-        await self.emu.wait_for_idle(quiet=0.25, timeout=30)
+        """Wait until the bot has handled everything and the outbox is drained."""
+        for _ in range(3):
+            await self.emu.wait_for_idle(quiet=0.3, timeout=30)
+            if self.app.outbox is not None:
+                await self.app.outbox.drain()
 
-    async def press(self, user: SimUser, label: str) -> None:
-        message = self._last_with(user, label)
-        await user.press(message, label)
+    async def press(
+        self, user: SimUser, label: str, chat: int | None = None, about: str = ""
+    ) -> None:
+        await user.press(self.last_with(chat or user.id, label, about), label)
         await self.settle()
 
-    def _last_with(self, user: SimUser, label: str) -> BotMessage:
-        for message in reversed(self.emu.bot_messages(user.id)):
-            if label in message.button_texts:
+    def last_with(self, chat: int, label: str, about: str = "") -> BotMessage:
+        """The newest message in `chat` with a `label` button (and mentioning `about`)."""
+        for message in reversed(self.emu.bot_messages(chat)):
+            if label in message.button_texts and about in message.body:
                 return message
         raise LookupError(f"the bot offered no button {label!r}")
 
-    def button(self, user: SimUser, index: int) -> str:
-        last = self.emu.bot_messages(user.id)[-1]
-        return last.button_texts[index]
+    async def say(self, user: SimUser, text: str, chat: SimGroup | None = None) -> None:
+        await user.send_text(text, chat=chat)
+        await self.settle()
 
+    async def travel(self, label: str, delta: timedelta) -> None:
+        """Move the property's clock forward and run the scheduler's sweeps."""
+        self.clock.advance(seconds=delta.total_seconds())
+        print_marker(self.emu, f"{label} (+{delta})")
+        periodic = self.app.periodic()
+        await periodic.sla_sweep()
+        await periodic.rating_sweep()
+        await self.settle()
+
+    # residents --------------------------------------------------------------------
     async def register(self, user: SimUser, resident: dict[str, Any]) -> None:
-        await user.start()
-        await self.settle()
-        await user.send_text(resident["name"])
-        await self.settle()
+        await self.say(user, "/start")
+        await self.say(user, resident["name"])
         await user.send_contact(resident["phone"])
         await self.settle()
         await self.press(user, resident["building"])
         if resident.get("unit"):
             await self.press(user, resident["unit"])
-        await user.send_text(resident["room"])
-        await self.settle()
+        await self.say(user, resident["room"])
 
     async def report(self, user: SimUser, report: dict[str, Any]) -> None:
-        await user.send_text(report["text"])
-        await self.settle()
+        await self.say(user, report["text"])
         last = self.emu.bot_messages(user.id)[-1]
         if not last.inline_keyboard:
             return  # an emergency is opened at once
@@ -81,9 +105,28 @@ class Demo:
             return list((await uow.session.scalars(select(Ticket).order_by(Ticket.id))).all())
 
 
+def office_morning(settings: Settings) -> datetime:
+    """Today 10:00 at the property: the story happens in office hours, not quiet hours."""
+    local = datetime.now(settings.tz).replace(hour=10, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
 def load_script() -> dict[str, Any]:
     with SCRIPT.open("rb") as handle:
         return tomllib.load(handle)
+
+
+def demo_settings(script: dict[str, Any], base_url: str, transport: str, folder: Path) -> Settings:
+    return Settings.model_validate(
+        {
+            "telegram_token": "123456:DEMO",
+            "telegram_api_base": base_url,
+            "transport": transport,
+            "database_url": f"sqlite+aiosqlite:///{folder / 'demo.db'}",
+            "properties": [script["property"]],
+            "admin_ids": [script["staff"]["admin_id"]],
+        }
+    )
 
 
 async def run_demo(transport: str = "aiogram") -> int:
@@ -91,34 +134,75 @@ async def run_demo(transport: str = "aiogram") -> int:
     with tempfile.TemporaryDirectory(prefix="propdesk-demo-") as folder:
         emu = BotAPIEmulator(token="123456:DEMO", bot_username="propdesk_demo_bot")
         await emu.start()
-        settings = Settings(
-            telegram_token="123456:DEMO",
-            telegram_api_base=emu.base_url,
-            transport=transport,  # type: ignore[arg-type]
-            database_url=f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}",
-            properties=[PropertyConfig(**script["property"])],
-        )
-        app = await App.create(settings)
+        settings = demo_settings(script, emu.base_url, transport, Path(folder))
+        clock = FixedClock(office_morning(settings))
+        app = await App.create(settings, clock)
         await app.start_transport()
         assert app.transport is not None
         polling = asyncio.create_task(app.transport.run())
+        demo = Demo(emu, app, clock)
         try:
-            demo = Demo(emu, app)
-            for resident in script["residents"]:
-                user = emu.user(resident["first_name"], language_code=resident["language_code"])
-                await demo.register(user, resident)
-                for report in resident["reports"]:
-                    await demo.report(user, report)
-            tickets = await demo.tickets()
+            await play(demo, script)
         finally:
+            tickets = await demo.tickets()
             await app.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(polling, 10)
             await app.close()
             await emu.stop()
-    print_transcript(emu, transport)
-    print_tickets(tickets)
-    return 0 if tickets else 1
+            print_transcript(emu, transport)
+            print_tickets(tickets)
+    return 0 if any(t.status == "closed" for t in tickets) else 1
+
+
+async def play(demo: Demo, script: dict[str, Any]) -> None:
+    emu, staff, titles = demo.emu, script["staff"], script["groups"]
+    admin = emu.user(staff["admin_name"], language_code="zh-hans", user_id=staff["admin_id"])
+    tech = emu.user(staff["technician"], language_code="zh-hans")
+    groups = {team: emu.group(title, members=[admin, tech]) for team, title in titles.items()}
+    for team, group in groups.items():
+        await demo.say(admin, f"/bind {team}", chat=group)
+    await demo.say(admin, "/invite engineering", chat=groups["engineering"])
+    code = INVITE_CODE.search(emu.bot_messages(groups["engineering"].id)[-1].body)
+    if code:
+        await demo.say(tech, f"/join {code.group(1)}")
+
+    residents = []
+    for resident in script["residents"]:
+        user = emu.user(resident["first_name"], language_code=resident["language_code"])
+        residents.append(user)
+        await demo.register(user, resident)
+        for report in resident["reports"]:
+            await demo.report(user, report)
+
+    eng = groups["engineering"].id
+    first = (await demo.tickets())[0].number
+    await demo.travel("nobody has accepted yet", timedelta(minutes=16))
+    await demo.press(tech, "接单", eng, about=first)
+    await demo.press(tech, "完成", eng, about=first)
+    prompt = emu.bot_messages(eng)[-1]
+    await tech.send_text(staff["completion_note"], chat=groups["engineering"], reply_to=prompt)
+    await demo.settle()
+    await demo.press(residents[0], "已解决")
+    await demo.travel("half an hour after the resident confirmed", timedelta(minutes=30))
+    stars = demo.last_with(residents[0].id, "⭐⭐⭐⭐⭐")
+    await residents[0].press(stars, "⭐⭐⭐⭐⭐")
+    await demo.settle()
+    await next_morning_digest(demo)
+
+
+async def next_morning_digest(demo: Demo) -> None:
+    settings = demo.app.settings
+    local = demo.clock.now().astimezone(settings.tz)
+    hour, minute = (int(p) for p in settings.digest.daily_at.split(":"))
+    morning = (local + timedelta(days=1)).replace(hour=hour, minute=minute, second=0)
+    await demo.travel("the next morning", morning - local)
+    await digest_tick(demo.app.uow_factory, settings, demo.clock, demo.app.notifier())
+    await demo.settle()
+
+
+def print_marker(emu: BotAPIEmulator, text: str) -> None:
+    emu.world.transcript.append(f"\n⏩ {text}\n")
 
 
 def print_transcript(emu: BotAPIEmulator, transport: str) -> None:
@@ -127,7 +211,7 @@ def print_transcript(emu: BotAPIEmulator, transport: str) -> None:
 
 
 def print_tickets(tickets: list[Ticket]) -> None:
-    print(f"\n=== {len(tickets)} tickets created ===")
+    print(f"\n=== {len(tickets)} tickets ===")
     for t in tickets:
         line = t.description.replace("\n", " ")[:40]
-        print(f"{t.number}  {t.category:<10} {t.urgency:<9} {t.status:<9} {t.address:<10} {line}")
+        print(f"{t.number}  {t.category:<10} {t.urgency:<9} {t.status:<11} {t.address:<10} {line}")

@@ -270,6 +270,21 @@ class OutboxRepo(_Repo):
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
 
+    async def claim(self, row_id: int, now: datetime, lease_until: datetime) -> bool:
+        """Take a due row for one sender until `lease_until`: of two drainers (or workers)
+        exactly one wins; if the winner dies mid-send the row falls due again."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
     async def due_ids(self, now: datetime, limit: int = 50) -> list[int]:
         query = (
             select(OutboxMessage.id)

@@ -74,10 +74,26 @@ def card_text(t: Translator, desk: Desk, ticket: Ticket, extra: str = "") -> str
             resolution=local_time(ticket.resolution_due_at, tz),
         )
     )
+    sla = _sla_line(t, ticket)
+    if sla:
+        lines.append(sla)
     lines.append(_status_line(t, desk, ticket))
     if extra:
         lines.append(extra)
     return "\n".join(lines)
+
+
+def _sla_line(t: Translator, ticket: Ticket) -> str:
+    """Where the ticket stands against its deadlines; changes only when the sweep moves it."""
+    if ticket.status not in (Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS):
+        return ""
+    if ticket.escalations > 0:
+        return t("sla.card_resolution_overdue")
+    if ticket.status == Status.NEW and ticket.sla_stage == "response_overdue":
+        return t("sla.card_response_overdue")
+    if ticket.status == Status.NEW and ticket.sla_stage == "remind":
+        return t("sla.card_half")
+    return ""
 
 
 def _status_line(t: Translator, desk: Desk, ticket: Ticket) -> str:
@@ -107,10 +123,18 @@ def card_buttons(t: Translator, ticket: Ticket) -> Keyboard:
     }
     if ticket.status == Status.NEW:
         return ((b["acc"], b["re"], b["ph"]), (b["cat"], b["urg"]))
-    if ticket.status in (Status.ACCEPTED, Status.WAITING):
-        return ((b["st"], b["done"], b["re"]), (b["ph"], b["note"]), (b["cat"], b["urg"]))
+    wait = Button(t("sla.btn_wait"), f"{d}:wt")
+    eta = Button(t("sla.btn_eta"), f"{d}:eta")
+    if ticket.status == Status.WAITING:
+        return ((b["st"], b["done"], b["re"]), (b["ph"], b["note"], eta), (b["cat"], b["urg"]))
+    if ticket.status == Status.ACCEPTED:
+        return (
+            (b["st"], b["done"], b["re"]),
+            (b["ph"], b["note"], wait, eta),
+            (b["cat"], b["urg"]),
+        )
     if ticket.status == Status.IN_PROGRESS:
-        return ((b["done"], b["re"]), (b["ph"], b["note"]), (b["cat"], b["urg"]))
+        return ((b["done"], b["re"]), (b["ph"], b["note"], wait, eta), (b["cat"], b["urg"]))
     return ()
 
 

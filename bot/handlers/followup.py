@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.handlers.base import Ctx
 from bot.handlers.cards import group_translator, post_cards, refresh_cards
 from bot.handlers.inputs import clean_text
+from bot.handlers.notices import HandlerNotifier
 from bot.handlers.presenters import status_label, team_label
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, Status
@@ -70,6 +71,9 @@ async def on_message(ctx: Ctx) -> None:
     t = group_translator(ctx.desk)
     await refresh_cards(ctx.desk, ticket, extra=t("card.reopened_old"), retire=True)
     await post_cards(ctx.desk, ticket, extra=t("card.reopened", reason=reason))
+    visits = await ctx.desk.uow.visits.for_ticket(ticket.id)
+    if visits:  # "not solved" opened a return visit for the service team
+        await HandlerNotifier().return_visit(ctx.desk, visits[-1], ticket)
     ctx.say(ctx.t("notify.reopened", number=ticket.number, team=team_label(ctx.t, ticket.team)))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 _ROOM = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,9}$")
 
@@ -37,3 +39,31 @@ def clean_room(text: str | None) -> str | None:
 def clean_address(text: str | None) -> str | None:
     address = " ".join(clean_text(text).split())
     return address if 2 <= len(address) <= 100 else None
+
+
+_MOMENT = re.compile(
+    r"^(?:(?:(?P<y>\d{4})[-/.])?(?P<mo>\d{1,2})[-/.](?P<d>\d{1,2})\s+)?(?P<h>\d{1,2})[:：](?P<mi>\d{2})$"
+)
+
+
+def parse_local_moment(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """ "16:30" (today, or tomorrow if past), "11-29 10:00" or "2026-11-29 10:00", local time;
+    None for anything else or a moment in the past."""
+    match = _MOMENT.match(clean_text(text))
+    if match is None:
+        return None
+    local_now = now.astimezone(tz)
+    try:
+        moment = datetime(
+            int(match["y"] or local_now.year),
+            int(match["mo"] or local_now.month),
+            int(match["d"] or local_now.day),
+            int(match["h"]),
+            int(match["mi"]),
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+    if match["mo"] is None and moment <= local_now:
+        moment += timedelta(days=1)
+    return moment if moment > local_now else None

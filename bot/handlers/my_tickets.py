@@ -220,4 +220,4 @@ def event_words(ctx: Ctx, event: TicketEvent) -> str:
     if event.kind in labels:
         return labels[event.kind]()
     key = f"event.{event.kind}"
-    return t(key) if has_key(t.locale, key) else t("event.other")
+    return t(key, new=new, old=old, note=note) if has_key(t.locale, key) else t("event.other")

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from bot.handlers import (
     common,
     digests,
+    feedback,
     followup,
     my_tickets,
     registration,
@@ -53,6 +54,11 @@ CALLBACKS: dict[str, CallbackHandler] = {
     "lang": common.on_lang_chosen,
     "tk": staff_cards.on_callback,
     "rs": followup.on_callback,
+    "rt": feedback.on_rating,
+    "rr": feedback.on_reason,
+    "sv": feedback.on_survey,
+    "fb": feedback.on_comment_was_report,
+    "rv": feedback.on_visit,
 }
 
 MESSAGE_STEPS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
@@ -61,6 +67,7 @@ MESSAGE_STEPS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     my_tickets.ADD_FLOW: my_tickets.on_info_message,
     followup.FLOW: followup.on_message,
     staff_cards.FLOW: staff_cards.on_message,
+    feedback.FLOW: feedback.on_message,
 }
 
 
@@ -112,6 +119,8 @@ async def _group_command(ctx: Ctx) -> None:
 async def _group_message(ctx: Ctx) -> None:
     if ctx.state.flow == staff_cards.FLOW:
         await staff_cards.on_message(ctx)
+    elif ctx.state.flow == feedback.VISIT_FLOW:
+        await feedback.on_visit_outcome(ctx)
     elif ctx.inc.reply_to_message_id is not None:
         await staff_cards.note_from_reply(ctx)
 

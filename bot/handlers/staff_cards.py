@@ -20,8 +20,8 @@ from bot.handlers.cards import (
     post_cards,
     refresh_cards,
 )
-from bot.handlers.inputs import clean_text
-from bot.handlers.presenters import CATEGORIES, category_label, team_label
+from bot.handlers.inputs import clean_text, parse_local_moment
+from bot.handlers.presenters import CATEGORIES, category_label, local_time, team_label
 from bot.i18n import Translator
 from bot.messages import Button, Outgoing
 from bot.services.dispatch import Conflict, Dispatch
@@ -239,6 +239,32 @@ async def _urgency(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, code: st
     await _show(ctx, ticket)
 
 
+async def _wait(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    await d.wait(actor, ticket)
+    ctx.toast(ctx.t("sla.waiting_toast"))
+    await _show(ctx, ticket)
+    await notify_resident(ctx.desk, ticket, "sla.resident_waiting")
+
+
+async def _ask_eta(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
+    d.authorize(actor, ticket, "start")
+    ctx.toast()
+    ctx.goto(FLOW, "eta", ticket=ticket.id)
+    ctx.say(ctx.t("sla.ask_eta", name=actor.name, number=ticket.number))
+
+
+async def _eta(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, text: str) -> None:
+    moment = parse_local_moment(text, ctx.desk.now(), ctx.settings.tz)
+    if moment is None:
+        ctx.say(ctx.t("sla.invalid_eta"))
+        return
+    await d.set_estimate(actor, ticket, moment)
+    ctx.finish()
+    when = local_time(moment, ctx.settings.tz)
+    ctx.say(ctx.t("sla.eta_saved", number=ticket.number, when=when))
+    await notify_resident(ctx.desk, ticket, "sla.resident_estimate", estimate=when)
+
+
 async def _back(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
     ctx.toast()
     await _show(ctx, ticket)
@@ -258,6 +284,8 @@ ACTIONS: dict[str, Action] = {
     "urg": _urgency_menu,
     "u": _urgency,
     "back": _back,
+    "wt": _wait,
+    "eta": _ask_eta,
 }
 
 
@@ -279,6 +307,8 @@ async def on_message(ctx: Ctx) -> None:
         ctx.say(ctx.t("staff.reply_with_text"))
     elif step == "reassign":
         await _guarded(ctx, ticket, _do_reassign(ctx, dispatch, actor, ticket, text))
+    elif step == "eta":
+        await _guarded(ctx, ticket, _eta(ctx, dispatch, actor, ticket, text))
     else:
         await _guarded(ctx, ticket, _note(ctx, dispatch, actor, ticket, text))
 

@@ -31,6 +31,8 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# How long a claimed row is ours; a sender that dies mid-send loses it after this.
+LEASE = timedelta(seconds=60)
 # An edit whose card has not been sent yet waits this long before looking again.
 CARD_WAIT = timedelta(seconds=2)
 MAX_CARD_WAITS = 30
@@ -137,13 +139,17 @@ class OutboxSender:
         return handled
 
     async def _deliver(self, row_id: int) -> int:
+        now = self._clock.now()
         async with self._uow_factory() as uow:
+            if not await uow.outbox.claim(row_id, now, now + LEASE):
+                return 0  # another sender has it
             row = await uow.outbox.get(row_id)
-            if row is None or row.status != "pending":
+            if row is None:
                 return 0
             chat_id, key, attempts = row.chat_id, row.dedupe_key, row.attempts
             payload = dict(row.payload)
             prepared = await self._prepare(uow, chat_id, payload)
+            await uow.commit()
         if prepared.give_up is not None:
             await self._finish(row_id, error=prepared.give_up)
             return 0
@@ -242,5 +248,5 @@ class OutboxSender:
             await uow.teams.migrate_chat(old_chat, new_chat)
             await uow.cards.migrate_chat(old_chat, new_chat)
             for row in await uow.outbox.pending_for_chat(old_chat):
-                row.chat_id = new_chat
+                row.chat_id, row.next_attempt_at = new_chat, self._clock.now()  # lease over
             await uow.commit()

@@ -8,10 +8,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
-
 from bot.clock import Clock
 from bot.config import PlanConfig, Settings
+from bot.cron import crontab_trigger
 from bot.services.desk import Desk
 from bot.services.notify import Notifier
 from bot.services.ratings import Ratings
@@ -152,7 +151,7 @@ def last_fire(
 ) -> datetime | None:
     """The latest time `cron` fired at or before `now`, if no longer ago than `grace`
     (a run missed during downtime still happens once; one from last month does not)."""
-    trigger = CronTrigger.from_crontab(cron, timezone=settings.tz)
+    trigger = crontab_trigger(cron, settings.tz)
     moment = now - grace
     latest: datetime | None = None
     previous: datetime | None = None

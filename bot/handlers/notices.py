@@ -1,0 +1,127 @@
+"""What periodic work tells people, rendered from locale files and queued to the outbox.
+
+Implements `bot.services.notify.Notifier`; the app hands it to the scheduler's sweeps.
+Dedupe keys name the ticket and the milestone, so a sweep repeated after a crash queues
+nothing twice.
+"""
+
+from __future__ import annotations
+
+from bot.handlers.cards import group_translator, notify_resident, post_cards, refresh_cards
+from bot.handlers.digests import DigestNotices
+from bot.handlers.presenters import local_time, team_label
+from bot.i18n import Translator
+from bot.messages import Button, Keyboard, Outgoing
+from bot.services.desk import Desk
+from bot.services.ratings import REASONS
+from bot.services.staff import StaffService
+from storage.models import Rating, ReturnVisit, Ticket
+
+STARS = "⭐"
+
+
+class HandlerNotifier(DigestNotices):
+    async def sla_reminder(self, desk: Desk, ticket: Ticket) -> None:
+        t = group_translator(desk)
+        text = t(
+            "sla.remind",
+            number=ticket.number,
+            due=local_time(ticket.response_due_at, desk.settings.tz),
+        )
+        await _to_team(desk, ticket, ticket.team, f"sla:{ticket.id}:remind", text)
+        await refresh_cards(desk, ticket)
+
+    async def sla_escalation(self, desk: Desk, ticket: Ticket, kind: str, repeat: int) -> None:
+        await refresh_cards(desk, ticket)  # the card shows overdue
+        key = f"sla:{ticket.id}:{kind}:{repeat}"
+        t = group_translator(desk)
+        text = _escalation_text(t, desk, ticket, kind, repeat)
+        await _to_team(desk, ticket, "managers", f"{key}:managers", text)
+        contacts = await desk.uow.staff.escalation_contacts(ticket.property_id, ticket.team)
+        for telegram_id in sorted({c.telegram_id for c in contacts}):
+            await desk.enqueue(f"{key}:dm:{telegram_id}", Outgoing(chat_id=telegram_id, text=text))
+
+    async def resident_delay(self, desk: Desk, ticket: Ticket) -> None:
+        tz = desk.settings.tz
+        if ticket.estimate_at is not None and ticket.estimate_at > ticket.resolution_due_at:
+            estimate = local_time(ticket.estimate_at, tz)
+            await notify_resident(desk, ticket, "sla.resident_delay_estimate", estimate=estimate)
+        else:
+            await notify_resident(desk, ticket, "sla.resident_delay")
+
+    async def rating_request(
+        self, desk: Desk, rating: Rating, ticket: Ticket, reminder: bool
+    ) -> None:
+        resident = await desk.uow.residents.by_telegram_id(rating.resident_telegram_id)
+        if resident is None or not resident.active:
+            return
+        t = Translator(resident.locale)
+        key = "rating.reminder" if reminder else "rating.ask"
+        out = Outgoing(
+            chat_id=resident.telegram_id,
+            text=t(key, number=ticket.number),
+            buttons=star_buttons(f"rt:{rating.id}"),
+        )
+        await desk.enqueue(f"rate:{rating.id}:{'remind' if reminder else 'ask'}", out)
+
+    async def return_visit(self, desk: Desk, visit: ReturnVisit, ticket: Ticket) -> None:
+        t = group_translator(desk)
+        text = t(
+            "visit.card",
+            number=ticket.number,
+            reason=t(f"visit.reason_{visit.reason}"),
+            address=ticket.address,
+            name=ticket.contact_name,
+            due=local_time(visit.due_at, desk.settings.tz),
+        )
+        buttons = ((Button(t("visit.btn_record"), f"rv:{visit.id}"),),)
+        await _to_team(desk, ticket, "service", f"visit:{visit.id}", text, buttons)
+
+    async def survey(self, desk: Desk, resident_telegram_id: int, period: str) -> None:
+        resident = await desk.uow.residents.by_telegram_id(resident_telegram_id)
+        if resident is None:
+            return
+        t = Translator(resident.locale)
+        prop = await desk.uow.properties.get(resident.property_id) if resident.property_id else None
+        out = Outgoing(
+            chat_id=resident_telegram_id,
+            text=t("survey.ask", property=prop.name if prop else ""),
+            buttons=star_buttons(f"sv:{period}"),
+        )
+        await desk.enqueue(f"survey:{period}:{resident_telegram_id}", out)
+
+    async def plan_ticket(self, desk: Desk, ticket: Ticket) -> None:
+        await post_cards(desk, ticket)
+
+
+def star_buttons(prefix: str) -> Keyboard:
+    return (tuple(Button(STARS * n, f"{prefix}:{n}") for n in range(1, 6)),)
+
+
+def reason_buttons(t: Translator, rating_id: int) -> Keyboard:
+    buttons = [Button(t(f"rating.reason_{r}"), f"rr:{rating_id}:{r}") for r in REASONS]
+    return (tuple(buttons[:3]), tuple(buttons[3:]))
+
+
+def _escalation_text(t: Translator, desk: Desk, ticket: Ticket, kind: str, repeat: int) -> str:
+    tz = desk.settings.tz
+    due = ticket.response_due_at if kind == "response_overdue" else ticket.resolution_due_at
+    return t(
+        f"sla.{kind}",
+        number=ticket.number,
+        team=team_label(t, ticket.team),
+        address=ticket.address,
+        due=local_time(due, tz),
+        assignee=ticket.assignee_name or t("sla.nobody"),
+        repeat=repeat + 1,
+    )
+
+
+async def _to_team(
+    desk: Desk, ticket: Ticket, team: str, key: str, text: str, buttons: Keyboard = ()
+) -> None:
+    bound = await StaffService(desk).team_chat(ticket.property_id, team)
+    if bound is None or bound.chat_id is None:
+        return
+    out = Outgoing(chat_id=bound.chat_id, text=text, buttons=buttons, thread_id=bound.thread_id)
+    await desk.enqueue(key, out)

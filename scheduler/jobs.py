@@ -1,0 +1,32 @@
+"""Which sweep runs how often. Each job is a thin call into services; what is due lives
+in the database, so these intervals only bound how late a due thing can be noticed."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from scheduler.runner import JobSpec, every
+
+SLA_SECONDS = 30
+RATING_SECONDS = 60
+SURVEY_SECONDS = 300
+PLAN_SECONDS = 60
+
+
+class PeriodicWork(Protocol):
+    async def sla_sweep(self) -> int: ...
+
+    async def rating_sweep(self) -> int: ...
+
+    async def survey_tick(self) -> int: ...
+
+    async def plan_tick(self) -> int: ...
+
+
+def core_jobs(work: PeriodicWork) -> list[JobSpec]:
+    return [
+        JobSpec("sla", work.sla_sweep, every(SLA_SECONDS)),
+        JobSpec("ratings", work.rating_sweep, every(RATING_SECONDS)),
+        JobSpec("survey", work.survey_tick, every(SURVEY_SECONDS)),
+        JobSpec("plans", work.plan_tick, every(PLAN_SECONDS)),
+    ]
