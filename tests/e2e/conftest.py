@@ -73,10 +73,14 @@ class Harness:
         return self.new_events(before)
 
     async def settle(self, quiet: float = 0.15) -> None:
-        """Idle means: every update fetched, none being handled, no API call for `quiet` s."""
+        """Idle means: every update fetched, none being handled, the outbox drained, and no
+        API call for `quiet` s."""
         transport = self.app.transport if self.app else None
+        outbox = self.app.outbox if self.app else None
         while True:
             await self.emu.wait_for_idle(quiet=quiet, timeout=20)
+            while outbox is not None and await outbox.drain():
+                pass  # work queued by sweeps does not touch the emulator until it is sent
             if transport is None or transport.in_flight.count == 0:
                 await self.emu.wait_for_idle(quiet=0.05, timeout=20)
                 if transport is None or transport.in_flight.count == 0:
