@@ -408,8 +408,11 @@ class Classifier:
             scores[HAZARD_HOME[emergency.rule.hazard or "fire"]] += 2
         category, confidence = self._pick_category(scores)
         category = self._question_category(msg, category, question, emergency)
-        if emergency is not None and category in ("inquiry", "suggestion", "other"):
-            category = HAZARD_HOME[emergency.rule.hazard or "fire"]
+        if emergency is not None and category != "complaint":
+            # The rule that raised the alarm names the team that must act (sparks with smoke go
+            # to engineering, a chunk of concrete on a car is not a parking matter); only an
+            # explicit complaint keeps its own route (TAXONOMY: the hazard still alerts).
+            category = emergency.rule.category
         if category == "other":
             return Classification("other", "low", None, confidence, ())
         urgency, deciding = self._urgency(msg, category, emergency, question, finished)
@@ -451,7 +454,11 @@ class Classifier:
             # A negated or past alarm word still names the domain, but less firmly.
             weak = hit.suppressed and hit.rule.urgency in ("emergency", "high")
             scores[hit.rule.category] += hit.rule.weight / 2 if weak else hit.rule.weight
-        if event_question and any(h.rule.kind == "problem" for h in msg.hits):
+        # Fee and permit questions stay in their domain ("水费怎么比上个月多了").
+        if event_question and any(
+            h.rule.kind == "problem" and h.rule.category not in ("billing", "parking")
+            for h in msg.hits
+        ):
             # "was yesterday's fire handled?" is an inquiry whatever it mentions, unless the
             # resident is complaining.
             domain = max((v for k, v in scores.items() if k != "complaint"), default=0.0)
