@@ -26,6 +26,7 @@ from bot.messages import (
     RecipientBlocked,
     Sender,
 )
+from bot.services.pacing import Pacer
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,14 @@ class OutboxSender:
     never a transaction held open across a network call (SQLite would block every writer)."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, sender: Sender, clock: Clock, batch: int = 20
+        self,
+        uow_factory: UnitOfWorkFactory,
+        sender: Sender,
+        clock: Clock,
+        batch: int = 20,
+        pacer: Pacer | None = None,
     ) -> None:
+        self._pacer = pacer or Pacer()
         self._uow_factory = uow_factory
         self._sender = sender
         self._clock = clock
@@ -158,6 +165,7 @@ class OutboxSender:
             await self._finish(row_id, retry_in=retry, error="card never sent")
             return 0
         try:
+            await self._pacer.wait(prepared.out.chat_id)
             sent = await self._sender.send(prepared.out)
         except NotModified:
             await self._finish(row_id, sent_id=prepared.out.edit_message_id)
