@@ -24,6 +24,17 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 BOT_COMMANDS: tuple[str, ...] = ("my", "cancel", "lang", "help", "start")
+# Shown in groups, where only staff talk to the bot: (command, locale key).
+GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("stats", "stats"),
+    ("ticket", "ticket"),
+    ("staff", "staff"),
+    ("invite", "invite"),
+    ("remove", "remove"),
+    ("bind", "bind"),
+    ("unbind", "unbind"),
+    ("cancel", "group_cancel"),
+)
 
 
 class DialogEngine:
@@ -99,5 +110,8 @@ class DialogEngine:
                 log.info("resident %s blocked the bot; marked inactive", chat_id)
             await uow.commit()
 
-    def bot_commands(self, locale: str) -> list[tuple[str, str]]:
+    def bot_commands(self, locale: str, groups: bool = False) -> list[tuple[str, str]]:
+        """The command menu: residents' commands by default, staff commands in groups."""
+        if groups:
+            return [(name, translate(locale, f"command.{key}")) for name, key in GROUP_COMMANDS]
         return [(name, translate(locale, f"command.{name}")) for name in BOT_COMMANDS]

@@ -21,6 +21,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import (
     BotCommand,
+    BotCommandScopeAllGroupChats,
     CallbackQuery,
     FSInputFile,
     InlineKeyboardButton,
@@ -257,10 +258,12 @@ class AiogramTransport:
 
     async def _set_commands(self) -> None:
         for language, locale in common.COMMAND_LANGUAGES:
-            commands = [
-                BotCommand(command=c, description=d) for c, d in self.core.bot_commands(locale)
-            ]
-            await self.bot.set_my_commands(commands, language_code=language)
+            for groups, scope in ((False, None), (True, BotCommandScopeAllGroupChats())):
+                commands = [
+                    BotCommand(command=c, description=d)
+                    for c, d in self.core.bot_commands(locale, groups)
+                ]
+                await self.bot.set_my_commands(commands, scope=scope, language_code=language)
 
     async def _on_event(self, event: Message | CallbackQuery, event_update: Update) -> None:
         incoming = to_incoming(event_update, self._username)

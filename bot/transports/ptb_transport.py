@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from telegram import (
     BotCommand,
+    BotCommandScopeAllGroupChats,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -257,8 +258,11 @@ class PtbTransport:
 
     async def _set_commands(self) -> None:
         for language, locale in common.COMMAND_LANGUAGES:
-            commands = [BotCommand(c, d) for c, d in self.core.bot_commands(locale)]
-            await self.application.bot.set_my_commands(commands, language_code=language)
+            for groups, scope in ((False, None), (True, BotCommandScopeAllGroupChats())):
+                commands = [BotCommand(c, d) for c, d in self.core.bot_commands(locale, groups)]
+                await self.application.bot.set_my_commands(
+                    commands, scope=scope, language_code=language
+                )
 
     async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):

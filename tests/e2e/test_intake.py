@@ -36,6 +36,9 @@ async def test_registration_and_text_report(harness: Harness, emulator: BotAPIEm
     assert await ticket_count(harness) == 1
     # setMyCommands registered in both languages
     assert emulator.commands_for("default", "zh") and emulator.commands_for("default", "en")
+    staff_menu = {c["command"] for c in emulator.commands_for("all_group_chats", "zh")}
+    assert {"stats", "ticket", "bind", "invite"} <= staff_menu
+    assert "my" not in staff_menu
 
 
 async def test_photo_report_and_emergency(harness: Harness, emulator: BotAPIEmulator) -> None:
