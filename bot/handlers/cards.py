@@ -153,6 +153,13 @@ async def post_cards(desk: Desk, ticket: Ticket, *, extra: str = "") -> int:
     return posted
 
 
+async def alert_managers(desk: Desk, ticket: Ticket) -> int:
+    """A ticket that became an emergency also goes to the managers' group (once)."""
+    if any(card.team == "managers" for card in await desk.uow.cards.for_ticket(ticket.id)):
+        return 0
+    return await _post_card(desk, ticket, "managers", "")
+
+
 async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
     bound = await StaffService(desk).team_chat(ticket.property_id, team)
     if bound is None or bound.chat_id is None:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from bot.config import TEAMS
 from bot.handlers.base import Ctx, in_rows
 from bot.handlers.cards import (
+    alert_managers,
     card_buttons,
     card_text,
     group_translator,
@@ -234,9 +235,11 @@ async def _urgency_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: 
 
 
 async def _urgency(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, code: str) -> None:
-    await d.set_urgency(actor, ticket, code)
+    changed = await d.set_urgency(actor, ticket, code)
     ctx.toast(ctx.t("staff.corrected", value=ctx.t(f"urgency.{ticket.urgency}")))
     await _show(ctx, ticket)
+    if changed and ticket.urgency == "emergency" and ticket.team != "managers":
+        await alert_managers(ctx.desk, ticket)
 
 
 async def _wait(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:

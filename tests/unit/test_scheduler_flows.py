@@ -279,3 +279,18 @@ async def test_sweeps_are_idempotent_across_two_workers(world: World) -> None:
     async with world.app.uow_factory() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Rating)) == 0
         assert await uow.session.scalar(select(func.count()).select_from(ReturnVisit)) == 0
+
+
+async def test_urgency_raised_to_emergency_alerts_the_managers_group(world: World) -> None:
+    await staffed(world)
+    _, ticket_id = await report(world)
+    li = world.person(LI, ENG_GROUP, "李师傅")
+    message = await world.card_message(ticket_id, ENG_GROUP)
+    await li.press(f"tk:{ticket_id}:u:emergency", message)
+    await li.press(f"tk:{ticket_id}:u:emergency", message)  # twice: still one card
+    await world.flush()
+    to_managers = world.sender.to(MGR_GROUP)
+    cards = [o for o in to_managers if "20261128-0001" in o.text and o.edit_message_id is None]
+    assert len(cards) == 1 and "紧急" in cards[0].text
+    ticket = await world.ticket(ticket_id)
+    assert ticket.response_due_at == ticket.created_at + timedelta(minutes=5)
