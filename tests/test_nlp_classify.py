@@ -260,3 +260,27 @@ def test_situations_and_look_alikes(
     text: str, category: str, urgency: str, hazard: str | None
 ) -> None:
     check(text, category, urgency, hazard)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency", "hazard"),
+    [
+        # situation classes added in the v7 round (phrasings written for this test)
+        ("锅里的油一下子着了", "security", "emergency", "fire"),
+        ("院子的围墙倒了", "repair", "emergency", "structure"),
+        ("两个邻居在电梯口扭打", "security", "emergency", "crime"),
+        ("the lift doors won't open and we are inside", "repair", "emergency", "lift"),
+        ("煤气管道被挖破了", "repair", "emergency", "gas"),
+        ("车库进水了 水到膝盖", "repair", "emergency", "water"),
+        ("配电房进水了", "repair", "emergency", "electric"),
+        ("有人在拧我家的门锁", "security", "emergency", "crime"),
+        # look-alikes that must not raise an alarm
+        ("电梯停在二楼 没有人被困", "repair", "high", None),
+        ("插座松了 插头老掉", "repair", "normal", None),
+        ("门上有撬痕 锁没坏", "security", "high", None),
+        ("楼上总是往下扔烟头", "complaint", "normal", None),
+        ("我家猫被困在树上了", "other", "low", None),
+    ],
+)
+def test_situation_classes(text: str, category: str, urgency: str, hazard: str | None) -> None:
+    check(text, category, urgency, hazard)

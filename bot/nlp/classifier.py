@@ -213,6 +213,8 @@ class Classifier:
                 flag, refs, unless = entry
                 if unless:
                     msg.unless.append((pos, word))
+                if pos <= covered:
+                    flag = 0  # the "not" of a matched "will not open" is part of the problem
                 if flag:
                     flags[pos] |= flag
                     all_flags |= flag

@@ -22,6 +22,8 @@ DEFAULT_FILES = (
     "corpus_fresh.jsonl",
     "corpus_fresh_v5.jsonl",
     "corpus_fresh_v6.jsonl",
+    "corpus_fresh_v7.jsonl",
+    "corpus_fresh_v8.jsonl",
 )
 
 
