@@ -24,6 +24,8 @@ from bot.nlp.normalize import normalize
 WORDS_PATH = Path(__file__).with_name("data") / "words.txt"
 MIN_SCORE = 2.0  # below this the evidence is too thin: answer "other" and let the resident pick
 NEGATION_REACH = 3  # tokens before a hit that a negation word may govern
+RESPONSE_REACH = 2  # tokens after an "ongoing" cue where "nobody came" makes it a complaint
+RESPONSE_NEGATIONS = ("没人", "没有人", "无人", "nobody", "no one")
 BOUNDARIES = frozenset(",.!?;:。、…~()[]{}\"'")
 # Life-threatening hazards first when one message names several.
 # Causes before consequences: sparks with a burning smell are electric, a fight with bleeding
@@ -339,6 +341,25 @@ class Classifier:
             flag & _FIN and not self._negated(msg, pos, ()) for pos, flag in enumerate(msg.flags)
         )
 
+    @staticmethod
+    def _still_going(msg: _Message) -> bool:
+        """An "ongoing" cue that says the problem lasts. One followed by "nobody"
+        ("到现在都没人来解释", "still nobody came") is about the response, not the event."""
+        if not msg.has(_ONG):
+            return False
+        tokens, flags, clauses = msg.tokens, msg.flags, msg.clauses
+        for pos, flag in enumerate(flags):
+            if not flag & _ONG:
+                continue
+            after = range(pos + 1, min(pos + 1 + RESPONSE_REACH, len(tokens)))
+            if not any(
+                clauses[i] == clauses[pos]
+                and (tokens[i].startswith(RESPONSE_NEGATIONS) or tokens[i] in RESPONSE_NEGATIONS)
+                for i in after
+            ):
+                return True
+        return False
+
     def _hypothetical_before(self, msg: _Message, pos: int, question: bool) -> bool:
         clause = msg.clauses[pos]
         return any(
@@ -347,7 +368,7 @@ class Classifier:
 
     def _suppress(self, msg: _Message, question: bool, finished: bool, event: bool) -> None:
         # An old event told without urgency ("昨晚有人打架") is a report, not an alarm.
-        old = msg.has(_PAST) and not msg.has(_ONG) and not msg.has(_INT)
+        old = msg.has(_PAST) and not self._still_going(msg) and not msg.has(_INT)
         negation, hypothesis = msg.has(_NEG), msg.has(_HYP)
         if not (finished or event or old or negation or hypothesis):
             return  # the common case: nothing can cancel anything
