@@ -284,3 +284,45 @@ def test_situations_and_look_alikes(
 )
 def test_situation_classes(text: str, category: str, urgency: str, hazard: str | None) -> None:
     check(text, category, urgency, hazard)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency", "hazard"),
+    [
+        # danger evidence (v8 round): a hazard object class plus any change or severity cue;
+        # phrasings written for this test, not taken from any corpus
+        ("煤气灶旋钮好像没拧紧 一直有股味", "repair", "emergency", "gas"),
+        ("燃气表那边嘶嘶响", "repair", "emergency", "gas"),
+        ("插线板烧化了", "repair", "emergency", "electric"),
+        ("充电器插头冒蓝光 噼啪响", "repair", "emergency", "electric"),
+        ("the power strip melted and smells of burning", "repair", "emergency", "electric"),
+        ("水顺着楼梯往下流 像瀑布一样", "repair", "emergency", "water"),
+        ("water pouring down the stairs", "repair", "emergency", "water"),
+        ("被困在货梯里 出不来", "repair", "emergency", "lift"),
+        ("the service lift is stuck with me inside", "repair", "emergency", "lift"),
+        ("一个老人被电动车撞倒了", "security", "emergency", "medical"),
+        ("雨棚塌下来了", "repair", "emergency", "structure"),
+        ("the ceiling panel is hanging loose above the stairs", "repair", "emergency", "structure"),
+        ("有人从楼上扔了个花盆下来", "security", "emergency", "structure"),
+        ("有个男的在踹门 想进来", "security", "emergency", "crime"),
+        ("昨天晚上电梯困人了 现在还困着", "repair", "emergency", "lift"),
+        # look-alikes: only warm, gone, finished, supposed, habitual, property damage, past
+        ("插座有点发烫", "repair", "normal", None),
+        ("刚才灶台那有点煤气味 关了阀门 现在没味了", "repair", "low", None),
+        ("楼道垃圾桶满得溢出来了", "cleaning", "normal", None),
+        ("货梯坏了 里面没人", "repair", "normal", None),
+        ("小孩骑自行车撞了我的车", "other", "low", None),
+        ("阳台的晾衣架掉下来了", "repair", "normal", None),
+        ("昨天车棚的顶塌了 已经修好了", "repair", "low", None),
+        ("万一阳台栏杆掉下来怎么办", "inquiry", "low", None),
+        ("楼上邻居天天往下扔烟头", "complaint", "normal", None),
+        ("上周电梯困人的事 到现在都没人给个说法", "complaint", "normal", None),
+    ],
+)
+def test_danger_evidence(text: str, category: str, urgency: str, hazard: str | None) -> None:
+    check(text, category, urgency, hazard)
+
+
+def test_danger_evidence_names_object_and_cue() -> None:
+    result = classify("插线板烧化了")
+    assert {"插线板", "烧化了"} <= set(result.matched)
