@@ -19,20 +19,22 @@ FRESH_V5 = DATA / "corpus_fresh_v5.jsonl"  # unseen when written, then tuned on
 FRESH_V6 = DATA / "corpus_fresh_v6.jsonl"  # unseen when written, tuned on in the v7 round
 FRESH_V7 = DATA / "corpus_fresh_v7.jsonl"  # unseen when written, then tuned on
 FRESH_V8 = DATA / "corpus_fresh_v8.jsonl"  # unseen when written, tuned on in the v8 round
+# v9: written by a different author who never saw the lexicon or earlier sets; never tuned on
+FRESH_V9 = DATA / "corpus_fresh_v9.jsonl"
 
 
 def test_corpus_is_large_labelled_and_disjoint() -> None:
     tune, holdout, fresh = load_examples(TUNE), load_examples(HOLDOUT), load_examples(FRESH)
     v5, v6 = load_examples(FRESH_V5), load_examples(FRESH_V6)
-    v7, v8 = load_examples(FRESH_V7), load_examples(FRESH_V8)
+    v7, v8, v9 = load_examples(FRESH_V7), load_examples(FRESH_V8), load_examples(FRESH_V9)
     assert len(tune) + len(holdout) >= 500
     assert len(holdout) >= 90 and len(fresh) >= 50 and len(v5) >= 120 and len(v6) >= 120
-    assert len(v7) >= 150 and len(v8) >= 150
-    texts = [{e.text for e in part} for part in (tune, holdout, fresh, v5, v6, v7, v8)]
+    assert len(v7) >= 150 and len(v8) >= 150 and len(v9) >= 200
+    texts = [{e.text for e in part} for part in (tune, holdout, fresh, v5, v6, v7, v8, v9)]
     for i, first in enumerate(texts):
         for second in texts[i + 1 :]:
             assert not first & second
-    for part in (v5, v6, v7, v8):
+    for part in (v5, v6, v7, v8, v9):
         # every hazard, and roughly a third (v5, v6) to two fifths (v7, v8) emergencies
         assert {e.hazard for e in part if e.urgency == "emergency"} == set(HAZARDS)
         assert 0.25 <= sum(e.urgency == "emergency" for e in part) / len(part) <= 0.45
@@ -91,6 +93,18 @@ def test_fresh_v7_and_v6_after_tuning() -> None:
         category, urgency, recall, precision = figures = _figures(evaluate(path))
         assert category >= 0.85 and urgency >= 0.80, figures
         assert recall >= 0.95 and precision >= 0.80, figures
+
+
+def test_fresh_v9_unseen_figures() -> None:
+    # The honest held-out figures: v9 (278 distinct lines) was written by another author from
+    # TAXONOMY.md alone and evaluated once after all tuning: 0.871 / 0.863 / 0.858 / 0.958.
+    # Category, urgency and precision meet the targets; emergency recall (91 of 106) does
+    # not reach 0.95, so it is guarded just below its measured value. Do not tune on v9.
+    category, urgency, recall, precision = figures = _figures(evaluate(FRESH_V9))
+    assert category >= 0.85, figures
+    assert urgency >= 0.80, figures
+    assert precision >= 0.80, figures
+    assert recall >= 0.85, figures  # target 0.95 not met on unseen messages
 
 
 def test_fresh_v4_regression_guard() -> None:

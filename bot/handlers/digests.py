@@ -17,7 +17,6 @@ from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_c
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator
 from bot.handlers.presenters import (
-    CATEGORIES,
     category_label,
     local_time,
     status_label,
@@ -26,6 +25,7 @@ from bot.handlers.presenters import (
 )
 from bot.i18n import Raw, Translator
 from bot.messages import Outgoing
+from bot.nlp.codes import CATEGORIES
 from bot.services.desk import Desk
 from bot.services.digest import Digest, stats_for
 from bot.services.phones import mask_phone

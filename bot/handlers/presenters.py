@@ -7,17 +7,6 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
 
-CATEGORIES: tuple[str, ...] = (
-    "repair",
-    "cleaning",
-    "security",
-    "parking",
-    "billing",
-    "complaint",
-    "inquiry",
-    "suggestion",
-    "other",
-)
 # Which hotline answers which hazard; the property duty line is added separately.
 HAZARD_HOTLINE: dict[str, str] = {
     "gas": "gas",

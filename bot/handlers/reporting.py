@@ -10,7 +10,6 @@ from bot.handlers.base import Ctx, in_rows, new_token, shorten
 from bot.handlers.cards import post_cards
 from bot.handlers.inputs import clean_text
 from bot.handlers.presenters import (
-    CATEGORIES,
     category_label,
     duration,
     hotline_for,
@@ -18,6 +17,7 @@ from bot.handlers.presenters import (
     urgency_label,
 )
 from bot.messages import Button, Keyboard
+from bot.nlp.codes import CATEGORIES
 from bot.services.desk import Draft, address_of
 from bot.services.phones import mask_phone
 from storage.models import Resident, Ticket
@@ -113,6 +113,7 @@ async def on_callback(ctx: Ctx, parts: list[str]) -> None:
         "done": _photos_done,
         "edit": _edit_details,
         "x": _cancel,
+        "sos": _mark_emergency,
     }
     if action == "c" and len(rest) == 1 and rest[0] in CATEGORIES:
         await _category_chosen(ctx, rest[0])
@@ -203,10 +204,16 @@ async def _after_classification(ctx: Ctx, resident: Resident, draft: Draft) -> N
     await _show_draft(ctx)
 
 
-async def _open_emergency(ctx: Ctx, resident: Resident, draft: Draft) -> None:
+async def _open_emergency(
+    ctx: Ctx, resident: Resident, draft: Draft, marked_by_resident: bool = False
+) -> None:
     hazard = draft.hazard or "other"
     ctx.say(ctx.t(f"safety.{hazard}") + "\n" + await _hotline_line(ctx, hazard))
     ticket = await ctx.desk.open_ticket(resident, draft)
+    if marked_by_resident:
+        await ctx.desk.record(
+            ticket, "marked_emergency", actor_kind="resident", actor_id=resident.telegram_id
+        )
     await post_cards(ctx.desk, ticket)  # the team's group and the managers' group
     ctx.finish()
     ctx.say(
@@ -217,6 +224,19 @@ async def _open_emergency(ctx: Ctx, resident: Resident, draft: Draft) -> None:
             minutes=duration(ctx.t, ctx.desk.sla.minutes(ticket.category, ticket.urgency)[0]),
         )
     )
+
+
+async def _mark_emergency(ctx: Ctx) -> None:
+    """The resident knows better than the keywords: open it now as an emergency."""
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    draft = _draft(ctx)
+    if resident is None or not resident.registered or not draft.description:
+        ctx.toast(ctx.t("common.stale_button"))
+        return
+    ctx.toast()
+    ctx.edit(_draft_text(ctx, resident, draft))
+    draft.urgency = "emergency"
+    await _open_emergency(ctx, resident, draft, marked_by_resident=True)
 
 
 async def _hotline_line(ctx: Ctx, hazard: str) -> str:
@@ -277,7 +297,10 @@ def _draft_buttons(ctx: Ctx) -> Keyboard:
             Button(t("report.btn_photos"), f"rp:{d}:pho"),
             Button(t("report.btn_edit"), f"rp:{d}:edit"),
         ),
-        (Button(t("report.btn_cancel"), f"rp:{d}:x"),),
+        (
+            Button(t("report.btn_emergency"), f"rp:{d}:sos"),
+            Button(t("report.btn_cancel"), f"rp:{d}:x"),
+        ),
     )
 
 

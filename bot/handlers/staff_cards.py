@@ -22,9 +22,10 @@ from bot.handlers.cards import (
     refresh_cards,
 )
 from bot.handlers.inputs import clean_text, parse_local_moment
-from bot.handlers.presenters import CATEGORIES, category_label, local_time, team_label
+from bot.handlers.presenters import category_label, local_time, team_label
 from bot.i18n import Translator
 from bot.messages import Button, Outgoing
+from bot.nlp.codes import CATEGORIES
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, Status, next_status
 from bot.services.phones import display_phone

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import TEAMS
+from bot.nlp.codes import CATEGORIES
 from bot.services.desk import Desk
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition, Status, next_status
 from bot.services.ratings import Ratings
@@ -21,17 +22,6 @@ from bot.services.staff import Actor, NotAllowed, StaffService, can
 from bot.services.timers import reschedule, resume_after_pause
 from storage.models import Correction, Resident, Ticket, TicketEvent
 
-CATEGORY_CODES: tuple[str, ...] = (
-    "repair",
-    "cleaning",
-    "security",
-    "parking",
-    "billing",
-    "complaint",
-    "inquiry",
-    "suggestion",
-    "other",
-)
 NOTE_LIMIT = 2000
 
 
@@ -148,7 +138,7 @@ class Dispatch:
         """Change the category; the classifier's mistake is kept as a correction."""
         self.authorize(actor, ticket, "category")
         _require_open(ticket, "category")
-        if category not in CATEGORY_CODES:
+        if category not in CATEGORIES:
             raise NotAllowed("staff.not_allowed")
         if category == ticket.category:
             return False

@@ -109,6 +109,7 @@ class OutboxSender:
         pacer: Pacer | None = None,
     ) -> None:
         self._pacer = pacer or Pacer()
+        self.sending = 0  # rows claimed and not yet finished (shutdown and tests wait on it)
         self._uow_factory = uow_factory
         self._sender = sender
         self._clock = clock
@@ -146,6 +147,13 @@ class OutboxSender:
         return handled
 
     async def _deliver(self, row_id: int) -> int:
+        self.sending += 1
+        try:
+            return await self._deliver_claimed(row_id)
+        finally:
+            self.sending -= 1
+
+    async def _deliver_claimed(self, row_id: int) -> int:
         now = self._clock.now()
         async with self._uow_factory() as uow:
             if not await uow.outbox.claim(row_id, now, now + LEASE):

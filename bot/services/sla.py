@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-URGENCIES: tuple[str, ...] = ("emergency", "high", "normal", "low")
+from bot.nlp.codes import URGENCIES
+
+__all__ = ["URGENCIES", "Deadlines", "SlaPolicy", "WorkingHours"]
+
 
 DEFAULT_MINUTES: dict[str, tuple[int, int]] = {
     "emergency": (5, 2 * 60),

@@ -42,9 +42,7 @@ from bot.messages import (
     BadRequest,
     CallbackAnswer,
     ChatMigrated,
-    Contact,
     Core,
-    Incoming,
     NotModified,
     Outgoing,
     RateLimited,
@@ -169,69 +167,6 @@ def _markup(
     return None
 
 
-def to_incoming(update: Update, bot_username: str) -> Incoming | None:
-    if update.callback_query is not None:
-        return _from_callback(update.update_id, update.callback_query)
-    if update.message is not None:
-        return _from_message(update.update_id, update.message, bot_username)
-    return None  # edits, channel posts, member updates: nothing to do
-
-
-def _from_callback(update_id: int, query: CallbackQuery) -> Incoming | None:
-    message = query.message
-    if message is None:
-        return None
-    user = query.from_user
-    return Incoming(
-        update_id=update_id,
-        chat_id=message.chat.id,
-        user_id=user.id,
-        chat_type=common.chat_type(message.chat.type),
-        user_name=user.full_name,
-        username=user.username,
-        language_code=user.language_code,
-        callback_id=query.id,
-        callback_data=query.data or "",
-        message_id=message.message_id,
-        thread_id=getattr(message, "message_thread_id", None),
-    )
-
-
-def _from_message(update_id: int, message: Message, bot_username: str) -> Incoming | None:
-    user = message.from_user
-    if user is None or user.is_bot:
-        return None
-    text = message.text if message.text is not None else message.caption
-    command, args = common.parse_command(text, bot_username) if message.text else (None, "")
-    contact = message.contact
-    return Incoming(
-        update_id=update_id,
-        chat_id=message.chat.id,
-        user_id=user.id,
-        chat_type=common.chat_type(message.chat.type),
-        user_name=user.full_name,
-        username=user.username,
-        language_code=user.language_code,
-        text=text,
-        command=command,
-        command_args=args,
-        contact=Contact(contact.phone_number, contact.first_name, contact.user_id)
-        if contact
-        else None,
-        photos=(message.photo[-1].file_id,) if message.photo else (),
-        location=(message.location.latitude, message.location.longitude)
-        if message.location
-        else None,
-        unsupported=common.unsupported_kind(message),
-        media_group_id=message.media_group_id,
-        message_id=message.message_id,
-        reply_to_message_id=message.reply_to_message.message_id
-        if message.reply_to_message
-        else None,
-        thread_id=message.message_thread_id if message.is_topic_message else None,
-    )
-
-
 class AiogramTransport:
     """Long polling by default; `feed` processes one raw update (webhooks, tests)."""
 
@@ -266,7 +201,7 @@ class AiogramTransport:
                 await self.bot.set_my_commands(commands, scope=scope, language_code=language)
 
     async def _on_event(self, event: Message | CallbackQuery, event_update: Update) -> None:
-        incoming = to_incoming(event_update, self._username)
+        incoming = common.update_to_incoming(event_update, self._username)
         if incoming is None:
             return
         await self.in_flight.process(incoming, self.core, self.sender)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import ChatType
+from bot.messages import ChatType, Contact, Incoming
 
 CAPTION_LIMIT = 1024
 ALBUM_LIMIT = 10
@@ -67,3 +67,66 @@ def album_chunks(photos: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 def is_not_modified(description: str) -> bool:
     return "message is not modified" in description
+
+
+# Both frameworks model updates with the Bot API's own field names (message.chat.id,
+# from_user.full_name, contact.phone_number...), so one mapping reads either's objects.
+def update_to_incoming(update: Any, bot_username: str) -> Incoming | None:
+    if update.callback_query is not None:
+        return _from_callback(update.update_id, update.callback_query)
+    if update.message is not None:
+        return _from_message(update.update_id, update.message, bot_username)
+    return None  # edits, channel posts, member updates: nothing to do
+
+
+def _person(user: Any) -> dict[str, Any]:
+    return {
+        "user_id": user.id,
+        "user_name": user.full_name,
+        "username": user.username,
+        "language_code": user.language_code,
+    }
+
+
+def _from_callback(update_id: int, query: Any) -> Incoming | None:
+    message = query.message
+    if message is None:
+        return None
+    return Incoming(
+        update_id=update_id,
+        chat_id=message.chat.id,
+        chat_type=chat_type(message.chat.type),
+        callback_id=query.id,
+        callback_data=str(query.data or ""),
+        message_id=message.message_id,
+        thread_id=getattr(message, "message_thread_id", None),
+        **_person(query.from_user),
+    )
+
+
+def _from_message(update_id: int, message: Any, bot_username: str) -> Incoming | None:
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    text = message.text if message.text is not None else message.caption
+    command, args = parse_command(text, bot_username) if message.text else (None, "")
+    contact, location, reply = message.contact, message.location, message.reply_to_message
+    return Incoming(
+        update_id=update_id,
+        chat_id=message.chat.id,
+        chat_type=chat_type(message.chat.type),
+        text=text,
+        command=command,
+        command_args=args,
+        contact=Contact(contact.phone_number, contact.first_name, contact.user_id)
+        if contact
+        else None,
+        photos=(message.photo[-1].file_id,) if message.photo else (),
+        location=(location.latitude, location.longitude) if location else None,
+        unsupported=unsupported_kind(message),
+        media_group_id=message.media_group_id,
+        message_id=message.message_id,
+        reply_to_message_id=reply.message_id if reply else None,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        **_person(user),
+    )

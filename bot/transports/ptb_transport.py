@@ -16,12 +16,10 @@ from typing import Any, TypeVar
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     ReplyParameters,
@@ -37,9 +35,7 @@ from bot.messages import (
     BadRequest,
     CallbackAnswer,
     ChatMigrated,
-    Contact,
     Core,
-    Incoming,
     NotModified,
     Outgoing,
     RateLimited,
@@ -170,67 +166,6 @@ def _markup(out: Outgoing) -> Markup | None:
     return None
 
 
-def to_incoming(update: Update, bot_username: str) -> Incoming | None:
-    if update.callback_query is not None:
-        return _from_callback(update.update_id, update.callback_query)
-    if update.message is not None:
-        return _from_message(update.update_id, update.message, bot_username)
-    return None
-
-
-def _from_callback(update_id: int, query: CallbackQuery) -> Incoming | None:
-    message = query.message
-    if message is None:
-        return None
-    user = query.from_user
-    return Incoming(
-        update_id=update_id,
-        chat_id=message.chat.id,
-        user_id=user.id,
-        chat_type=common.chat_type(message.chat.type),
-        user_name=user.full_name,
-        username=user.username,
-        language_code=user.language_code,
-        callback_id=query.id,
-        callback_data=str(query.data or ""),
-        message_id=message.message_id,
-        thread_id=getattr(message, "message_thread_id", None),
-    )
-
-
-def _from_message(update_id: int, message: Message, bot_username: str) -> Incoming | None:
-    user = message.from_user
-    if user is None or user.is_bot:
-        return None
-    text = message.text if message.text is not None else message.caption
-    command, args = common.parse_command(text, bot_username) if message.text else (None, "")
-    contact = message.contact
-    location = message.location
-    reply = message.reply_to_message
-    return Incoming(
-        update_id=update_id,
-        chat_id=message.chat.id,
-        user_id=user.id,
-        chat_type=common.chat_type(message.chat.type),
-        user_name=user.full_name,
-        username=user.username,
-        language_code=user.language_code,
-        text=text,
-        command=command,
-        command_args=args,
-        contact=Contact(contact.phone_number, contact.first_name, contact.user_id)
-        if contact
-        else None,
-        photos=(message.photo[-1].file_id,) if message.photo else (),
-        location=(location.latitude, location.longitude) if location else None,
-        unsupported=common.unsupported_kind(message),
-        media_group_id=message.media_group_id,
-        message_id=message.message_id,
-        reply_to_message_id=reply.message_id if reply else None,
-        thread_id=message.message_thread_id if message.is_topic_message else None,
-    )
-
-
 class PtbTransport:
     """Long polling through PTB's Updater; updates go straight to the core."""
 
@@ -267,7 +202,7 @@ class PtbTransport:
     async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):
             return
-        incoming = to_incoming(update, self.application.bot.username or "")
+        incoming = common.update_to_incoming(update, self.application.bot.username or "")
         if incoming is None:
             return
         await self.in_flight.process(incoming, self.core, self.sender)

@@ -79,8 +79,8 @@ class Harness:
         outbox = self.app.outbox if self.app else None
         while True:
             await self.emu.wait_for_idle(quiet=quiet, timeout=20)
-            while outbox is not None and await outbox.drain():
-                pass  # work queued by sweeps does not touch the emulator until it is sent
+            while outbox is not None and (await outbox.drain() or outbox.sending):
+                await asyncio.sleep(0.05)  # queued work reaches the emulator only when sent
             if transport is None or transport.in_flight.count == 0:
                 await self.emu.wait_for_idle(quiet=0.05, timeout=20)
                 if transport is None or transport.in_flight.count == 0:

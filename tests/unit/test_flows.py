@@ -224,3 +224,17 @@ async def test_registration_asks_which_compound_when_there_are_several(
         assert resident.property_id == river.id and resident.room == "6号楼 3单元 302"
     finally:
         await application.close()
+
+
+async def test_resident_can_mark_a_report_as_an_emergency(app: App) -> None:
+    """A missed emergency is the worst error: the resident can overrule the keywords."""
+    wang = await register(app)
+    await wang.say("卫生间天花板一直在滴水")  # classified high by the stand-in classifier
+    replies = await wang.press(wang.button("紧急情况"))
+    assert any("⚠️" in o.text for o in replies)
+    assert any("20261128-0001" in o.text for o in replies)
+    [ticket] = await tickets(app)
+    assert ticket.urgency == "emergency"
+    async with app.uow_factory() as uow:
+        kinds = [e.kind for e in await uow.tickets.events(ticket.id)]
+    assert "marked_emergency" in kinds
