@@ -125,6 +125,8 @@ class RatingConfig(BaseModel):
     delay_minutes: int = Field(default=30, ge=0)
     reminder_hours: int = Field(default=24, gt=0)
     return_visit_hours: int = Field(default=24, gt=0)
+    # a resolved ticket the resident never confirms or disputes closes by itself
+    auto_close_hours: int = Field(default=72, gt=0)
 
 
 class DigestConfig(BaseModel):

@@ -11,6 +11,7 @@ SLA_SECONDS = 30
 RATING_SECONDS = 60
 SURVEY_SECONDS = 300
 PLAN_SECONDS = 60
+CLOSE_SECONDS = 600
 
 
 class PeriodicWork(Protocol):
@@ -22,6 +23,8 @@ class PeriodicWork(Protocol):
 
     async def plan_tick(self) -> int: ...
 
+    async def close_sweep(self) -> int: ...
+
 
 def core_jobs(work: PeriodicWork) -> list[JobSpec]:
     return [
@@ -29,4 +32,5 @@ def core_jobs(work: PeriodicWork) -> list[JobSpec]:
         JobSpec("ratings", work.rating_sweep, every(RATING_SECONDS)),
         JobSpec("survey", work.survey_tick, every(SURVEY_SECONDS)),
         JobSpec("plans", work.plan_tick, every(PLAN_SECONDS)),
+        JobSpec("auto-close", work.close_sweep, every(CLOSE_SECONDS)),
     ]

@@ -187,6 +187,15 @@ class TicketRepo(_Repo):
         )
         return list((await self.session.scalars(query)).all())
 
+    async def unconfirmed(self, resolved_before: datetime, limit: int) -> list[int]:
+        query = (
+            select(Ticket.id)
+            .where(Ticket.status == "resolved", Ticket.resolved_at <= resolved_before)
+            .order_by(Ticket.resolved_at, Ticket.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
     async def locked(self, ticket_id: int) -> Ticket | None:
         """The row, locked for this transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE already
         serialises writers), skipped if another worker holds it."""

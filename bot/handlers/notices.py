@@ -90,6 +90,9 @@ class HandlerNotifier(DigestNotices):
         )
         await desk.enqueue(f"survey:{period}:{resident_telegram_id}", out)
 
+    async def auto_closed(self, desk: Desk, ticket: Ticket) -> None:
+        await refresh_cards(desk, ticket, retire=True)
+
     async def plan_ticket(self, desk: Desk, ticket: Ticket) -> None:
         await post_cards(desk, ticket)
 

@@ -31,6 +31,9 @@ class Notifier(Protocol):
 
     async def survey(self, desk: Desk, resident_telegram_id: int, period: str) -> None: ...
 
+    async def auto_closed(self, desk: Desk, ticket: Ticket) -> None:
+        """Nobody confirmed or disputed the fix in time: the ticket closed by itself."""
+
     async def plan_ticket(self, desk: Desk, ticket: Ticket) -> None:
         """An inspection plan opened a ticket: post its card."""
 

@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.config import PlanConfig, Settings
 from bot.cron import crontab_trigger
 from bot.services.desk import Desk
+from bot.services.lifecycle import Status, next_status
 from bot.services.notify import Notifier
 from bot.services.ratings import Ratings
 from bot.services.timers import take_due
@@ -91,6 +92,36 @@ class Periodic:
             elif rating.status == "expired" and ticket is not None:
                 await desk.record(ticket, "unrated", actor_kind="system")
             await self._commit(uow)
+
+    # resolved but never confirmed --------------------------------------------------------
+    async def close_sweep(self) -> int:
+        """Resolved tickets the resident neither confirmed nor disputed close by themselves."""
+        now = self.clock.now()
+        cutoff = now - timedelta(hours=self.settings.rating.auto_close_hours)
+        async with self.uow_factory() as uow:
+            due = await uow.tickets.unconfirmed(cutoff, BATCH)
+        closed = 0
+        for ticket_id in due:
+            closed += await self._close_one(ticket_id)
+        return closed
+
+    async def _close_one(self, ticket_id: int) -> int:
+        async with self.uow_factory() as uow:
+            desk = self._desk(uow)
+            now = desk.now()
+            values = {"status": next_status("close", Status.RESOLVED), "closed_at": now}
+            if not await uow.tickets.transition(
+                ticket_id, Status.RESOLVED, {**values, "updated_at": now}
+            ):
+                return 0  # the resident answered meanwhile
+            ticket = await uow.tickets.get(ticket_id)
+            if ticket is None:
+                return 0
+            await uow.tickets.refresh(ticket)
+            await desk.record(ticket, "auto_closed", actor_kind="system")
+            await self.notifier.auto_closed(desk, ticket)
+            await self._commit(uow)
+            return 1
 
     # surveys ---------------------------------------------------------------------------
     async def survey_tick(self) -> int:

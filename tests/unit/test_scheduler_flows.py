@@ -57,6 +57,7 @@ async def at(world: World, moment: datetime) -> None:
     await periodic.rating_sweep()
     await periodic.survey_tick()
     await periodic.plan_tick()
+    await periodic.close_sweep()
     await world.flush()
 
 
@@ -294,3 +295,20 @@ async def test_urgency_raised_to_emergency_alerts_the_managers_group(world: Worl
     assert len(cards) == 1 and "紧急" in cards[0].text
     ticket = await world.ticket(ticket_id)
     assert ticket.response_due_at == ticket.created_at + timedelta(minutes=5)
+
+
+async def test_unconfirmed_fix_closes_by_itself_after_three_days(world: World) -> None:
+    await staffed(world)
+    wang, li, ticket_id = await accepted(world)
+    await complete(world, li, ticket_id)
+    resolved_at = (await world.ticket(ticket_id)).resolved_at
+    assert resolved_at is not None
+    await at(world, resolved_at + timedelta(hours=71))
+    assert (await world.ticket(ticket_id)).status == "resolved"
+    await at(world, resolved_at + timedelta(hours=72))
+    ticket = await world.ticket(ticket_id)
+    assert ticket.status == "closed" and ticket.closed_at is not None
+    assert "auto_closed" in [e.kind for e in await world.events(ticket_id)]
+    assert not world.sender.to(ENG_GROUP)[-1].buttons  # the card is retired
+    await wang.press(f"rs:{ticket_id}:ok")  # a late answer changes nothing
+    assert (await world.ticket(ticket_id)).status == "closed"
