@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.handlers.base import Classifier, Ctx, State
 from bot.handlers.router import route
 from bot.i18n import Translator, normalise_locale, translate
-from bot.messages import Incoming, Reply
+from bot.messages import CallbackAnswer, Incoming, Outgoing, Reply
 from bot.services.desk import Desk
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -55,8 +55,27 @@ class DialogEngine:
         self.after_commit: Callable[[], None] | None = None
 
     async def handle(self, inc: Incoming) -> Reply:
-        async with self._locks[(inc.chat_id, inc.user_id)]:
-            return await self._handle(inc)
+        key = (inc.chat_id, inc.user_id)
+        lock = self._locks[key]
+        try:
+            async with lock:
+                return await self._handle(inc)
+        except Exception:
+            # Nothing was committed; answer politely instead of leaving a spinning button.
+            log.exception("update %s failed", inc.update_id)
+            return self._apology(inc)
+        finally:
+            if not lock.locked():
+                self._locks.pop(key, None)  # keep one lock per person only while busy
+
+    def _apology(self, inc: Incoming) -> Reply:
+        t = Translator(normalise_locale(inc.language_code, self._settings.locale))
+        reply = Reply()
+        if inc.callback_id is not None:
+            reply.add(CallbackAnswer(inc.callback_id, t("common.unknown_button")))
+        elif inc.is_private:
+            reply.add(Outgoing(chat_id=inc.chat_id, text=t("common.error")))
+        return reply
 
     async def _handle(self, inc: Incoming) -> Reply:
         async with self._uow_factory() as uow:

@@ -50,6 +50,10 @@ class Incoming:
         return self.chat_type == "private"
 
     @property
+    def is_group_chat(self) -> bool:
+        return self.chat_type in ("group", "supergroup")
+
+    @property
     def is_callback(self) -> bool:
         return self.callback_id is not None
 

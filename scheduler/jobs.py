@@ -12,6 +12,7 @@ RATING_SECONDS = 60
 SURVEY_SECONDS = 300
 PLAN_SECONDS = 60
 CLOSE_SECONDS = 600
+PRUNE_SECONDS = 3600
 
 
 class PeriodicWork(Protocol):
@@ -25,6 +26,8 @@ class PeriodicWork(Protocol):
 
     async def close_sweep(self) -> int: ...
 
+    async def prune_updates(self) -> int: ...
+
 
 def core_jobs(work: PeriodicWork) -> list[JobSpec]:
     return [
@@ -33,4 +36,5 @@ def core_jobs(work: PeriodicWork) -> list[JobSpec]:
         JobSpec("survey", work.survey_tick, every(SURVEY_SECONDS)),
         JobSpec("plans", work.plan_tick, every(PLAN_SECONDS)),
         JobSpec("auto-close", work.close_sweep, every(CLOSE_SECONDS)),
+        JobSpec("prune-updates", work.prune_updates, every(PRUNE_SECONDS)),
     ]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -240,6 +240,13 @@ class UpdateLog(_Repo):
         )
         return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
+    async def prune(self, before: datetime) -> int:
+        """Telegram redelivers within a day at most; older ids only take space."""
+        result = await self.session.execute(
+            delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
 
 class OutboxRepo(_Repo):
     async def add(
@@ -471,6 +478,16 @@ class RatingRepo(_Repo):
 
     async def for_ticket(self, ticket_id: int) -> Rating | None:
         return await self.session.scalar(select(Rating).where(Rating.ticket_id == ticket_id))
+
+    async def record_stars(self, rating_id: int, stars: int, now: datetime) -> bool:
+        """Answer an open rating; of two concurrent answers exactly one wins."""
+        result = await self.session.execute(
+            update(Rating)
+            .where(Rating.id == rating_id, Rating.status.in_(("scheduled", "asked", "reminded")))
+            .values(stars=stars, status="answered", answered_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
 
     async def due(self, now: datetime, limit: int) -> list[int]:
         query = (

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from bot.handlers import reporting
 from bot.handlers.base import Ctx
-from bot.handlers.inputs import clean_text
+from bot.handlers.inputs import clean_text, parse_id
 from bot.handlers.notices import HandlerNotifier, reason_buttons
 from bot.messages import Button
 from bot.services.ratings import LOW_STARS, REASONS, RatingRefused, Ratings
@@ -23,12 +23,13 @@ _PERIOD = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # ratings -------------------------------------------------------------------------------
 async def on_rating(ctx: Ctx, parts: list[str]) -> None:
-    if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in ("1", "2", "3", "4", "5"):
+    rating_id = parse_id(parts[0]) if len(parts) == 2 else None
+    if rating_id is None or parts[1] not in ("1", "2", "3", "4", "5"):
         ctx.toast(ctx.t("common.unknown_button"))
         return
     ratings = Ratings(ctx.desk)
     try:
-        rating = await ratings.answer(ctx.inc.user_id, int(parts[0]), int(parts[1]))
+        rating = await ratings.answer(ctx.inc.user_id, rating_id, int(parts[1]))
     except RatingRefused:
         ctx.toast(ctx.t("rating.already"))
         return
@@ -43,7 +44,8 @@ async def on_rating(ctx: Ctx, parts: list[str]) -> None:
 
 
 async def on_reason(ctx: Ctx, parts: list[str]) -> None:
-    if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in (*REASONS, "skip"):
+    rating_id = parse_id(parts[0]) if len(parts) == 2 else None
+    if rating_id is None or parts[1] not in (*REASONS, "skip"):
         ctx.toast(ctx.t("common.unknown_button"))
         return
     if parts[1] == "skip":
@@ -53,7 +55,7 @@ async def on_reason(ctx: Ctx, parts: list[str]) -> None:
         ctx.edit(ctx.t("rating.done"))
         return
     try:
-        await Ratings(ctx.desk).add_reason(ctx.inc.user_id, int(parts[0]), parts[1])
+        await Ratings(ctx.desk).add_reason(ctx.inc.user_id, rating_id, parts[1])
     except RatingRefused:
         ctx.toast(ctx.t("common.stale_button"))
         return
@@ -124,7 +126,11 @@ async def on_comment_was_report(ctx: Ctx, parts: list[str]) -> None:
 # return visits -------------------------------------------------------------------------
 async def on_visit(ctx: Ctx, parts: list[str]) -> None:
     """A lead, manager or admin of the service team records the outcome of a return visit."""
-    visit = await ctx.desk.uow.visits.get(int(parts[0])) if parts and parts[0].isdigit() else None
+    if not ctx.inc.is_group_chat:
+        ctx.toast(ctx.t("common.unknown_button"))  # outcomes are recorded in the service group
+        return
+    visit_id = parse_id(parts[0]) if len(parts) == 1 else None
+    visit = await ctx.desk.uow.visits.get(visit_id) if visit_id is not None else None
     ticket = await ctx.desk.ticket(visit.ticket_id) if visit else None
     if visit is None or ticket is None or len(parts) != 1:
         ctx.toast(ctx.t("common.unknown_button"))

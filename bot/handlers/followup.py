@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.handlers.base import Ctx
 from bot.handlers.cards import group_translator, post_cards, refresh_cards
-from bot.handlers.inputs import clean_text
+from bot.handlers.inputs import clean_text, parse_id
 from bot.handlers.notices import HandlerNotifier
 from bot.handlers.presenters import status_label, team_label
 from bot.services.dispatch import Conflict, Dispatch
@@ -20,8 +20,9 @@ async def on_callback(ctx: Ctx, parts: list[str]) -> None:
     """`rs:<ticket id>:ok|no` under the "resolved" notice."""
     resident = await ctx.desk.resident(ctx.inc.user_id)
     ticket = None
-    if resident and len(parts) == 2 and parts[0].isdigit() and parts[1] in ("ok", "no"):
-        ticket = await ctx.desk.ticket_for_resident(resident, int(parts[0]))
+    ticket_id = parse_id(parts[0]) if len(parts) == 2 and parts[1] in ("ok", "no") else None
+    if resident and ticket_id is not None:
+        ticket = await ctx.desk.ticket_for_resident(resident, ticket_id)
     if resident is None or ticket is None:
         ctx.toast(ctx.t("common.unknown_button"))
         return

@@ -67,3 +67,15 @@ def parse_local_moment(text: str, now: datetime, tz: ZoneInfo) -> datetime | Non
     if match["mo"] is None and moment <= local_now:
         moment += timedelta(days=1)
     return moment if moment > local_now else None
+
+
+_ID = re.compile(r"[0-9]{1,10}")
+MAX_ID = 2**31 - 1  # row ids are 32-bit INTEGER columns
+
+
+def parse_id(text: str | None) -> int | None:
+    """A row id from callback data or a command argument; None for anything forged."""
+    if text is None or not _ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator, refresh_cards, reply_to_cards
-from bot.handlers.inputs import clean_text
+from bot.handlers.inputs import clean_text, parse_id
 from bot.handlers.presenters import (
     category_label,
     local_time,
@@ -44,8 +44,9 @@ async def on_callback(ctx: Ctx, parts: list[str]) -> None:
     """`my:<ticket id>[:<action>]` on one of the presser's own tickets."""
     resident = await ctx.desk.resident(ctx.inc.user_id)
     ticket = None
-    if resident and 1 <= len(parts) <= 2 and parts[0].isdigit():
-        ticket = await ctx.desk.ticket_for_resident(resident, int(parts[0]))
+    ticket_id = parse_id(parts[0]) if 1 <= len(parts) <= 2 else None
+    if resident and ticket_id is not None:
+        ticket = await ctx.desk.ticket_for_resident(resident, ticket_id)
     action = parts[1] if len(parts) == 2 else ""
     handler = ACTIONS.get(action)
     if resident is None or ticket is None or handler is None:

@@ -7,7 +7,7 @@ what the person sends; anything else re-asks with an example and keeps the step.
 from __future__ import annotations
 
 from bot.handlers.base import Ctx, in_rows
-from bot.handlers.inputs import clean_address, clean_name, clean_room, clean_text
+from bot.handlers.inputs import clean_address, clean_name, clean_room, clean_text, parse_id
 from bot.messages import Button, ReplyKeyboard
 from bot.services.phones import display_phone, mask_phone, normalise_phone
 from storage.models import Building
@@ -201,16 +201,17 @@ async def on_callback(ctx: Ctx, parts: list[str]) -> None:
     if kind == "c":
         await _on_contact_confirm(ctx, value == "y")
         return
-    if not value.isdigit():
+    index = parse_id(value)
+    if index is None:
         ctx.toast(ctx.t("common.stale_button"))
         return
     ctx.toast()
     if kind == "p":
-        await _property_chosen(ctx, int(value))
+        await _property_chosen(ctx, index)
     elif kind == "b":
-        await _building_chosen(ctx, int(value))
+        await _building_chosen(ctx, index)
     else:
-        await _unit_chosen(ctx, int(value))
+        await _unit_chosen(ctx, index)
 
 
 async def _on_contact_confirm(ctx: Ctx, yes: bool) -> None:

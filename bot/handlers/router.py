@@ -117,12 +117,13 @@ async def _group_command(ctx: Ctx) -> None:
 
 
 async def _group_message(ctx: Ctx) -> None:
+    # A reply to another ticket's card is a note on that ticket, whatever step is open.
+    if not await staff_cards.reply_is_for_open_step(ctx) and await staff_cards.note_from_reply(ctx):
+        return
     if ctx.state.flow == staff_cards.FLOW:
         await staff_cards.on_message(ctx)
     elif ctx.state.flow == feedback.VISIT_FLOW:
         await feedback.on_visit_outcome(ctx)
-    elif ctx.inc.reply_to_message_id is not None:
-        await staff_cards.note_from_reply(ctx)
 
 
 async def _route_callback(ctx: Ctx) -> None:

@@ -65,7 +65,7 @@ async def on_unbind(ctx: Ctx) -> None:
     if not unbound:
         ctx.say(ctx.t("staff.nothing_bound"))
         return
-    names = "、".join(team_label(ctx.t, code) for code in unbound)
+    names = ctx.t("common.list_separator").join(team_label(ctx.t, code) for code in unbound)
     ctx.say(ctx.t("staff.unbound", teams=names))
 
 
@@ -172,7 +172,7 @@ async def on_remove(ctx: Ctx) -> None:
     if not removed:
         ctx.say(ctx.t("staff.remove_nobody"))
         return
-    teams = "、".join(team_label(ctx.t, m.team) for m in removed)
+    teams = ctx.t("common.list_separator").join(team_label(ctx.t, m.team) for m in removed)
     ctx.say(ctx.t("staff.removed", name=removed[0].name or args[0], teams=teams))
 
 

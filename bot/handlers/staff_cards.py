@@ -21,7 +21,7 @@ from bot.handlers.cards import (
     post_cards,
     refresh_cards,
 )
-from bot.handlers.inputs import clean_text, parse_local_moment
+from bot.handlers.inputs import clean_text, parse_id, parse_local_moment
 from bot.handlers.presenters import category_label, local_time, team_label
 from bot.i18n import Translator
 from bot.messages import Button, Outgoing
@@ -35,7 +35,7 @@ from storage.models import Ticket
 
 FLOW = "staff"
 # The whole grammar of card buttons; anything else is refused before any lookup.
-_DATA = re.compile(r"^(\d{1,12}):([a-z]{1,4})(?::([a-z_]{1,16}))?$")
+_DATA = re.compile(r"^([0-9]{1,10}):([a-z]{1,4})(?::([a-z_]{1,16}))?$")
 
 Action = Callable[[Ctx, Dispatch, Actor, Ticket, str], Awaitable[None]]
 
@@ -47,11 +47,15 @@ async def on_callback(ctx: Ctx, parts: list[str]) -> None:
         ctx.toast(ctx.t("common.unknown_button"))
         return
     dispatch = Dispatch(ctx.desk)
-    ticket = await ctx.desk.ticket(int(match.group(1)))
+    ticket_id = parse_id(match.group(1))
+    ticket = await ctx.desk.ticket(ticket_id) if ticket_id is not None else None
     if ticket is None:
         ctx.toast(ctx.t("common.unknown_button"))
         return
     actor = await dispatch.actor_for(ctx.inc.user_id, ticket, ctx.inc.user_name)
+    if not actor.is_staff:  # card buttons are for staff, wherever the press comes from
+        ctx.toast(ctx.t("staff.not_allowed"), alert=True)
+        return
     await _guarded(ctx, ticket, action(ctx, dispatch, actor, ticket, match.group(3) or ""))
 
 
@@ -60,13 +64,24 @@ async def _guarded(ctx: Ctx, ticket: Ticket, work: Awaitable[None]) -> None:
     try:
         await work
     except NotAllowed as exc:
-        ctx.toast(ctx.t(exc.reason), alert=True)
+        _refuse(ctx, ctx.t(exc.reason))
     except (IllegalTransition, Conflict):
         if ticket.assignee_name and ticket.status == Status.ACCEPTED:
-            ctx.toast(ctx.t("staff.taken", name=ticket.assignee_name), alert=True)
+            _refuse(ctx, ctx.t("staff.taken", name=ticket.assignee_name))
         else:
-            ctx.toast(ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}")), alert=True)
-        await _show(ctx, ticket)
+            _refuse(ctx, ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}")))
+        if ctx.inc.is_callback:
+            await _show(ctx, ticket)
+
+
+def _refuse(ctx: Ctx, text: str) -> None:
+    """A press gets a toast; a reply that finished a step gets a message, and the step ends
+    (the ticket moved on meanwhile), so later replies are not swallowed."""
+    if ctx.inc.is_callback:
+        ctx.toast(text, alert=True)
+    else:
+        ctx.finish()
+        ctx.say(text)
 
 
 # status changes ------------------------------------------------------------------------
@@ -329,8 +344,18 @@ async def _complete_step(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, te
 
 async def _note(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, text: str) -> None:
     await d.note(actor, ticket, text, ctx.inc.photos)
-    ctx.finish()
+    if ctx.state.data.get("ticket") in (None, ticket.id):
+        ctx.finish()  # a step open for another ticket stays open
     ctx.say(ctx.t("staff.note_saved", number=ticket.number))
+
+
+async def reply_is_for_open_step(ctx: Ctx) -> bool:
+    """True when the message replies to the card of the ticket whose step is open."""
+    reply_to = ctx.inc.reply_to_message_id
+    if reply_to is None or ctx.state.flow != FLOW:
+        return False
+    card = await ctx.desk.uow.cards.by_message(ctx.inc.chat_id, reply_to)
+    return card is not None and card.ticket_id == ctx.state.data.get("ticket")
 
 
 async def note_from_reply(ctx: Ctx) -> bool:

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 # How long a claimed row is ours; a sender that dies mid-send loses it after this.
-LEASE = timedelta(seconds=60)
+# (longer than any pacing wait, which is at most a minute for a busy group)
+LEASE = timedelta(minutes=10)
 # An edit whose card has not been sent yet waits this long before looking again.
 CARD_WAIT = timedelta(seconds=2)
 MAX_CARD_WAITS = 30

@@ -35,31 +35,38 @@ class Pacer:
         self._sleep = sleep
         self._overall: deque[float] = deque()
         self._chats: defaultdict[int, deque[float]] = defaultdict(deque)
-        self._lock = asyncio.Lock()
+        self._chat_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._overall_lock = asyncio.Lock()
 
     async def wait(self, chat_id: int) -> float:
-        """Wait until a message to `chat_id` is within the limits; returns the seconds waited."""
-        async with self._lock:
-            waited = 0.0
-            while (delay := self._delay(chat_id)) > 0:
+        """Wait until a message to `chat_id` is within the limits; returns the seconds waited.
+
+        A busy group holds up only its own messages: the long per-chat wait happens under
+        that chat's lock, and only the short overall wait is shared by everyone."""
+        waited = 0.0
+        async with self._chat_locks[chat_id]:
+            while (delay := self._chat_delay(chat_id)) > 0:
                 await self._sleep(delay)
                 waited += delay
-            moment = self._now()
-            self._overall.append(moment)
-            self._chats[chat_id].append(moment)
-            return waited
+            async with self._overall_lock:
+                while (delay := self._overall_delay()) > 0:
+                    await self._sleep(delay)
+                    waited += delay
+                moment = self._now()
+                self._overall.append(moment)
+                self._chats[chat_id].append(moment)
+        return waited
 
-    def _delay(self, chat_id: int) -> float:
-        now = self._now()
+    def _chat_delay(self, chat_id: int) -> float:
         limits = self.limits
         if chat_id < 0:
             window, allowed = 60.0, limits.per_group_minute
         else:
             window, allowed = limits.chat_window, limits.chat_burst
-        return max(
-            _window_delay(self._overall, now, 1.0, self.limits.per_second),
-            _window_delay(self._chats[chat_id], now, window, allowed),
-        )
+        return _window_delay(self._chats[chat_id], self._now(), window, allowed)
+
+    def _overall_delay(self) -> float:
+        return _window_delay(self._overall, self._now(), 1.0, self.limits.per_second)
 
 
 def _window_delay(sent: deque[float], now: float, window: float, allowed: int) -> float:

@@ -34,8 +34,10 @@ def display_phone(e164: str, region: str = "CN") -> str:
 
 
 def mask_phone(e164: str, region: str = "CN") -> str:
-    """Keep the first three and last four digits: 138****5678. Never show more in groups."""
+    """138****5678: the last four digits and at most three leading ones, with at least four
+    digits hidden whatever the length. Never show more in groups."""
     digits = "".join(ch for ch in display_phone(e164, region) if ch.isdigit())
-    if len(digits) <= 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+    if len(digits) <= 8:
+        return "*" * (len(digits) - 4) + digits[-4:] if len(digits) > 4 else "*" * len(digits)
+    lead = min(3, len(digits) - 8)
+    return f"{digits[:lead]}{'*' * (len(digits) - lead - 4)}{digits[-4:]}"

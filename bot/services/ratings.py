@@ -72,10 +72,12 @@ class Ratings:
 
     # answers ---------------------------------------------------------------------------
     async def answer(self, telegram_id: int, rating_id: int, stars: int) -> Rating:
-        rating = await self._own_open(telegram_id, rating_id)
+        rating = await self._own(telegram_id, rating_id)
         if not 1 <= stars <= 5:
             raise RatingRefused("stars out of range")
-        rating.stars, rating.status, rating.answered_at = stars, "answered", self.desk.now()
+        if not await self.uow.ratings.record_stars(rating.id, stars, self.desk.now()):
+            raise RatingRefused("already answered or closed")
+        await self.uow.session.refresh(rating)
         ticket = await self.uow.tickets.get(rating.ticket_id)
         if ticket is not None:
             await self.desk.record(
@@ -102,12 +104,6 @@ class Ratings:
         rating = await self.uow.ratings.get(rating_id)
         if rating is None or rating.resident_telegram_id != telegram_id:
             raise RatingRefused("not yours")
-        return rating
-
-    async def _own_open(self, telegram_id: int, rating_id: int) -> Rating:
-        rating = await self._own(telegram_id, rating_id)
-        if rating.status not in ("asked", "reminded", "scheduled"):
-            raise RatingRefused("already answered or closed")
         return rating
 
     # return visits ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 BATCH = 100
 LATE_GRACE = timedelta(days=1)
+UPDATE_MEMORY = timedelta(days=7)
 
 
 class Periodic:
@@ -122,6 +123,13 @@ class Periodic:
             await self.notifier.auto_closed(desk, ticket)
             await self._commit(uow)
             return 1
+
+    # housekeeping ----------------------------------------------------------------------
+    async def prune_updates(self) -> int:
+        async with self.uow_factory() as uow:
+            removed = await uow.updates.prune(self.clock.now() - UPDATE_MEMORY)
+            await uow.commit()
+        return removed
 
     # surveys ---------------------------------------------------------------------------
     async def survey_tick(self) -> int:

@@ -30,10 +30,11 @@ UNSUPPORTED_KINDS: tuple[str, ...] = (
 
 
 def chat_type(value: Any) -> ChatType:
+    """Unknown kinds of chat become "channel", which the core ignores (never "private")."""
     text = str(getattr(value, "value", value))
     if text in ("private", "group", "supergroup", "channel"):
         return text  # type: ignore[return-value]
-    return "private"
+    return "channel"
 
 
 def parse_command(text: str | None, bot_username: str) -> tuple[str | None, str]:

@@ -14,7 +14,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.messages import Incoming
 from storage.models import Ticket
-from tests.unit.sim import Person, fake_classify
+from tests.unit.sim import FakeClassification, Person, fake_classify
 
 
 @pytest.fixture
@@ -238,3 +238,41 @@ async def test_resident_can_mark_a_report_as_an_emergency(app: App) -> None:
     async with app.uow_factory() as uow:
         kinds = [e.kind for e in await uow.tickets.events(ticket.id)]
     assert "marked_emergency" in kinds
+
+
+async def test_forged_numbers_in_buttons_get_a_short_answer(app: App) -> None:
+    wang = await register(app)
+    forged = [
+        "my:²",
+        "my:99999999999999999999",
+        "rs:9999999999:ok",
+        "rt:²:5",
+        "rr:4294967296:slow",
+        "tk:99999999999:acc",
+        "tk:1:back",  # a resident pressing a staff button from a private chat
+        "rg:b:١",
+        "sv:2026-13-99:5",
+        "rv:1",
+    ]
+    for data in forged:
+        before = len(wang.answers)
+        await wang.press(data)
+        assert len(wang.answers) == before + 1, data  # answered, so the client stops spinning
+        assert wang.answers[-1].text, data
+
+
+async def test_an_unexpected_failure_answers_politely_and_commits_nothing(
+    settings: Settings,
+) -> None:
+    def broken(text: str) -> FakeClassification:
+        raise RuntimeError("lexicon exploded")
+
+    application = await App.create(settings, classify=broken)
+    try:
+        await register(application)
+        wang = Person(application.dialog, 1001)
+        replies = await wang.say("水管漏了")
+        assert replies and "出了点问题" in replies[0].text
+        assert await tickets(application) == []
+    finally:
+        await application.close()

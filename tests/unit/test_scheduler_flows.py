@@ -268,6 +268,16 @@ async def test_inspection_plan_opens_one_ticket_per_run(world: World) -> None:
     assert "消防设施巡检" in world.sender.to(-1001003)[-1].text
 
 
+async def test_processed_update_ids_are_forgotten_after_a_week(world: World) -> None:
+    await staffed(world)
+    await report(world)
+    periodic = world.app.periodic()
+    assert await periodic.prune_updates() == 0
+    clock(world).set(START + timedelta(days=8))
+    assert await periodic.prune_updates() > 0
+    assert await periodic.prune_updates() == 0
+
+
 async def test_sweeps_are_idempotent_across_two_workers(world: World) -> None:
     await staffed(world)
     await report(world)
@@ -312,3 +322,21 @@ async def test_unconfirmed_fix_closes_by_itself_after_three_days(world: World) -
     assert not world.sender.to(ENG_GROUP)[-1].buttons  # the card is retired
     await wang.press(f"rs:{ticket_id}:ok")  # a late answer changes nothing
     assert (await world.ticket(ticket_id)).status == "closed"
+
+
+async def test_reply_to_another_cards_ticket_is_a_note_there_not_the_open_step(
+    world: World,
+) -> None:
+    await staffed(world)
+    _, li, first = await accepted(world)
+    _, second = await report(world, "楼道水管也漏了")
+    await world.flush()
+    first_card = await world.card_message(first, ENG_GROUP)
+    second_card = await world.card_message(second, ENG_GROUP)
+    await li.press(f"tk:{first}:done", first_card)  # the completion step for the first
+    await li.reply("灯泡型号是E27", second_card)  # but a reply to the second ticket's card
+    assert (await world.ticket(first)).status == "accepted"  # not completed by accident
+    notes = [e for e in await world.events(second) if e.kind == "note"]
+    assert notes and notes[-1].note == "灯泡型号是E27"
+    await li.reply("已更换排水管", first_card)  # a reply to its own card finishes the step
+    assert (await world.ticket(first)).status == "resolved"

@@ -93,3 +93,9 @@ def test_phone_numbers(typed: str, expected: str | None) -> None:
 def test_masking_keeps_first_three_and_last_four() -> None:
     assert mask_phone("+8613812345678") == "138****5678"
     assert "65529988" not in mask_phone("+861065529988")
+
+
+@pytest.mark.parametrize("number", ["+6581234567", "+85291234567", "+442079460958", "+35312345"])
+def test_masking_hides_at_least_four_digits_of_any_number(number: str) -> None:
+    masked = mask_phone(number)
+    assert masked.count("*") >= 4 and masked.endswith(number[-4:])
