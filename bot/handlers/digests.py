@@ -7,6 +7,7 @@ queues them (the outbox) or replies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import re
@@ -28,8 +29,9 @@ from bot.messages import Outgoing
 from bot.nlp.codes import CATEGORIES
 from bot.services.desk import Desk
 from bot.services.digest import Digest, stats_for
+from bot.services.dispatch import Dispatch
 from bot.services.phones import mask_phone
-from bot.services.staff import Actor, StaffService
+from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import Property, Ticket
 
 log = logging.getLogger(__name__)
@@ -299,10 +301,24 @@ async def on_ticket(ctx: Ctx) -> None:
         ctx.say(ctx.t("lookup.not_found", number=number))
         return
     actor = await service.actor(ctx.inc.user_id, ticket.property_id, ctx.inc.user_name)
-    if not may_look_up(actor, ticket):
+    if not may_look_up(actor, ticket) or not await _right_room(ctx, service, ticket):
         ctx.say(ctx.t("lookup.not_allowed"))
         return
-    ctx.say(await ticket_text(_reader(ctx), ctx.desk, ticket, full_phone=ctx.inc.is_private))
+    full_phone = False
+    if ctx.inc.is_private:
+        # the full number under the same rule, and the same audit, as the card's Contact button
+        with contextlib.suppress(NotAllowed):
+            await Dispatch(ctx.desk).contact(actor, ticket)
+            full_phone = True
+    ctx.say(await ticket_text(_reader(ctx), ctx.desk, ticket, full_phone=full_phone))
+
+
+async def _right_room(ctx: Ctx, service: StaffService, ticket: Ticket) -> bool:
+    """In a group, only the ticket's own team group or the managers' group may read it."""
+    if ctx.inc.is_private:
+        return True
+    teams = {team.code for team in await service.teams_of_chat(ctx.inc.chat_id)}
+    return bool(teams & {ticket.team, "managers"})
 
 
 def may_look_up(actor: Actor, ticket: Ticket) -> bool:

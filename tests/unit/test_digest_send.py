@@ -23,9 +23,9 @@ from bot.services.digest_schedule import digest_tick, latest_daily, latest_weekl
 from bot.services.outbox import from_payload, to_payload
 from scheduler.jobs_digest import digest_jobs
 from storage.models import ScheduledRun
-from tests.unit.dispatch_kit import ADMIN, ENG_GROUP, MGR_GROUP, World
+from tests.unit.dispatch_kit import ADMIN, ENG_GROUP, ENV_GROUP, MGR_GROUP, World
 from tests.unit.sim import fake_classify
-from tests.unit.test_dispatch_flows import LI, MANAGER, WANG, report, staffed
+from tests.unit.test_dispatch_flows import LI, MANAGER, WANG, ZHANG, report, staffed
 
 TZ = ZoneInfo("Asia/Shanghai")
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -256,3 +256,10 @@ async def test_ticket_lookup_by_role_and_phone_masking(world: World) -> None:
     assert "没有找到工单" in manager.texts()
     await manager.say("/ticket abc")
     assert "用法" in manager.texts()
+    in_other_group = world.person(MANAGER, ENV_GROUP, "周经理")
+    await in_other_group.say(f"/ticket {ticket.number}")  # not this ticket's team's group
+    assert "只有该工单所属部门" in in_other_group.texts()
+    zhang = world.person(ZHANG, ENG_GROUP, "张师傅")
+    await zhang.press(f"tk:{ticket.id}:acc", await world.card_message(ticket.id, ENG_GROUP))
+    await li_private.say(f"/ticket {ticket.number}")  # taken by someone else: masked now
+    assert ticket.contact_phone.lstrip("+")[-8:] not in li_private.texts()
