@@ -47,4 +47,3 @@ async def test_overall_rate_for_a_broadcast() -> None:
     for chat in range(100):  # a survey to 100 residents
         await pacer.wait(chat + 1)
     assert clock.now - start >= 3.0  # 100 messages at 25/s take at least 3 s more
-
