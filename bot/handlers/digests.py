@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_chart
+from bot.config import Settings
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator
 from bot.handlers.presenters import (
@@ -204,26 +205,28 @@ async def draw_chart(t: Translator, digest: Digest, folder: Path) -> Path | None
     return await asyncio.to_thread(render_chart, days, labels, path, CATEGORIES)
 
 
-def chart_folder(desk: Desk) -> Path:
-    configured = getattr(desk.settings.digest, "chart_dir", None)
+def chart_folder(settings: Settings) -> Path:
+    configured = getattr(settings.digest, "chart_dir", None)
     return Path(configured) if configured else default_folder()
 
 
 class DigestNotices:
     """The Notifier's `digest` method; the app's notifier may inherit it."""
 
-    async def digest(self, desk: Desk, digest: Digest, *, late: bool) -> bool:
+    async def digest_chart(self, settings: Settings, digest: Digest) -> Path | None:
+        try:
+            return await draw_chart(Translator(settings.locale), digest, chart_folder(settings))
+        except Exception:  # a broken chart must not cost the managers their figures
+            log.exception("digest chart failed for %s", digest.property_code)
+            return None
+
+    async def digest(self, desk: Desk, digest: Digest, *, late: bool, chart: Path | None) -> bool:
         bound = await StaffService(desk).team_chat(
             await _property_id(desk, digest.property_code), "managers"
         )
         if bound is None or bound.chat_id is None:
             return False
         t = group_translator(desk)
-        try:
-            chart = await draw_chart(t, digest, chart_folder(desk))
-        except Exception:  # a broken chart must not cost the managers their figures
-            log.exception("digest chart failed for %s", digest.property_code)
-            chart = None
         out = Outgoing(
             chat_id=bound.chat_id,
             text=digest_text(t, digest, late=late),

@@ -22,6 +22,55 @@ _DROP.update({ord("’"): "'", ord("‘"): "'"})
 _CONTRACTIONS = re.compile(r"\b(can|won|isn|aren|doesn|don|didn|wasn|weren|hasn|haven|couldn)'t\b")
 _CONTRACTION_BASE = {"can": "can", "won": "will"}
 
+# Written Cantonese (Hong Kong residents) -> Standard Chinese, after t2s, so one lexicon serves
+# both: 升降機困咗人 -> 电梯困了人, 冇人喺入面 -> 没人在里面. Longer forms first; only applied when a
+# marker character that Standard Chinese does not use appears.
+_CANTONESE = (
+    ("升降机", "电梯"),
+    ("落嚟", "下来"),
+    ("落去", "下去"),
+    ("晕低", "晕倒"),
+    ("瞓低", "倒下"),
+    ("跌低", "摔倒"),
+    ("而家", "现在"),
+    ("屋企", "家里"),
+    ("入面", "里面"),
+    ("出面", "外面"),
+    ("隔篱", "隔壁"),
+    ("差啲", "差点"),
+    ("仲喺", "还在"),
+    ("仲有", "还有"),
+    ("成日", "总是"),
+    ("点解", "为什么"),
+    ("乜嘢", "什么"),
+    ("边度", "哪里"),
+    ("唔该", "麻烦"),
+    ("唔系", "不是"),
+    ("咗", "了"),
+    ("喺", "在"),
+    ("冇", "没"),
+    ("嘅", "的"),
+    ("哋", "们"),
+    ("佢", "他"),
+    ("嚟", "来"),
+    ("啲", "些"),
+    ("乜", "什么"),
+    ("睇", "看"),
+    ("嘢", "东西"),
+)
+_CANTONESE_MARKERS = frozenset("咗喺冇嘅哋佢嚟啲乜睇嘢唔") | {"升降机", "屋企", "而家"}
+_CANTONESE_RE = re.compile("|".join(re.escape(a) for a, _ in _CANTONESE))
+_CANTONESE_MAP = dict(_CANTONESE)
+# 唔 is a Mandarin interjection too ("唔,好的"): only before another character is it "not".
+_CANTONESE_NOT = re.compile("唔(?=[\u4e00-\u9fff])")
+
+
+def _from_cantonese(text: str) -> str:
+    if not any(marker in text for marker in _CANTONESE_MARKERS):
+        return text
+    text = _CANTONESE_RE.sub(lambda m: _CANTONESE_MAP[m.group()], text)
+    return _CANTONESE_NOT.sub("不", text)
+
 
 class _Converter:
     """OpenCC t2s, applied only when a message contains a character that it would change."""
@@ -69,7 +118,7 @@ def normalize(text: str) -> str:
     converter = _get_converter()
     if not converter.traditional.isdisjoint(text):
         text = converter.convert(text)
-    text = text.casefold()
+    text = _from_cantonese(text).casefold()
     if "'" in text:
         text = _CONTRACTIONS.sub(_expand_contraction, text)
     return text

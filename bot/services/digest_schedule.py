@@ -100,12 +100,16 @@ async def _send_once(
         if managers is None or managers.chat_id is None:
             # No managers' group bound yet: leave the period unclaimed for a later tick.
             return False
-        # Claim first: a concurrent tick blocks on the unique row, then finds it taken.
-        if not await uow.runs.claim(due.job, due.period.key, now, late=late):
-            return False
         weekly = due.period.kind == "week"
         digest = await compute(uow.session, prop, due.period, chart=True, compare=weekly)
-        queued = await notifier.digest(Desk(uow, settings, clock), digest, late=late)
+    # Drawing takes a while: no transaction (and no SQLite write lock) is held meanwhile.
+    chart = await notifier.digest_chart(settings, digest)
+    async with uow_factory() as uow:
+        # The claim and the message commit together: a concurrent tick finds the row taken.
+        if not await uow.runs.claim(due.job, due.period.key, now, late=late):
+            return False
+        desk = Desk(uow, settings, clock)
+        queued = await notifier.digest(desk, digest, late=late, chart=chart)
         if not queued:
             log.info("digest %s/%s: not queued", due.job, due.period.key)
             return False

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Protocol
 from storage.models import Rating, ReturnVisit, Ticket
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bot.config import Settings
     from bot.services.desk import Desk
     from bot.services.digest import Digest
 
@@ -37,6 +40,9 @@ class Notifier(Protocol):
     async def plan_ticket(self, desk: Desk, ticket: Ticket) -> None:
         """An inspection plan opened a ticket: post its card."""
 
-    async def digest(self, desk: Desk, digest: Digest, *, late: bool) -> bool:
+    async def digest_chart(self, settings: Settings, digest: Digest) -> Path | None:
+        """Draw the digest's chart; called with no transaction open (it takes a while)."""
+
+    async def digest(self, desk: Desk, digest: Digest, *, late: bool, chart: Path | None) -> bool:
         """Queue a digest (text and chart) to the property's managers group; False when
         none is bound. `late`: sent after downtime, so the text says so."""
