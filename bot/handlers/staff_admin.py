@@ -17,6 +17,8 @@ from storage.models import Property
 # An invite code, also accepted as a deep link: /start inv-XXXXXXXX.
 INVITE_CODE = re.compile(r"^(?:inv[-_])?([2-9A-HJ-NP-Z]{8})$", re.IGNORECASE)
 
+_TELEGRAM_ID = re.compile(r"-?[0-9]{1,15}")
+
 
 async def _actor(ctx: Ctx, service: StaffService, prop: Property | None) -> Actor:
     return await service.actor(ctx.inc.user_id, prop.id if prop else None, ctx.inc.user_name)
@@ -57,7 +59,7 @@ async def on_unbind(ctx: Ctx) -> None:
     service = StaffService(ctx.desk)
     team = args[0] if args else None
     try:
-        actor = await _actor(ctx, service, await service.property_for(None))
+        actor = await _actor(ctx, service, await _chat_property(ctx, service))
         unbound = await service.unbind(actor, ctx.inc.chat_id, team)
     except NotAllowed as exc:
         ctx.say(ctx.t(exc.reason))
@@ -154,11 +156,11 @@ async def on_staff(ctx: Ctx) -> None:
 async def on_remove(ctx: Ctx) -> None:
     """`/remove <telegram id> [team]`: the ids are listed by /staff."""
     args = _args(ctx)
-    if not args or not args[0].lstrip("-").isdigit() or (len(args) > 1 and args[1] not in TEAMS):
+    if not args or not _TELEGRAM_ID.fullmatch(args[0]) or (len(args) > 1 and args[1] not in TEAMS):
         ctx.say(ctx.t("staff.remove_usage"))
         return
     service = StaffService(ctx.desk)
-    prop = await service.property_for(None)
+    prop = await _chat_property(ctx, service)
     if prop is None:
         return
     try:
@@ -174,6 +176,13 @@ async def on_remove(ctx: Ctx) -> None:
         return
     teams = ctx.t("common.list_separator").join(team_label(ctx.t, m.team) for m in removed)
     ctx.say(ctx.t("staff.removed", name=removed[0].name or args[0], teams=teams))
+
+
+async def _chat_property(ctx: Ctx, service: StaffService) -> Property | None:
+    """The property whose teams this group serves; in private, the first property."""
+    for team in await service.teams_of_chat(ctx.inc.chat_id):
+        return await ctx.desk.uow.properties.get(team.property_id)
+    return await service.property_for(None)
 
 
 async def _group_team(ctx: Ctx, service: StaffService) -> str:
