@@ -99,7 +99,9 @@ def test_company_terms_merge_over_builtin(tmp_path: Path) -> None:
     assert classifier.classify("冇水浸了").urgency != "emergency"
     # built-in knowledge is still there
     assert classifier.classify("电梯困人了").hazard == "lift"
-    assert "冇" in lexicon.cues["negation"] and "不" in lexicon.cues["negation"]
+    # Written Cantonese is normalised to Standard Chinese, so the company's 冇 is stored as 没.
+    assert "没" in lexicon.cues["negation"] and "不" in lexicon.cues["negation"]
+    assert "冇" not in lexicon.cues["negation"]
 
 
 def test_traditional_and_upper_case_terms_are_normalised(tmp_path: Path) -> None:

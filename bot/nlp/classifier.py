@@ -233,7 +233,8 @@ class Classifier:
         if self._substring_re is not None:
             # jieba glues time words to neighbours (上周三, 昨天晚上), so scan the text too.
             for match in self._substring_re.finditer(text):
-                all_flags |= self._substring_bits[match.group()]
+                if not self._inside_cue(tokens, match.start(), match.group()):
+                    all_flags |= self._substring_bits[match.group()]
         msg.all_flags = all_flags
         if combos:
             self._fire_combos(msg, combos)
@@ -248,6 +249,16 @@ class Classifier:
             if phrase in self._lookup:
                 found.append(phrase)
         return found
+
+    def _inside_cue(self, tokens: list[str], start: int, found: str) -> bool:
+        """Whether ``found`` at ``start`` lies inside a longer cue token that decides for
+        itself (不是演习 is no planned drill)."""
+        offset = 0
+        for token in tokens:
+            if offset + len(token) > start:
+                return token != found and token in self._cue_flags
+            offset += len(token)
+        return False
 
     def _fire_combos(
         self, msg: _Message, combos: dict[int, dict[int, list[tuple[int, str]]]]

@@ -22,9 +22,9 @@ _DROP.update({ord("’"): "'", ord("‘"): "'"})
 _CONTRACTIONS = re.compile(r"\b(can|won|isn|aren|doesn|don|didn|wasn|weren|hasn|haven|couldn)'t\b")
 _CONTRACTION_BASE = {"can": "can", "won": "will"}
 
-# Written Cantonese (Hong Kong residents) -> Standard Chinese, after t2s, so one lexicon serves
-# both: 升降機困咗人 -> 电梯困了人, 冇人喺入面 -> 没人在里面. Longer forms first; only applied when a
-# marker character that Standard Chinese does not use appears.
+# Written Cantonese (Hong Kong residents) -> Standard Chinese, after t2s, so one lexicon
+# serves both: 升降機困咗人 -> 电梯困了人, 冇人喺入面 -> 没人在里面. Longer forms first; only
+# applied when a marker that Standard Chinese does not use appears.
 _CANTONESE = (
     ("升降机", "电梯"),
     ("落嚟", "下来"),
@@ -58,7 +58,8 @@ _CANTONESE = (
     ("睇", "看"),
     ("嘢", "东西"),
 )
-_CANTONESE_MARKERS = frozenset("咗喺冇嘅哋佢嚟啲乜睇嘢唔") | {"升降机", "屋企", "而家"}
+_CANTONESE_CHARS = frozenset("咗喺冇嘅哋佢嚟啲乜睇嘢唔")
+_CANTONESE_WORDS = re.compile("升降机|屋企|而家")
 _CANTONESE_RE = re.compile("|".join(re.escape(a) for a, _ in _CANTONESE))
 _CANTONESE_MAP = dict(_CANTONESE)
 # 唔 is a Mandarin interjection too ("唔,好的"): only before another character is it "not".
@@ -66,7 +67,7 @@ _CANTONESE_NOT = re.compile("唔(?=[\u4e00-\u9fff])")
 
 
 def _from_cantonese(text: str) -> str:
-    if not any(marker in text for marker in _CANTONESE_MARKERS):
+    if _CANTONESE_CHARS.isdisjoint(text) and _CANTONESE_WORDS.search(text) is None:
         return text
     text = _CANTONESE_RE.sub(lambda m: _CANTONESE_MAP[m.group()], text)
     return _CANTONESE_NOT.sub("不", text)
