@@ -326,3 +326,57 @@ def test_danger_evidence(text: str, category: str, urgency: str, hazard: str | N
 def test_danger_evidence_names_object_and_cue() -> None:
     result = classify("插线板烧化了")
     assert {"插线板", "烧化了"} <= set(result.matched)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency", "hazard"),
+    [
+        # states and signs (v9 round): person states, gas escaping and its symptoms, smoke in a
+        # place, people at edges, break-ins in progress, shut in anywhere, overhead parts
+        # swaying, water finding electrics; phrasings written for this test, not from a corpus
+        ("楼梯间全是烟 呛得睁不开眼", "security", "emergency", "fire"),
+        ("走廊里有烟飘出来 不知道哪家", "security", "emergency", "fire"),
+        ("用燃气热水器洗澡洗到一半头好晕 想吐", "repair", "emergency", "gas"),
+        ("there's a strong smell near the boiler and I feel dizzy", "repair", "emergency", "gas"),
+        ("煤气罐那里嘶嘶响 有股味", "repair", "emergency", "gas"),
+        ("一个老太太在小区门口摔倒了 腿肿起来了 站不起来", "security", "emergency", "medical"),
+        ("my dad fell in the bathroom and can't get up", "security", "emergency", "medical"),
+        ("住在3楼的大爷脸色发紫 喘不上气", "security", "emergency", "medical"),
+        ("有人坐在天台边上 腿悬在外面", "security", "emergency", "medical"),
+        ("someone is standing on the roof edge of block 3", "security", "emergency", "medical"),
+        ("孩子把自己反锁在房间里 出不来 一直哭", "security", "emergency", "medical"),
+        ("隔壁独居老人好几天没见了 敲门没人应", "security", "emergency", "medical"),
+        ("对面阳台有个小偷正在翻东西", "security", "emergency", "crime"),
+        ("两个男的在停车场推推搡搡 一个被推倒了", "security", "emergency", "crime"),
+        ("小区门口的广告牌在晃 感觉要倒了", "repair", "emergency", "structure"),
+        ("空调外机摇摇晃晃的 就在人行道上方", "repair", "emergency", "structure"),
+        ("水顺着墙往下流 流到插座里了", "repair", "emergency", "electric"),
+        ("The lift doors opened between floors and it kept going", "repair", "emergency", "lift"),
+        ("電梯壞咗,我哋三個人困喺入面", "repair", "emergency", "lift"),
+        ("有個阿婆喺大堂暈低咗", "security", "emergency", "medical"),
+        ("一个人在我家门口晃了半天 还拍了照", "security", "high", None),
+        # look-alikes: a dropped phone, a rescued toy, smokers, a worker on a roof, a resident
+        # climbing into their own home, a pressure cooker, a drill, nobody inside (Cantonese)
+        ("手机摔了 屏幕不正常", "other", "low", None),
+        ("楼道里总有烟味 肯定是有人抽烟", "complaint", "normal", None),
+        ("有人站在天台上晒被子", "other", "low", None),
+        ("我忘带钥匙了 从阳台爬进去了 没事", "other", "low", None),
+        ("高压锅一直呲呲喷气 正常吗", "other", "low", None),
+        ("昨天楼道有烟 后来发现是有人烧纸", "security", "normal", None),
+        ("電梯停咗,冇人喺入面", "repair", "high", None),
+        ("if there's ever a gas leak who do I call?", "inquiry", "low", None),
+    ],
+)
+def test_states_and_signs(text: str, category: str, urgency: str, hazard: str | None) -> None:
+    check(text, category, urgency, hazard)
+
+
+def test_not_a_drill_is_no_drill() -> None:
+    # 不是演习 must not read as a planned drill that turns the alarm into a question
+    assert classify("整栋楼警报都在响 不是演习吧?").urgency == "emergency"
+    assert classify("今天的警报是演习吗").urgency == "low"
+
+
+def test_outrage_makes_a_live_emergency_a_complaint() -> None:
+    result = classify("困在电梯里半小时了 打了两次电话都说马上到 人呢 什么破物业")
+    assert (result.category, result.urgency, result.hazard) == ("complaint", "emergency", "lift")
