@@ -58,8 +58,9 @@ _CANTONESE = (
     ("睇", "看"),
     ("嘢", "东西"),
 )
-_CANTONESE_CHARS = frozenset("咗喺冇嘅哋佢嚟啲乜睇嘢唔")
-_CANTONESE_WORDS = re.compile("升降机|屋企|而家")
+# A character class is the cheapest test: the marker characters plus the first characters of
+# the marker words (升降机, 屋企, 而家).
+_CANTONESE_HINT = re.compile("[咗喺冇嘅哋佢嚟啲乜睇嘢唔升屋而]")
 _CANTONESE_RE = re.compile("|".join(re.escape(a) for a, _ in _CANTONESE))
 _CANTONESE_MAP = dict(_CANTONESE)
 # 唔 is a Mandarin interjection too ("唔,好的"): only before another character is it "not".
@@ -67,7 +68,7 @@ _CANTONESE_NOT = re.compile("唔(?=[\u4e00-\u9fff])")
 
 
 def _from_cantonese(text: str) -> str:
-    if _CANTONESE_CHARS.isdisjoint(text) and _CANTONESE_WORDS.search(text) is None:
+    if _CANTONESE_HINT.search(text) is None:
         return text
     text = _CANTONESE_RE.sub(lambda m: _CANTONESE_MAP[m.group()], text)
     return _CANTONESE_NOT.sub("不", text)
@@ -86,6 +87,9 @@ class _Converter:
         self.traditional = frozenset(
             a for a, b in zip(everything, converted, strict=False) if a != b and same_length
         )
+        # A character class finds one faster than a set walks the message.
+        chars = "".join(re.escape(ch) for ch in sorted(self.traditional))
+        self.pattern = re.compile(f"[{chars}]") if chars else re.compile("(?!)")
 
     def convert(self, text: str) -> str:
         with self._lock:
@@ -117,7 +121,7 @@ def normalize(text: str) -> str:
     text = text.encode("utf-8", "ignore").decode("utf-8")
     text = unicodedata.normalize("NFKC", text).translate(_DROP)
     converter = _get_converter()
-    if not converter.traditional.isdisjoint(text):
+    if converter.pattern.search(text) is not None:
         text = converter.convert(text)
     text = _from_cantonese(text).casefold()
     if "'" in text:
