@@ -380,3 +380,31 @@ def test_not_a_drill_is_no_drill() -> None:
 def test_outrage_makes_a_live_emergency_a_complaint() -> None:
     result = classify("困在电梯里半小时了 打了两次电话都说马上到 人呢 什么破物业")
     assert (result.category, result.urgency, result.hazard) == ("complaint", "emergency", "lift")
+
+
+def test_segmenter_equals_jieba() -> None:
+    # bot.nlp.segment replaces tokenizer.lcut(text, HMM=False) for speed; tokens must not move.
+    import json
+    from pathlib import Path
+
+    from bot.nlp import get_classifier
+    from bot.nlp.normalize import normalize
+    from bot.nlp.segment import Segmenter
+
+    tokenizer = get_classifier()._tokenizer
+    segmenter = Segmenter(tokenizer)
+    data = Path(__file__).parent / "data"
+    texts = [
+        json.loads(line)["text"]
+        for name in ("corpus_tune.jsonl", "corpus_holdout.jsonl")
+        for line in (data / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    rnd = random.Random(7)
+    junk = [
+        "".join(chr(rnd.randint(0x20, 0x9FFF)) for _ in range(rnd.randint(0, 40)))
+        for _ in range(500)
+    ]
+    samples = texts + [normalize(t) for t in texts] + junk + ["", " ", "e-bike 3栋 a1 \r\n x"]
+    for text in samples:
+        assert segmenter.cut(text) == tokenizer.lcut(text, HMM=False), text

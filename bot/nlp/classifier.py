@@ -20,6 +20,7 @@ from bot.nlp.codes import HAZARDS
 from bot.nlp.homophones import HomophoneIndex, load_groups, trie_pattern
 from bot.nlp.lexicon import CUE_KINDS, Lexicon, Rule
 from bot.nlp.normalize import normalize
+from bot.nlp.segment import Segmenter
 
 WORDS_PATH = Path(__file__).with_name("data") / "words.txt"
 MIN_SCORE = 2.0  # below this the evidence is too thin: answer "other" and let the resident pick
@@ -92,6 +93,7 @@ class Classifier:
     def __init__(self, lexicon: Lexicon, words_path: Path = WORDS_PATH) -> None:
         self.lexicon = lexicon
         self._tokenizer = self._build_tokenizer(lexicon, words_path)
+        self._segment = Segmenter(self._tokenizer).cut  # == self._tokenizer.lcut(text, HMM=False)
         self._index: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self._cue_flags: dict[str, int] = defaultdict(int)
         self._phrase_first: set[str] = set()
@@ -189,7 +191,7 @@ class Classifier:
         tokens: list[str] = []
         clauses: list[int] = []
         clause = 0
-        for token in self._tokenizer.lcut(text, HMM=False):
+        for token in self._segment(text):
             if token.isspace():
                 continue
             if token in BOUNDARIES:

@@ -1,0 +1,86 @@
+"""jieba's exact segmentation (dictionary only, no HMM), without its per-call overhead.
+
+``jieba.Tokenizer.lcut(text, HMM=False)`` builds a DAG dict, then a route dict through a
+generator per character, recomputing ``log(freq)`` for every candidate word. This does the same
+walk over the same dictionary with the log probabilities computed once, so its tokens are
+identical (tests compare them) at a fraction of the cost. Read-only after construction, so it
+is thread-safe.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import jieba
+
+# The patterns jieba 0.42 uses for the accurate mode.
+_HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
+_SKIP = re.compile("(\r\n|\\s)", re.U)
+_ENG = re.compile("[a-zA-Z0-9]", re.U)
+
+
+class Segmenter:
+    """Dictionary segmentation equal to ``tokenizer.lcut(text, HMM=False)``."""
+
+    def __init__(self, tokenizer: jieba.Tokenizer) -> None:
+        # Words and their prefixes (freq 0); the classifier never changes its tokenizer after
+        # building it, so this shares the dictionary rather than copying it.
+        self._freq: dict[str, int] = tokenizer.FREQ
+        logtotal = math.log(tokenizer.total)
+        self._logp = {word: math.log(f) - logtotal for word, f in self._freq.items() if f}
+        self._miss = math.log(1) - logtotal  # jieba's ``log(FREQ.get(word) or 1) - logtotal``
+
+    def cut(self, text: str) -> list[str]:
+        out: list[str] = []
+        for block in _HAN.split(text):
+            if not block:
+                continue
+            if _HAN.match(block):
+                self._cut_block(block, out)
+            else:
+                for part in _SKIP.split(block):
+                    if _SKIP.match(part):
+                        out.append(part)
+                    else:
+                        out.extend(part)
+        return out
+
+    def _cut_block(self, sentence: str, out: list[str]) -> None:
+        freq, logp, miss = self._freq, self._logp, self._miss
+        size = len(sentence)
+        score = [0.0] * (size + 1)
+        end = [0] * (size + 1)
+        for start in range(size - 1, -1, -1):
+            best_score = -math.inf
+            best_end = start
+            found = False
+            i = start
+            frag = sentence[start]
+            while i < size and frag in freq:
+                if freq[frag]:
+                    found = True
+                    value = logp[frag] + score[i + 1]
+                    if value >= best_score:  # ties go to the longer word, as in jieba's max()
+                        best_score, best_end = value, i
+                i += 1
+                frag = sentence[start : i + 1]
+            if not found:
+                best_score = logp.get(sentence[start], miss) + score[start + 1]
+                best_end = start
+            score[start], end[start] = best_score, best_end
+        pos = 0
+        buf = ""
+        while pos < size:
+            stop = end[pos] + 1
+            word = sentence[pos:stop]
+            if len(word) == 1 and _ENG.match(word):
+                buf += word
+            else:
+                if buf:
+                    out.append(buf)
+                    buf = ""
+                out.append(word)
+            pos = stop
+        if buf:
+            out.append(buf)
