@@ -355,6 +355,16 @@ def test_danger_evidence_names_object_and_cue() -> None:
         ("電梯壞咗,我哋三個人困喺入面", "repair", "emergency", "lift"),
         ("有個阿婆喺大堂暈低咗", "security", "emergency", "medical"),
         ("一个人在我家门口晃了半天 还拍了照", "security", "high", None),
+        ("吊扇在晃 螺丝好像松了", "repair", "emergency", "structure"),
+        ("外墙上有个工人 安全绳好像断了", "security", "emergency", "medical"),
+        ("小孩的头卡在栏杆里出不来了", "security", "emergency", "medical"),
+        (
+            "a man is lying at the foot of the stairs, not moving",
+            "security",
+            "emergency",
+            "medical",
+        ),
+        ("老人在楼道里坐着 脸色很差 说胸口闷", "security", "emergency", "medical"),
         # look-alikes: a dropped phone, a rescued toy, smokers, a worker on a roof, a resident
         # climbing into their own home, a pressure cooker, a drill, nobody inside (Cantonese)
         ("手机摔了 屏幕不正常", "other", "low", None),
@@ -365,6 +375,7 @@ def test_danger_evidence_names_object_and_cue() -> None:
         ("昨天楼道有烟 后来发现是有人烧纸", "security", "normal", None),
         ("電梯停咗,冇人喺入面", "repair", "high", None),
         ("if there's ever a gas leak who do I call?", "inquiry", "low", None),
+        ("吊顶有点松 不着急", "repair", "low", None),
     ],
 )
 def test_states_and_signs(text: str, category: str, urgency: str, hazard: str | None) -> None:
