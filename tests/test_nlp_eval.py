@@ -22,20 +22,24 @@ FRESH_V8 = DATA / "corpus_fresh_v8.jsonl"  # unseen when written, tuned on in th
 # v9: written by a different author who never saw the lexicon or earlier sets; unseen when
 # first evaluated, tuned on in the v9 round
 FRESH_V9 = DATA / "corpus_fresh_v9.jsonl"
+# v10: written by yet another author from TAXONOMY.md alone; never tuned on
+FRESH_V10 = DATA / "corpus_fresh_v10.jsonl"
 
 
 def test_corpus_is_large_labelled_and_disjoint() -> None:
     tune, holdout, fresh = load_examples(TUNE), load_examples(HOLDOUT), load_examples(FRESH)
     v5, v6 = load_examples(FRESH_V5), load_examples(FRESH_V6)
     v7, v8, v9 = load_examples(FRESH_V7), load_examples(FRESH_V8), load_examples(FRESH_V9)
+    v10 = load_examples(FRESH_V10)
     assert len(tune) + len(holdout) >= 500
     assert len(holdout) >= 90 and len(fresh) >= 50 and len(v5) >= 120 and len(v6) >= 120
-    assert len(v7) >= 150 and len(v8) >= 150 and len(v9) >= 200
-    texts = [{e.text for e in part} for part in (tune, holdout, fresh, v5, v6, v7, v8, v9)]
+    assert len(v7) >= 150 and len(v8) >= 150 and len(v9) >= 200 and len(v10) >= 200
+    parts = (tune, holdout, fresh, v5, v6, v7, v8, v9, v10)
+    texts = [{e.text for e in part} for part in parts]
     for i, first in enumerate(texts):
         for second in texts[i + 1 :]:
             assert not first & second
-    for part in (v5, v6, v7, v8, v9):
+    for part in (v5, v6, v7, v8, v9, v10):
         # every hazard, and roughly a third (v5, v6) to two fifths (v7, v8) emergencies
         assert {e.hazard for e in part if e.urgency == "emergency"} == set(HAZARDS)
         assert 0.25 <= sum(e.urgency == "emergency" for e in part) / len(part) <= 0.45
@@ -104,6 +108,18 @@ def test_fresh_v9_after_tuning() -> None:
     category, urgency, recall, precision = figures = _figures(evaluate(FRESH_V9))
     assert category >= 0.85 and urgency >= 0.80, figures
     assert recall >= 0.95 and precision >= 0.80, figures
+
+
+def test_fresh_v10_unseen_figures() -> None:
+    # The honest figures for unseen messages: v10 (272 distinct lines) was written by another
+    # author from TAXONOMY.md alone and evaluated once after the v9 round: 0.846 / 0.812 /
+    # 0.842 (96 of 114) / 0.960. Urgency and precision meet the targets; category (0.85) and
+    # emergency recall (0.95) do not, so those are guarded just below the measured values.
+    # Do not tune on v10 until a v11 written by someone else replaces it.
+    category, urgency, recall, precision = figures = _figures(evaluate(FRESH_V10))
+    assert urgency >= 0.80 and precision >= 0.80, figures
+    assert category >= 0.84, figures  # target 0.85 not met on unseen messages
+    assert recall >= 0.84, figures  # target 0.95 not met on unseen messages
 
 
 def test_fresh_v4_regression_guard() -> None:

@@ -25,6 +25,7 @@ DEFAULT_FILES = (
     "corpus_fresh_v7.jsonl",
     "corpus_fresh_v8.jsonl",
     "corpus_fresh_v9.jsonl",
+    "corpus_fresh_v10.jsonl",
 )
 
 
