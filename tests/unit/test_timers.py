@@ -103,3 +103,23 @@ def test_business_hours_apply_except_to_emergencies() -> None:
     assert normal.response_due == datetime(2026, 11, 30, 9, 30, tzinfo=tz)  # Monday
     emergency = policy.deadlines("repair", "emergency", friday_five)
     assert emergency.response_due == friday_five + timedelta(minutes=5)
+
+
+def test_business_hours_from_settings_reach_the_policy() -> None:
+    from bot.config import BusinessHours, Settings
+    from bot.services.desk import sla_policy
+
+    hours = BusinessHours(enabled=True, start="08:30", end="18:00", weekdays=[0, 1, 2, 3, 4])
+    policy = sla_policy(
+        Settings(
+            business_hours=hours,
+            sla={"normal": {"response_minutes": 60, "resolution_minutes": 120}},
+        )
+    )
+    tz = ZoneInfo("Asia/Shanghai")
+    friday_evening = datetime(2026, 11, 27, 17, 30, tzinfo=tz)
+    due = policy.deadlines("cleaning", "normal", friday_evening)
+    assert due.response_due == datetime(2026, 11, 30, 9, 0, tzinfo=tz)  # Monday morning
+    assert policy.deadlines("cleaning", "emergency", friday_evening).response_due == (
+        friday_evening + timedelta(minutes=5)
+    )
