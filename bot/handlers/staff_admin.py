@@ -11,6 +11,7 @@ import re
 from bot.config import TEAMS
 from bot.handlers.base import Ctx
 from bot.handlers.presenters import team_label
+from bot.messages import Outgoing
 from bot.services.staff import INVITE_DAYS, ROLES, Actor, NotAllowed, StaffService
 from storage.models import Property
 
@@ -86,15 +87,21 @@ async def on_invite(ctx: Ctx) -> None:
     except NotAllowed as exc:
         ctx.say(ctx.t(exc.reason))
         return
-    ctx.say(
-        ctx.t(
-            "staff.invite_created",
-            code=invite.code,
-            team=team_label(ctx.t, team),
-            role=ctx.t(f"role.{role}"),
-            days=INVITE_DAYS,
-        )
+    text = ctx.t(
+        "staff.invite_created",
+        code=invite.code,
+        team=team_label(ctx.t, team),
+        role=ctx.t(f"role.{role}"),
+        days=INVITE_DAYS,
     )
+    if ctx.inc.is_private:
+        ctx.say(text)
+        return
+    # A one-time code shown in a group could be redeemed by anyone there: send it privately.
+    hint = Outgoing(chat_id=ctx.inc.chat_id, text=ctx.t("staff.invite_needs_private_chat"))
+    private = Outgoing(chat_id=ctx.inc.user_id, text=text)
+    await ctx.desk.enqueue(f"invite:{invite.code}", private, fallback=hint)
+    ctx.say(ctx.t("staff.invite_sent_privately"))
 
 
 async def on_join(ctx: Ctx) -> None:

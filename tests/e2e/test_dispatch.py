@@ -35,7 +35,7 @@ class Desk:
         return await self.h.act(self.admin.send_text(f"/bind {team}", chat=group))
 
     async def invite_and_join(self, person: SimUser, team: str = "engineering") -> str:
-        sent = await self.h.act(self.admin.send_text(f"/invite {team}", chat=self.eng))
+        sent = await self.h.act(self.admin.send_text(f"/invite {team}"))  # privately
         match = CODE.search(texts(sent))
         assert match, texts(sent)
         joined = await self.h.act(person.send_text(f"/join {match.group(1)}"))
@@ -74,7 +74,16 @@ async def test_bind_invite_and_card_reaches_routed_team(
     desk = Desk(harness, emulator)
     bound = await desk.bind(desk.eng, "engineering")
     assert "已绑定" in texts(bound) and "工程部" in texts(bound)
+
+    def group_texts(sent: list[BotMessage]) -> str:
+        return texts([m for m in sent if m.chat_id == desk.eng.id])
+
+    sent = await harness.act(desk.admin.send_text("/invite engineering", chat=desk.eng))
+    # never shown in the group; the admin has no private chat yet, so the group gets a hint
+    assert not CODE.search(group_texts(sent)) and "私聊我" in group_texts(sent)
     code = await desk.invite_and_join(desk.li)
+    sent = await harness.act(desk.admin.send_text("/invite engineering", chat=desk.eng))
+    assert not CODE.search(group_texts(sent)) and CODE.search(texts(desk.admin.messages()))
     again = await harness.act(desk.zhang.send_text(f"/join {code}"))
     assert "无效" in texts(again)  # one-time code
     await harness.register(desk.wang)

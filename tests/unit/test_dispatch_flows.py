@@ -112,7 +112,9 @@ async def test_invite_join_list_and_remove(world: World) -> None:
     await admin.say("/invite engineering lead")
     async with world.app.uow_factory() as uow:
         [invite] = (await uow.session.scalars(select(Invite))).all()
-    assert invite.code in admin.texts()
+    assert "私信" in admin.texts() and invite.code not in admin.texts()  # not shown in the group
+    await world.flush()
+    assert invite.code in world.sender.text_to(ADMIN)  # but privately
 
     zhao = world.person(ZHAO_LEAD, ZHAO_LEAD, "赵组长")
     await zhao.say(f"/join {invite.code}")
