@@ -174,14 +174,6 @@ class ReportRepo:
         )
         return list((await self.session.scalars(query)).all())
 
-    async def daily_by_category(self, days: Sequence[Window]) -> list[tuple[int, str, int]]:
-        """(day index, category, tickets created) for each day window."""
-        rows: list[tuple[int, str, int]] = []
-        for index, day in enumerate(days):
-            for category, count in await self.by_column(day, "category"):
-                rows.append((index, category, count))
-        return rows
-
 
 def _count(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))

@@ -137,10 +137,6 @@ class TicketRepo(_Repo):
         )
         return (await self.session.scalars(query)).all()
 
-    async def count_for_resident(self, resident_id: int) -> int:
-        query = select(func.count()).select_from(Ticket).where(Ticket.resident_id == resident_id)
-        return int(await self.session.scalar(query) or 0)
-
     async def add_event(self, event: TicketEvent) -> TicketEvent:
         self.session.add(event)
         await self.session.flush()

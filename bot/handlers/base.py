@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -105,16 +105,9 @@ class Ctx:
         self.state = State()
 
 
-Step = Callable[[Ctx], Awaitable[None]]
-
-
 def new_token() -> str:
     """A short id that ties buttons to the message they belong to."""
     return secrets.token_hex(3)
-
-
-def row(*buttons: Button) -> tuple[Button, ...]:
-    return tuple(buttons)
 
 
 def in_rows(buttons: Sequence[Button], width: int) -> Keyboard:

@@ -32,21 +32,17 @@ async def start(ctx: Ctx, resident: Resident) -> None:
     """Any text or photo from a registered resident outside a flow starts a report."""
     text = clean_text(ctx.inc.text)
     draft = Draft(description=text[:DESCRIPTION_LIMIT], photos=list(ctx.inc.photos))
-    ctx.goto(FLOW, "", draft=draft.to_dict(), draft_id=new_token(), chosen=False)
-    if not text:
-        ctx.goto(FLOW, "describe")
-        await prompt(ctx)
-        return
-    _classify(ctx, draft)
-    await _after_classification(ctx, resident, draft)
+    await _open_draft(ctx, resident, draft)
 
 
 async def resume_draft(ctx: Ctx, draft_data: dict[str, Any]) -> None:
     """Continue a draft that waited for registration or for edited details."""
     resident = await ctx.desk.resident(ctx.inc.user_id)
-    if resident is None:
-        return
-    draft = Draft.from_dict(draft_data)
+    if resident is not None:
+        await _open_draft(ctx, resident, Draft.from_dict(draft_data))
+
+
+async def _open_draft(ctx: Ctx, resident: Resident, draft: Draft) -> None:
     ctx.goto(FLOW, "", draft=draft.to_dict(), draft_id=new_token(), chosen=False)
     if not draft.description:
         ctx.goto(FLOW, "describe")
