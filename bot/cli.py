@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     lexicon_sub = lexicon.add_subparsers(dest="lexicon_command", required=True)
     suggest = lexicon_sub.add_parser("suggest", help="terms that staff corrections point to")
     suggest.set_defaults(handler=_lexicon_suggest)
+    train = lexicon_sub.add_parser("train", help="fit the learned models on the labelled corpus")
+    train.add_argument("files", nargs="*", help="JSON-lines files (default: the training sets)")
+    train.add_argument("--out", help="where to write the models (default: the shipped file)")
+    train.set_defaults(handler=_lexicon_train)
     return parser
 
 
@@ -132,6 +136,12 @@ def _lexicon_suggest(args: argparse.Namespace) -> int:
     from bot.lexicon_cli import suggest_from_corrections
 
     return asyncio.run(suggest_from_corrections(load_settings()))
+
+
+def _lexicon_train(args: argparse.Namespace) -> int:
+    from bot.nlp.train import main as train_main
+
+    return train_main(args.files, args.out)
 
 
 if __name__ == "__main__":

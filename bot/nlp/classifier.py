@@ -18,6 +18,7 @@ import jieba
 
 from bot.nlp.codes import HAZARDS
 from bot.nlp.homophones import HomophoneIndex, load_groups, trie_pattern
+from bot.nlp.learned import Models, features, load_models
 from bot.nlp.lexicon import CUE_KINDS, Lexicon, Rule
 from bot.nlp.normalize import normalize
 from bot.nlp.segment import Segmenter
@@ -27,6 +28,9 @@ MIN_SCORE = 2.0  # below this the evidence is too thin: answer "other" and let t
 NEGATION_REACH = 3  # tokens before a hit that a negation word may govern
 RESPONSE_REACH = 2  # tokens after an "ongoing" cue where "nobody came" makes it a complaint
 RESPONSE_NEGATIONS = ("没人", "没有人", "无人", "nobody", "no one")
+LEARNED_ALONE = 0.6  # model probability that classifies a message no lexicon word matched
+OVERRULE_HIGH = 0.6  # model probability that turns a rule's high into an emergency
+RULE_SHARE = 1.0  # weight of the rule scores against the model's probabilities
 BOUNDARIES = frozenset(",.!?;:。、…~()[]{}\"'")
 # Life-threatening hazards first when one message names several.
 # Causes before consequences: sparks with a burning smell are electric, a fight with bleeding
@@ -87,11 +91,65 @@ class _Message:
         return bool(self.all_flags & bit)
 
 
+class _Opinion:
+    """What the learned models say about one message (see :mod:`bot.nlp.learned`)."""
+
+    def __init__(self, models: Models, norm: str) -> None:
+        feats = features(norm)
+        self.models = models
+        self.norm = norm
+        self.feats = feats
+        self.p_emergency = models.emergency.probabilities(feats)["yes"]
+        self.alarm = self.p_emergency >= models.threshold
+        self.categories = models.category.probabilities(feats)
+
+    def top_category(self) -> tuple[str, float]:
+        return max(self.categories.items(), key=lambda kv: kv[1])
+
+    def decisive(self) -> bool:
+        """Sure enough to classify a message in which no lexicon word matched."""
+        category, p = self.top_category()
+        return self.alarm or (category != "other" and p >= LEARNED_ALONE)
+
+    def blend_category(
+        self, scores: dict[str, float], category: str, confidence: float
+    ) -> tuple[str, float]:
+        """Rule scores (as shares of their total) plus the model's probabilities."""
+        total = sum(v for v in scores.values() if v > 0)
+        blended = {c: p for c, p in self.categories.items()}
+        if total > 0 and category != "other":
+            for c, v in scores.items():
+                if v > 0:
+                    blended[c] = blended.get(c, 0.0) + RULE_SHARE * v / total
+        best, value = max(blended.items(), key=lambda kv: kv[1])
+        if best == category:
+            return category, confidence
+        if category == "other" and value < LEARNED_ALONE:
+            return category, confidence
+        return best, round(min(value / (1 + RULE_SHARE), 1.0), 3)
+
+    def category_for_alarm(self) -> str:
+        ranked = sorted(self.categories.items(), key=lambda kv: -kv[1])
+        return next(c for c, _ in ranked if c != "other")
+
+    def hazard_and_reasons(self) -> tuple[str, tuple[str, ...]]:
+        hazards = self.models.hazard.probabilities(self.feats)
+        hazard = max(hazards.items(), key=lambda kv: kv[1])[0]
+        return hazard, self.models.emergency.reasons(self.feats, "yes", self.norm)
+
+
 class Classifier:
     """A classifier bound to one lexicon. Build once (slow), call ``classify`` from any thread."""
 
-    def __init__(self, lexicon: Lexicon, words_path: Path = WORDS_PATH) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        words_path: Path = WORDS_PATH,
+        models: Models | bool | None = True,
+    ) -> None:
         self.lexicon = lexicon
+        # True: the shipped models; False/None: rules alone (for tests and comparisons).
+        self.models: Models | None = load_models() if models is True else (models or None)
         self._tokenizer = self._build_tokenizer(lexicon, words_path)
         self._segment = Segmenter(self._tokenizer).cut  # == self._tokenizer.lcut(text, HMM=False)
         self._index: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -426,7 +484,9 @@ class Classifier:
         msg = self._tokenize(norm)
         self._match(msg)
         question = msg.has(_QUE)
-        if not msg.hits and not question:
+        opinion = self._opinion(norm)
+        alone = opinion is not None and opinion.decisive() and not msg.has(_FIN)
+        if not msg.hits and not question and not alone:
             return OTHER
         finished = self._finished(msg)
         event_question = (
@@ -443,20 +503,65 @@ class Classifier:
             # The team that handles this hazard is the better guess when domains compete.
             scores[HAZARD_HOME[emergency.rule.hazard or "fire"]] += 2
         category, confidence = self._pick_category(scores)
+        if opinion is not None and not event_question:
+            # A question about a past or planned event is the rules' call (an inquiry).
+            category, confidence = opinion.blend_category(scores, category, confidence)
         category = self._question_category(msg, category, question, emergency)
+        learned_alarm = (
+            emergency is None
+            and opinion is not None
+            and opinion.alarm
+            and not self._context_forbids_alarm(msg, finished, event_question)
+            and not self._rules_overrule_alarm(msg, opinion.p_emergency)
+        )
         if emergency is not None and category != "complaint":
             # The rule that raised the alarm names the team that must act (sparks with smoke go
             # to engineering, a chunk of concrete on a car is not a parking matter); only an
             # explicit complaint keeps its own route (TAXONOMY: the hazard still alerts).
             category = emergency.rule.category
+        if learned_alarm and category == "other":
+            assert opinion is not None
+            category = opinion.category_for_alarm()
         if category == "other":
             return Classification("other", "low", None, confidence, ())
+        if learned_alarm:
+            assert opinion is not None
+            return self._learned_emergency(msg, category, confidence, opinion)
         urgency, deciding = self._urgency(msg, category, emergency, question, finished)
         hazard = emergency.rule.hazard if emergency is not None else None
         if emergency is not None:
             confidence = max(confidence, 0.9)
         matched = self._explain(msg, category, deciding)
         return Classification(category, urgency, hazard, confidence, matched)
+
+    def _learned_emergency(
+        self, msg: _Message, category: str, confidence: float, opinion: _Opinion
+    ) -> Classification:
+        hazard, reasons = opinion.hazard_and_reasons()
+        matched = self._explain(msg, category, [], reasons)
+        return Classification(category, "emergency", hazard, max(confidence, 0.8), matched)
+
+    def _opinion(self, norm: str) -> _Opinion | None:
+        if self.models is None:
+            return None
+        return _Opinion(self.models, norm)
+
+    @staticmethod
+    def _rules_overrule_alarm(msg: _Message, p_emergency: float) -> bool:
+        """Where a rule saw the alarm words and ruled them out (negated, or an ``unless``
+        look-alike such as a smoker or a laundry rack), the model does not overrule it; a live
+        ``high`` rule (a whole flat without power) yields only to a confident model."""
+        alarming = [h for h in msg.hits if h.rule.urgency == "emergency"]
+        if alarming and all(h.negated or h.cancelled for h in alarming):
+            return True
+        high = any(h.rule.urgency == "high" and not h.suppressed for h in msg.hits)
+        return high and p_emergency < OVERRULE_HIGH
+
+    def _context_forbids_alarm(self, msg: _Message, finished: bool, event_question: bool) -> bool:
+        """The model reads words, not time: a finished, hypothetical or old event, or a question
+        about one, is no alarm however alarming its words (the rules' own context cues)."""
+        old = msg.has(_PAST) and not self._still_going(msg) and not msg.has(_INT)
+        return finished or event_question or msg.has(_HYP) or old
 
     @staticmethod
     def _question_category(
@@ -569,7 +674,9 @@ class Classifier:
         return [tok for tok, flag in zip(msg.tokens, msg.flags, strict=False) if flag & bits]
 
     @staticmethod
-    def _explain(msg: _Message, category: str, deciding: list[str]) -> tuple[str, ...]:
+    def _explain(
+        msg: _Message, category: str, deciding: list[str], learned: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
         words = [h.word for h in msg.hits if h.rule.category == category] + deciding
         if category == "inquiry" and not words:
             words = [h.word for h in msg.hits] + Classifier._cue_words(msg, _QUE | _HOW)
@@ -579,4 +686,6 @@ class Classifier:
                 label = msg.corrections.get(part, part)
                 if label not in out:
                     out.append(label)
+        # The model's reasons come last, and only where no rule word already says as much.
+        out += [r for r in learned if not any(r in w or w in r for w in out)]
         return tuple(out[:12])

@@ -1,0 +1,134 @@
+"""The learned layer of the classifier (bot.nlp.learned, bot.nlp.train)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main as cli_main
+from bot.nlp import Classifier, classify, load_lexicon
+from bot.nlp.evaluate import CORPUS_DIR, load_examples
+from bot.nlp.learned import MODEL_PATH, LinearModel, features, load_models
+from bot.nlp.normalize import normalize
+from bot.nlp.train import HELD_OUT, TRAINING_FILES, train
+
+
+@pytest.fixture(scope="module")
+def rules_only() -> Classifier:
+    return Classifier(load_lexicon(), models=False)
+
+
+@pytest.fixture(scope="module")
+def always_alarmed() -> Classifier:
+    """The shipped models with the alarm threshold at zero: the model wants an alarm on
+    every message, so only the rules' context can keep one calm."""
+    models = load_models()
+    assert models is not None
+    return Classifier(load_lexicon(), models=dataclasses.replace(models, threshold=0.0))
+
+
+def test_features_are_ngrams_and_words() -> None:
+    found = features(normalize("電梯 stuck 了!! Help me"))
+    assert {"c:电", "c:电梯", "c:了"} <= set(found)
+    assert {"w:stuck", "w:help", "w:help_me"} <= set(found)
+    assert not any(" " in name or "!" in name for name in found)  # no n-gram spans a break
+    assert features("") == {}
+
+
+def test_linear_model_scores_and_explains() -> None:
+    model = LinearModel(
+        classes=("no", "yes"),
+        bias=(-1.0,),
+        weights={"c:着伙": (2.0,), "c:伙了": (1.5,), "c:快": (0.1,), "w:7": (3.0,)},
+    )
+    norm = "着伙了 7栋 快"
+    feats = features(norm)
+    p = model.probabilities(feats)["yes"]
+    assert p == pytest.approx(1 / (1 + pow(2.718281828459045, -(-1.0 + 2.0 + 1.5 + 0.1 + 3.0))))
+    # Overlapping n-grams merge into one stretch of the text; bare numbers are no reason.
+    assert model.reasons(feats, "yes", norm) == ("着伙了",)
+    assert model.probabilities({})["yes"] == pytest.approx(1 / (1 + pow(2.718281828459045, 1)))
+
+
+def test_model_file_with_mismatched_rows_is_rejected(tmp_path: Path) -> None:
+    bad = {"classes": ["a", "b", "c"], "bias": [0, 0, 0], "weights": {"c:x": [1, 2]}}
+    with pytest.raises(ValueError):
+        LinearModel.from_dict(bad)
+    assert load_models(tmp_path / "absent.json") is None
+
+
+def test_learned_layer_catches_what_the_rules_miss(rules_only: Classifier) -> None:
+    text = "车棚那边着伙了 快来"  # a homophone typo of 着火 the rules do not know
+    assert rules_only.classify(text).urgency != "emergency"
+    result = classify(text)
+    assert (result.urgency, result.hazard) == ("emergency", "fire")
+    assert any("着伙" in word for word in result.matched)  # the evidence is shown
+
+
+def test_rules_alone_when_models_are_off(rules_only: Classifier) -> None:
+    assert rules_only.models is None
+    assert rules_only.classify("你好") == classify("你好")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "煤气味已经没有了 燃气公司来看过了",  # finished
+        "万一电梯里困了人怎么办",  # hypothetical
+        "昨天晚上楼道冒烟的事处理了吗",  # a question about a past event
+        "现在已经闻不到煤气味了",  # the rule's alarm word is negated
+    ],
+)
+def test_rules_context_keeps_the_model_calm(always_alarmed: Classifier, text: str) -> None:
+    assert always_alarmed.classify(text).urgency != "emergency"
+
+
+def test_a_live_high_rule_needs_a_confident_model(always_alarmed: Classifier) -> None:
+    # "the whole flat is dark" is high by TAXONOMY; a model that is only somewhat sure of an
+    # emergency does not overrule it, a sure one would (threshold 0 is not sure of anything).
+    models = always_alarmed.models
+    assert models is not None
+    text = "家里突然没电了 全屋都黑了"
+    assert models.emergency.probabilities(features(normalize(text)))["yes"] < 0.6
+    assert always_alarmed.classify(text).urgency == "high"
+
+
+def test_shipped_model_was_trained_on_the_training_sets() -> None:
+    # A corpus change without `propdesk lexicon train` leaves a stale model: this catches it.
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    assert data["trained_on"] == list(TRAINING_FILES)
+    assert data["lines"] == sum(len(load_examples(CORPUS_DIR / n)) for n in TRAINING_FILES)
+    assert not set(data["trained_on"]) & set(HELD_OUT)
+    assert 0.05 < data["threshold"] < 0.95
+
+
+def test_train_writes_a_model_the_classifier_loads(tmp_path: Path) -> None:
+    out = tmp_path / "model.json"
+    summary = train([CORPUS_DIR / "corpus_tune.jsonl"], out)
+    assert summary["lines"] == len(load_examples(CORPUS_DIR / "corpus_tune.jsonl"))
+    models = load_models(out)
+    assert models is not None
+    assert set(models.hazard.classes) == {
+        "gas",
+        "fire",
+        "water",
+        "electric",
+        "lift",
+        "medical",
+        "crime",
+        "structure",
+    }
+    clf = Classifier(load_lexicon(), models=models)
+    assert clf.classify("厨房煤气味很重").urgency == "emergency"
+
+
+def test_cli_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m.json"
+    args = ["lexicon", "train", str(CORPUS_DIR / "corpus_fresh.jsonl"), "--out", str(out)]
+    assert cli_main(args) == 0
+    assert "threshold" in capsys.readouterr().out
+    assert load_models(out) is not None
+    assert cli_main(["lexicon", "train", str(tmp_path / "missing.jsonl"), "--out", str(out)]) == 2
