@@ -413,8 +413,8 @@ def test_segmenter_equals_jieba() -> None:
     data = Path(__file__).parent / "data"
     texts = [
         json.loads(line)["text"]
-        for name in ("corpus_tune.jsonl", "corpus_holdout.jsonl")
-        for line in (data / name).read_text(encoding="utf-8").splitlines()
+        for path in sorted(data.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     rnd = random.Random(7)

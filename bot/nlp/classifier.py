@@ -92,31 +92,61 @@ class _Message:
 
 
 class _Opinion:
-    """What the learned models say about one message (see :mod:`bot.nlp.learned`)."""
+    """What the learned models say about one message (see :mod:`bot.nlp.learned`). Each
+    figure is computed when first asked for: most messages need only some of them."""
 
     def __init__(self, models: Models, norm: str) -> None:
-        feats = features(norm)
         self.models = models
         self.norm = norm
-        self.feats = feats
-        self.p_emergency = models.emergency.probabilities(feats)["yes"]
-        self.alarm = self.p_emergency >= models.threshold
-        self.categories = models.category.probabilities(feats)
+        self._row_ids: list[int] | None = None
+        self._p_emergency: float | None = None
+        self._category: tuple[list[float], str] | None = None
 
-    def top_category(self) -> tuple[str, float]:
-        return max(self.categories.items(), key=lambda kv: kv[1])
+    @property
+    def _ids(self) -> list[int]:
+        if self._row_ids is None:
+            self._row_ids = self.models.row_ids(self.norm)
+        return self._row_ids
+
+    @property
+    def p_emergency(self) -> float:
+        if self._p_emergency is None:
+            self._p_emergency = self.models.emergency_probability(self._ids)
+        return self._p_emergency
+
+    @property
+    def alarm(self) -> bool:
+        return self.p_emergency >= self.models.threshold
+
+    @property
+    def categories(self) -> dict[str, float]:
+        probabilities, _ = self._category_scores()
+        return dict(zip(self.models.category.classes, probabilities, strict=True))
+
+    def _category_scores(self) -> tuple[list[float], str]:
+        if self._category is None:
+            self._category = self.models.category_scores(self._ids)
+        return self._category
 
     def decisive(self) -> bool:
         """Sure enough to classify a message in which no lexicon word matched."""
-        category, p = self.top_category()
-        return self.alarm or (category != "other" and p >= LEARNED_ALONE)
+        if self.alarm:
+            return True
+        probabilities, top = self._category_scores()
+        return top != "other" and max(probabilities) >= LEARNED_ALONE
 
     def blend_category(
         self, scores: dict[str, float], category: str, confidence: float
     ) -> tuple[str, float]:
         """Rule scores (as shares of their total) plus the model's probabilities."""
+        positive = [c for c, v in scores.items() if v > 0]
+        if category != "other" and positive == [category] and RULE_SHARE >= 1:
+            return category, confidence  # a whole share outweighs any probability
+        _, top = self._category_scores()
+        if category == top:
+            return category, confidence  # both agree, so their sum agrees too
         total = sum(v for v in scores.values() if v > 0)
-        blended = {c: p for c, p in self.categories.items()}
+        blended = self.categories
         if total > 0 and category != "other":
             for c, v in scores.items():
                 if v > 0:
@@ -133,9 +163,10 @@ class _Opinion:
         return next(c for c, _ in ranked if c != "other")
 
     def hazard_and_reasons(self) -> tuple[str, tuple[str, ...]]:
-        hazards = self.models.hazard.probabilities(self.feats)
+        feats = features(self.norm)  # only for an alarm: the rare, slow path
+        hazards = self.models.hazard.probabilities(feats)
         hazard = max(hazards.items(), key=lambda kv: kv[1])[0]
-        return hazard, self.models.emergency.reasons(self.feats, "yes", self.norm)
+        return hazard, self.models.emergency.reasons(feats, "yes", self.norm)
 
 
 class Classifier:
@@ -485,8 +516,7 @@ class Classifier:
         self._match(msg)
         question = msg.has(_QUE)
         opinion = self._opinion(norm)
-        alone = opinion is not None and opinion.decisive() and not msg.has(_FIN)
-        if not msg.hits and not question and not alone:
+        if not msg.hits and not question and not self._learned_alone(msg, opinion):
             return OTHER
         finished = self._finished(msg)
         event_question = (
@@ -510,8 +540,8 @@ class Classifier:
         learned_alarm = (
             emergency is None
             and opinion is not None
-            and opinion.alarm
             and not self._context_forbids_alarm(msg, finished, event_question)
+            and opinion.alarm
             and not self._rules_overrule_alarm(msg, opinion.p_emergency)
         )
         if emergency is not None and category != "complaint":
@@ -533,6 +563,12 @@ class Classifier:
             confidence = max(confidence, 0.9)
         matched = self._explain(msg, category, deciding)
         return Classification(category, urgency, hazard, confidence, matched)
+
+    @staticmethod
+    def _learned_alone(msg: _Message, opinion: _Opinion | None) -> bool:
+        """Whether the model may classify a message no lexicon word matched ("all fine now"
+        messages stay with the rules)."""
+        return opinion is not None and opinion.decisive() and not msg.has(_FIN)
 
     def _learned_emergency(
         self, msg: _Message, category: str, confidence: float, opinion: _Opinion

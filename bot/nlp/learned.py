@@ -11,15 +11,20 @@ n-grams that pushed it, and the classifier shows them in ``matched``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
+
+import ahocorasick
+import numpy as np
 
 MODEL_PATH = Path(__file__).with_name("data") / "model.json"
 MAX_NGRAM = 3
-_PUNCT = frozenset(",.!?;:。、…~()[]{}\"'-_/\\|*#@&+=<>")
 
 
 def features(norm: str) -> dict[str, float]:
@@ -31,7 +36,7 @@ def features(norm: str) -> dict[str, float]:
             for start in range(len(run) - size + 1):
                 found["c:" + run[start : start + size]] = 1.0
     for run in _runs(norm, ascii_run=True):
-        words = [w for w in run.split() if w]
+        words = run.split()
         for i, word in enumerate(words):
             found["w:" + word] = 1.0
             if i + 1 < len(words):
@@ -39,20 +44,30 @@ def features(norm: str) -> dict[str, float]:
     return found
 
 
-def _runs(norm: str, ascii_run: bool) -> Iterable[str]:
-    """Maximal stretches of ASCII letters/digits/spaces (``ascii_run``) or of other characters,
-    split at spaces and punctuation (an n-gram never spans a clause break)."""
-    current: list[str] = []
-    for ch in norm:
-        keep = ch.isascii() and (ch.isalnum() or ch == " ") if ascii_run else not ch.isascii()
-        if keep and ch not in _PUNCT and (ascii_run or not ch.isspace()):
-            current.append(ch)
-            continue
-        if current:
-            yield "".join(current)
-            current = []
-    if current:
-        yield "".join(current)
+def feature_keys(norm: str) -> set[str]:
+    """:func:`features` as the scorer looks them up: Chinese n-grams without their ``c:``
+    prefix (they cannot clash with ``w:`` words), so no string is built twice per message."""
+    found: set[str] = set()
+    for run in _runs(norm, ascii_run=False):
+        length = len(run)
+        found.update(run)
+        found.update(run[i : i + 2] for i in range(length - 1))
+        found.update(run[i : i + 3] for i in range(length - 2))
+    for run in _runs(norm, ascii_run=True):
+        words = run.split()
+        found.update("w:" + word for word in words)
+        found.update(f"w:{a}_{b}" for a, b in itertools.pairwise(words))
+    return found
+
+
+# A run is a maximal stretch of Chinese (non-ASCII) text or of English letters, digits and
+# spaces; spaces and punctuation end a Chinese run, so no n-gram spans a clause break.
+_CHINESE_RUN = re.compile(r"[^\x00-\x7f\s。、…]+")
+_ENGLISH_RUN = re.compile(r"[A-Za-z0-9 ]+")
+
+
+def _runs(norm: str, ascii_run: bool) -> list[str]:
+    return (_ENGLISH_RUN if ascii_run else _CHINESE_RUN).findall(norm)
 
 
 def _explains(name: str) -> bool:
@@ -127,12 +142,77 @@ class LinearModel:
         return cls(classes, bias, weights)
 
 
+class Scores(NamedTuple):
+    p_emergency: float
+    probabilities: list[float]  # of the category model's classes, in their order
+    top: str  # the most likely category
+
+
 @dataclass(frozen=True)
 class Models:
     emergency: LinearModel
     hazard: LinearModel
     category: LinearModel
     threshold: float  # P(emergency) at which the model alone raises the alarm
+    # The emergency weights as one list and the category weights as one matrix, a row per
+    # feature: a message costs one dictionary lookup per n-gram, then a sum over its rows.
+    _rows: dict[str, int] = field(init=False, repr=False, compare=False)
+    _chinese: ahocorasick.Automaton = field(init=False, repr=False, compare=False)
+    _emergency_column: list[float] = field(init=False, repr=False, compare=False)
+    _category_matrix: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = sorted(set(self.emergency.weights) | set(self.category.weights))
+        width = len(self.category.classes)
+        column = [self.emergency.weights.get(name, (0.0,))[0] for name in names]
+        matrix = np.zeros((len(names) + 1, width))  # the last row stays zero: "no feature"
+        for row, name in enumerate(names):
+            matrix[row] = self.category.weights.get(name, (0.0,) * width)
+        rows = {(name[2:] if name.startswith("c:") else name): i for i, name in enumerate(names)}
+        object.__setattr__(self, "_rows", rows)
+        chinese = ahocorasick.Automaton()
+        for key, row in rows.items():
+            if not key.startswith("w:"):
+                chinese.add_word(key, row)
+        chinese.make_automaton()
+        object.__setattr__(self, "_chinese", chinese)
+        object.__setattr__(self, "_emergency_column", [*column, 0.0])
+        object.__setattr__(self, "_category_matrix", matrix)
+
+    def score(self, norm: str) -> Scores:
+        """P(emergency) and the category probabilities of a normalised message; equal to
+        ``emergency.probabilities`` and ``category.probabilities`` of its features."""
+        ids = self.row_ids(norm)
+        probabilities, top = self.category_scores(ids)
+        return Scores(self.emergency_probability(ids), probabilities, top)
+
+    def emergency_probability(self, ids: list[int]) -> float:
+        column = self._emergency_column
+        logit = self.emergency.bias[0] + sum([column[i] for i in ids])
+        return 1 / (1 + math.exp(-logit))
+
+    def category_scores(self, ids: list[int]) -> tuple[list[float], str]:
+        """Probabilities of the category classes (in their order) and the most likely one."""
+        summed = np.add.reduce(self._category_matrix.take(ids, axis=0)).tolist()
+        logits = [a + b for a, b in zip(summed, self.category.bias, strict=True)]
+        top = max(logits)
+        exps = [math.exp(v - top) for v in logits]
+        whole = sum(exps)
+        return [e / whole for e in exps], self.category.classes[logits.index(top)]
+
+    def row_ids(self, norm: str) -> list[int]:
+        """Matrix rows of the features present (each once: the features are binary); the
+        zero row stands for n-grams the model does not know."""
+        get, unknown = self._rows.get, len(self._rows)
+        # Every known Chinese n-gram, overlaps included, in one pass in C. A known n-gram holds
+        # no space, punctuation or ASCII, so a match never spans a run break.
+        ids: set[int] = set(map(itemgetter(1), self._chinese.iter(norm)))
+        ids.add(unknown)
+        for run in _runs(norm, ascii_run=True):
+            words = run.split()
+            ids.update([get("w:" + word, unknown) for word in words])
+            ids.update([get(f"w:{a}_{b}", unknown) for a, b in itertools.pairwise(words)])
+        return list(ids)
 
 
 def load_models(path: Path = MODEL_PATH) -> Models | None:

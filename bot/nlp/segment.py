@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import re
+from typing import cast
 
 import jieba
 
 # The patterns jieba 0.42 uses for the accurate mode.
 _HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
 _SKIP = re.compile("(\r\n|\\s)", re.U)
-_ENG = re.compile("[a-zA-Z0-9]", re.U)
+_ABSENT = object()
 
 
 class Segmenter:
@@ -29,6 +30,10 @@ class Segmenter:
         self._freq: dict[str, int] = tokenizer.FREQ
         logtotal = math.log(tokenizer.total)
         self._logp = {word: math.log(f) - logtotal for word, f in self._freq.items() if f}
+        # One lookup per fragment: a word's log probability, None for a bare prefix.
+        self._table: dict[str, float | None] = {
+            word: (math.log(f) - logtotal if f else None) for word, f in self._freq.items()
+        }
         self._miss = math.log(1) - logtotal  # jieba's ``log(FREQ.get(word) or 1) - logtotal``
 
     def cut(self, text: str) -> list[str]:
@@ -47,24 +52,27 @@ class Segmenter:
         return out
 
     def _cut_block(self, sentence: str, out: list[str]) -> None:
-        freq, logp, miss = self._freq, self._logp, self._miss
+        table, logp, miss = self._table, self._logp, self._miss
         size = len(sentence)
         score = [0.0] * (size + 1)
         end = [0] * (size + 1)
+        absent = _ABSENT
         for start in range(size - 1, -1, -1):
             best_score = -math.inf
             best_end = start
             found = False
             i = start
-            frag = sentence[start]
-            while i < size and frag in freq:
-                if freq[frag]:
+            value_of = table.get(sentence[start], absent)
+            while value_of is not absent:
+                if value_of is not None:
                     found = True
-                    value = logp[frag] + score[i + 1]
+                    value = cast(float, value_of) + score[i + 1]
                     if value >= best_score:  # ties go to the longer word, as in jieba's max()
                         best_score, best_end = value, i
                 i += 1
-                frag = sentence[start : i + 1]
+                if i == size:
+                    break
+                value_of = table.get(sentence[start : i + 1], absent)
             if not found:
                 best_score = logp.get(sentence[start], miss) + score[start + 1]
                 best_end = start
@@ -74,7 +82,7 @@ class Segmenter:
         while pos < size:
             stop = end[pos] + 1
             word = sentence[pos:stop]
-            if len(word) == 1 and _ENG.match(word):
+            if len(word) == 1 and word.isascii() and word.isalnum():  # == _ENG.match
                 buf += word
             else:
                 if buf:
