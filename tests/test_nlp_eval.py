@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlp import CATEGORIES, HAZARDS, URGENCIES
+from bot.nlp import CATEGORIES, HAZARDS, URGENCIES, Classifier, load_lexicon
 from bot.nlp.evaluate import Report, evaluate, format_report, load_examples, main
 from bot.nlp.suggest import suggest_terms
 
@@ -22,24 +22,29 @@ FRESH_V8 = DATA / "corpus_fresh_v8.jsonl"  # unseen when written, tuned on in th
 # v9: written by a different author who never saw the lexicon or earlier sets; unseen when
 # first evaluated, tuned on in the v9 round
 FRESH_V9 = DATA / "corpus_fresh_v9.jsonl"
-# v10: written by yet another author from TAXONOMY.md alone; never tuned on
+# v10: written by yet another author from TAXONOMY.md alone; unseen when first evaluated, then
+# the development set of the learned layer, which is now trained on it
 FRESH_V10 = DATA / "corpus_fresh_v10.jsonl"
+# v11 and v12: two more authors, TAXONOMY.md alone; never trained or tuned on
+UNSEEN_V11 = DATA / "corpus_unseen_v11.jsonl"
+UNSEEN_V12 = DATA / "corpus_unseen_v12.jsonl"
 
 
 def test_corpus_is_large_labelled_and_disjoint() -> None:
     tune, holdout, fresh = load_examples(TUNE), load_examples(HOLDOUT), load_examples(FRESH)
     v5, v6 = load_examples(FRESH_V5), load_examples(FRESH_V6)
     v7, v8, v9 = load_examples(FRESH_V7), load_examples(FRESH_V8), load_examples(FRESH_V9)
-    v10 = load_examples(FRESH_V10)
+    v10, v11, v12 = load_examples(FRESH_V10), load_examples(UNSEEN_V11), load_examples(UNSEEN_V12)
     assert len(tune) + len(holdout) >= 500
     assert len(holdout) >= 90 and len(fresh) >= 50 and len(v5) >= 120 and len(v6) >= 120
     assert len(v7) >= 150 and len(v8) >= 150 and len(v9) >= 200 and len(v10) >= 200
-    parts = (tune, holdout, fresh, v5, v6, v7, v8, v9, v10)
+    assert len(v11) >= 200 and len(v12) >= 200
+    parts = (tune, holdout, fresh, v5, v6, v7, v8, v9, v10, v11, v12)
     texts = [{e.text for e in part} for part in parts]
     for i, first in enumerate(texts):
         for second in texts[i + 1 :]:
             assert not first & second
-    for part in (v5, v6, v7, v8, v9, v10):
+    for part in (v5, v6, v7, v8, v9, v10, v11, v12):
         # every hazard, and roughly a third (v5, v6) to two fifths (v7, v8) emergencies
         assert {e.hazard for e in part if e.urgency == "emergency"} == set(HAZARDS)
         assert 0.25 <= sum(e.urgency == "emergency" for e in part) / len(part) <= 0.45
@@ -110,26 +115,41 @@ def test_fresh_v9_after_tuning() -> None:
     assert recall >= 0.95 and precision >= 0.80, figures
 
 
-def test_fresh_v10_unseen_figures() -> None:
-    # The honest figures for unseen messages: v10 (272 distinct lines) was written by another
-    # author from TAXONOMY.md alone and evaluated once after the v9 round: 0.846 / 0.812 /
-    # 0.842 (96 of 114) / 0.960. Urgency and precision meet the targets; category (0.85) and
-    # emergency recall (0.95) do not, so those are guarded just below the measured values.
-    # Do not tune on v10 until a v11 written by someone else replaces it.
+def test_fresh_v10_after_training() -> None:
+    # v10 (272 distinct lines, another author) was unseen when first evaluated after the v9
+    # round: 0.846 / 0.812 / 0.842 (96 of 114) / 0.960. It then served as the development set
+    # of the learned layer (0.886 / 0.879 / 0.982 / 0.933 with a model trained without it) and
+    # is now in its training data, so this is a regression guard, not an unseen figure.
     category, urgency, recall, precision = figures = _figures(evaluate(FRESH_V10))
-    assert urgency >= 0.80 and precision >= 0.80, figures
-    assert category >= 0.84, figures  # target 0.85 not met on unseen messages
-    assert recall >= 0.84, figures  # target 0.95 not met on unseen messages
+    assert category >= 0.85 and urgency >= 0.80, figures
+    assert recall >= 0.95 and precision >= 0.80, figures
+
+
+@pytest.mark.parametrize("path", [UNSEEN_V11, UNSEEN_V12], ids=["v11", "v12"])
+def test_unseen_sets_meet_the_targets(path: Path) -> None:
+    # The honest figures for unseen messages: two sets by two more authors (TAXONOMY.md and
+    # STORIES.md alone), evaluated once after the learned layer was frozen, never trained or
+    # tuned on (v11: 0.922 / 0.892 / 0.991 / 0.919; v12: 0.939 / 0.890 / 0.990 / 0.912).
+    category, urgency, recall, precision = figures = _figures(evaluate(path))
+    assert category >= 0.85 and urgency >= 0.80, figures
+    assert recall >= 0.95 and precision >= 0.80, figures
+
+
+def test_rules_alone_miss_the_recall_target_on_unseen_sets() -> None:
+    # Why the learned layer exists: the hand rules alone catch 0.878 (v11) and 0.904 (v12)
+    # of the unseen emergencies.
+    rules = Classifier(load_lexicon(), models=False)
+    for path in (UNSEEN_V11, UNSEEN_V12):
+        recall = round(evaluate(path, rules.classify).emergency_recall, 3)
+        assert recall < 0.95, recall
 
 
 def test_fresh_v4_regression_guard() -> None:
-    # v4 was never tuned on; its first figures were 0.912 / 0.895 / 0.882 / 1.000. Emergency
-    # recall (0.941 now, 16/17) is below the 0.95 target: guard just below it.
+    # v4 was never tuned on by hand; its first figures were 0.912 / 0.895 / 0.882 / 1.000. The
+    # learned layer is trained on it now, so it is a regression guard at the targets.
     category, urgency, recall, precision = figures = _figures(evaluate(FRESH))
-    assert category >= 0.85, figures
-    assert urgency >= 0.80, figures
-    assert precision >= 0.80, figures
-    assert recall >= 0.94, figures  # target 0.95 not met on v4
+    assert category >= 0.85 and urgency >= 0.80, figures
+    assert recall >= 0.95 and precision >= 0.80, figures
 
 
 def test_fresh_v5_meets_targets_after_tuning() -> None:

@@ -132,3 +132,19 @@ def test_cli_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "threshold" in capsys.readouterr().out
     assert load_models(out) is not None
     assert cli_main(["lexicon", "train", str(tmp_path / "missing.jsonl"), "--out", str(out)]) == 2
+
+
+def test_fast_scoring_equals_the_reference_models() -> None:
+    # Models.score (automaton + matrix) must give what the plain LinearModels give on the
+    # same features, or the figures measured in training would not hold.
+    models = load_models()
+    assert models is not None
+    texts = [e.text for e in load_examples(CORPUS_DIR / "corpus_unseen_v12.jsonl")]
+    for text in [*texts, "", "lift 坏了 help!!", "🔥🔥🔥"]:
+        norm = normalize(text)
+        p_emergency, probabilities, top = models.score(norm)
+        feats = features(norm)
+        assert p_emergency == pytest.approx(models.emergency.probabilities(feats)["yes"])
+        reference = models.category.probabilities(feats)
+        assert probabilities == pytest.approx([reference[c] for c in models.category.classes])
+        assert top == max(reference, key=reference.__getitem__)

@@ -26,6 +26,8 @@ DEFAULT_FILES = (
     "corpus_fresh_v8.jsonl",
     "corpus_fresh_v9.jsonl",
     "corpus_fresh_v10.jsonl",
+    "corpus_unseen_v11.jsonl",
+    "corpus_unseen_v12.jsonl",
 )
 
 
