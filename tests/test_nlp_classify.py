@@ -375,7 +375,6 @@ def test_danger_evidence_names_object_and_cue() -> None:
         # look-alikes: a dropped phone, a rescued toy, smokers, a worker on a roof, a resident
         # climbing into their own home, a pressure cooker, a drill, nobody inside (Cantonese)
         ("手机摔了 屏幕不正常", "other", "low", None),
-        ("楼道里总有烟味 肯定是有人抽烟", "complaint", "normal", None),
         ("有人站在天台上晒被子", "other", "low", None),
         ("高压锅一直呲呲喷气 正常吗", "other", "low", None),
         ("昨天楼道有烟 后来发现是有人烧纸", "security", "normal", None),
@@ -432,12 +431,14 @@ def test_segmenter_equals_jieba() -> None:
     [
         ("插座松了 插头老掉", "repair", "normal"),
         ("阳台的晾衣架掉下来了", "repair", "normal"),
+        ("楼道里总有烟味 肯定是有人抽烟", "complaint", "normal"),
         ("我忘带钥匙了 从阳台爬进去了 没事", "other", "low"),
     ],
 )
 def test_rule_guards_the_learned_layer_overrides(text: str, category: str, urgency: str) -> None:
     # The hand rules keep these look-alikes calm. The learned layer, set for recall, calls the
-    # first two emergencies and files the third with security: false alarms accepted while
-    # missing an emergency is the worse error (README, classifier). The rules must not lose them.
+    # first, second and fourth emergencies and files the third with security: false alarms
+    # accepted while missing an emergency is the worse error (README, classifier). The rules
+    # must not lose them.
     rules = Classifier(load_lexicon(), models=False).classify(text)
     assert (rules.category, rules.urgency) == (category, urgency)

@@ -31,9 +31,11 @@ def always_alarmed() -> Classifier:
 
 
 def test_features_are_ngrams_and_words() -> None:
-    found = features(normalize("電梯 stuck 了!! Help me"))
+    found = features(normalize("電梯 stuck 了!! Help me, the lift is not moving"))
     assert {"c:电", "c:电梯", "c:了"} <= set(found)
-    assert {"w:stuck", "w:help", "w:help_me"} <= set(found)
+    assert {"w:stuck", "w:help", "w:lift_not", "w:not_moving"} <= set(found)
+    # function words are left out, so they neither count nor join pairs ("no"/"not" stay)
+    assert not {"w:me", "w:the", "w:is", "w:the_lift", "w:help_me"} & set(found)
     assert not any(" " in name or "!" in name for name in found)  # no n-gram spans a break
     assert features("") == {}
 

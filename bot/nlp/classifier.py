@@ -147,6 +147,10 @@ class _Opinion:
             return category, confidence  # both agree, so their sum agrees too
         total = sum(v for v in scores.values() if v > 0)
         blended = self.categories
+        if category != "other":
+            # The model's "other" means it knows no signal here, while the rules found one
+            # (perhaps a company's own term the model never saw).
+            del blended["other"]
         if total > 0 and category != "other":
             for c, v in scores.items():
                 if v > 0:

@@ -35,8 +35,7 @@ def features(norm: str) -> dict[str, float]:
         for size in range(1, MAX_NGRAM + 1):
             for start in range(len(run) - size + 1):
                 found["c:" + run[start : start + size]] = 1.0
-    for run in _runs(norm, ascii_run=True):
-        words = run.split()
+    for words in _english_words(norm):
         for i, word in enumerate(words):
             found["w:" + word] = 1.0
             if i + 1 < len(words):
@@ -53,8 +52,7 @@ def feature_keys(norm: str) -> set[str]:
         found.update(run)
         found.update(run[i : i + 2] for i in range(length - 1))
         found.update(run[i : i + 3] for i in range(length - 2))
-    for run in _runs(norm, ascii_run=True):
-        words = run.split()
+    for words in _english_words(norm):
         found.update("w:" + word for word in words)
         found.update(f"w:{a}_{b}" for a, b in itertools.pairwise(words))
     return found
@@ -70,8 +68,26 @@ def _runs(norm: str, ascii_run: bool) -> list[str]:
     return (_ENGLISH_RUN if ascii_run else _CHINESE_RUN).findall(norm)
 
 
+# English function words are left out of the features: the corpus's English lines are more
+# often emergencies than the rest, and "the" or "is" would learn that share, not a meaning.
+# ("no" and "not" stay: they carry negation.)
+_FUNCTION_WORDS = frozenset(
+    {"a", "an", "the", "and", "or", "but", "of", "in", "on", "at", "to", "from", "by", "for"}
+    | {"with", "is", "are", "was", "be", "it", "its", "this", "that", "there", "my", "our"}
+    | {"your", "i", "we", "you", "he", "she", "they", "me", "him", "her", "them"}
+)
+
+
+def _english_words(norm: str) -> list[list[str]]:
+    """The content words of each English run, in order (pairs are made from these)."""
+    return [
+        [word for word in run.split() if word not in _FUNCTION_WORDS]
+        for run in _runs(norm, ascii_run=True)
+    ]
+
+
 def _explains(name: str) -> bool:
-    """Whether a feature reads as a reason: a word, or two Chinese characters or more."""
+    """Whether a feature reads as a reason: a content word, or two Chinese characters or more."""
     if name.startswith("w:"):
         return not name[2:].replace("_", "").isdigit()
     return len(name) > 3
@@ -208,8 +224,7 @@ class Models:
         # no space, punctuation or ASCII, so a match never spans a run break.
         ids: set[int] = set(map(itemgetter(1), self._chinese.iter(norm)))
         ids.add(unknown)
-        for run in _runs(norm, ascii_run=True):
-            words = run.split()
+        for words in _english_words(norm):
             ids.update([get("w:" + word, unknown) for word in words])
             ids.update([get(f"w:{a}_{b}", unknown) for a, b in itertools.pairwise(words)])
         return list(ids)
