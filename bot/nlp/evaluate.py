@@ -28,6 +28,7 @@ DEFAULT_FILES = (
     "corpus_fresh_v10.jsonl",
     "corpus_unseen_v11.jsonl",
     "corpus_unseen_v12.jsonl",
+    "corpus_unseen_v13.jsonl",
 )
 
 
