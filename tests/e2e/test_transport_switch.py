@@ -20,7 +20,7 @@ async def test_switch_transport_between_two_steps_of_a_report(
     other = "ptb" if transport == "aiogram" else "aiogram"
     wang = emulator.user("王", language_code="zh-hans")
     await harness.register(wang)
-    await harness.act(wang.send_text("厨房水管漏水了"))
+    await harness.act(wang.send_text("卫生间水龙头关不紧 一直滴水"))
     await harness.restart(transport=other)
     assert harness.app is not None and harness.app.transport is not None
     assert harness.app.transport.name == other
@@ -30,7 +30,7 @@ async def test_switch_transport_between_two_steps_of_a_report(
     assert "单号" in texts(done)
     async with harness.app.uow_factory() as uow:
         ticket = (await uow.session.scalars(select(Ticket))).one()
-    assert ticket.description == "厨房水管漏水了" and len(ticket.photo_file_ids) == 1
+    assert ticket.description == "卫生间水龙头关不紧 一直滴水" and len(ticket.photo_file_ids) == 1
 
 
 def _imports(path: Path) -> set[str]:
