@@ -139,28 +139,32 @@ class _Opinion:
         self, scores: dict[str, float], category: str, confidence: float
     ) -> tuple[str, float]:
         """Rule scores (as shares of their total) plus the model's probabilities."""
+        if self._rules_settle(scores, category):
+            return category, confidence
+        best, value = self._blended_best(scores, category)
+        if best == category or (category == "other" and value < LEARNED_ALONE):
+            return category, confidence
+        return best, round(min(value / (1 + RULE_SHARE), 1.0), 3)
+
+    def _rules_settle(self, scores: dict[str, float], category: str) -> bool:
+        """Cases the blend cannot change, answered without the category model where possible."""
         positive = [c for c, v in scores.items() if v > 0]
         if category != "other" and positive == [category] and RULE_SHARE >= 1:
-            return category, confidence  # a whole share outweighs any probability
+            return True  # a whole share outweighs any probability
         _, top = self._category_scores()
-        if category == top:
-            return category, confidence  # both agree, so their sum agrees too
-        total = sum(v for v in scores.values() if v > 0)
+        return category == top  # both agree, so their sum agrees too
+
+    def _blended_best(self, scores: dict[str, float], category: str) -> tuple[str, float]:
         blended = self.categories
         if category != "other":
             # The model's "other" means it knows no signal here, while the rules found one
             # (perhaps a company's own term the model never saw).
-            del blended["other"]
-        if total > 0 and category != "other":
+            blended.pop("other", None)
+            total = sum(v for v in scores.values() if v > 0)
             for c, v in scores.items():
                 if v > 0:
                     blended[c] = blended.get(c, 0.0) + RULE_SHARE * v / total
-        best, value = max(blended.items(), key=lambda kv: kv[1])
-        if best == category:
-            return category, confidence
-        if category == "other" and value < LEARNED_ALONE:
-            return category, confidence
-        return best, round(min(value / (1 + RULE_SHARE), 1.0), 3)
+        return max(blended.items(), key=lambda kv: kv[1])
 
     def category_for_alarm(self) -> str:
         ranked = sorted(self.categories.items(), key=lambda kv: -kv[1])

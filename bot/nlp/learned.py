@@ -16,6 +16,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
@@ -188,7 +189,7 @@ class Models:
         object.__setattr__(self, "_rows", rows)
         chinese = ahocorasick.Automaton()
         for key, row in rows.items():
-            if not key.startswith("w:"):
+            if len(key) > 1 and not key.startswith("w:"):
                 chinese.add_word(key, row)
         chinese.make_automaton()
         object.__setattr__(self, "_chinese", chinese)
@@ -220,10 +221,11 @@ class Models:
         """Matrix rows of the features present (each once: the features are binary); the
         zero row stands for n-grams the model does not know."""
         get, unknown = self._rows.get, len(self._rows)
-        # Every known Chinese n-gram, overlaps included, in one pass in C. A known n-gram holds
-        # no space, punctuation or ASCII, so a match never spans a run break.
+        # Every known Chinese 2-3 gram, overlaps included, in one pass in C; a known n-gram
+        # holds no space, punctuation or ASCII, so a match never spans a run break. Single
+        # characters are looked up directly (an ASCII or break character is no key).
         ids: set[int] = set(map(itemgetter(1), self._chinese.iter(norm)))
-        ids.add(unknown)
+        ids.update(map(get, norm, repeat(unknown)))
         for words in _english_words(norm):
             ids.update([get("w:" + word, unknown) for word in words])
             ids.update([get(f"w:{a}_{b}", unknown) for a, b in itertools.pairwise(words)])
