@@ -18,6 +18,7 @@ from bot.nlp.codes import CATEGORIES, HAZARDS, URGENCIES
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
 DEFAULT_FILES = (
     "corpus_tune.jsonl",
+    "corpus_tune_ordinary.jsonl",
     "corpus_holdout.jsonl",
     "corpus_fresh.jsonl",
     "corpus_fresh_v5.jsonl",
@@ -29,6 +30,7 @@ DEFAULT_FILES = (
     "corpus_unseen_v11.jsonl",
     "corpus_unseen_v12.jsonl",
     "corpus_unseen_v13.jsonl",
+    "corpus_unseen_v14.jsonl",
 )
 
 
