@@ -30,6 +30,10 @@ UNSEEN_V11 = DATA / "corpus_unseen_v11.jsonl"
 UNSEEN_V12 = DATA / "corpus_unseen_v12.jsonl"
 # v13: one more author, evaluated once after the last change to the classifier
 UNSEEN_V13 = DATA / "corpus_unseen_v13.jsonl"
+# v14: a fifth author, evaluated once after the ordinary training lines were added
+UNSEEN_V14 = DATA / "corpus_unseen_v14.jsonl"
+# ordinary messages about the objects emergencies mention: training only
+ORDINARY = DATA / "corpus_tune_ordinary.jsonl"
 
 
 def test_corpus_is_large_labelled_and_disjoint() -> None:
@@ -37,17 +41,22 @@ def test_corpus_is_large_labelled_and_disjoint() -> None:
     v5, v6 = load_examples(FRESH_V5), load_examples(FRESH_V6)
     v7, v8, v9 = load_examples(FRESH_V7), load_examples(FRESH_V8), load_examples(FRESH_V9)
     v10, v11, v12 = load_examples(FRESH_V10), load_examples(UNSEEN_V11), load_examples(UNSEEN_V12)
-    v13 = load_examples(UNSEEN_V13)
+    v13, v14, ordinary = (
+        load_examples(UNSEEN_V13),
+        load_examples(UNSEEN_V14),
+        load_examples(ORDINARY),
+    )
     assert len(tune) + len(holdout) >= 500
     assert len(holdout) >= 90 and len(fresh) >= 50 and len(v5) >= 120 and len(v6) >= 120
     assert len(v7) >= 150 and len(v8) >= 150 and len(v9) >= 200 and len(v10) >= 200
-    assert len(v11) >= 200 and len(v12) >= 200 and len(v13) >= 200
-    parts = (tune, holdout, fresh, v5, v6, v7, v8, v9, v10, v11, v12, v13)
+    assert len(v11) >= 200 and len(v12) >= 200 and len(v13) >= 200 and len(v14) >= 200
+    assert len(ordinary) >= 250
+    parts = (tune, ordinary, holdout, fresh, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14)
     texts = [{e.text for e in part} for part in parts]
     for i, first in enumerate(texts):
         for second in texts[i + 1 :]:
             assert not first & second
-    for part in (v5, v6, v7, v8, v9, v10, v11, v12, v13):
+    for part in (v5, v6, v7, v8, v9, v10, v11, v12, v13, v14):
         # every hazard, and roughly a third (v5, v6) to two fifths (v7, v8) emergencies
         assert {e.hazard for e in part if e.urgency == "emergency"} == set(HAZARDS)
         assert 0.25 <= sum(e.urgency == "emergency" for e in part) / len(part) <= 0.45
@@ -128,14 +137,17 @@ def test_fresh_v10_after_training() -> None:
     assert recall >= 0.95 and precision >= 0.80, figures
 
 
-@pytest.mark.parametrize("path", [UNSEEN_V11, UNSEEN_V12, UNSEEN_V13], ids=["v11", "v12", "v13"])
+@pytest.mark.parametrize(
+    "path",
+    [UNSEEN_V11, UNSEEN_V12, UNSEEN_V13, UNSEEN_V14],
+    ids=["v11", "v12", "v13", "v14"],
+)
 def test_unseen_sets_meet_the_targets(path: Path) -> None:
-    # The honest figures for unseen messages: sets by three more authors (TAXONOMY.md and
-    # STORIES.md alone), never trained or tuned on (tests/data/README.md, rounds 13 and 14).
-    # v13 was evaluated once, after the last change: 0.949 / 0.883 / 0.991 / 0.873. v11 and
-    # v12 were evaluated when the learned layer was frozen (0.922 / 0.892 / 0.991 / 0.919 and
-    # 0.939 / 0.890 / 0.990 / 0.912) and once more after English function words left the
-    # features (0.922 / 0.896 / 0.991 / 0.934 and 0.939 / 0.886 / 0.990 / 0.920).
+    # The honest figures for unseen messages: sets by four more authors (TAXONOMY.md and
+    # STORIES.md alone), never trained or tuned on (tests/data/README.md, rounds 13-15). v14
+    # was evaluated once, after the last change: 0.966 / 0.899 / 1.000 / 0.881. v13 first
+    # gave 0.949 / 0.883 / 0.991 / 0.873; v11 and v12 0.922 / 0.892 / 0.991 / 0.919 and
+    # 0.939 / 0.890 / 0.990 / 0.912 when first evaluated. Later looks are in the README.
     category, urgency, recall, precision = figures = _figures(evaluate(path))
     assert category >= 0.85 and urgency >= 0.80, figures
     assert recall >= 0.95 and precision >= 0.80, figures
@@ -143,7 +155,8 @@ def test_unseen_sets_meet_the_targets(path: Path) -> None:
 
 def test_rules_alone_miss_the_recall_target_on_unseen_sets() -> None:
     # Why the learned layer exists: the hand rules alone catch 0.878 (v11), 0.904 (v12) and
-    # 0.919 (v13) of the unseen emergencies.
+    # 0.919 (v13) of the unseen emergencies (on v14 they reach 0.971, still below the 1.000
+    # of rules and model together).
     rules = Classifier(load_lexicon(), models=False)
     for path in (UNSEEN_V11, UNSEEN_V12, UNSEEN_V13):
         recall = round(evaluate(path, rules.classify).emergency_recall, 3)
