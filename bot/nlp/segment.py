@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import cast
 
 import jieba
 
 # The patterns jieba 0.42 uses for the accurate mode.
 _HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
 _SKIP = re.compile("(\r\n|\\s)", re.U)
-_ABSENT = object()
 
 
 class Segmenter:
@@ -30,9 +28,10 @@ class Segmenter:
         self._freq: dict[str, int] = tokenizer.FREQ
         logtotal = math.log(tokenizer.total)
         self._logp = {word: math.log(f) - logtotal for word, f in self._freq.items() if f}
-        # One lookup per fragment: a word's log probability, None for a bare prefix.
-        self._table: dict[str, float | None] = {
-            word: (math.log(f) - logtotal if f else None) for word, f in self._freq.items()
+        # One lookup per fragment: a word's log probability; NaN for a bare prefix, which
+        # never wins a comparison, so the walk needs no separate test for it.
+        self._table: dict[str, float] = {
+            word: (math.log(f) - logtotal if f else math.nan) for word, f in self._freq.items()
         }
         self._miss = math.log(1) - logtotal  # jieba's ``log(FREQ.get(word) or 1) - logtotal``
 
@@ -56,24 +55,20 @@ class Segmenter:
         size = len(sentence)
         score = [0.0] * (size + 1)
         end = [0] * (size + 1)
-        absent = _ABSENT
         for start in range(size - 1, -1, -1):
             best_score = -math.inf
             best_end = start
-            found = False
             i = start
-            value_of = table.get(sentence[start], absent)
-            while value_of is not absent:
-                if value_of is not None:
-                    found = True
-                    value = cast(float, value_of) + score[i + 1]
-                    if value >= best_score:  # ties go to the longer word, as in jieba's max()
-                        best_score, best_end = value, i
+            logp_word = table.get(sentence[start])
+            while logp_word is not None:
+                value = logp_word + score[i + 1]
+                if value >= best_score:  # ties go to the longer word, as in jieba's max()
+                    best_score, best_end = value, i
                 i += 1
                 if i == size:
                     break
-                value_of = table.get(sentence[start : i + 1], absent)
-            if not found:
+                logp_word = table.get(sentence[start : i + 1])
+            if best_score == -math.inf:  # no word starts here: the character alone
                 best_score = logp.get(sentence[start], miss) + score[start + 1]
                 best_end = start
             score[start], end[start] = best_score, best_end
@@ -82,7 +77,7 @@ class Segmenter:
         while pos < size:
             stop = end[pos] + 1
             word = sentence[pos:stop]
-            if len(word) == 1 and word.isascii() and word.isalnum():  # == _ENG.match
+            if len(word) == 1 and word.isascii() and word.isalnum():  # [a-zA-Z0-9]
                 buf += word
             else:
                 if buf:
