@@ -443,33 +443,3 @@ def test_rule_guards_the_learned_layer_overrides(text: str, category: str, urgen
     # rules must not lose them; which ones the model overrules moves with each retraining.
     rules = Classifier(load_lexicon(), models=False).classify(text)
     assert (rules.category, rules.urgency) == (category, urgency)
-
-
-def test_homophone_spans_are_leftmost_longest() -> None:
-    # The automaton must find what a greedy regex trie over the same keys finds: leftmost,
-    # longest, non-overlapping spans (compared on every corpus line, raw and normalised).
-    import json
-    import re
-    from pathlib import Path
-
-    from bot.nlp import get_classifier
-    from bot.nlp.homophones import trie_pattern
-    from bot.nlp.normalize import normalize
-
-    index = get_classifier()._homophones
-    pattern = re.compile(trie_pattern(index.index))
-
-    def by_regex(text: str) -> list[tuple[int, int, str]]:
-        canon = text.translate(index.table)
-        return [(m.start(), m.end(), index.index[m.group()]) for m in pattern.finditer(canon)]
-
-    data = Path(__file__).parent / "data"
-    texts = [
-        json.loads(line)["text"]
-        for path in sorted(data.glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
-    for text in texts + [normalize(t) for t in texts] + ["楼水楼水漏水", "电题枚气味", ""]:
-        assert index.find(text) == by_regex(text), text
-    assert index.find("楼水了")[0][2] == "漏水"

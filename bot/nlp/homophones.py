@@ -12,8 +12,6 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import ahocorasick
-
 PINYIN_PATH = Path(__file__).with_name("data") / "pinyin.json"
 _PARTICLES = frozenset("了的着过吗呢吧啊")
 
@@ -73,21 +71,19 @@ class HomophoneIndex:
         # Only syllables that occur in terms matter; a small table translates faster.
         wanted = {ch for key in self.index for ch in key}
         self.table = {code: rep for code, rep in table.items() if rep in wanted}
-        # Matches do not overlap (overlaps cost three times as much) and the longest term wins:
-        # leftmost-longest, as a greedy regex trie would find them, in one pass in C.
-        self.automaton: ahocorasick.Automaton | None = None
-        if self.index:
-            self.automaton = ahocorasick.Automaton()
-            for key, term in self.index.items():
-                self.automaton.add_word(key, (len(key), term))
-            self.automaton.make_automaton()
+        # Matches do not overlap (a lookahead would allow it at three times the cost); the
+        # greedy trie prefers the longest term at each start.
+        source = trie_pattern(self.index)
+        self.pattern = re.compile(source) if source else None
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Spans ``(start, end, term)`` whose characters sound like ``term``."""
-        if self.automaton is None:
+        if self.pattern is None:
             return []
         canon = text.translate(self.table)
-        return [
-            (last - size + 1, last + 1, term)
-            for last, (size, term) in self.automaton.iter_long(canon)
-        ]
+        found: list[tuple[int, int, str]] = []
+        for match in self.pattern.finditer(canon):
+            term = self.index.get(match.group())
+            if term is not None:
+                found.append((match.start(), match.end(), term))
+        return found
