@@ -443,3 +443,22 @@ def test_rule_guards_the_learned_layer_overrides(text: str, category: str, urgen
     # rules must not lose them; which ones the model overrules moves with each retraining.
     rules = Classifier(load_lexicon(), models=False).classify(text)
     assert (rules.category, rules.urgency) == (category, urgency)
+
+
+def test_span_finder_is_leftmost_longest_like_a_regex_trie() -> None:
+    # SpanFinder replaces a greedy regex trie (homophone typos, time words glued to their
+    # neighbours): on random keys and texts over a small alphabet, where overlaps abound, both
+    # must choose the same spans.
+    import re
+
+    from bot.nlp.homophones import SpanFinder, trie_pattern
+
+    rnd = random.Random(11)
+    for _ in range(300):
+        keys = {"".join(rnd.choice("abcd") for _ in range(rnd.randint(1, 5))): i for i in range(8)}
+        finder, pattern = SpanFinder(keys), re.compile(trie_pattern(keys))
+        for _ in range(30):
+            text = "".join(rnd.choice("abcde") for _ in range(rnd.randint(0, 25)))
+            expected = [(m.start(), m.end(), keys[m.group()]) for m in pattern.finditer(text)]
+            assert finder.find(text) == expected, (keys, text)
+    assert SpanFinder({}).find("abc") == []

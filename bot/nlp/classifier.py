@@ -9,7 +9,6 @@ Everything built in ``__init__`` is read-only afterwards, so ``classify`` is thr
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import jieba
 
 from bot.nlp.codes import HAZARDS
-from bot.nlp.homophones import HomophoneIndex, load_groups, trie_pattern
+from bot.nlp.homophones import HomophoneIndex, SpanFinder, load_groups
 from bot.nlp.learned import Models, features, load_models
 from bot.nlp.lexicon import CUE_KINDS, Lexicon, Rule
 from bot.nlp.normalize import normalize
@@ -269,8 +268,7 @@ class Classifier:
             for word in lexicon.cues.get(kind, ()):
                 if len(word) >= 2 and not word.isascii():
                     self._substring_bits[word] |= _CUE_BIT[kind]
-        source = trie_pattern(self._substring_bits)
-        self._substring_re = re.compile(source) if source else None
+        self._substrings = SpanFinder(self._substring_bits)
 
     def _homophone_terms(self) -> set[str]:
         # Alarm words, plus strong repair words (漏水): a typo must not hide them. Wider sets
@@ -329,11 +327,10 @@ class Classifier:
                         hits.append(_Hit(rules[rule_id], (pos,), word))
         if tokens and flags[0] & _QST:
             all_flags |= _QUE
-        if self._substring_re is not None:
-            # jieba glues time words to neighbours (上周三, 昨天晚上), so scan the text too.
-            for match in self._substring_re.finditer(text):
-                if not self._inside_cue(tokens, match.start(), match.group()):
-                    all_flags |= self._substring_bits[match.group()]
+        # jieba glues time words to neighbours (上周三, 昨天晚上), so scan the text too.
+        for start, end, bits in self._substrings.find(text):
+            if not self._inside_cue(tokens, start, text[start:end]):
+                all_flags |= bits
         msg.all_flags = all_flags
         if combos:
             self._fire_combos(msg, combos)

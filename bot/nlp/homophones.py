@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Generic, TypeVar
+
+import ahocorasick
 
 PINYIN_PATH = Path(__file__).with_name("data") / "pinyin.json"
 _PARTICLES = frozenset("了的着过吗呢吧啊")
+V = TypeVar("V")
 
 
 def load_groups(path: Path = PINYIN_PATH) -> dict[str, str]:
@@ -34,6 +38,39 @@ def load_table(groups: dict[str, str]) -> dict[int, str]:
 
 def _is_chinese(term: str) -> bool:
     return all("\u4e00" <= ch <= "\u9fff" for ch in term)
+
+
+class SpanFinder(Generic[V]):
+    """Leftmost-longest, non-overlapping occurrences of keys in a text, as a greedy regex trie
+    finds them. The automaton reports every occurrence in one pass in C (its plain ``iter``:
+    the library's ``iter_long`` is known upstream to miss matches); few survive, so choosing
+    among them in Python is cheap. Read-only after construction, so thread-safe."""
+
+    def __init__(self, keys: Mapping[str, V]) -> None:
+        self._automaton: ahocorasick.Automaton | None = None
+        if keys:
+            self._automaton = ahocorasick.Automaton()
+            for key, value in keys.items():
+                self._automaton.add_word(key, (len(key), value))
+            self._automaton.make_automaton()
+
+    def find(self, text: str) -> list[tuple[int, int, V]]:
+        """``(start, end, value)`` per chosen occurrence, left to right."""
+        if self._automaton is None:
+            return []
+        found = [
+            (last - size + 1, size, value) for last, (size, value) in self._automaton.iter(text)
+        ]
+        if not found:
+            return []
+        found.sort(key=lambda hit: (hit[0], -hit[1]))  # by start, the longest first
+        chosen: list[tuple[int, int, V]] = []
+        cursor = 0
+        for start, size, value in found:
+            if start >= cursor:
+                chosen.append((start, start + size, value))
+                cursor = start + size
+        return chosen
 
 
 def trie_pattern(keys: Iterable[str]) -> str:
@@ -71,19 +108,10 @@ class HomophoneIndex:
         # Only syllables that occur in terms matter; a small table translates faster.
         wanted = {ch for key in self.index for ch in key}
         self.table = {code: rep for code, rep in table.items() if rep in wanted}
-        # Matches do not overlap (a lookahead would allow it at three times the cost); the
-        # greedy trie prefers the longest term at each start.
-        source = trie_pattern(self.index)
-        self.pattern = re.compile(source) if source else None
+        # Matches do not overlap (overlaps would find three times as many ordinary phrases);
+        # the longest term wins at each start.
+        self._spans: SpanFinder[str] = SpanFinder(self.index)
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Spans ``(start, end, term)`` whose characters sound like ``term``."""
-        if self.pattern is None:
-            return []
-        canon = text.translate(self.table)
-        found: list[tuple[int, int, str]] = []
-        for match in self.pattern.finditer(canon):
-            term = self.index.get(match.group())
-            if term is not None:
-                found.append((match.start(), match.end(), term))
-        return found
+        return self._spans.find(text.translate(self.table))
