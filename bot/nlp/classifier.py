@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 import jieba
@@ -66,7 +67,7 @@ class Classification:
 OTHER = Classification("other", "low", None, 0.0, ())
 
 
-@dataclass
+@dataclass(slots=True)
 class _Hit:
     rule: Rule
     positions: tuple[int, ...]
@@ -76,7 +77,7 @@ class _Hit:
     cancelled: bool = False  # an ``unless`` word says the rule does not apply at all
 
 
-@dataclass
+@dataclass(slots=True)
 class _Message:
     tokens: list[str]
     clauses: list[int]
@@ -283,16 +284,9 @@ class Classifier:
 
     # ------------------------------------------------------------------ analysis
     def _tokenize(self, text: str) -> _Message:
-        tokens: list[str] = []
-        clauses: list[int] = []
-        clause = 0
-        for token in self._segment(text):
-            if token.isspace():
-                continue
-            if token in BOUNDARIES:
-                clause += 1
-            tokens.append(token)
-            clauses.append(clause)
+        tokens = [token for token in self._segment(text) if not token.isspace()]
+        # A clause number per token: the count of boundaries up to and including it.
+        clauses = list(accumulate(1 if token in BOUNDARIES else 0 for token in tokens))
         return _Message(tokens, clauses, [0] * len(tokens))
 
     def _match(self, msg: _Message) -> None:

@@ -205,7 +205,7 @@ class Models:
 
     def emergency_probability(self, ids: list[int]) -> float:
         column = self._emergency_column
-        logit = self.emergency.bias[0] + sum([column[i] for i in ids])
+        logit = self.emergency.bias[0] + sum(map(column.__getitem__, ids))
         return 1 / (1 + math.exp(-logit))
 
     def category_scores(self, ids: list[int]) -> tuple[list[float], str]:
