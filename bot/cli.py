@@ -64,7 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     train = lexicon_sub.add_parser("train", help="fit the learned models on the labelled corpus")
     train.add_argument("files", nargs="*", help="JSON-lines files (default: the training sets)")
     train.add_argument("--out", help="where to write the models (default: the shipped file)")
+    train.add_argument(
+        "--add", action="append", default=[], help="a file to train on besides the sets"
+    )
     train.set_defaults(handler=_lexicon_train)
+    export = lexicon_sub.add_parser(
+        "export", help="write corrected tickets as labelled lines for `lexicon train --add`"
+    )
+    export.add_argument("file", help="JSON-lines file to write")
+    export.set_defaults(handler=_lexicon_export)
     return parser
 
 
@@ -141,7 +149,13 @@ def _lexicon_suggest(args: argparse.Namespace) -> int:
 def _lexicon_train(args: argparse.Namespace) -> int:
     from bot.nlp.train import main as train_main
 
-    return train_main(args.files, args.out)
+    return train_main(args.files, args.out, args.add)
+
+
+def _lexicon_export(args: argparse.Namespace) -> int:
+    from bot.lexicon_cli import export_corrections
+
+    return asyncio.run(export_corrections(load_settings(), args.file))
 
 
 if __name__ == "__main__":

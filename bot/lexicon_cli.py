@@ -1,8 +1,10 @@
-"""`propdesk lexicon suggest`: terms the classifier could learn from staff corrections."""
+"""`propdesk lexicon suggest` and `export`: what the classifier can learn from staff corrections."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
@@ -21,6 +23,48 @@ async def load_corrections(settings: Settings) -> list[tuple[str, str, str]]:
             return [(row.text, row.old_value, row.new_value) for row in rows]
     finally:
         await engine.dispose()
+
+
+async def load_corrected_tickets(settings: Settings) -> list[dict[str, str]]:
+    """Each corrected ticket once, labelled as staff left it: text, category, urgency and, for
+    an emergency, its hazard (an emergency without one cannot teach the hazard model)."""
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with UnitOfWorkFactory(session_factory(engine))() as uow:
+            ticket_ids = sorted({row.ticket_id for row in await uow.corrections.all()})
+            lines = []
+            for ticket_id in ticket_ids:
+                ticket = await uow.tickets.get(ticket_id)
+                if ticket is not None:
+                    lines.append(
+                        _labelled(
+                            ticket.description, ticket.category, ticket.urgency, ticket.hazard
+                        )
+                    )
+            return [line for line in lines if line]
+    finally:
+        await engine.dispose()
+
+
+def _labelled(text: str, category: str, urgency: str, hazard: str | None) -> dict[str, str]:
+    if not text.strip() or (urgency == "emergency" and not hazard):
+        return {}
+    line = {"text": text, "category": category, "urgency": urgency}
+    if urgency == "emergency" and hazard:
+        line["hazard"] = hazard
+    return line
+
+
+async def export_corrections(settings: Settings, path: str) -> int:
+    lines = await load_corrected_tickets(settings)
+    write_lines(Path(path), lines)
+    print(f"{len(lines)} corrected tickets written to {path}")
+    return 0
+
+
+def write_lines(path: Path, lines: Sequence[Mapping[str, str]]) -> None:
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
 
 
 async def suggest_from_corrections(settings: Settings) -> int:

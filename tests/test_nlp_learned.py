@@ -11,7 +11,7 @@ import pytest
 from bot.cli import main as cli_main
 from bot.nlp import Classifier, classify, load_lexicon
 from bot.nlp.evaluate import CORPUS_DIR, load_examples
-from bot.nlp.learned import MODEL_PATH, LinearModel, features, load_models
+from bot.nlp.learned import MODEL_ENV, MODEL_PATH, LinearModel, ModelError, features, load_models
 from bot.nlp.normalize import normalize
 from bot.nlp.train import HELD_OUT, TRAINING_FILES, train
 
@@ -150,3 +150,29 @@ def test_fast_scoring_equals_the_reference_models() -> None:
         reference = models.category.probabilities(feats)
         assert probabilities == pytest.approx([reference[c] for c in models.category.classes])
         assert top == max(reference, key=reference.__getitem__)
+
+
+def test_a_company_model_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A property company exports its staff corrections, trains with them on top of the
+    # shipped sets and points $PROPDESK_MODEL at the result.
+    extra = tmp_path / "corrections.jsonl"
+    extra.write_text(
+        '{"text": "车库卷帘门的遥控又失灵了", "category": "parking", "urgency": "normal"}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "company.json"
+    assert cli_main(["lexicon", "train", "--add", str(extra), "--out", str(out)]) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["trained_on"][-1] == "corrections.jsonl"
+    assert data["lines"] == 1 + sum(len(load_examples(CORPUS_DIR / n)) for n in TRAINING_FILES)
+    capsys.readouterr()
+    monkeypatch.setenv(MODEL_ENV, str(out))
+    models = load_models()
+    assert models is not None and models.threshold == data["threshold"]
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "missing.json"))
+    with pytest.raises(ModelError):
+        load_models()
+    with pytest.raises(ModelError):  # so warm_up() stops the start
+        Classifier(load_lexicon())

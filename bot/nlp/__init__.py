@@ -11,6 +11,7 @@ import threading
 
 from bot.nlp.classifier import Classification, Classifier
 from bot.nlp.codes import CATEGORIES, HAZARDS, URGENCIES
+from bot.nlp.learned import ModelError
 from bot.nlp.lexicon import Lexicon, LexiconError
 from bot.nlp.lexicon import load_lexicon as _load_lexicon
 from bot.nlp.normalize import normalize_term
@@ -23,6 +24,7 @@ __all__ = [
     "Classifier",
     "Lexicon",
     "LexiconError",
+    "ModelError",
     "classify",
     "get_classifier",
     "load_lexicon",
@@ -41,7 +43,8 @@ def load_lexicon(extra_path: str | os.PathLike[str] | None = None) -> Lexicon:
 def warm_up(extra_path: str | os.PathLike[str] | None = None) -> Classifier:
     """Build the shared classifier now (and again when given another lexicon file).
 
-    Raises LexiconError when a lexicon file is invalid, so a bad company file fails at start-up.
+    Raises LexiconError when a lexicon file is invalid, and ModelError when $PROPDESK_MODEL
+    names a model file that cannot be read, so a bad company file fails at start-up.
     """
     global _classifier
     built = Classifier(load_lexicon(extra_path))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -25,6 +26,7 @@ import ahocorasick
 import numpy as np
 
 MODEL_PATH = Path(__file__).with_name("data") / "model.json"
+MODEL_ENV = "PROPDESK_MODEL"
 MAX_NGRAM = 3
 
 
@@ -232,10 +234,24 @@ class Models:
         return list(ids)
 
 
-def load_models(path: Path = MODEL_PATH) -> Models | None:
-    """The shipped models, or None when the file is absent (rules alone then decide)."""
-    if not path.exists():
-        return None
+class ModelError(ValueError):
+    """A model file named by $PROPDESK_MODEL is missing or malformed."""
+
+
+def load_models(path: Path | None = None) -> Models | None:
+    """The models in ``path``, else in $PROPDESK_MODEL (a property company's own, trained with
+    its corrections), else the shipped ones; None when the shipped file is absent (rules alone
+    then decide). A named file that cannot be read raises ModelError, so start-up fails."""
+    chosen = path or (Path(os.environ[MODEL_ENV]) if os.environ.get(MODEL_ENV) else None)
+    if chosen is None:
+        return _read_models(MODEL_PATH) if MODEL_PATH.exists() else None
+    try:
+        return _read_models(chosen)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
+        raise ModelError(f"{chosen}: not a usable model file ({exc})") from exc
+
+
+def _read_models(path: Path) -> Models:
     data = json.loads(path.read_text(encoding="utf-8"))
     return Models(
         emergency=LinearModel.from_dict(data["emergency"]),

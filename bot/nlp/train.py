@@ -113,9 +113,11 @@ def _choose_threshold(
     }
 
 
-def main(files: Sequence[str], out: str | None) -> int:
-    """``propdesk lexicon train``: 0 on success, 2 when scikit-learn or a file is missing."""
+def main(files: Sequence[str], out: str | None, add: Sequence[str] = ()) -> int:
+    """``propdesk lexicon train``: 0 on success, 2 when scikit-learn or a file is missing.
+    ``add`` joins files (such as exported staff corrections) to the default training sets."""
     paths = [Path(f) for f in files] or [CORPUS_DIR / name for name in TRAINING_FILES]
+    paths += [Path(f) for f in add]
     try:
         import sklearn  # noqa: F401
     except ImportError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -338,3 +339,26 @@ async def test_lexicon_suggest_reads_corrections(
     assert await lexicon_cli.suggest_from_corrections(world.app.settings) == 0
     assert seen == [("卫生间漏水", "repair", "cleaning")]
     assert "cleaning: 漏水 (1.5)" in capsys.readouterr().out
+
+
+async def test_lexicon_export_writes_corrected_tickets(world: World, tmp_path: Path) -> None:
+    from bot import lexicon_cli
+    from bot.nlp.evaluate import load_examples
+
+    ticket_id = await open_ticket(world, accept_by=None)
+    await open_ticket(world, accept_by=None)  # never corrected: not exported
+    async with world.app.uow_factory() as uow:
+        dispatch = Dispatch(Desk(uow, world.app.settings, world.app.clock))
+        ticket = await uow.tickets.get(ticket_id)
+        assert ticket is not None
+        actor = await dispatch.actor_for(STAFF, ticket)
+        await dispatch.set_category(actor, ticket, "cleaning")
+        await dispatch.set_category(actor, ticket, "complaint")  # corrected twice: one line
+        urgency = ticket.urgency
+        await uow.commit()
+    out = tmp_path / "corrections.jsonl"
+    assert await lexicon_cli.export_corrections(world.app.settings, str(out)) == 0
+    examples = load_examples(out)  # a valid training file
+    assert [(e.text, e.category, e.urgency) for e in examples] == [
+        ("卫生间漏水", "complaint", urgency)
+    ]
