@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     evaluate = sub.add_parser("eval", help="evaluate the classifier on a labelled corpus")
-    evaluate.add_argument("file", nargs="?")
+    evaluate.add_argument("files", nargs="*", help="JSON-lines files (default: every corpus set)")
     evaluate.set_defaults(handler=_eval)
 
     digest = sub.add_parser("digest", help="print a property's digest for a day")
@@ -124,7 +124,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from bot.nlp.evaluate import main as evaluate_main
 
-    return evaluate_main([args.file] if args.file else [])
+    return evaluate_main(args.files)
 
 
 def _iso_date(value: str) -> date:

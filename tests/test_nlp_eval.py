@@ -258,3 +258,11 @@ def test_suggest_terms_ranks_new_words() -> None:
 def test_suggest_terms_ignores_bad_rows() -> None:
     rows = [("水管漏", "repair", "nonsense"), (None, "other", "repair")]
     assert suggest_terms(rows) == {}  # type: ignore[arg-type]
+
+
+def test_cli_eval_takes_several_files(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main as cli_main
+
+    assert cli_main(["eval", str(HOLDOUT), str(FRESH)]) == 0
+    out = capsys.readouterr().out
+    assert str(HOLDOUT) in out and str(FRESH) in out
