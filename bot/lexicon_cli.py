@@ -25,15 +25,16 @@ async def load_corrections(settings: Settings) -> list[tuple[str, str, str]]:
         await engine.dispose()
 
 
-async def load_corrected_tickets(settings: Settings) -> list[dict[str, str]]:
-    """Each corrected ticket once, labelled as staff left it: text, category, urgency and, for
-    an emergency, its hazard (an emergency without one cannot teach the hazard model)."""
+async def load_corrected_tickets(settings: Settings) -> tuple[list[dict[str, str]], int]:
+    """Each corrected ticket once, labelled as staff left it (text, category, urgency and, for
+    an emergency, its hazard), and how many were left out: empty ones, and emergencies staff
+    raised by hand, which carry no hazard for the hazard model to learn."""
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
         async with UnitOfWorkFactory(session_factory(engine))() as uow:
             ticket_ids = sorted({row.ticket_id for row in await uow.corrections.all()})
-            lines = []
+            lines: list[dict[str, str]] = []
             for ticket_id in ticket_ids:
                 ticket = await uow.tickets.get(ticket_id)
                 if ticket is not None:
@@ -42,7 +43,8 @@ async def load_corrected_tickets(settings: Settings) -> list[dict[str, str]]:
                             ticket.description, ticket.category, ticket.urgency, ticket.hazard
                         )
                     )
-            return [line for line in lines if line]
+            usable = [line for line in lines if line]
+            return usable, len(lines) - len(usable)
     finally:
         await engine.dispose()
 
@@ -57,14 +59,17 @@ def _labelled(text: str, category: str, urgency: str, hazard: str | None) -> dic
 
 
 async def export_corrections(settings: Settings, path: str) -> int:
-    lines = await load_corrected_tickets(settings)
+    lines, left_out = await load_corrected_tickets(settings)
     write_lines(Path(path), lines)
     print(f"{len(lines)} corrected tickets written to {path}")
+    if left_out:
+        print(f"{left_out} left out: no text, or an emergency without a hazard")
     return 0
 
 
 def write_lines(path: Path, lines: Sequence[Mapping[str, str]]) -> None:
-    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    path.write_text(text, encoding="utf-8")
 
 
 async def suggest_from_corrections(settings: Settings) -> int:

@@ -11,7 +11,15 @@ import pytest
 from bot.cli import main as cli_main
 from bot.nlp import Classifier, classify, load_lexicon
 from bot.nlp.evaluate import CORPUS_DIR, load_examples
-from bot.nlp.learned import MODEL_ENV, MODEL_PATH, LinearModel, ModelError, features, load_models
+from bot.nlp.learned import (
+    MODEL_ENV,
+    MODEL_PATH,
+    LinearModel,
+    ModelError,
+    Models,
+    features,
+    load_models,
+)
 from bot.nlp.normalize import normalize
 from bot.nlp.train import HELD_OUT, TRAINING_FILES, train
 
@@ -59,7 +67,52 @@ def test_model_file_with_mismatched_rows_is_rejected(tmp_path: Path) -> None:
     bad = {"classes": ["a", "b", "c"], "bias": [0, 0, 0], "weights": {"c:x": [1, 2]}}
     with pytest.raises(ValueError):
         LinearModel.from_dict(bad)
-    assert load_models(tmp_path / "absent.json") is None
+    with pytest.raises(ModelError):  # a named file must exist; only the shipped one may not
+        load_models(tmp_path / "absent.json")
+
+
+def test_a_model_the_scorer_cannot_use_is_refused(tmp_path: Path) -> None:
+    # scikit-learn stores a two-class model as one column: a category model trained on two
+    # categories would load and then fail on every message, so it is refused at start.
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    data["category"] = {"classes": ["other", "repair"], "bias": [0.1], "weights": {"c:电": [1.0]}}
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelError):
+        load_models(path)
+
+
+def test_only_english_features_still_score(tmp_path: Path) -> None:
+    # A model with no Chinese n-gram of two characters has no automaton to search.
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    for part in ("emergency", "hazard", "category"):
+        weights = data[part]["weights"]
+        data[part]["weights"] = {k: v for k, v in weights.items() if k.startswith("w:")}
+    path = tmp_path / "english.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    models = load_models(path)
+    assert models is not None
+    assert 0 < models.score(normalize("煤气味 gas smell")).p_emergency < 1
+
+
+def test_a_failing_model_leaves_the_rules_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    clf = Classifier(load_lexicon())
+    assert clf.models is not None
+
+    def broken(self: Models, norm: str) -> list[int]:
+        raise RuntimeError("model bug")
+
+    monkeypatch.setattr(Models, "row_ids", broken)
+    result = clf.classify("楼道里好大一股煤气味")
+    assert (result.urgency, result.hazard) == ("emergency", "gas")
+
+
+@pytest.mark.parametrize("text", ["车棚那边着伙了 怎么办", "车棚那边着伙了 你们能来吗?"])
+def test_an_alarm_raised_by_the_model_is_no_inquiry(rules_only: Classifier, text: str) -> None:
+    assert rules_only.classify(text).urgency != "emergency"
+    result = classify(text)
+    assert result.urgency == "emergency"
+    assert result.category not in ("inquiry", "suggestion", "other")
 
 
 def test_learned_layer_catches_what_the_rules_miss(rules_only: Classifier) -> None:

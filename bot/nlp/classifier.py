@@ -29,6 +29,8 @@ NEGATION_REACH = 3  # tokens before a hit that a negation word may govern
 RESPONSE_REACH = 2  # tokens after an "ongoing" cue where "nobody came" makes it a complaint
 RESPONSE_NEGATIONS = ("没人", "没有人", "无人", "nobody", "no one")
 LEARNED_ALONE = 0.6  # model probability that classifies a message no lexicon word matched
+# Categories whose team acts on an emergency (inquiries, suggestions and "other" do not).
+ACTING_CATEGORIES = frozenset(("repair", "cleaning", "security", "parking", "billing", "complaint"))
 OVERRULE_HIGH = 0.6  # model probability that turns a rule's high into an emergency
 RULE_SHARE = 1.0  # weight of the rule scores against the model's probabilities
 BOUNDARIES = frozenset(",.!?;:。、…~()[]{}\"'")
@@ -144,6 +146,8 @@ class _Opinion:
         best, value = self._blended_best(scores, category)
         if best == category or (category == "other" and value < LEARNED_ALONE):
             return category, confidence
+        if category == "other":
+            return best, round(value, 3)  # the model's probability alone
         return best, round(min(value / (1 + RULE_SHARE), 1.0), 3)
 
     def _rules_settle(self, scores: dict[str, float], category: str) -> bool:
@@ -166,9 +170,13 @@ class _Opinion:
                     blended[c] = blended.get(c, 0.0) + RULE_SHARE * v / total
         return max(blended.items(), key=lambda kv: kv[1])
 
-    def category_for_alarm(self) -> str:
+    def category_for_alarm(self, category: str) -> str:
+        """A team that acts on an emergency: the category chosen so far when it is one, else
+        the model's likeliest such team."""
+        if category in ACTING_CATEGORIES:
+            return category
         ranked = sorted(self.categories.items(), key=lambda kv: -kv[1])
-        return next(c for c, _ in ranked if c != "other")
+        return next(c for c, _ in ranked if c in ACTING_CATEGORIES)
 
     def hazard_and_reasons(self) -> tuple[str, tuple[str, ...]]:
         feats = features(self.norm)  # only for an alarm: the rare, slow path
@@ -187,7 +195,7 @@ class Classifier:
         models: Models | bool | None = True,
     ) -> None:
         self.lexicon = lexicon
-        # True: the shipped models; False/None: rules alone (for tests and comparisons).
+        # True: load_models() ($PROPDESK_MODEL, else the shipped file); False/None: rules alone.
         self.models: Models | None = load_models() if models is True else (models or None)
         self._tokenizer = self._build_tokenizer(lexicon, words_path)
         self._segment = Segmenter(self._tokenizer).cut  # == self._tokenizer.lcut(text, HMM=False)
@@ -502,19 +510,24 @@ class Classifier:
     # ------------------------------------------------------------------ decision
     def classify(self, text: str) -> Classification:
         """Classify one message; never raises (bad input gives ``other``)."""
-        try:
-            return self._classify(text if isinstance(text, str) else str(text))
-        except Exception:  # a classifier bug must not take the intake flow down with it
-            return OTHER
+        text = text if isinstance(text, str) else str(text)
+        for learned in (True, False):
+            # A classifier bug must not take the intake flow down with it, and a failing model
+            # must not take the rules' answer (an emergency, perhaps) down with it either.
+            try:
+                return self._classify(text, learned)
+            except Exception:
+                continue
+        return OTHER
 
-    def _classify(self, text: str) -> Classification:
+    def _classify(self, text: str, learned: bool = True) -> Classification:
         norm = normalize(text)
         if not norm.strip():
             return OTHER
         msg = self._tokenize(norm)
         self._match(msg)
         question = msg.has(_QUE)
-        opinion = self._opinion(norm)
+        opinion = self._opinion(norm) if learned else None
         if not msg.hits and not question and not self._learned_alone(msg, opinion):
             return OTHER
         finished = self._finished(msg)
@@ -535,7 +548,6 @@ class Classifier:
         if opinion is not None and not event_question:
             # A question about a past or planned event is the rules' call (an inquiry).
             category, confidence = opinion.blend_category(scores, category, confidence)
-        category = self._question_category(msg, category, question, emergency)
         learned_alarm = (
             emergency is None
             and opinion is not None
@@ -543,14 +555,16 @@ class Classifier:
             and opinion.alarm
             and not self._rules_overrule_alarm(msg, opinion.p_emergency)
         )
+        if learned_alarm:
+            assert opinion is not None
+            category = opinion.category_for_alarm(category)  # an alarm is nobody's inquiry
+        else:
+            category = self._question_category(msg, category, question, emergency)
         if emergency is not None and category != "complaint":
             # The rule that raised the alarm names the team that must act (sparks with smoke go
             # to engineering, a chunk of concrete on a car is not a parking matter); only an
             # explicit complaint keeps its own route (TAXONOMY: the hazard still alerts).
             category = emergency.rule.category
-        if learned_alarm and category == "other":
-            assert opinion is not None
-            category = opinion.category_for_alarm()
         if category == "other":
             return Classification("other", "low", None, confidence, ())
         if learned_alarm:

@@ -108,8 +108,8 @@ class HomophoneIndex:
         # Only syllables that occur in terms matter; a small table translates faster.
         wanted = {ch for key in self.index for ch in key}
         self.table = {code: rep for code, rep in table.items() if rep in wanted}
-        # Matches do not overlap (overlaps would find three times as many ordinary phrases);
-        # the longest term wins at each start.
+        # Matches do not overlap and the longest term wins at each start, as with the regex
+        # trie the typo rules were tuned with.
         self._spans: SpanFinder[str] = SpanFinder(self.index)
 
     def find(self, text: str) -> list[tuple[int, int, str]]:

@@ -46,21 +46,6 @@ def features(norm: str) -> dict[str, float]:
     return found
 
 
-def feature_keys(norm: str) -> set[str]:
-    """:func:`features` as the scorer looks them up: Chinese n-grams without their ``c:``
-    prefix (they cannot clash with ``w:`` words), so no string is built twice per message."""
-    found: set[str] = set()
-    for run in _runs(norm, ascii_run=False):
-        length = len(run)
-        found.update(run)
-        found.update(run[i : i + 2] for i in range(length - 1))
-        found.update(run[i : i + 3] for i in range(length - 2))
-    for words in _english_words(norm):
-        found.update("w:" + word for word in words)
-        found.update(f"w:{a}_{b}" for a, b in itertools.pairwise(words))
-    return found
-
-
 # A run is a maximal stretch of Chinese (non-ASCII) text or of English letters, digits and
 # spaces; spaces and punctuation end a Chinese run, so no n-gram spans a clause break.
 _CHINESE_RUN = re.compile(r"[^\x00-\x7f\s。、…]+")
@@ -89,6 +74,14 @@ def _english_words(norm: str) -> list[list[str]]:
     ]
 
 
+def _sigmoid(logit: float) -> float:
+    """The logistic function, without overflow for large negative logits."""
+    if logit >= 0:
+        return 1 / (1 + math.exp(-logit))
+    odds = math.exp(logit)
+    return odds / (1 + odds)
+
+
 def _explains(name: str) -> bool:
     """Whether a feature reads as a reason: a content word, or two Chinese characters or more."""
     if name.startswith("w:"):
@@ -112,7 +105,7 @@ class LinearModel:
                 for i, w in enumerate(row):
                     scores[i] += w
         if len(self.classes) == 2 and len(scores) == 1:
-            p = 1 / (1 + math.exp(-scores[0]))
+            p = _sigmoid(scores[0])
             return {self.classes[0]: 1 - p, self.classes[1]: p}
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
@@ -122,8 +115,10 @@ class LinearModel:
     def reasons(
         self, feats: dict[str, float], label: str, norm: str, limit: int = 3
     ) -> tuple[str, ...]:
-        """The stretches of ``norm`` whose n-grams (two characters or more, or English words)
-        pushed hardest toward ``label``; overlapping n-grams merge (着伙 + 伙了 -> 着伙了)."""
+        """Stretches of ``norm`` holding the n-grams (two characters or more, or English words)
+        that pushed hardest toward ``label``, in text order; overlapping n-grams merge
+        (着伙 + 伙了 -> 着伙了). English pairs that were joined across a left-out function word
+        do not occur in the text and are not shown."""
         index = self.classes.index(label)
         column = 0 if len(self.bias) == 1 else index
         sign = -1.0 if len(self.bias) == 1 and index == 0 else 1.0
@@ -176,7 +171,7 @@ class Models:
     # The emergency weights as one list and the category weights as one matrix, a row per
     # feature: a message costs one dictionary lookup per n-gram, then a sum over its rows.
     _rows: dict[str, int] = field(init=False, repr=False, compare=False)
-    _chinese: ahocorasick.Automaton = field(init=False, repr=False, compare=False)
+    _chinese: ahocorasick.Automaton | None = field(init=False, repr=False, compare=False)
     _emergency_column: list[float] = field(init=False, repr=False, compare=False)
     _category_matrix: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -189,11 +184,13 @@ class Models:
             matrix[row] = self.category.weights.get(name, (0.0,) * width)
         rows = {(name[2:] if name.startswith("c:") else name): i for i, name in enumerate(names)}
         object.__setattr__(self, "_rows", rows)
-        chinese = ahocorasick.Automaton()
-        for key, row in rows.items():
-            if len(key) > 1 and not key.startswith("w:"):
+        grams = {key: row for key, row in rows.items() if len(key) > 1 and not key.startswith("w:")}
+        chinese = None
+        if grams:  # an automaton without keys cannot search
+            chinese = ahocorasick.Automaton()
+            for key, row in grams.items():
                 chinese.add_word(key, row)
-        chinese.make_automaton()
+            chinese.make_automaton()
         object.__setattr__(self, "_chinese", chinese)
         object.__setattr__(self, "_emergency_column", [*column, 0.0])
         object.__setattr__(self, "_category_matrix", matrix)
@@ -207,8 +204,7 @@ class Models:
 
     def emergency_probability(self, ids: list[int]) -> float:
         column = self._emergency_column
-        logit = self.emergency.bias[0] + sum(map(column.__getitem__, ids))
-        return 1 / (1 + math.exp(-logit))
+        return _sigmoid(self.emergency.bias[0] + sum(map(column.__getitem__, ids)))
 
     def category_scores(self, ids: list[int]) -> tuple[list[float], str]:
         """Probabilities of the category classes (in their order) and the most likely one."""
@@ -226,8 +222,9 @@ class Models:
         # Every known Chinese 2-3 gram, overlaps included, in one pass in C; a known n-gram
         # holds no space, punctuation or ASCII, so a match never spans a run break. Single
         # characters are looked up directly (an ASCII or break character is no key).
-        ids: set[int] = set(map(itemgetter(1), self._chinese.iter(norm)))
-        ids.update(map(get, norm, repeat(unknown)))
+        ids: set[int] = set(map(get, norm, repeat(unknown)))
+        if self._chinese is not None:
+            ids.update(map(itemgetter(1), self._chinese.iter(norm)))
         for words in _english_words(norm):
             ids.update([get("w:" + word, unknown) for word in words])
             ids.update([get(f"w:{a}_{b}", unknown) for a, b in itertools.pairwise(words)])
@@ -240,8 +237,9 @@ class ModelError(ValueError):
 
 def load_models(path: Path | None = None) -> Models | None:
     """The models in ``path``, else in $PROPDESK_MODEL (a property company's own, trained with
-    its corrections), else the shipped ones; None when the shipped file is absent (rules alone
-    then decide). A named file that cannot be read raises ModelError, so start-up fails."""
+    its corrections), else the shipped ones. None only when the shipped file is absent (rules
+    alone then decide); a named file that is missing or unusable raises ModelError, so the
+    start fails with its name."""
     chosen = path or (Path(os.environ[MODEL_ENV]) if os.environ.get(MODEL_ENV) else None)
     if chosen is None:
         return _read_models(MODEL_PATH) if MODEL_PATH.exists() else None
@@ -253,9 +251,24 @@ def load_models(path: Path | None = None) -> Models | None:
 
 def _read_models(path: Path) -> Models:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return Models(
+    models = Models(
         emergency=LinearModel.from_dict(data["emergency"]),
         hazard=LinearModel.from_dict(data["hazard"]),
         category=LinearModel.from_dict(data["category"]),
         threshold=float(data["threshold"]),
     )
+    _check_shapes(models)
+    models.score("电梯困人 lift stuck")  # a file that loads must also score
+    return models
+
+
+def _check_shapes(models: Models) -> None:
+    """The scorer assumes a binary emergency model and multinomial hazard and category models
+    (scikit-learn stores a two-class model as one column, which these could not use)."""
+    if models.emergency.classes != ("no", "yes") or len(models.emergency.bias) != 1:
+        raise ValueError("the emergency model must be binary, classes no and yes")
+    for name, model in (("hazard", models.hazard), ("category", models.category)):
+        if len(model.classes) < 3 or len(model.bias) != len(model.classes):
+            raise ValueError(f"the {name} model needs three classes or more, one column each")
+    if not 0 < models.threshold < 1:
+        raise ValueError("the threshold must lie between 0 and 1")

@@ -50,7 +50,8 @@ def train(paths: Sequence[Path], target: Path = MODEL_PATH) -> dict[str, Any]:
         "hazard": _export(*_fit([r for r, _ in emergencies], [h for _, h in emergencies])),
         "category": _export(*_fit(rows, [e.category for e in examples])),
     }
-    target.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n")
+    text = json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n"
+    target.write_text(text, encoding="utf-8")
     return {"lines": len(examples), "features": len(kept), "threshold": threshold, **oof}
 
 
