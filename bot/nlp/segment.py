@@ -23,15 +23,12 @@ class Segmenter:
     """Dictionary segmentation equal to ``tokenizer.lcut(text, HMM=False)``."""
 
     def __init__(self, tokenizer: jieba.Tokenizer) -> None:
-        # Words and their prefixes (freq 0); the classifier never changes its tokenizer after
-        # building it, so this shares the dictionary rather than copying it.
-        self._freq: dict[str, int] = tokenizer.FREQ
+        # The tokenizer's words and their prefixes (freq 0; the classifier never changes its
+        # tokenizer after building it) as one lookup per fragment: a word's log probability,
+        # NaN for a bare prefix, which never wins a comparison, so the walk needs no test for it.
         logtotal = math.log(tokenizer.total)
-        self._logp = {word: math.log(f) - logtotal for word, f in self._freq.items() if f}
-        # One lookup per fragment: a word's log probability; NaN for a bare prefix, which
-        # never wins a comparison, so the walk needs no separate test for it.
         self._table: dict[str, float] = {
-            word: (math.log(f) - logtotal if f else math.nan) for word, f in self._freq.items()
+            word: (math.log(f) - logtotal if f else math.nan) for word, f in tokenizer.FREQ.items()
         }
         self._miss = math.log(1) - logtotal  # jieba's ``log(FREQ.get(word) or 1) - logtotal``
 
@@ -51,7 +48,7 @@ class Segmenter:
         return out
 
     def _cut_block(self, sentence: str, out: list[str]) -> None:
-        table, logp, miss = self._table, self._logp, self._miss
+        table, miss = self._table, self._miss
         size = len(sentence)
         score = [0.0] * (size + 1)
         end = [0] * (size + 1)
@@ -68,8 +65,10 @@ class Segmenter:
                 if i == size:
                     break
                 logp_word = table.get(sentence[start : i + 1])
-            if best_score == -math.inf:  # no word starts here: the character alone
-                best_score = logp.get(sentence[start], miss) + score[start + 1]
+            if best_score == -math.inf:
+                # No word starts here, so the character is not one either: jieba scores it
+                # as unseen (its ``FREQ.get(char) or 1``).
+                best_score = miss + score[start + 1]
                 best_end = start
             score[start], end[start] = best_score, best_end
         pos = 0
