@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main as cli_main
-from bot.nlp import Classifier, classify, load_lexicon
+from bot.nlp import HAZARDS, Classifier, classify, load_lexicon
 from bot.nlp.evaluate import CORPUS_DIR, load_examples
 from bot.nlp.learned import (
     MODEL_ENV,
@@ -166,16 +166,7 @@ def test_train_writes_a_model_the_classifier_loads(tmp_path: Path) -> None:
     assert summary["lines"] == len(load_examples(CORPUS_DIR / "corpus_tune.jsonl"))
     models = load_models(out)
     assert models is not None
-    assert set(models.hazard.classes) == {
-        "gas",
-        "fire",
-        "water",
-        "electric",
-        "lift",
-        "medical",
-        "crime",
-        "structure",
-    }
+    assert set(models.hazard.classes) == set(HAZARDS)
     clf = Classifier(load_lexicon(), models=models)
     assert clf.classify("厨房煤气味很重").urgency == "emergency"
 
