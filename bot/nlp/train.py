@@ -10,6 +10,7 @@ right ``TARGET_PRECISION`` of the time, so it adds recall at a bounded cost in f
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,20 +57,23 @@ def train(paths: Sequence[Path], target: Path = MODEL_PATH) -> dict[str, Any]:
 
 
 def _frequent(rows: list[dict[str, float]]) -> set[str]:
-    counts: dict[str, int] = {}
-    for row in rows:
-        for name in row:
-            counts[name] = counts.get(name, 0) + 1
+    counts = Counter(name for row in rows for name in row)
     return {name for name, n in counts.items() if n >= MIN_COUNT}
+
+
+def _regression() -> Any:
+    """The one model setting used for fitting and for choosing the threshold alike."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=2000)
 
 
 def _fit(rows: list[dict[str, float]], labels: list[str]) -> tuple[Any, Any]:
     from sklearn.feature_extraction import DictVectorizer
-    from sklearn.linear_model import LogisticRegression
 
     vectorizer = DictVectorizer()
     matrix = vectorizer.fit_transform(rows)
-    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=2000)
+    model = _regression()
     model.fit(matrix, labels)
     return vectorizer, model
 
@@ -93,11 +97,10 @@ def _choose_threshold(
     rows: list[dict[str, float]], labels: list[str]
 ) -> tuple[float, dict[str, float]]:
     from sklearn.feature_extraction import DictVectorizer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     matrix = DictVectorizer().fit_transform(rows)
-    model = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=2000)
+    model = _regression()
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
     proba = cross_val_predict(model, matrix, labels, cv=folds, method="predict_proba")[:, 1]
     truth = [label == "yes" for label in labels]
