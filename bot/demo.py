@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
+from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
 from bot.services.digest_schedule import digest_tick
 from storage.models import Ticket
 

@@ -13,7 +13,7 @@ import pytest
 from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
-from bot.emulator import BotAPIEmulator, BotMessage, SimUser
+from emulator import BotAPIEmulator, BotMessage, SimUser
 
 TRANSPORTS = ("aiogram", "ptb")
 
@@ -88,7 +88,7 @@ class Harness:
             await transport.in_flight.wait_idle(timeout=20)
 
     def new_events(self, since: int) -> list[BotMessage]:
-        from bot.emulator.views import view_event
+        from emulator.views import view_event
 
         found = []
         for event in self.emu.world.events[since:]:

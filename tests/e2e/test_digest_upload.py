@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.charts import ChartDay, ChartLabels, render_chart
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from bot.messages import Outgoing
 from tests.e2e.conftest import Harness
 

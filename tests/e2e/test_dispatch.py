@@ -11,7 +11,7 @@ import re
 
 from sqlalchemy import select
 
-from bot.emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
+from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
 from storage.models import Correction, Ticket
 from tests.e2e.conftest import Harness, texts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from storage.models import Ticket
 from tests.e2e.conftest import Harness, texts
 

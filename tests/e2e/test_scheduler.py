@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from bot.services.digest_schedule import digest_tick
 from storage.models import Rating, ReturnVisit
 from tests.e2e.conftest import Harness, texts

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from storage.models import Ticket
 from tests.e2e.conftest import Harness, texts
 

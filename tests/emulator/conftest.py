@@ -11,7 +11,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from telegram.request import HTTPXRequest
 
-from bot.emulator import BotAPIEmulator, ManualClock
+from emulator import BotAPIEmulator, ManualClock
 
 TOKEN = "123456:TEST-token"
 

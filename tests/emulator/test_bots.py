@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 
 from .conftest import TOKEN
 

@@ -7,9 +7,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.emulator import BotAPIEmulator, ManualClock, RateLimitConfig, text_length
-from bot.emulator.limits import RateLimiter
-from bot.emulator.text import HtmlParseError, detect_entities, parse_html
+from emulator import BotAPIEmulator, ManualClock, RateLimitConfig, text_length
+from emulator.limits import RateLimiter
+from emulator.text import HtmlParseError, detect_entities, parse_html
 
 
 def test_text_length_counts_utf16() -> None:

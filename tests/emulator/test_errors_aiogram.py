@@ -18,7 +18,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from bot.emulator import BotAPIEmulator, ManualClock, SimUser
+from emulator import BotAPIEmulator, ManualClock, SimUser
 
 
 @pytest.fixture

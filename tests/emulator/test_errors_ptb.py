@@ -7,7 +7,7 @@ import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter
 
-from bot.emulator import BotAPIEmulator, ManualClock
+from emulator import BotAPIEmulator, ManualClock
 
 
 async def test_bad_requests(emu: BotAPIEmulator, pbot: telegram.Bot) -> None:

@@ -8,7 +8,7 @@ import telegram
 from aiogram import Bot as AiogramBot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 
 
 async def test_get_me_aiogram(emu: BotAPIEmulator, abot: AiogramBot) -> None:

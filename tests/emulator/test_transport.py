@@ -12,7 +12,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramConflictError
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 
 from .conftest import TOKEN
 
