@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -87,14 +89,31 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT, then stop in order within PROPDESK_SHUTDOWN_SECONDS."""
     from bot.app import App
 
     app = await App.create(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    running = asyncio.create_task(app.run())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await app.run()
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            running.result()  # the transport ended by itself: report why
+            return 0
+        logging.getLogger(__name__).info("signal received: stopping")
+        await app.stop()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(running, timeout=1.0)
+        return 0
     finally:
+        stopping.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
         await app.close()
-    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from bot.handlers.router import route
 from bot.i18n import Translator, normalise_locale, translate
 from bot.messages import CallbackAnswer, Incoming, Outgoing, Reply
 from bot.services.desk import Desk
+from storage.db import is_busy
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,12 @@ class DialogEngine:
         try:
             async with lock:
                 return await self._handle(inc)
-        except Exception:
-            # Nothing was committed; answer politely instead of leaving a spinning button.
+        except Exception as exc:
+            # Nothing was committed, not even the update's claim: a retry is handled afresh.
+            if is_busy(exc):
+                log.warning("update %s: database busy (%s)", inc.update_id, exc)
+                return self._busy(inc)
+            # Answer politely instead of leaving a spinning button.
             log.exception("update %s failed", inc.update_id)
             return self._apology(inc)
         finally:
@@ -75,6 +80,16 @@ class DialogEngine:
             reply.add(CallbackAnswer(inc.callback_id, t("common.unknown_button")))
         elif inc.is_private:
             reply.add(Outgoing(chat_id=inc.chat_id, text=t("common.error")))
+        return reply
+
+    def _busy(self, inc: Incoming) -> Reply:
+        """No connection or lock in time: say so and ask for the same again, in any chat."""
+        t = Translator(normalise_locale(inc.language_code, self._settings.locale))
+        reply = Reply()
+        if inc.callback_id is not None:
+            reply.add(CallbackAnswer(inc.callback_id, t("common.busy_button"), alert=True))
+        else:
+            reply.add(Outgoing(chat_id=inc.chat_id, text=t("common.busy")))
         return reply
 
     async def _handle(self, inc: Incoming) -> Reply:
