@@ -47,8 +47,14 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_adapters_import_only_neutral_types() -> None:
-    """Adapters may use the neutral message types and the shared delivery helpers only."""
-    allowed = {"bot.messages", "bot.transports.common", "bot.transports.delivery"}
+    """Adapters may use the neutral message types and the shared delivery and polling
+    helpers only."""
+    allowed = {
+        "bot.messages",
+        "bot.transports.common",
+        "bot.transports.delivery",
+        "bot.transports.polling",
+    }
     for adapter in ("aiogram_transport.py", "ptb_transport.py"):
         ours = {
             m
