@@ -65,8 +65,11 @@ class Offsets:
         self._finished: set[int] = set()  # finished ids at or above `next`
 
     def take(self, update_id: int) -> bool:
-        """False for an update already taken or finished in this run (a re-poll answers it
-        again until the offset passes it)."""
+        """False for an update already taken or finished in this run: a poll answers it
+        again until the offset passes it, and a poll sent before it finished may answer it
+        after. (A new run starts empty: the database's update-id claim covers that case.)"""
+        if self.next is not None and update_id < self.next:
+            return False
         if update_id in self.pending or update_id in self._finished:
             return False
         self.pending.add(update_id)
@@ -103,6 +106,7 @@ class Poller(Generic[U]):
         limit: int = 100,
         requery: float = 0.25,
         tracker: Tracker | None = None,
+        backoff: float = FIRST_BACKOFF,
     ) -> None:
         self._fetch = fetch
         self._handle = handle
@@ -110,6 +114,7 @@ class Poller(Generic[U]):
         self._limit = limit
         self._requery = requery
         self._tracker = tracker
+        self._first_backoff = backoff
         self.offsets = Offsets()
         self._confirmed: int | None = None
         self._queues: dict[Hashable, deque[Fetched[U]]] = {}
@@ -128,7 +133,7 @@ class Poller(Generic[U]):
     # -- intake ---------------------------------------------------------------------------
     async def run(self) -> None:
         """Poll until `stop()`; returns without waiting for the updates still being handled."""
-        backoff = FIRST_BACKOFF
+        backoff = self._first_backoff
         while not self._stopping.is_set():
             try:
                 batch = await self._poll()
@@ -141,7 +146,7 @@ class Poller(Generic[U]):
                 await self._pause(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
-            backoff = FIRST_BACKOFF
+            backoff = self._first_backoff
             fresh = [item for item in batch if self.offsets.take(item.update_id)]
             for item in fresh:
                 self._enqueue(item)
