@@ -201,9 +201,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     # How long a request waits for a free connection before it is answered "busy, retry".
-    db_pool_timeout: float = Field(default=10.0, gt=0)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
     # How long a request waits for a lock (SQLite's write lock, a PostgreSQL row or table lock).
-    db_lock_timeout: float = Field(default=10.0, gt=0)
+    db_lock_timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
