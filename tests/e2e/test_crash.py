@@ -15,7 +15,7 @@ import os
 import random
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,8 @@ from tests.e2e.crowd import SUBMIT, cards_per_ticket, seed_residents
 pytestmark = pytest.mark.e2e
 
 ROUNDS = int(os.environ.get("PROPDESK_CRASH_ROUNDS", "20"))
+TERM_ROUNDS = 3
+SHUTDOWN_SECONDS = 8.0
 PEOPLE = 50
 # Five teams, at most 17 cards each into a fresh group per round: under 20 a minute.
 REPORTS = (
@@ -121,78 +123,121 @@ async def quiet(emulator: BotAPIEmulator, uow_factory: UnitOfWorkFactory, bot: B
     raise AssertionError(f"the outbox never drained\n{bot.describe()}")
 
 
+Stop = Callable[[BotProcess], Awaitable[None]]
+
+
 async def run_round(
     emulator: BotAPIEmulator,
     uow_factory: UnitOfWorkFactory,
     bot: BotProcess,
     people: list[SimUser],
     state: Round,
-    rng: random.Random,
+    stop_at: int,
+    stop: Stop,
 ) -> None:
+    """The round's reports; `stop` the process after `stop_at` Bot API calls, start it again,
+    and go on until everything is quiet."""
     await rebind_teams(uow_factory, emulator)
-    start_calls = len(emulator.calls)
-    # About four calls per report (draft, answer, confirmation, card): die somewhere in it.
-    kill_at = start_calls + rng.randint(0, 4 * len(people))
+    target = len(emulator.calls) + stop_at
     tasks = [
         asyncio.create_task(report(emulator, person, i, state)) for i, person in enumerate(people)
     ]
     everyone = asyncio.gather(*tasks)
     try:
-        t0 = asyncio.get_running_loop().time()
-        await until(emulator, lambda: len(emulator.calls) >= kill_at or everyone.done(), 120)
-        t1 = asyncio.get_running_loop().time()
-        await bot.kill()
+        await until(emulator, lambda: len(emulator.calls) >= target or everyone.done(), 120)
+        await stop(bot)
         _, state.cut_off = await outbox_rows(uow_factory)
         await bot.start()
         await bot.ready()
-        t2 = asyncio.get_running_loop().time()
         await quiet(emulator, uow_factory, bot)
-        t3 = asyncio.get_running_loop().time()
-        print(
-            "DEBUG", kill_at - start_calls, round(t1 - t0, 2), round(t2 - t1, 2), round(t3 - t2, 2)
-        )
     finally:
         for task in tasks:
-            task.cancel()  # a resident still waiting for a draft that never comes
+            task.cancel()  # a resident still waiting for something that never comes
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @pytest.fixture
 async def quiet_emulator() -> AsyncIterator[BotAPIEmulator]:
-    """Telegram's flood limits off: this test is about crashes, not pacing."""
+    """Telegram's flood limits off: these tests are about crashes, not pacing."""
     emu = BotAPIEmulator(token="123456:TEST", bot_username="propdesk_bot", rate_limits=False)
     await emu.start()
     yield emu
     await emu.stop()
 
 
-@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
-async def test_kill_9_during_50_reports_loses_and_doubles_nothing(
+@dataclass
+class Scene:
+    emulator: BotAPIEmulator
+    uow_factory: UnitOfWorkFactory
+    people: list[SimUser]
+    bot: BotProcess
+    rounds: list[Round] = field(default_factory=list)
+
+    async def play(self, stops: list[tuple[int, Stop]]) -> None:
+        for stop_at, stop in stops:
+            state = Round(len(self.rounds) + 1)
+            self.rounds.append(state)
+            await run_round(
+                self.emulator, self.uow_factory, self.bot, self.people, state, stop_at, stop
+            )
+
+
+@pytest.fixture
+async def scene(
     quiet_emulator: BotAPIEmulator, settings: Settings, transport: str, tmp_path: Path
-) -> None:
-    emulator = quiet_emulator
+) -> AsyncIterator[Scene]:
+    """50 registered residents and `propdesk run` started (SHUTDOWN_SECONDS to stop)."""
     app = await prepared_app(settings)
-    uow_factory = app.uow_factory
-    people = await seed_residents(uow_factory, emulator, PEOPLE)
-    env = bot_environment(settings.database_url, emulator.base_url, transport)
-    bot = BotProcess(emulator, env, tmp_path / "bot.log")
-    rng = random.Random(f"{transport}-{settings.database_url[:8]}")
-    rounds: list[Round] = []
+    people = await seed_residents(app.uow_factory, quiet_emulator, PEOPLE)
+    env = bot_environment(
+        settings.database_url,
+        quiet_emulator.base_url,
+        transport,
+        PROPDESK_SHUTDOWN_SECONDS=str(SHUTDOWN_SECONDS),
+    )
+    bot = BotProcess(quiet_emulator, env, tmp_path / "bot.log")
     try:
         await bot.start()
         await bot.ready()
-        for number in range(1, ROUNDS + 1):
-            state = Round(number)
-            rounds.append(state)
-            await run_round(emulator, uow_factory, bot, people, state, rng)
-        await bot.terminate(timeout=30)
-        await check_tickets_and_cards(emulator, uow_factory, people, rounds, bot)
-        missing = await replies_missing(emulator, uow_factory, people, rounds)
+        yield Scene(quiet_emulator, app.uow_factory, people, bot)
     finally:
         await bot.close()
         await app.close()
+
+
+async def kill_9(bot: BotProcess) -> None:
+    await bot.kill()
+
+
+async def sigterm(bot: BotProcess) -> None:
+    """An orderly stop: exit status 0 within the shutdown setting (and a second to exit)."""
+    started = asyncio.get_running_loop().time()
+    status = await bot.terminate(timeout=SHUTDOWN_SECONDS + 5)
+    took = asyncio.get_running_loop().time() - started
+    assert status == 0, bot.describe()
+    assert took < SHUTDOWN_SECONDS + 1, (took, bot.describe())
+
+
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_kill_9_during_50_reports_loses_and_doubles_nothing(scene: Scene) -> None:
+    # About four calls per report (draft, answer, confirmation, card): die somewhere in it.
+    rng = random.Random(f"kill-{scene.bot.env['PROPDESK_TRANSPORT']}")
+    await scene.play([(rng.randint(0, 4 * PEOPLE), kill_9) for _ in range(ROUNDS)])
+    assert await scene.bot.terminate(timeout=SHUTDOWN_SECONDS + 5) == 0
+    await check_tickets_and_cards(scene)
+    missing = await replies_missing(scene)
     if missing:
         pytest.xfail(f"{OUTBOUND}: {'; '.join(missing[:5])}")
+
+
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_sigterm_during_a_burst_exits_0_and_loses_nothing(scene: Scene) -> None:
+    rng = random.Random(f"term-{scene.bot.env['PROPDESK_TRANSPORT']}")
+    await scene.play([(rng.randint(0, 4 * PEOPLE), sigterm) for _ in range(TERM_ROUNDS)])
+    assert await scene.bot.terminate(timeout=SHUTDOWN_SECONDS + 5) == 0
+    await check_tickets_and_cards(scene)
+    # An orderly stop finishes what it took and sends its replies: nothing may be missing.
+    assert await replies_missing(scene) == []
 
 
 async def tickets_by_round(uow_factory: UnitOfWorkFactory) -> Counter[tuple[int, int]]:
@@ -212,13 +257,8 @@ async def tickets_by_round(uow_factory: UnitOfWorkFactory) -> Counter[tuple[int,
     return found
 
 
-async def check_tickets_and_cards(
-    emulator: BotAPIEmulator,
-    uow_factory: UnitOfWorkFactory,
-    people: list[SimUser],
-    rounds: list[Round],
-    bot: BotProcess,
-) -> None:
+async def check_tickets_and_cards(scene: Scene) -> None:
+    emulator, uow_factory, rounds, bot = scene.emulator, scene.uow_factory, scene.rounds, scene.bot
     tickets = await tickets_by_round(uow_factory)
     pressed = {(person, state.number) for state in rounds for person in state.pressed}
     # Every confirmed report has exactly one ticket, and no ticket lacks a press.
@@ -254,13 +294,9 @@ async def numbers_of_rows(uow_factory: UnitOfWorkFactory, row_ids: set[int]) -> 
         return {n for row in rows for n in NUMBER.findall(str(row.payload.get("text", "")))}
 
 
-async def replies_missing(
-    emulator: BotAPIEmulator,
-    uow_factory: UnitOfWorkFactory,
-    people: list[SimUser],
-    rounds: list[Round],
-) -> list[str]:
+async def replies_missing(scene: Scene) -> list[str]:
     """What residents should have seen and did not: a draft, their ticket number, a card."""
+    emulator, uow_factory, rounds = scene.emulator, scene.uow_factory, scene.rounds
     missing = [
         f"round {s.number}: {len(s.waiting)} waited in vain for {sorted(set(s.waiting.values()))}"
         for s in rounds
