@@ -22,6 +22,8 @@ from storage.uow import UnitOfWorkFactory
 TOKEN = "123456:TEST"
 # setMyCommands calls one start makes: (default, zh, en) x (private, groups).
 COMMAND_CALLS = 6
+# Seconds the fork server may take to import everything (a loaded CI machine is slow).
+SERVER_START = 300.0
 # A pending outbox row due this far ahead is held by a sender's lease (claimed mid-send).
 LEASED = timedelta(minutes=1)
 
@@ -65,7 +67,7 @@ class BotProcess:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )
-            await self._answer(timeout)  # "ready"
+            await self._answer(SERVER_START)  # "ready": imports done, classifier data loaded
         assert self._server.stdin is not None
         self._server.stdin.write(f"{line}\n".encode())
         await self._server.stdin.drain()
@@ -83,7 +85,7 @@ class BotProcess:
         self.pid = int(answer.removeprefix("started "))
         self.starts += 1
 
-    async def ready(self, timeout: float = 60.0) -> None:
+    async def ready(self, timeout: float = 120.0) -> None:
         """The process has set its commands: it is about to poll."""
         target = self.starts * COMMAND_CALLS
 
