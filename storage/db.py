@@ -57,10 +57,14 @@ def create_engine(url: str, pool: PoolSettings | None = None, **kwargs: Any) -> 
     )
 
 
+class DatabaseBusy(Exception):
+    """Our own wait for the database ran out (e.g. the queue for SQLite's write lock)."""
+
+
 def is_busy(error: BaseException) -> bool:
     """The database could not be had in time: no pooled connection, or a lock held too long.
     Nothing was committed; the same request can simply be tried again."""
-    if isinstance(error, sa_exc.TimeoutError):
+    if isinstance(error, sa_exc.TimeoutError | DatabaseBusy):
         return True
     if not isinstance(error, sa_exc.DBAPIError):
         return False

@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 
 from bot.app import pool_settings
 from bot.config import Settings
-from storage.db import PoolSettings, create_engine, is_busy
+from storage.db import DatabaseBusy, PoolSettings, create_engine, is_busy
 
 
 class PgError(Exception):
@@ -25,6 +25,7 @@ def wrapped(original: Exception) -> sa_exc.DBAPIError:
 
 def test_busy_errors_are_told_apart() -> None:
     assert is_busy(sa_exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached"))
+    assert is_busy(DatabaseBusy("waited too long for the database's write lock"))
     assert is_busy(wrapped(sqlite3.OperationalError("database is locked")))
     assert is_busy(wrapped(PgError("canceling statement due to lock timeout", "55P03")))
     lock_cause = Exception("asyncpg adapter error")
