@@ -11,6 +11,7 @@ import logging
 import secrets
 
 from bot.domain.policy import card_teams
+from bot.domain.vocabulary import Team
 from bot.handlers.base import shorten
 from bot.handlers.presenters import (
     category_label,
@@ -21,11 +22,12 @@ from bot.handlers.presenters import (
 )
 from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
+from bot.services.cards import CardBook
 from bot.services.desk import Desk
 from bot.services.lifecycle import Status
 from bot.services.phones import mask_phone
 from bot.services.staff import StaffService
-from storage.models import Resident, Ticket, TicketCard
+from storage.models import Resident, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +156,9 @@ async def post_cards(desk: Desk, ticket: Ticket, *, extra: str = "") -> int:
 
 async def alert_managers(desk: Desk, ticket: Ticket) -> int:
     """A ticket that became an emergency also goes to the managers' group (once)."""
-    if any(card.team == "managers" for card in await desk.uow.cards.for_ticket(ticket.id)):
+    if await CardBook(desk).has_live_card_for(ticket, Team.MANAGERS):
         return 0
-    return await _post_card(desk, ticket, "managers", "")
+    return await _post_card(desk, ticket, Team.MANAGERS, "")
 
 
 async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
@@ -165,8 +167,8 @@ async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
         log.warning("ticket %s: no group bound for team %s; card not posted", ticket.number, team)
         return 0
     t = group_translator(desk)
-    serial = await desk.uow.cards.count_for_ticket(ticket.id)
-    key = f"card:{ticket.id}:{serial}"
+    book = CardBook(desk)
+    key = await book.next_key(ticket)
     if ticket.photo_file_ids:
         photos = Outgoing(
             chat_id=bound.chat_id,
@@ -181,16 +183,7 @@ async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
         buttons=card_buttons(t, ticket),
         thread_id=bound.thread_id,
     )
-    await desk.uow.cards.add(
-        TicketCard(
-            ticket_id=ticket.id,
-            team=team,
-            chat_id=bound.chat_id,
-            thread_id=bound.thread_id,
-            outbox_key=key,
-            created_at=desk.now(),
-        )
-    )
+    await book.record(ticket, team, bound.chat_id, bound.thread_id, key)
     await desk.enqueue(key, card)
     return 1
 
@@ -208,9 +201,10 @@ async def refresh_cards(
     t = group_translator(desk)
     text = card_text(t, desk, ticket, extra)
     buttons = () if retire else card_buttons(t, ticket)
-    for card in await desk.uow.cards.for_ticket(ticket.id):
+    book = CardBook(desk)
+    for card in await book.live(ticket):
         if retire:
-            card.active = False
+            book.retire(card)
         if skip is not None and (card.chat_id, card.message_id) == skip:
             continue
         edit = Outgoing(chat_id=card.chat_id, text=text, buttons=buttons)
@@ -219,7 +213,7 @@ async def refresh_cards(
 
 async def reply_to_cards(desk: Desk, ticket: Ticket, text: str, photos: tuple[str, ...]) -> int:
     """A message under each live card (the resident added something, or cancelled)."""
-    cards = await desk.uow.cards.for_ticket(ticket.id)
+    cards = await CardBook(desk).live(ticket)
     for card in cards:
         # No buttons here, so text and photos may share one message (or album + text).
         message = Outgoing(chat_id=card.chat_id, text=text, photos=photos, thread_id=card.thread_id)
@@ -275,9 +269,7 @@ def _resident_buttons(t: Translator, ticket: Ticket) -> Keyboard:
 
 
 async def _resident(desk: Desk, ticket: Ticket) -> Resident | None:
-    if ticket.resident_id is None:
-        return None
-    return await desk.uow.residents.get(ticket.resident_id)
+    return await desk.resident_by_id(ticket.resident_id)
 
 
 def promised(t: Translator, desk: Desk, ticket: Ticket) -> str:

@@ -66,9 +66,9 @@ async def on_reason(ctx: Ctx, parts: list[str]) -> None:
 
 async def _announce_visit(ctx: Ctx, ticket_id: int) -> None:
     ticket = await ctx.desk.ticket(ticket_id)
-    visits = await ctx.desk.uow.visits.for_ticket(ticket_id)
-    if ticket is not None and visits:
-        await HandlerNotifier().return_visit(ctx.desk, visits[-1], ticket)
+    visit = await Ratings(ctx.desk).latest_visit(ticket_id)
+    if ticket is not None and visit is not None:
+        await HandlerNotifier().return_visit(ctx.desk, visit, ticket)
 
 
 def _skip(ctx: Ctx) -> tuple[tuple[Button, ...], ...]:
@@ -81,14 +81,14 @@ async def on_survey(ctx: Ctx, parts: list[str]) -> None:
     if len(parts) != 2 or not _PERIOD.match(parts[0]) or parts[1] not in ("1", "2", "3", "4", "5"):
         ctx.toast(ctx.t("common.unknown_button"))
         return
-    row = await ctx.desk.uow.surveys.get(parts[0], ctx.inc.user_id)
-    if row is None or row.stars is not None:
+    try:
+        row = await Ratings(ctx.desk).answer_survey(parts[0], ctx.inc.user_id, int(parts[1]))
+    except RatingRefused:
         ctx.toast(ctx.t("rating.already"))
         return
-    row.stars, row.answered_at = int(parts[1]), ctx.desk.now()
     ctx.toast(ctx.t("rating.thanks_toast"))
     ctx.goto(FLOW, "comment", kind="survey", period=parts[0])
-    ctx.edit(ctx.t("survey.thanks", stars="⭐" * row.stars), _skip(ctx))
+    ctx.edit(ctx.t("survey.thanks", stars="⭐" * (row.stars or 0)), _skip(ctx))
 
 
 # comments ------------------------------------------------------------------------------
@@ -103,9 +103,7 @@ async def on_message(ctx: Ctx) -> None:
         with contextlib.suppress(RatingRefused):
             await Ratings(ctx.desk).add_comment(ctx.inc.user_id, int(data["id"]), text)
     else:
-        row = await ctx.desk.uow.surveys.get(str(data.get("period")), ctx.inc.user_id)
-        if row is not None:
-            row.comment = text[:1000]
+        await Ratings(ctx.desk).comment_survey(str(data.get("period")), ctx.inc.user_id, text)
     ctx.finish()
     ctx.state.data["last_comment"] = text
     ctx.goto("feedback_done", "")
@@ -132,7 +130,7 @@ async def on_visit(ctx: Ctx, parts: list[str]) -> None:
         ctx.toast(ctx.t("common.unknown_button"))  # outcomes are recorded in the service group
         return
     visit_id = parse_id(parts[0]) if len(parts) == 1 else None
-    visit = await ctx.desk.uow.visits.get(visit_id) if visit_id is not None else None
+    visit = await Ratings(ctx.desk).visit(visit_id) if visit_id is not None else None
     ticket = await ctx.desk.ticket(visit.ticket_id) if visit else None
     if visit is None or ticket is None or len(parts) != 1:
         ctx.toast(ctx.t("common.unknown_button"))

@@ -10,6 +10,7 @@ from bot.handlers.notices import HandlerNotifier
 from bot.handlers.presenters import status_label, team_label
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, Status
+from bot.services.ratings import Ratings
 from bot.services.staff import NotAllowed
 from storage.models import Resident, Ticket
 
@@ -72,9 +73,9 @@ async def on_message(ctx: Ctx) -> None:
     t = group_translator(ctx.desk)
     await refresh_cards(ctx.desk, ticket, extra=t("card.reopened_old"), retire=True)
     await post_cards(ctx.desk, ticket, extra=t("card.reopened", reason=reason))
-    visits = await ctx.desk.uow.visits.for_ticket(ticket.id)
-    if visits:  # "not solved" opened a return visit for the service team
-        await HandlerNotifier().return_visit(ctx.desk, visits[-1], ticket)
+    visit = await Ratings(ctx.desk).latest_visit(ticket.id)
+    if visit is not None:  # "not solved" opened a return visit for the service team
+        await HandlerNotifier().return_visit(ctx.desk, visit, ticket)
     ctx.say(ctx.t("notify.reopened", number=ticket.number, team=team_label(ctx.t, ticket.team)))
 
 

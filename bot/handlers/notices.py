@@ -37,7 +37,7 @@ class HandlerNotifier(DigestNotices):
         t = group_translator(desk)
         text = _escalation_text(t, desk, ticket, kind, repeat)
         await _to_team(desk, ticket, "managers", f"{key}:managers", text)
-        contacts = await desk.uow.staff.escalation_contacts(ticket.property_id, ticket.team)
+        contacts = await StaffService(desk).escalation_contacts(ticket.property_id, ticket.team)
         for telegram_id in sorted({c.telegram_id for c in contacts}):
             await desk.enqueue(f"{key}:dm:{telegram_id}", Outgoing(chat_id=telegram_id, text=text))
 
@@ -52,7 +52,7 @@ class HandlerNotifier(DigestNotices):
     async def rating_request(
         self, desk: Desk, rating: Rating, ticket: Ticket, reminder: bool
     ) -> None:
-        resident = await desk.uow.residents.by_telegram_id(rating.resident_telegram_id)
+        resident = await desk.resident(rating.resident_telegram_id)
         if resident is None or not resident.active:
             return
         t = Translator(resident.locale)
@@ -78,11 +78,11 @@ class HandlerNotifier(DigestNotices):
         await _to_team(desk, ticket, "service", f"visit:{visit.id}", text, buttons)
 
     async def survey(self, desk: Desk, resident_telegram_id: int, period: str) -> None:
-        resident = await desk.uow.residents.by_telegram_id(resident_telegram_id)
+        resident = await desk.resident(resident_telegram_id)
         if resident is None:
             return
         t = Translator(resident.locale)
-        prop = await desk.uow.properties.get(resident.property_id) if resident.property_id else None
+        prop = await desk.property(resident.property_id) if resident.property_id else None
         out = Outgoing(
             chat_id=resident_telegram_id,
             text=t("survey.ask", property=prop.name if prop else ""),

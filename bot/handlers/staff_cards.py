@@ -25,6 +25,7 @@ from bot.handlers.inputs import clean_text, parse_id, parse_local_moment
 from bot.handlers.presenters import category_label, local_time, team_label
 from bot.i18n import Translator
 from bot.messages import Button, Outgoing
+from bot.services.cards import CardBook
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, Status, next_status
 from bot.services.phones import display_phone
@@ -352,14 +353,14 @@ async def reply_is_for_open_step(ctx: Ctx) -> bool:
     reply_to = ctx.inc.reply_to_message_id
     if reply_to is None or ctx.state.flow != FLOW:
         return False
-    card = await ctx.desk.uow.cards.by_message(ctx.inc.chat_id, reply_to)
+    card = await CardBook(ctx.desk).by_message(ctx.inc.chat_id, reply_to)
     return card is not None and card.ticket_id == ctx.state.data.get("ticket")
 
 
 async def note_from_reply(ctx: Ctx) -> bool:
     """A reply to one of our cards is a note on its ticket; False when it is not a card."""
     reply_to = ctx.inc.reply_to_message_id
-    card = await ctx.desk.uow.cards.by_message(ctx.inc.chat_id, reply_to) if reply_to else None
+    card = await CardBook(ctx.desk).by_message(ctx.inc.chat_id, reply_to) if reply_to else None
     ticket = await ctx.desk.ticket(card.ticket_id) if card else None
     if ticket is None:
         return False
@@ -384,7 +385,7 @@ async def _show(ctx: Ctx, ticket: Ticket) -> None:
     t = group_translator(ctx.desk)
     message_id = ctx.inc.message_id
     pressed = (
-        await ctx.desk.uow.cards.by_message(ctx.inc.chat_id, message_id) if message_id else None
+        await CardBook(ctx.desk).by_message(ctx.inc.chat_id, message_id) if message_id else None
     )
     if pressed is not None and pressed.ticket_id == ticket.id and pressed.active:
         ctx.edit(card_text(t, ctx.desk, ticket), card_buttons(t, ticket))
