@@ -13,6 +13,7 @@ import secrets
 from bot.domain.policy import card_teams
 from bot.domain.vocabulary import Team
 from bot.handlers.base import shorten
+from bot.handlers.buttons import CARD, RESOLVED, CardButton, ResolvedButton
 from bot.handlers.presenters import (
     category_label,
     duration,
@@ -113,21 +114,24 @@ def _status_line(t: Translator, desk: Desk, ticket: Ticket) -> str:
 
 def card_buttons(t: Translator, ticket: Ticket) -> Keyboard:
     """The next actions for the ticket's status; a closed ticket has none."""
-    d = f"tk:{ticket.id}"
+
+    def button(key: str, action: CardButton) -> Button:
+        return Button(t(key), CARD.encode(action, ticket.id))
+
     b = {
-        "acc": Button(t("card.btn_accept"), f"{d}:acc"),
-        "re": Button(t("card.btn_reassign"), f"{d}:re"),
-        "ph": Button(t("card.btn_contact"), f"{d}:ph"),
-        "st": Button(t("card.btn_start"), f"{d}:st"),
-        "done": Button(t("card.btn_complete"), f"{d}:done"),
-        "note": Button(t("card.btn_note"), f"{d}:note"),
-        "cat": Button(t("card.btn_category"), f"{d}:cat"),
-        "urg": Button(t("card.btn_urgency"), f"{d}:urg"),
+        "acc": button("card.btn_accept", CardButton.ACCEPT),
+        "re": button("card.btn_reassign", CardButton.REASSIGN_MENU),
+        "ph": button("card.btn_contact", CardButton.CONTACT),
+        "st": button("card.btn_start", CardButton.START),
+        "done": button("card.btn_complete", CardButton.ASK_COMPLETE),
+        "note": button("card.btn_note", CardButton.NOTE),
+        "cat": button("card.btn_category", CardButton.CATEGORY_MENU),
+        "urg": button("card.btn_urgency", CardButton.URGENCY_MENU),
     }
     if ticket.status == Status.NEW:
         return ((b["acc"], b["re"], b["ph"]), (b["cat"], b["urg"]))
-    wait = Button(t("sla.btn_wait"), f"{d}:wt")
-    eta = Button(t("sla.btn_eta"), f"{d}:eta")
+    wait = button("sla.btn_wait", CardButton.WAIT)
+    eta = button("sla.btn_eta", CardButton.ESTIMATE)
     if ticket.status == Status.WAITING:
         return ((b["st"], b["done"], b["re"]), (b["ph"], b["note"], eta), (b["cat"], b["urg"]))
     if ticket.status == Status.ACCEPTED:
@@ -262,8 +266,10 @@ async def notify_resident(
 def _resident_buttons(t: Translator, ticket: Ticket) -> Keyboard:
     return (
         (
-            Button(t("notify.btn_solved"), f"rs:{ticket.id}:ok"),
-            Button(t("notify.btn_not_solved"), f"rs:{ticket.id}:no"),
+            Button(t("notify.btn_solved"), RESOLVED.encode(ResolvedButton.SOLVED, ticket.id)),
+            Button(
+                t("notify.btn_not_solved"), RESOLVED.encode(ResolvedButton.NOT_SOLVED, ticket.id)
+            ),
         ),
     )
 
