@@ -10,8 +10,12 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,11 +96,22 @@ async def _serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT, then stop in order within PROPDESK_SHUTDOWN_SECONDS."""
     from bot.app import App
 
-    app = await App.create(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stop.set)  # from here on a signal means "stop in order"
+    try:
+        app = await App.create(settings)
+        try:
+            return await _run_until_stopped(app, stop)
+        finally:
+            await app.close()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+async def _run_until_stopped(app: App, stop: asyncio.Event) -> int:
     running = asyncio.create_task(app.run())
     stopping = asyncio.create_task(stop.wait())
     try:
@@ -107,13 +122,11 @@ async def _serve(settings: Settings) -> int:
         logging.getLogger(__name__).info("signal received: stopping")
         await app.stop()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(running, timeout=1.0)
+            await asyncio.wait_for(running, timeout=1.0)  # polling ends once stopped
         return 0
     finally:
         stopping.cancel()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
-        await app.close()
+        running.cancel()
 
 
 def _migrate(args: argparse.Namespace) -> int:
