@@ -29,8 +29,10 @@ from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-# The part of the shutdown time that updates being handled may take; the rest is for sending.
+# The part of the shutdown time that updates being handled may take; the rest is for sending,
+# less what closing connections needs at the end.
 HANDLING_SHARE = 0.6
+CLOSING_SHARE = 0.1
 
 
 class Transport(Protocol):
@@ -148,7 +150,7 @@ class App:
         updates, let those taken finish (what does not finish is not confirmed, so Telegram
         sends it again), then send what the outbox holds until the time is up."""
         grace = self.settings.shutdown_seconds if grace is None else grace
-        deadline = asyncio.get_running_loop().time() + grace
+        deadline = asyncio.get_running_loop().time() + grace * (1 - CLOSING_SHARE)
         if self.scheduler is not None:
             self.scheduler.shutdown()
         if self.transport is not None:
