@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.charts import ChartDay, ChartLabels, render_chart
-from emulator import BotAPIEmulator
 from bot.messages import Outgoing
+from emulator import BotAPIEmulator
 from tests.e2e.conftest import Harness
 
 pytestmark = pytest.mark.e2e

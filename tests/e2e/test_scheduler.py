@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.config import Settings
-from emulator import BotAPIEmulator
 from bot.services.digest_schedule import digest_tick
+from emulator import BotAPIEmulator
 from storage.models import Rating, ReturnVisit
 from tests.e2e.conftest import Harness, texts
 from tests.e2e.test_dispatch import Desk
