@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from bot.domain.policy import card_teams
 from bot.handlers.base import shorten
 from bot.handlers.presenters import (
     category_label,
@@ -144,9 +145,7 @@ async def post_cards(desk: Desk, ticket: Ticket, *, extra: str = "") -> int:
 
     Returns how many cards were queued; with no group bound the ticket still stands.
     """
-    teams = [ticket.team]
-    if ticket.urgency == "emergency" and ticket.team != "managers":
-        teams.append("managers")
+    teams = card_teams(ticket.team, ticket.urgency)
     posted = 0
     for team in teams:
         posted += await _post_card(desk, ticket, team, extra)

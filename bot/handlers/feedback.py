@@ -8,12 +8,14 @@ import contextlib
 import re
 from dataclasses import replace
 
+from bot.domain.policy import may_record_visit, opens_return_visit
+from bot.domain.vocabulary import VisitStatus
 from bot.handlers import reporting
 from bot.handlers.base import Ctx
 from bot.handlers.inputs import clean_text, parse_id
 from bot.handlers.notices import HandlerNotifier, reason_buttons
 from bot.messages import Button
-from bot.services.ratings import LOW_STARS, REASONS, RatingRefused, Ratings
+from bot.services.ratings import REASONS, RatingRefused, Ratings
 from bot.services.staff import StaffService
 
 FLOW = "feedback"
@@ -36,7 +38,7 @@ async def on_rating(ctx: Ctx, parts: list[str]) -> None:
     ctx.toast(ctx.t("rating.thanks_toast"))
     stars = rating.stars or 0
     ctx.goto(FLOW, "comment", kind="rating", id=rating.id)
-    if stars <= LOW_STARS:
+    if opens_return_visit(stars):
         ctx.edit(ctx.t("rating.low", stars="⭐" * stars), reason_buttons(ctx.t, rating.id))
         await _announce_visit(ctx, rating.ticket_id)
     else:
@@ -136,10 +138,10 @@ async def on_visit(ctx: Ctx, parts: list[str]) -> None:
         ctx.toast(ctx.t("common.unknown_button"))
         return
     actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, ticket.property_id)
-    if not actor.leads("service"):
+    if not may_record_visit(actor):
         ctx.toast(ctx.t("staff.not_allowed"), alert=True)
         return
-    if visit.status != "open":
+    if visit.status != VisitStatus.OPEN:
         ctx.toast(ctx.t("visit.already"), alert=True)
         return
     ctx.toast()

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.policy import (
+    duty_line,
+    hotline_for,
+    opens_as_emergency,
+    safety_advice_key,
+)
+from bot.domain.vocabulary import CATEGORIES, Urgency
 from bot.handlers import registration
 from bot.handlers.base import Ctx, in_rows, new_token, shorten
 from bot.handlers.cards import post_cards
@@ -12,12 +19,10 @@ from bot.handlers.inputs import clean_text
 from bot.handlers.presenters import (
     category_label,
     duration,
-    hotline_for,
     team_label,
     urgency_label,
 )
 from bot.messages import Button, Keyboard
-from bot.nlp.codes import CATEGORIES
 from bot.services.desk import Draft, address_of
 from bot.services.phones import mask_phone
 from storage.models import Resident, Ticket
@@ -145,8 +150,8 @@ async def _category_chosen(ctx: Ctx, category: str) -> None:
     ctx.toast()
     draft = _draft(ctx)
     draft.category = category
-    if draft.urgency == "emergency":
-        draft.urgency = "high"
+    if draft.urgency == Urgency.EMERGENCY:
+        draft.urgency = Urgency.HIGH  # a category picked by hand: the alarm was not the point
     _store(ctx, draft)
     ctx.goto(FLOW, "confirm", chosen=True)
     resident = await ctx.desk.resident(ctx.inc.user_id)
@@ -189,7 +194,7 @@ def _classify(ctx: Ctx, draft: Draft) -> None:
 
 
 async def _after_classification(ctx: Ctx, resident: Resident, draft: Draft) -> None:
-    if draft.urgency == "emergency":
+    if opens_as_emergency(draft.urgency, resident_pressed_alarm=False):
         await _open_emergency(ctx, resident, draft)
         return
     if draft.category == "other":
@@ -203,8 +208,7 @@ async def _after_classification(ctx: Ctx, resident: Resident, draft: Draft) -> N
 async def _open_emergency(
     ctx: Ctx, resident: Resident, draft: Draft, marked_by_resident: bool = False
 ) -> None:
-    hazard = draft.hazard or "other"
-    ctx.say(ctx.t(f"safety.{hazard}") + "\n" + await _hotline_line(ctx, hazard))
+    ctx.say(ctx.t(safety_advice_key(draft.hazard)) + "\n" + await _hotline_line(ctx, draft.hazard))
     ticket = await ctx.desk.open_ticket(resident, draft)
     if marked_by_resident:
         await ctx.desk.record(
@@ -231,14 +235,15 @@ async def _mark_emergency(ctx: Ctx) -> None:
         return
     ctx.toast()
     ctx.edit(_draft_text(ctx, resident, draft))
-    draft.urgency = "emergency"
+    if opens_as_emergency(draft.urgency, resident_pressed_alarm=True):
+        draft.urgency = Urgency.EMERGENCY
     await _open_emergency(ctx, resident, draft, marked_by_resident=True)
 
 
-async def _hotline_line(ctx: Ctx, hazard: str) -> str:
+async def _hotline_line(ctx: Ctx, hazard: str | None) -> str:
     prop_hotlines = await ctx.desk.hotlines(ctx.inc.user_id)
-    number = hotline_for(prop_hotlines, hazard)
-    duty = prop_hotlines.get("property")
+    number = hotline_for(prop_hotlines, hazard) if hazard else None
+    duty = duty_line(prop_hotlines)
     lines = [ctx.t("safety.call", number=number)] if number else []
     if duty:
         lines.append(ctx.t("safety.duty", number=duty))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.config import TEAMS
+from bot.domain.vocabulary import TEAMS
 from bot.handlers.base import Ctx
 from bot.handlers.presenters import team_label
 from bot.messages import Outgoing

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
-from bot.config import TEAMS
+from bot.domain.vocabulary import CATEGORIES, TEAMS, URGENCIES, CardAction
 from bot.handlers.base import Ctx, in_rows
 from bot.handlers.cards import (
     alert_managers,
@@ -25,11 +25,9 @@ from bot.handlers.inputs import clean_text, parse_id, parse_local_moment
 from bot.handlers.presenters import category_label, local_time, team_label
 from bot.i18n import Translator
 from bot.messages import Button, Outgoing
-from bot.nlp.codes import CATEGORIES
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, Status, next_status
 from bot.services.phones import display_phone
-from bot.services.sla import URGENCIES
 from bot.services.staff import Actor, NotAllowed
 from storage.models import Ticket
 
@@ -100,7 +98,7 @@ async def _start(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) ->
 
 
 async def _ask_complete(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "complete")
+    d.authorize(actor, ticket, CardAction.COMPLETE)
     next_status("resolve", ticket.status)  # refuse early, before asking for a note
     ctx.toast()
     ctx.goto(FLOW, "complete", ticket=ticket.id, photos=[])
@@ -133,7 +131,7 @@ async def _complete(
 
 # reassignment --------------------------------------------------------------------------
 async def _reassign_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "reassign")
+    d.authorize(actor, ticket, CardAction.REASSIGN)
     ctx.toast()
     t = group_translator(ctx.desk)
     buttons = [
@@ -150,7 +148,7 @@ async def _reassign_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _:
 async def _reassign_target(
     ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, target: str
 ) -> None:
-    d.authorize(actor, ticket, "reassign")
+    d.authorize(actor, ticket, CardAction.REASSIGN)
     if target not in TEAMS and target != "pool":
         raise NotAllowed("common.unknown_button")
     next_status("reassign", ticket.status)
@@ -212,14 +210,14 @@ async def _contact(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) 
 
 
 async def _ask_note(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "note")
+    d.authorize(actor, ticket, CardAction.NOTE)
     ctx.toast()
     ctx.goto(FLOW, "note", ticket=ticket.id)
     ctx.say(ctx.t("staff.ask_note", name=actor.name, number=ticket.number))
 
 
 async def _category_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "category")
+    d.authorize(actor, ticket, CardAction.CATEGORY)
     ctx.toast()
     t = group_translator(ctx.desk)
     buttons = [
@@ -238,7 +236,7 @@ async def _category(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, code: s
 
 
 async def _urgency_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "urgency")
+    d.authorize(actor, ticket, CardAction.URGENCY)
     ctx.toast()
     t = group_translator(ctx.desk)
     buttons = [
@@ -266,7 +264,7 @@ async def _wait(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> 
 
 
 async def _ask_eta(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "start")
+    d.authorize(actor, ticket, CardAction.ESTIMATE)
     ctx.toast()
     ctx.goto(FLOW, "eta", ticket=ticket.id)
     ctx.say(ctx.t("sla.ask_eta", name=actor.name, number=ticket.number))

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import PlanConfig, Settings
+from bot.domain.policy import team_for
 from bot.messages import Outgoing
 from bot.services.lifecycle import Status
 from bot.services.outbox import to_payload
@@ -135,7 +136,7 @@ class Desk:
             resident.property_id,
             draft.category,
             draft.urgency,
-            self.settings.routing.get(draft.category, "service"),
+            team_for(self.settings.routing, draft.category),
             resident_id=resident.id,
             hazard=draft.hazard,
             confidence=draft.confidence,

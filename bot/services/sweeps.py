@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.config import PlanConfig, Settings
 from bot.cron import crontab_trigger
+from bot.domain.vocabulary import RatingState
 from bot.services.desk import Desk
 from bot.services.lifecycle import Status, next_status
 from bot.services.notify import Notifier
@@ -90,7 +91,7 @@ class Periodic:
             ticket = await uow.tickets.get(rating.ticket_id)
             if step is not None and ticket is not None:
                 await self.notifier.rating_request(desk, rating, ticket, step == "remind")
-            elif rating.status == "expired" and ticket is not None:
+            elif rating.status == RatingState.EXPIRED and ticket is not None:
                 await desk.record(ticket, "unrated", actor_kind="system")
             await self._commit(uow)
 
