@@ -65,6 +65,10 @@ VIOLATIONS: dict[str, list[tuple[str, str]]] = {
         ("emulator.server", "bot.messages"),
         ("emulator.driver", "storage.models"),
     ],
+    "domain-standalone": [
+        ("bot.domain.policy", "bot.services.sla"),
+        ("bot.domain.vocabulary", "storage.models"),
+    ],
     "nlp-standalone": [
         ("bot.nlp.classifier", "bot.config"),
         ("bot.nlp.lexicon", "storage.models"),
