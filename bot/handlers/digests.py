@@ -33,6 +33,7 @@ from bot.services.desk import Desk
 from bot.services.digest import Digest, stats_for
 from bot.services.dispatch import Dispatch
 from bot.services.phones import mask_phone
+from bot.services.ratings import Ratings
 from bot.services.staff import NotAllowed, StaffService
 from storage.models import Property, Ticket
 
@@ -268,7 +269,7 @@ async def _stats_property(ctx: Ctx) -> Property | None:
     if ctx.inc.is_private:
         actor = await service.actor(ctx.inc.user_id, None)
         prop = (
-            await ctx.desk.uow.properties.get(actor.property_id)
+            await ctx.desk.property(actor.property_id)
             if actor.property_id is not None
             else await service.property_for(None)
         )
@@ -282,7 +283,7 @@ async def _stats_property(ctx: Ctx) -> Property | None:
     if not managers:
         ctx.say(ctx.t("digest.stats_where"))
         return None
-    return await ctx.desk.uow.properties.get(managers[0].property_id)
+    return await ctx.desk.property(managers[0].property_id)
 
 
 def _reader(ctx: Ctx) -> Translator:
@@ -300,7 +301,7 @@ async def on_ticket(ctx: Ctx) -> None:
         ctx.say(ctx.t("lookup.not_allowed"))
         return
     number = f"{match.group(1)}-{int(match.group(2)):04d}"
-    ticket = await ctx.desk.uow.tickets.by_number(number)
+    ticket = await ctx.desk.ticket_by_number(number)
     if ticket is None:
         ctx.say(ctx.t("lookup.not_found", number=number))
         return
@@ -360,7 +361,7 @@ async def ticket_text(t: Translator, desk: Desk, ticket: Ticket, *, full_phone: 
             resolution=local_time(ticket.resolution_due_at, tz),
         ),
     ]
-    rating = await desk.uow.ratings.for_ticket(ticket.id)
+    rating = await Ratings(desk).for_ticket(ticket.id)
     if rating is not None and rating.stars is not None:
         lines.append(t("lookup.rating", stars=rating.stars))
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.domain.policy import may_act_on_ticket
 from bot.domain.vocabulary import CATEGORIES, TEAMS, URGENCIES, CardAction
-from bot.services.desk import Desk
+from bot.services.desk import Desk, uow_of
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition, Status, next_status
 from bot.services.ratings import Ratings
 from bot.services.staff import Actor, NotAllowed, StaffService
@@ -35,7 +35,7 @@ class Conflict(Exception):
 class Dispatch:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.uow = desk.uow
+        self.uow = uow_of(desk)
         self.staff = StaffService(desk)
 
     async def actor_for(self, telegram_id: int, ticket: Ticket, name: str = "") -> Actor:
@@ -221,16 +221,25 @@ class Dispatch:
         )
 
     # internals -------------------------------------------------------------------------
+    async def auto_close(self, ticket: Ticket) -> TicketEvent:
+        """A fix the resident neither confirmed nor disputed in time closes by itself."""
+        return await self._move(
+            ticket, "close", None, event_kind="auto_closed", closed_at=self.desk.now()
+        )
+
     async def _move(
         self,
         ticket: Ticket,
         action: str,
-        who: Actor | Resident,
+        who: Actor | Resident | None,
         *,
         note: str | None = None,
         photos: Sequence[str] = (),
+        event_kind: str = "status",
         **values: Any,
     ) -> TicketEvent:
+        """The one path of every status change: the transition table, a conditional UPDATE,
+        the clocks, and the event in the timeline (`who` None is the system)."""
         old = ticket.status
         new = next_status(action, old)
         changed = await self.uow.tickets.transition(
@@ -243,7 +252,7 @@ class Dispatch:
         kind, actor_id = _actor_of(who)
         return await self.desk.record(
             ticket,
-            "status",
+            event_kind,
             actor_kind=kind,
             actor_id=actor_id,
             old=old,
@@ -308,7 +317,9 @@ def _require_open(ticket: Ticket, action: str) -> None:
         raise IllegalTransition(action, ticket.status)
 
 
-def _actor_of(who: Actor | Resident) -> tuple[str, int]:
+def _actor_of(who: Actor | Resident | None) -> tuple[str, int | None]:
+    if who is None:
+        return "system", None
     if isinstance(who, Actor):
         return "staff", who.telegram_id
     return "resident", who.telegram_id

@@ -6,6 +6,7 @@ Ratings are timers as data: a row's `due_at` says when the sweep next looks at i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.policy import (
@@ -16,8 +17,8 @@ from bot.domain.policy import (
     return_visit_due,
 )
 from bot.domain.vocabulary import RatingState, VisitStatus
-from bot.services.desk import Desk
-from storage.models import Rating, Resident, ReturnVisit, Ticket
+from bot.services.desk import Desk, uow_of
+from storage.models import Rating, Resident, ReturnVisit, SurveyResponse, Ticket
 
 REASONS: tuple[str, ...] = ("slow", "not_fixed", "attitude", "dirty", "other")
 COMMENT_LIMIT = 1000
@@ -30,7 +31,7 @@ class RatingRefused(Exception):
 class Ratings:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.uow = desk.uow
+        self.uow = uow_of(desk)
         self.config = desk.settings.rating
 
     # scheduling ------------------------------------------------------------------------
@@ -104,7 +105,34 @@ class Ratings:
             raise RatingRefused("not yours")
         return rating
 
+    async def for_ticket(self, ticket_id: int) -> Rating | None:
+        return await self.uow.ratings.for_ticket(ticket_id)
+
+    # surveys ---------------------------------------------------------------------------
+    async def answer_survey(self, period: str, telegram_id: int, stars: int) -> SurveyResponse:
+        """Stars for the period's survey, once; RatingRefused when unknown or answered."""
+        row = await self.uow.surveys.get(period, telegram_id)
+        if row is None or row.stars is not None or not 1 <= stars <= 5:
+            raise RatingRefused("no open survey")
+        row.stars, row.answered_at = stars, self.desk.now()
+        return row
+
+    async def comment_survey(self, period: str, telegram_id: int, text: str) -> None:
+        row = await self.uow.surveys.get(period, telegram_id)
+        if row is not None:
+            row.comment = text[:COMMENT_LIMIT]
+
     # return visits ---------------------------------------------------------------------
+    async def visits_for(self, ticket_id: int) -> Sequence[ReturnVisit]:
+        return await self.uow.visits.for_ticket(ticket_id)
+
+    async def latest_visit(self, ticket_id: int) -> ReturnVisit | None:
+        visits = await self.visits_for(ticket_id)
+        return visits[-1] if visits else None
+
+    async def visit(self, visit_id: int) -> ReturnVisit | None:
+        return await self.uow.visits.get(visit_id)
+
     async def open_return_visit(self, ticket: Ticket, reason: str) -> ReturnVisit:
         now = self.desk.now()
         visit = ReturnVisit(

@@ -16,7 +16,7 @@ from bot.domain.policy import (
     may_remove,
 )
 from bot.domain.vocabulary import ROLES, TEAMS
-from bot.services.desk import Desk
+from bot.services.desk import Desk, uow_of
 from storage.models import Invite, Property, StaffMember, Team
 
 __all__ = ["INVITE_DAYS", "ROLES", "Actor", "Binding", "NotAllowed", "StaffService"]
@@ -45,7 +45,7 @@ class StaffService:
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.uow = desk.uow
+        self.uow = uow_of(desk)
 
     # actors ----------------------------------------------------------------------------
     async def actor(self, telegram_id: int, property_id: int | None, name: str = "") -> Actor:
@@ -100,6 +100,10 @@ class StaffService:
                 unbound.append(row.code)
         await self.uow.session.flush()
         return unbound
+
+    async def escalation_contacts(self, property_id: int, team: str) -> Sequence[StaffMember]:
+        """The team's leads and the property's managers: who hears about overdue work."""
+        return await self.uow.staff.escalation_contacts(property_id, team)
 
     async def teams_of_chat(self, chat_id: int) -> Sequence[Team]:
         return await self.uow.teams.bound_to(chat_id)
