@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.classifier import evaluate_files
 from bot.nlp import CATEGORIES, HAZARDS, URGENCIES, Classifier, load_lexicon
-from bot.nlp.evaluate import Report, evaluate, format_report, load_examples, main
+from bot.nlp.evaluate import CORPUS_DIR, Report, evaluate, format_report, load_examples
 from bot.nlp.suggest import suggest_terms
 
-DATA = Path(__file__).parent / "data"
+DATA = CORPUS_DIR
 HOLDOUT = DATA / "corpus_holdout.jsonl"
 TUNE = DATA / "corpus_tune.jsonl"
 FRESH = DATA / "corpus_fresh.jsonl"  # v4: never tuned on (its lines were seen in diffs once)
@@ -72,7 +73,7 @@ def holdout_report() -> Report:
 
 
 def test_holdout_meets_targets(holdout_report: Report) -> None:
-    # Held-out v3 has been tuned on since (tests/data/README.md): a regression guard at the
+    # Held-out v3 has been tuned on since (bot/nlp/corpus/README.md): a regression guard at the
     # targets, not an unseen figure. Plain floats, so a failure does not print its lines.
     figures = (
         round(holdout_report.category_accuracy, 3),
@@ -144,7 +145,7 @@ def test_fresh_v10_after_training() -> None:
 )
 def test_unseen_sets_meet_the_targets(path: Path) -> None:
     # The honest figures for unseen messages: sets by four more authors (TAXONOMY.md and
-    # STORIES.md alone), never trained or tuned on (tests/data/README.md, rounds 13-15). v14
+    # STORIES.md alone), never trained or tuned on (bot/nlp/corpus/README.md, rounds 13-15). v14
     # was evaluated once, after the last change: 0.966 / 0.899 / 1.000 / 0.881. v13 first
     # gave 0.949 / 0.883 / 0.991 / 0.873; v11 and v12 0.922 / 0.892 / 0.991 / 0.919 and
     # 0.939 / 0.890 / 0.990 / 0.912 when first evaluated. Later looks are in the README.
@@ -233,11 +234,11 @@ def test_bad_corpus_line_is_reported(tmp_path: Path) -> None:
         evaluate(path)
 
 
-def test_main(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main([str(HOLDOUT)]) == 0
+def test_evaluate_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert evaluate_files([str(HOLDOUT)]) == 0
     out = capsys.readouterr().out
     assert "category accuracy" in out and str(HOLDOUT) in out
-    assert main([str(tmp_path / "missing.jsonl")]) == 2
+    assert evaluate_files([str(tmp_path / "missing.jsonl")]) == 2
 
 
 def test_suggest_terms_ranks_new_words() -> None:

@@ -1,12 +1,12 @@
 """Evaluate the classifier on labelled JSON lines (``{"text", "category", "urgency", "hazard"}``).
 
-``main`` backs ``propdesk eval [FILE ...]``; without files it evaluates the corpus files in
-``tests/data``.
+The labelled corpus ships with the package (``bot/nlp/corpus/``, package data), so
+``propdesk eval`` and ``propdesk lexicon train`` find their default files in an installed copy
+too; ``corpus/README.md`` keeps the history of every set.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.nlp.codes import CATEGORIES, HAZARDS, URGENCIES
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data"
+CORPUS_DIR = Path(__file__).with_name("corpus")
 DEFAULT_FILES = (
     "corpus_tune.jsonl",
     "corpus_tune_ordinary.jsonl",
@@ -228,24 +228,6 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``propdesk eval [FILE ...]``: print a report per file; 2 when a file cannot be read."""
-    parser = argparse.ArgumentParser(prog="propdesk eval", description=__doc__)
-    parser.add_argument("files", nargs="*", help="JSON-lines corpus files (default: tests/data)")
-    args = parser.parse_args(argv)
-    files = args.files or [str(CORPUS_DIR / name) for name in DEFAULT_FILES]
-    status = 0
-    for name in files:
-        try:
-            report = evaluate(name)
-        except (OSError, ValueError) as exc:
-            print(f"propdesk eval: {exc}")
-            status = 2
-            continue
-        print(format_report(report))
-        print()
-    return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def default_corpus() -> list[Path]:
+    """Every labelled set, in the order `propdesk eval` reports them."""
+    return [CORPUS_DIR / name for name in DEFAULT_FILES]
