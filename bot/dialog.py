@@ -25,7 +25,7 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-BOT_COMMANDS: tuple[str, ...] = ("my", "cancel", "lang", "help", "start")
+BOT_COMMANDS: tuple[str, ...] = ("my", "cancel", "lang", "help", "start", "mydata", "forgetme")
 # Shown in groups, where only staff talk to the bot: (command, locale key).
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stats", "stats"),

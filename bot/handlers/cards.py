@@ -216,6 +216,21 @@ async def refresh_cards(
         await desk.enqueue(f"edit:{card.id}:{secrets.token_hex(6)}", edit, edit_card=card.id)
 
 
+async def anonymise_cards(desk: Desk, ticket: Ticket) -> int:
+    """Every card the ticket ever had, live or retired, is edited to its anonymised text
+    (no name, address or description) and keeps no buttons. Photo albums sent before a
+    card cannot be edited away."""
+    t = group_translator(desk)
+    text = card_text(t, desk, ticket, t("card.anonymised"))
+    book = CardBook(desk)
+    cards = await book.every(ticket)
+    for card in cards:
+        book.retire(card)
+        edit = Outgoing(chat_id=card.chat_id, text=text)
+        await desk.enqueue(f"anon:{card.id}:{secrets.token_hex(6)}", edit, edit_card=card.id)
+    return len(cards)
+
+
 async def reply_to_cards(desk: Desk, ticket: Ticket, text: str, photos: tuple[str, ...]) -> int:
     """A message under each live card (the resident added something, or cancelled)."""
     cards = await CardBook(desk).live(ticket)
