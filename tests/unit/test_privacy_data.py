@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from bot.app import App
 from bot.clock import FixedClock
 from bot.config import RetentionConfig, Settings
-from bot.messages import Outgoing
+from bot.messages import Document, Outgoing
+from bot.services.outbox import from_payload, to_payload
 from storage.models import Correction, Rating, SurveyResponse, Ticket
 from tests.unit.dispatch_kit import ENG_GROUP, GroupPerson, World
 from tests.unit.sim import fake_classify
@@ -239,3 +240,13 @@ async def test_retention_unlimited_by_default(settings: Settings) -> None:
 
 async def test_retention_sweep_is_a_scheduled_job(world: World) -> None:
     assert "retention" in {job.id for job in world.app.jobs()}
+
+
+def test_a_document_survives_the_outbox_payload() -> None:
+    content = json.dumps({"name": "王女士"}, ensure_ascii=False).encode("utf-8")
+    out = Outgoing(
+        chat_id=1001, text="caption", document=Document("data.json", content, "application/json")
+    )
+    payload = to_payload(out)
+    json.dumps(payload)  # stored as JSON
+    assert from_payload(1001, payload) == out
