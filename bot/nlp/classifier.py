@@ -616,7 +616,7 @@ class Classifier:
     def _question_category(
         msg: _Message, category: str, question: bool, emergency: _Hit | None
     ) -> str:
-        """Pure questions about facilities or schedules are front-desk inquiries (docs/taxonomy.md)."""
+        """Pure questions about facilities or schedules are front-desk inquiries (taxonomy)."""
         if not question or emergency is not None:
             return category
         if category == "other":
