@@ -72,7 +72,7 @@ def test_pyproject_declares_the_corpus_as_package_data() -> None:
 
 def test_the_corpus_is_in_what_gets_installed(installed: Path) -> None:
     shipped = {p.name for p in (installed / "bot" / "nlp" / "corpus").glob("*.jsonl")}
-    assert shipped == set(DEFAULT_FILES)
+    assert set(DEFAULT_FILES) <= shipped  # sets put aside for the next round ship too
     assert (installed / "bot" / "nlp" / "data" / "model.json").is_file()
     assert not (installed / "tests").exists()
 
