@@ -63,7 +63,9 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
 
 
 async def _guarded(ctx: Ctx, ticket: Ticket, work: Awaitable[None]) -> None:
-    """Refusals and lost races answer briefly and change nothing."""
+    """Refusals and lost races answer briefly and change nothing, not even the card: whoever
+    changed the ticket already edited every live card (directly or by outbox), so an edit
+    here would repeat theirs, and Telegram refuses it ("message is not modified")."""
     try:
         await work
     except NotAllowed as exc:
@@ -73,8 +75,6 @@ async def _guarded(ctx: Ctx, ticket: Ticket, work: Awaitable[None]) -> None:
             _refuse(ctx, ctx.t("staff.taken", name=ticket.assignee_name))
         else:
             _refuse(ctx, ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}")))
-        if ctx.inc.is_callback:
-            await _show(ctx, ticket)
 
 
 def _refuse(ctx: Ctx, text: str) -> None:

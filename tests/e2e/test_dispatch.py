@@ -129,6 +129,24 @@ async def test_accept_race_reassign_and_contact(harness: Harness, emulator: BotA
     assert "已转交环境保洁部" in texts(desk.wang.messages())
 
 
+async def test_second_accept_on_an_accepted_card_sends_no_edit(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    """Telegram refuses an edit that changes nothing (400 "message is not modified"):
+    a late press on a taken card is answered, and nothing is edited."""
+    desk = Desk(harness, emulator)
+    await desk.setup()
+    card = await desk.report()
+    await harness.act(desk.li.press(card, "接单"))
+    edits_before = len(emulator.calls_to("editMessageText"))
+    late = await desk.zhang.press(card, "接单")  # the snapshot still shows 接单
+    await harness.settle()
+    assert "李师傅 已经接单了" in ((await late.wait_answer()).get("text") or "")
+    assert len(emulator.calls_to("editMessageText")) == edits_before
+    ticket = await desk.ticket()
+    assert (ticket.status, ticket.assignee_name) == ("accepted", "李师傅")
+
+
 async def test_contact_without_private_chat_gets_a_hint(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:

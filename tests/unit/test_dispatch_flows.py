@@ -243,6 +243,23 @@ async def test_accept_race_exactly_one_wins(world: World) -> None:
     assert [(e.old_value, e.new_value) for e in statuses] == [("new", "accepted")]
 
 
+async def test_second_accept_on_an_accepted_card_sends_no_edit(world: World) -> None:
+    """The card already shows who took it: the loser is told, and nothing is edited
+    (Telegram refuses an identical edit with 400 "message is not modified")."""
+    await staffed(world)
+    _, _li, ticket_id = await accepted(world)
+    message_id = await world.card_message(ticket_id, ENG_GROUP)
+    sent_before = len(world.sender.sent)
+    zhang = world.person(ZHANG, ENG_GROUP, "张师傅")
+    replies = await zhang.press(f"tk:{ticket_id}:acc", message_id)
+    await world.flush()
+    assert "李师傅 已经接单了" in zhang.last_toast()
+    assert [r for r in replies if r.edit_message_id is not None] == []
+    assert world.sender.sent[sent_before:] == []  # no card edit queued either
+    ticket = await world.ticket(ticket_id)
+    assert (ticket.status, ticket.assignee_id) == ("accepted", LI)
+
+
 async def test_stranger_and_resident_pressing_staff_buttons_change_nothing(world: World) -> None:
     await staffed(world)
     wang, ticket_id = await report(world)
@@ -515,3 +532,4 @@ async def test_staff_members_are_stored(world: World) -> None:
     async with world.app.uow_factory() as uow:
         rows = (await uow.session.scalars(select(StaffMember))).all()
     assert {r.telegram_id for r in rows} == {LI, ZHANG, ZHAO_LEAD, MANAGER}
+
