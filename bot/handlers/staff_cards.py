@@ -21,6 +21,7 @@ from bot.handlers.cards import (
     post_cards,
     refresh_cards,
 )
+from bot.handlers.digests import TICKET_NUMBER
 from bot.handlers.flow import Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text, parse_local_moment
 from bot.handlers.presenters import category_label, local_time, team_label
@@ -313,6 +314,37 @@ ACTIONS: dict[CardButton, Action] = {
     CardButton.WAIT: _wait,
     CardButton.ESTIMATE: _ask_eta,
 }
+
+
+# taking over ---------------------------------------------------------------------------
+async def on_takeover(ctx: Ctx) -> None:
+    """`/takeover <number>`: a lead (or manager) takes any open ticket of their team,
+    e.g. one held by someone who is away; the resident is not told (same team, same times)."""
+    match = TICKET_NUMBER.match(ctx.inc.command_args.strip())
+    if match is None:
+        ctx.say(ctx.t("staff.takeover_usage"))
+        return
+    number = f"{match.group(1)}-{int(match.group(2)):04d}"
+    ticket = await ctx.desk.ticket_by_number(number)
+    if ticket is None:
+        ctx.say(ctx.t("lookup.not_found", number=number))
+        return
+    dispatch = Dispatch(ctx.desk)
+    actor = await dispatch.actor_for(ctx.inc.user_id, ticket, ctx.inc.user_name)
+    try:
+        was_new = ticket.status == Status.NEW
+        await dispatch.take_over(actor, ticket)
+    except NotAllowed as exc:
+        ctx.say(ctx.t(exc.reason))
+        return
+    except (IllegalTransition, Conflict):
+        ctx.say(ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}")))
+        return
+    t = group_translator(ctx.desk)
+    await refresh_cards(ctx.desk, ticket, extra=t("card.taken_over", name=actor.name))
+    ctx.say(ctx.t("staff.taken_over", number=ticket.number))
+    if was_new:  # accepted just now: the resident hears who, as with the Accept button
+        await notify_resident(ctx.desk, ticket, "notify.accepted")
 
 
 # replies -------------------------------------------------------------------------------
