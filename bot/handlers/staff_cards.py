@@ -31,7 +31,7 @@ from bot.services.cards import CardBook
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, Status, next_status
 from bot.services.phones import display_phone
-from bot.services.staff import Actor, NotAllowed
+from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import Ticket
 
 
@@ -323,6 +323,9 @@ async def on_takeover(ctx: Ctx) -> None:
     match = TICKET_NUMBER.match(ctx.inc.command_args.strip())
     if match is None:
         ctx.say(ctx.t("staff.takeover_usage"))
+        return
+    if not await StaffService(ctx.desk).is_staff(ctx.inc.user_id):
+        ctx.say(ctx.t("staff.takeover_not_allowed"))  # nor whether the ticket exists
         return
     number = f"{match.group(1)}-{int(match.group(2)):04d}"
     ticket = await ctx.desk.ticket_by_number(number)

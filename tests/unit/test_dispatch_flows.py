@@ -593,6 +593,10 @@ async def test_a_lead_takes_over_a_held_ticket_and_staff_cannot(world: World) ->
     zhang = world.person(ZHANG, ENG_GROUP, "张师傅")
     await zhang.say(f"/takeover {number}")
     assert "只有本组组长或管理人员可以接手" in zhang.texts()
+    resident = world.person(WANG, WANG, "王女士")
+    await resident.say(f"/takeover {number}")
+    assert "只有本组组长或管理人员可以接手" in resident.texts()
+    assert number not in resident.texts()  # not even whether it exists
     assert (await world.ticket(ticket_id)).assignee_id == LI
     zhao = world.person(ZHAO_LEAD, ENG_GROUP, "赵组长")
     await zhao.say(f"/takeover {number}")
