@@ -33,6 +33,7 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("staff", "staff"),
     ("invite", "invite"),
     ("remove", "remove"),
+    ("takeover", "takeover"),
     ("bind", "bind"),
     ("unbind", "unbind"),
     ("cancel", "group_cancel"),

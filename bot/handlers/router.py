@@ -37,6 +37,7 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "invite": staff_admin.on_invite,
     "staff": staff_admin.on_staff,
     "remove": staff_admin.on_remove,
+    "takeover": staff_cards.on_takeover,
     "bind": staff_admin.on_bind,
     "unbind": staff_admin.on_unbind,
     "stats": digests.on_stats,
@@ -49,6 +50,7 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "invite": staff_admin.on_invite,
     "staff": staff_admin.on_staff,
     "remove": staff_admin.on_remove,
+    "takeover": staff_cards.on_takeover,
     "stats": digests.on_stats,
     "ticket": digests.on_ticket,
 }
