@@ -22,6 +22,7 @@ from bot.domain.vocabulary import (
     HotlineKind,
     Role,
     Team,
+    TicketStatus,
     Urgency,
 )
 
@@ -233,6 +234,17 @@ def may_act_on_ticket(actor: Actor, ticket: TicketLike, action: str) -> bool:
     return False
 
 
+def held_by_someone(status: str) -> bool:
+    """Statuses in which a ticket is someone's (accepted, being worked on, waiting for the
+    resident): what goes back to the team's pool when that person leaves the team."""
+    return status in (TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING)
+
+
+def may_take_over(actor: Actor, ticket: TicketLike) -> bool:
+    """A lead (or a manager) takes over any open ticket of their team, held or not."""
+    return _same_property(actor, ticket) and actor.leads(ticket.team)
+
+
 def may_look_up_ticket(actor: Actor, ticket: TicketLike) -> bool:
     """`/ticket N`: the ticket's own team and managers of its property."""
     if not _same_property(actor, ticket):
@@ -296,3 +308,22 @@ def is_known_role(role: str) -> bool:
 
 def is_known_team(team: str) -> bool:
     return team in set(Team)
+
+
+# --- personal data -------------------------------------------------------------------------
+
+
+def phones_masked_in(chat_type: str) -> bool:
+    """A resident's full phone never appears in a group chat: every phone number in any
+    text shown there (description, name, address, note, comment) is masked (138****5678)."""
+    return chat_type != "private"
+
+
+def may_see_full_phone(actor: Actor, ticket: TicketLike, chat_type: str) -> bool:
+    """A full number only in a private chat, to whoever may press the card's Contact button."""
+    return chat_type == "private" and may_act_on_ticket(actor, ticket, CardAction.CONTACT)
+
+
+def retention_cutoff(now: datetime, keep_days: int | None) -> datetime | None:
+    """Closed tickets older than this lose their descriptions and photos; None keeps them."""
+    return None if keep_days is None else now - timedelta(days=keep_days)
