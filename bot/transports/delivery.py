@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 
 from bot.messages import (
     CallbackAnswer,
@@ -25,12 +26,15 @@ MAX_RETRY_WAIT = 30.0
 
 
 class InFlight:
-    """Counts updates being handled, so shutdown (and tests) can wait until the bot is quiet."""
+    """Counts updates being handled, so shutdown can wait until the bot is quiet, and
+    records which were handled (replies delivered), so a caller can wait for one of them."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.handled: Counter[int] = Counter()  # update id -> times handled to the end
         self._idle = asyncio.Event()
         self._idle.set()
+        self._progress = asyncio.Event()
 
     async def process(self, incoming: Incoming, core: Core, sender: Sender) -> None:
         self.count += 1
@@ -40,12 +44,22 @@ class InFlight:
             await deliver(reply, sender, core)
         finally:
             self.count -= 1
+            self.handled[incoming.update_id] += 1
+            self._progress.set()
+            self._progress = asyncio.Event()
             if self.count == 0:
                 self._idle.set()
 
     async def wait_idle(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def wait_handled(self, update_id: int, times: int = 1, timeout: float = 20.0) -> None:
+        """Until update `update_id` was handled `times` times (a redelivery is handled again);
+        raises TimeoutError otherwise."""
+        async with asyncio.timeout(timeout):
+            while self.handled[update_id] < times:
+                await self._progress.wait()
 
 
 async def deliver(reply: Reply, sender: Sender, core: Core) -> None:
