@@ -30,8 +30,7 @@ from telegram.ext import (
 )
 
 from emulator import BotAPIEmulator
-
-from .conftest import TOKEN
+from tests.support.clients import TOKEN
 
 
 def _dispatcher() -> Dispatcher:

@@ -13,8 +13,7 @@ from aiogram.exceptions import TelegramConflictError
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
 from emulator import BotAPIEmulator
-
-from .conftest import TOKEN
+from tests.support.clients import TOKEN
 
 
 async def _raw(emu: BotAPIEmulator, method: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:

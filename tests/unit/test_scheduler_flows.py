@@ -3,35 +3,34 @@ downtime catch-up, pauses, ratings with quiet hours and return visits, surveys, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App
 from bot.clock import FixedClock
 from bot.config import PlanConfig, Settings, SurveyConfig
 from storage.models import Rating, ReturnVisit, SurveyResponse, Ticket
-from tests.unit.dispatch_kit import ENG_GROUP, MGR_GROUP, SERVICE_GROUP, World
-from tests.unit.sim import fake_classify
-from tests.unit.test_dispatch_flows import (
+from tests.support.apps import START
+from tests.support.world import (
+    ENG_GROUP,
     LI,
     MANAGER,
+    MGR_GROUP,
+    SERVICE_GROUP,
     WANG,
     ZHAO_LEAD,
+    World,
     accepted,
     complete,
     report,
     staffed,
 )
 
-START = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
-
 
 @pytest.fixture
-async def world(settings: Settings) -> AsyncIterator[World]:
-    configured = settings.model_copy(
+def app_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
         update={
             "survey": SurveyConfig(cron="0 10 1 * *"),
             "plans": [
@@ -39,9 +38,6 @@ async def world(settings: Settings) -> AsyncIterator[World]:
             ],
         }
     )
-    app = await App.create(configured, clock=FixedClock(START), classify=fake_classify)
-    yield World(app)
-    await app.close()
 
 
 def clock(world: World) -> FixedClock:
