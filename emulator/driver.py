@@ -289,6 +289,12 @@ class BotAPIEmulator:
             f"update {update_id} not confirmed after {timeout}s",
         )
 
+    async def wait_polling(self, timeout: float = 10.0) -> None:
+        """Until a getUpdates call is open (a long poll waiting for updates)."""
+        await self._wait_until(
+            lambda: self.server.polling, timeout, f"no getUpdates call after {timeout}s"
+        )
+
     async def _wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
