@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.charts import ChartDay, ChartLabels, render_chart
-from emulator import BotAPIEmulator
 from bot.messages import Outgoing
-from tests.e2e.conftest import Harness
+from emulator import BotAPIEmulator
+from tests.support.harness import Harness
 
 pytestmark = pytest.mark.e2e
 

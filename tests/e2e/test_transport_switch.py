@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from emulator import BotAPIEmulator
 from storage.models import Ticket
-from tests.e2e.conftest import Harness, texts
+from tests.support.harness import Harness, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
