@@ -12,7 +12,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from emulator import BotAPIEmulator
 from tests.support.apps import TOKEN
-from tests.support.harness import TRANSPORTS, Harness, running_harness, texts
+from tests.support.harness import TRANSPORTS, FloodClock, Harness, running_harness, texts
 
 # `from tests.e2e.conftest import Harness, texts` keeps working for older modules;
 # new ones import from tests.support.harness.
@@ -25,8 +25,14 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[BotAPIEmulator]:
-    emu = BotAPIEmulator(token=TOKEN, bot_username="propdesk_bot")
+def flood_clock() -> FloodClock:
+    """Telegram's flood limits in the emulator and the outbox's pacer both run on it."""
+    return FloodClock()
+
+
+@pytest.fixture
+async def emulator(flood_clock: FloodClock) -> AsyncIterator[BotAPIEmulator]:
+    emu = BotAPIEmulator(token=TOKEN, bot_username="propdesk_bot", clock=flood_clock)
     await emu.start()
     yield emu
     await emu.stop()
@@ -40,8 +46,12 @@ def bot_clock() -> Clock | None:
 
 @pytest.fixture
 async def harness(
-    emulator: BotAPIEmulator, settings: Settings, transport: str, bot_clock: Clock | None
+    emulator: BotAPIEmulator,
+    settings: Settings,
+    transport: str,
+    bot_clock: Clock | None,
+    flood_clock: FloodClock,
 ) -> AsyncIterator[Harness]:
     """The shared App on the emulator, per transport and database, running."""
-    async with running_harness(emulator, settings, transport, bot_clock) as runner:
+    async with running_harness(emulator, settings, transport, bot_clock, flood_clock) as runner:
         yield runner

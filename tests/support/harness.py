@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
+from bot.services.pacing import Pacer
 from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
 from emulator.views import view_event
 from storage.models import Ticket
@@ -27,6 +29,25 @@ from tests.support.apps import ADMIN, build_app
 TRANSPORTS = ("aiogram", "ptb")
 WAIT = 20.0  # seconds before a wait fails loudly: far above any step, never reached when green
 CODE = re.compile(r"\b([2-9A-HJ-NP-Z]{8})\b")  # an invite code
+
+
+class FloodClock:
+    """The clock of Telegram's flood limits, shared by the emulator and the outbox's pacer:
+    real time plus whatever the pacer has waited, so a wait for the limits travels in time
+    instead of sleeping, and both sides still agree on how much time has passed."""
+
+    def __init__(self) -> None:
+        self.travelled = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.travelled
+
+    async def sleep(self, seconds: float) -> None:
+        self.travelled += max(seconds, 0.0)
+        await asyncio.sleep(0)  # still let others run, as a real wait would
+
+    def pacer(self) -> Pacer:
+        return Pacer(now=self, sleep=self.sleep)
 
 
 def texts(messages: list[BotMessage]) -> str:
@@ -43,10 +64,17 @@ class Harness:
     """Runs the bot against the emulator; `act` does something as a person and returns what
     the bot sent or edited because of it."""
 
-    def __init__(self, emu: BotAPIEmulator, settings: Settings, clock: Clock | None) -> None:
+    def __init__(
+        self,
+        emu: BotAPIEmulator,
+        settings: Settings,
+        clock: Clock | None,
+        flood_clock: FloodClock | None = None,
+    ) -> None:
         self.emu = emu
         self.settings = settings
         self.clock = clock
+        self.flood_clock = flood_clock  # the emulator's too, when given
         self.app: App | None = None
         self._task: asyncio.Task[None] | None = None
         self._fetched_before: Counter[int] = Counter()  # hand-outs to earlier transports
@@ -55,6 +83,8 @@ class Harness:
         if transport is not None:
             self.settings = self.settings.model_copy(update={"transport": transport})
         self.app = await build_app(self.settings, self.clock, classify=None)
+        if self.flood_clock is not None:
+            self.app.pacer = self.flood_clock.pacer()
         await self.app.start_transport()
         transport_obj = self.app.transport
         assert transport_obj is not None
@@ -167,13 +197,18 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def running_harness(
-    emu: BotAPIEmulator, settings: Settings, transport: str, clock: Clock | None = None
+    emu: BotAPIEmulator,
+    settings: Settings,
+    transport: str,
+    clock: Clock | None = None,
+    flood_clock: FloodClock | None = None,
 ) -> AsyncIterator[Harness]:
-    """The bot on `transport`, pointed at `emu`, running until the block ends."""
+    """The bot on `transport`, pointed at `emu`, running until the block ends; pass the
+    emulator's `flood_clock` so the outbox paces itself on the same clock."""
     configured = settings.model_copy(
         update={"telegram_api_base": emu.base_url, "transport": transport}
     )
-    runner = Harness(emu, configured, clock)
+    runner = Harness(emu, configured, clock, flood_clock)
     await runner.start()
     try:
         yield runner
