@@ -17,6 +17,7 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
 from bot.handlers.base import Classifier
+from bot.nlp import warm_up
 from tests.support.apps import START, AppFactory, build_app, settings_for
 from tests.support.people import fake_classify
 from tests.support.world import World
@@ -77,6 +78,13 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return settings_for(database_url)
+
+
+@pytest.fixture(scope="session")
+def real_classify() -> Classifier:
+    """The real classifier, built once per run (App.create builds it at every start, which
+    is right for a process and costs seconds per test)."""
+    return warm_up().classify
 
 
 # -- the application -----------------------------------------------------------------------

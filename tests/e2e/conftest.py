@@ -10,6 +10,7 @@ import pytest
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.handlers.base import Classifier
 from emulator import BotAPIEmulator
 from tests.support.apps import TOKEN
 from tests.support.harness import TRANSPORTS, FloodClock, Harness, running_harness, texts
@@ -51,7 +52,10 @@ async def harness(
     transport: str,
     bot_clock: Clock | None,
     flood_clock: FloodClock,
+    real_classify: Classifier,
 ) -> AsyncIterator[Harness]:
     """The shared App on the emulator, per transport and database, running."""
-    async with running_harness(emulator, settings, transport, bot_clock, flood_clock) as runner:
+    async with running_harness(
+        emulator, settings, transport, bot_clock, flood_clock, real_classify
+    ) as runner:
         yield runner

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
+from bot.handlers.base import Classifier
 from bot.services.pacing import Pacer
 from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
 from emulator.views import view_event
@@ -70,11 +71,13 @@ class Harness:
         settings: Settings,
         clock: Clock | None,
         flood_clock: FloodClock | None = None,
+        classify: Classifier | None = None,
     ) -> None:
         self.emu = emu
         self.settings = settings
         self.clock = clock
         self.flood_clock = flood_clock  # the emulator's too, when given
+        self.classify = classify  # None: the app builds and warms the real one at each start
         self.app: App | None = None
         self._task: asyncio.Task[None] | None = None
         self._fetched_before: Counter[int] = Counter()  # hand-outs to earlier transports
@@ -82,7 +85,7 @@ class Harness:
     async def start(self, transport: str | None = None) -> App:
         if transport is not None:
             self.settings = self.settings.model_copy(update={"transport": transport})
-        self.app = await build_app(self.settings, self.clock, classify=None)
+        self.app = await build_app(self.settings, self.clock, classify=self.classify)
         if self.flood_clock is not None:
             self.app.pacer = self.flood_clock.pacer()
         await self.app.start_transport()
@@ -202,13 +205,14 @@ async def running_harness(
     transport: str,
     clock: Clock | None = None,
     flood_clock: FloodClock | None = None,
+    classify: Classifier | None = None,
 ) -> AsyncIterator[Harness]:
     """The bot on `transport`, pointed at `emu`, running until the block ends; pass the
     emulator's `flood_clock` so the outbox paces itself on the same clock."""
     configured = settings.model_copy(
         update={"telegram_api_base": emu.base_url, "transport": transport}
     )
-    runner = Harness(emu, configured, clock, flood_clock)
+    runner = Harness(emu, configured, clock, flood_clock, classify)
     await runner.start()
     try:
         yield runner

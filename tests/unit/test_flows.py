@@ -248,3 +248,13 @@ async def test_an_unexpected_failure_answers_politely_and_commits_nothing(
     replies = await wang.say("水管漏了")
     assert replies and "出了点问题" in replies[0].text
     assert await tickets(application) == []
+
+
+async def test_an_app_given_no_classifier_warms_up_the_real_one(
+    settings: Settings, app_factory: AppFactory
+) -> None:
+    """Other tests hand the app a classifier; at start-up it builds the real one itself."""
+    application = await app_factory(settings, classify=None)
+    wang = await register(application)
+    replies = await wang.say("楼道里好大一股煤气味!!")
+    assert any("⚠️" in o.text and "96777" in o.text for o in replies)
