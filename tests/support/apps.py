@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from pydantic import SecretStr
+
 from bot.app import App
 from bot.clock import Clock, FixedClock
 from bot.config import BuildingConfig, PropertyConfig, Settings
@@ -37,7 +39,7 @@ def demo_properties() -> list[PropertyConfig]:
 def settings_for(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
-        telegram_token=TOKEN,
+        telegram_token=SecretStr(TOKEN),
         properties=demo_properties(),
         admin_ids=[ADMIN],
     )
