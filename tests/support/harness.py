@@ -147,17 +147,21 @@ class Harness:
 
     async def drain_outbox(self) -> None:
         """Send what the outbox holds due now, here, until nothing is due and the outbox's
-        own loop has finished any row it had claimed."""
+        own loop is not sending either: nothing in flight before the look at the queue, nothing
+        in flight after it, and no attempt ended meanwhile (an attempt can queue a row, as a
+        refused private message queues its hint to the group)."""
         outbox = self.app.outbox if self.app else None
         if outbox is None:
             return
         async with asyncio.timeout(WAIT):
             while True:
+                in_flight, finished = outbox.sending, outbox.finished
                 if await outbox.drain():
                     continue  # an edit may have waited for the card just sent
-                if outbox.sending == 0:
+                if in_flight == 0 and outbox.sending == 0 and outbox.finished == finished:
                     return
-                await asyncio.sleep(0.005)  # a row claimed by the outbox loop is on its way
+                if outbox.sending:
+                    await asyncio.sleep(0.005)  # a row the outbox loop claimed is on its way
 
     def new_events(self, since: int) -> list[BotMessage]:
         found = []
