@@ -18,28 +18,10 @@ from pydantic_settings import (
 )
 
 from bot.cron import crontab_trigger
+from bot.domain.policy import DEFAULT_ROUTING
+from bot.domain.vocabulary import TEAMS
 
 Locale = Literal["zh-CN", "en"]
-TEAMS: tuple[str, ...] = (
-    "engineering",
-    "environment",
-    "security",
-    "finance",
-    "service",
-    "managers",
-)
-
-DEFAULT_ROUTING: dict[str, str] = {
-    "repair": "engineering",
-    "cleaning": "environment",
-    "security": "security",
-    "parking": "security",
-    "billing": "finance",
-    "complaint": "service",
-    "inquiry": "service",
-    "suggestion": "service",
-    "other": "service",
-}
 
 
 class BuildingConfig(BaseModel):

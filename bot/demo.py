@@ -23,8 +23,8 @@ from sqlalchemy import select
 from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
-from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
 from bot.services.digest_schedule import digest_tick
+from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
 from storage.models import Ticket
 
 SCRIPT = Path(__file__).with_name("demo_script.toml")

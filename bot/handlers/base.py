@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.config import Settings
+from bot.handlers.flow import FlowStep
 from bot.i18n import Translator
 from bot.messages import Button, CallbackAnswer, Incoming, Keyboard, Outgoing, Reply, ReplyKeyboard
 from bot.services.desk import Desk
@@ -97,8 +98,9 @@ class Ctx:
             self.answered = True
 
     # state -----------------------------------------------------------------------------
-    def goto(self, flow: str, step: str, **data: Any) -> None:
-        self.state.flow, self.state.step = flow, step
+    def goto(self, step: FlowStep, **data: Any) -> None:
+        """Move to a step of a declared flow (the step's enum names its flow)."""
+        self.state.flow, self.state.step = step.flow_name(), str(step.value)
         self.state.data.update(data)
 
     def finish(self) -> None:

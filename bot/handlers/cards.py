@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 import secrets
 
+from bot.domain.policy import card_teams
+from bot.domain.vocabulary import Team
 from bot.handlers.base import shorten
+from bot.handlers.buttons import CARD, RESOLVED, CardButton, ResolvedButton
 from bot.handlers.presenters import (
     category_label,
     duration,
@@ -20,11 +23,12 @@ from bot.handlers.presenters import (
 )
 from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
+from bot.services.cards import CardBook
 from bot.services.desk import Desk
 from bot.services.lifecycle import Status
 from bot.services.phones import mask_phone
 from bot.services.staff import StaffService
-from storage.models import Resident, Ticket, TicketCard
+from storage.models import Resident, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -110,21 +114,24 @@ def _status_line(t: Translator, desk: Desk, ticket: Ticket) -> str:
 
 def card_buttons(t: Translator, ticket: Ticket) -> Keyboard:
     """The next actions for the ticket's status; a closed ticket has none."""
-    d = f"tk:{ticket.id}"
+
+    def button(key: str, action: CardButton) -> Button:
+        return Button(t(key), CARD.encode(action, ticket.id))
+
     b = {
-        "acc": Button(t("card.btn_accept"), f"{d}:acc"),
-        "re": Button(t("card.btn_reassign"), f"{d}:re"),
-        "ph": Button(t("card.btn_contact"), f"{d}:ph"),
-        "st": Button(t("card.btn_start"), f"{d}:st"),
-        "done": Button(t("card.btn_complete"), f"{d}:done"),
-        "note": Button(t("card.btn_note"), f"{d}:note"),
-        "cat": Button(t("card.btn_category"), f"{d}:cat"),
-        "urg": Button(t("card.btn_urgency"), f"{d}:urg"),
+        "acc": button("card.btn_accept", CardButton.ACCEPT),
+        "re": button("card.btn_reassign", CardButton.REASSIGN_MENU),
+        "ph": button("card.btn_contact", CardButton.CONTACT),
+        "st": button("card.btn_start", CardButton.START),
+        "done": button("card.btn_complete", CardButton.ASK_COMPLETE),
+        "note": button("card.btn_note", CardButton.NOTE),
+        "cat": button("card.btn_category", CardButton.CATEGORY_MENU),
+        "urg": button("card.btn_urgency", CardButton.URGENCY_MENU),
     }
     if ticket.status == Status.NEW:
         return ((b["acc"], b["re"], b["ph"]), (b["cat"], b["urg"]))
-    wait = Button(t("sla.btn_wait"), f"{d}:wt")
-    eta = Button(t("sla.btn_eta"), f"{d}:eta")
+    wait = button("sla.btn_wait", CardButton.WAIT)
+    eta = button("sla.btn_eta", CardButton.ESTIMATE)
     if ticket.status == Status.WAITING:
         return ((b["st"], b["done"], b["re"]), (b["ph"], b["note"], eta), (b["cat"], b["urg"]))
     if ticket.status == Status.ACCEPTED:
@@ -144,9 +151,7 @@ async def post_cards(desk: Desk, ticket: Ticket, *, extra: str = "") -> int:
 
     Returns how many cards were queued; with no group bound the ticket still stands.
     """
-    teams = [ticket.team]
-    if ticket.urgency == "emergency" and ticket.team != "managers":
-        teams.append("managers")
+    teams = card_teams(ticket.team, ticket.urgency)
     posted = 0
     for team in teams:
         posted += await _post_card(desk, ticket, team, extra)
@@ -155,9 +160,9 @@ async def post_cards(desk: Desk, ticket: Ticket, *, extra: str = "") -> int:
 
 async def alert_managers(desk: Desk, ticket: Ticket) -> int:
     """A ticket that became an emergency also goes to the managers' group (once)."""
-    if any(card.team == "managers" for card in await desk.uow.cards.for_ticket(ticket.id)):
+    if await CardBook(desk).has_live_card_for(ticket, Team.MANAGERS):
         return 0
-    return await _post_card(desk, ticket, "managers", "")
+    return await _post_card(desk, ticket, Team.MANAGERS, "")
 
 
 async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
@@ -166,8 +171,8 @@ async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
         log.warning("ticket %s: no group bound for team %s; card not posted", ticket.number, team)
         return 0
     t = group_translator(desk)
-    serial = await desk.uow.cards.count_for_ticket(ticket.id)
-    key = f"card:{ticket.id}:{serial}"
+    book = CardBook(desk)
+    key = await book.next_key(ticket)
     if ticket.photo_file_ids:
         photos = Outgoing(
             chat_id=bound.chat_id,
@@ -182,16 +187,7 @@ async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
         buttons=card_buttons(t, ticket),
         thread_id=bound.thread_id,
     )
-    await desk.uow.cards.add(
-        TicketCard(
-            ticket_id=ticket.id,
-            team=team,
-            chat_id=bound.chat_id,
-            thread_id=bound.thread_id,
-            outbox_key=key,
-            created_at=desk.now(),
-        )
-    )
+    await book.record(ticket, team, bound.chat_id, bound.thread_id, key)
     await desk.enqueue(key, card)
     return 1
 
@@ -209,9 +205,10 @@ async def refresh_cards(
     t = group_translator(desk)
     text = card_text(t, desk, ticket, extra)
     buttons = () if retire else card_buttons(t, ticket)
-    for card in await desk.uow.cards.for_ticket(ticket.id):
+    book = CardBook(desk)
+    for card in await book.live(ticket):
         if retire:
-            card.active = False
+            book.retire(card)
         if skip is not None and (card.chat_id, card.message_id) == skip:
             continue
         edit = Outgoing(chat_id=card.chat_id, text=text, buttons=buttons)
@@ -220,7 +217,7 @@ async def refresh_cards(
 
 async def reply_to_cards(desk: Desk, ticket: Ticket, text: str, photos: tuple[str, ...]) -> int:
     """A message under each live card (the resident added something, or cancelled)."""
-    cards = await desk.uow.cards.for_ticket(ticket.id)
+    cards = await CardBook(desk).live(ticket)
     for card in cards:
         # No buttons here, so text and photos may share one message (or album + text).
         message = Outgoing(chat_id=card.chat_id, text=text, photos=photos, thread_id=card.thread_id)
@@ -269,16 +266,16 @@ async def notify_resident(
 def _resident_buttons(t: Translator, ticket: Ticket) -> Keyboard:
     return (
         (
-            Button(t("notify.btn_solved"), f"rs:{ticket.id}:ok"),
-            Button(t("notify.btn_not_solved"), f"rs:{ticket.id}:no"),
+            Button(t("notify.btn_solved"), RESOLVED.encode(ResolvedButton.SOLVED, ticket.id)),
+            Button(
+                t("notify.btn_not_solved"), RESOLVED.encode(ResolvedButton.NOT_SOLVED, ticket.id)
+            ),
         ),
     )
 
 
 async def _resident(desk: Desk, ticket: Ticket) -> Resident | None:
-    if ticket.resident_id is None:
-        return None
-    return await desk.uow.residents.get(ticket.resident_id)
+    return await desk.resident_by_id(ticket.resident_id)
 
 
 def promised(t: Translator, desk: Desk, ticket: Ticket) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bot.handlers import followup, my_tickets, registration, reporting
+from bot.handlers import flows, registration
 from bot.handlers.base import Ctx
-from bot.i18n import LOCALES, Translator
+from bot.handlers.buttons import LANGUAGE, Language
+from bot.handlers.flow import Press
+from bot.i18n import Translator, translate
 from bot.messages import Button
 
 COMMANDS: tuple[str, ...] = ("start", "my", "cancel", "lang", "help")
@@ -37,16 +39,19 @@ async def on_cancel(ctx: Ctx) -> None:
 
 
 async def on_lang(ctx: Ctx) -> None:
-    buttons = ((Button("中文", "lang:zh-CN"), Button("English", "lang:en")),)
+    buttons = (
+        tuple(
+            Button(translate(code, "common.language_name"), LANGUAGE.encode(code))
+            for code in Language
+        ),
+    )
     ctx.say(ctx.t("common.choose_language"), buttons)
 
 
-async def on_lang_chosen(ctx: Ctx, parts: list[str]) -> None:
-    if len(parts) != 1 or parts[0] not in LOCALES:
-        ctx.toast(ctx.t("common.unknown_button"))
-        return
-    await ctx.desk.set_locale(ctx.inc.user_id, parts[0])
-    ctx.t = Translator(parts[0])
+async def on_lang_chosen(ctx: Ctx, press: Press) -> None:
+    locale = str(press.action)
+    await ctx.desk.set_locale(ctx.inc.user_id, locale)
+    ctx.t = Translator(locale)
     ctx.toast()
     ctx.edit(ctx.t("common.language_set"))
     if ctx.state.flow:
@@ -72,14 +77,7 @@ async def on_empty(ctx: Ctx) -> None:
 
 async def resume(ctx: Ctx) -> None:
     """Ask again what the current step needs (after a restart, /start or bad input)."""
-    if ctx.state.flow == registration.FLOW:
-        await registration.prompt(ctx)
-    elif ctx.state.flow == reporting.FLOW:
-        await reporting.prompt(ctx)
-    elif ctx.state.flow == my_tickets.ADD_FLOW:
-        await my_tickets.prompt_info(ctx)
-    elif ctx.state.flow == followup.FLOW:
-        await followup.prompt(ctx)
+    await flows.prompt(ctx)
 
 
 async def _registered(ctx: Ctx) -> bool:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_chart
 from bot.config import Settings
+from bot.domain.policy import may_look_up_ticket, may_read_stats, ticket_readable_in_group
+from bot.domain.vocabulary import CATEGORIES
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator
 from bot.handlers.presenters import (
@@ -27,12 +29,12 @@ from bot.handlers.presenters import (
 )
 from bot.i18n import Raw, Translator
 from bot.messages import Outgoing
-from bot.nlp.codes import CATEGORIES
 from bot.services.desk import Desk
 from bot.services.digest import Digest, stats_for
 from bot.services.dispatch import Dispatch
 from bot.services.phones import mask_phone
-from bot.services.staff import Actor, NotAllowed, StaffService
+from bot.services.ratings import Ratings
+from bot.services.staff import NotAllowed, StaffService
 from storage.models import Property, Ticket
 
 log = logging.getLogger(__name__)
@@ -254,7 +256,7 @@ async def on_stats(ctx: Ctx) -> None:
     if prop is None:
         return
     actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
-    if not actor.is_manager:
+    if not may_read_stats(actor):
         ctx.say(ctx.t("digest.managers_only"))
         return
     digest = await stats_for(ctx.desk, prop, kind)
@@ -267,7 +269,7 @@ async def _stats_property(ctx: Ctx) -> Property | None:
     if ctx.inc.is_private:
         actor = await service.actor(ctx.inc.user_id, None)
         prop = (
-            await ctx.desk.uow.properties.get(actor.property_id)
+            await ctx.desk.property(actor.property_id)
             if actor.property_id is not None
             else await service.property_for(None)
         )
@@ -281,7 +283,7 @@ async def _stats_property(ctx: Ctx) -> Property | None:
     if not managers:
         ctx.say(ctx.t("digest.stats_where"))
         return None
-    return await ctx.desk.uow.properties.get(managers[0].property_id)
+    return await ctx.desk.property(managers[0].property_id)
 
 
 def _reader(ctx: Ctx) -> Translator:
@@ -299,12 +301,12 @@ async def on_ticket(ctx: Ctx) -> None:
         ctx.say(ctx.t("lookup.not_allowed"))
         return
     number = f"{match.group(1)}-{int(match.group(2)):04d}"
-    ticket = await ctx.desk.uow.tickets.by_number(number)
+    ticket = await ctx.desk.ticket_by_number(number)
     if ticket is None:
         ctx.say(ctx.t("lookup.not_found", number=number))
         return
     actor = await service.actor(ctx.inc.user_id, ticket.property_id, ctx.inc.user_name)
-    if not may_look_up(actor, ticket) or not await _right_room(ctx, service, ticket):
+    if not may_look_up_ticket(actor, ticket) or not await _right_room(ctx, service, ticket):
         ctx.say(ctx.t("lookup.not_allowed"))
         return
     full_phone = False
@@ -321,13 +323,7 @@ async def _right_room(ctx: Ctx, service: StaffService, ticket: Ticket) -> bool:
     if ctx.inc.is_private:
         return True
     teams = {team.code for team in await service.teams_of_chat(ctx.inc.chat_id)}
-    return bool(teams & {ticket.team, "managers"})
-
-
-def may_look_up(actor: Actor, ticket: Ticket) -> bool:
-    if actor.property_id != ticket.property_id and not actor.settings_admin:
-        return False
-    return actor.is_manager or actor.role_in(ticket.team) is not None
+    return ticket_readable_in_group(teams, ticket.team)
 
 
 async def ticket_text(t: Translator, desk: Desk, ticket: Ticket, *, full_phone: bool) -> str:
@@ -365,7 +361,7 @@ async def ticket_text(t: Translator, desk: Desk, ticket: Ticket, *, full_phone: 
             resolution=local_time(ticket.resolution_due_at, tz),
         ),
     ]
-    rating = await desk.uow.ratings.for_ticket(ticket.id)
+    rating = await Ratings(desk).for_ticket(ticket.id)
     if rating is not None and rating.stars is not None:
         lines.append(t("lookup.rating", stars=rating.stars))
     return "\n".join(lines)

@@ -5,88 +5,95 @@ return-visit outcome (`rv:<visit>` in the group, then a reply with the outcome).
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import replace
 
+from bot.domain.policy import may_record_visit, opens_return_visit
+from bot.domain.vocabulary import VisitStatus
 from bot.handlers import reporting
 from bot.handlers.base import Ctx
-from bot.handlers.inputs import clean_text, parse_id
+from bot.handlers.buttons import FEEDBACK, REASON, FeedbackButton, ReasonButton
+from bot.handlers.flow import Flow, FlowStep, Press, StepSpec
+from bot.handlers.inputs import clean_text
 from bot.handlers.notices import HandlerNotifier, reason_buttons
 from bot.messages import Button
-from bot.services.ratings import LOW_STARS, REASONS, RatingRefused, Ratings
+from bot.services.ratings import RatingRefused, Ratings
 from bot.services.staff import StaffService
 
-FLOW = "feedback"
-VISIT_FLOW = "visit"
-_PERIOD = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+class Step(FlowStep):
+    __flow__ = "feedback"
+    COMMENT = "comment"
+
+
+class DoneStep(FlowStep):
+    """After a comment: it stays at hand for a minute in case it was really a new problem."""
+
+    __flow__ = "feedback_done"
+    OFFERED = "offered"  # stored as "" before steps had names
+
+
+class VisitStep(FlowStep):
+    __flow__ = "visit"
+    OUTCOME = "outcome"
 
 
 # ratings -------------------------------------------------------------------------------
-async def on_rating(ctx: Ctx, parts: list[str]) -> None:
-    rating_id = parse_id(parts[0]) if len(parts) == 2 else None
-    if rating_id is None or parts[1] not in ("1", "2", "3", "4", "5"):
-        ctx.toast(ctx.t("common.unknown_button"))
-        return
+async def on_rating(ctx: Ctx, press: Press) -> None:
     ratings = Ratings(ctx.desk)
     try:
-        rating = await ratings.answer(ctx.inc.user_id, rating_id, int(parts[1]))
+        rating = await ratings.answer(ctx.inc.user_id, press.subject_id, int(press.action))
     except RatingRefused:
         ctx.toast(ctx.t("rating.already"))
         return
     ctx.toast(ctx.t("rating.thanks_toast"))
     stars = rating.stars or 0
-    ctx.goto(FLOW, "comment", kind="rating", id=rating.id)
-    if stars <= LOW_STARS:
+    ctx.goto(Step.COMMENT, kind="rating", id=rating.id)
+    if opens_return_visit(stars):
         ctx.edit(ctx.t("rating.low", stars="⭐" * stars), reason_buttons(ctx.t, rating.id))
         await _announce_visit(ctx, rating.ticket_id)
     else:
         ctx.edit(ctx.t("rating.thanks", stars="⭐" * stars), _skip(ctx))
 
 
-async def on_reason(ctx: Ctx, parts: list[str]) -> None:
-    rating_id = parse_id(parts[0]) if len(parts) == 2 else None
-    if rating_id is None or parts[1] not in (*REASONS, "skip"):
-        ctx.toast(ctx.t("common.unknown_button"))
-        return
-    if parts[1] == "skip":
+async def on_reason(ctx: Ctx, press: Press) -> None:
+    rating_id = press.subject_id
+    if press.action == ReasonButton.SKIP:
         ctx.toast()
-        if ctx.state.flow == FLOW:
+        if ctx.state.flow == FLOW.name:
             ctx.finish()
         ctx.edit(ctx.t("rating.done"))
         return
     try:
-        await Ratings(ctx.desk).add_reason(ctx.inc.user_id, rating_id, parts[1])
+        await Ratings(ctx.desk).add_reason(ctx.inc.user_id, rating_id, str(press.action))
     except RatingRefused:
         ctx.toast(ctx.t("common.stale_button"))
         return
-    ctx.toast(ctx.t(f"rating.reason_{parts[1]}"))
+    ctx.toast(ctx.t(f"rating.reason_{press.action}"))
 
 
 async def _announce_visit(ctx: Ctx, ticket_id: int) -> None:
     ticket = await ctx.desk.ticket(ticket_id)
-    visits = await ctx.desk.uow.visits.for_ticket(ticket_id)
-    if ticket is not None and visits:
-        await HandlerNotifier().return_visit(ctx.desk, visits[-1], ticket)
+    visit = await Ratings(ctx.desk).latest_visit(ticket_id)
+    if ticket is not None and visit is not None:
+        await HandlerNotifier().return_visit(ctx.desk, visit, ticket)
 
 
 def _skip(ctx: Ctx) -> tuple[tuple[Button, ...], ...]:
-    data = f"rr:{ctx.state.data.get('id', 0)}:skip"
+    data = REASON.encode(ReasonButton.SKIP, ctx.state.data.get("id", 0))
     return ((Button(ctx.t("rating.btn_skip"), data),),)
 
 
 # surveys -------------------------------------------------------------------------------
-async def on_survey(ctx: Ctx, parts: list[str]) -> None:
-    if len(parts) != 2 or not _PERIOD.match(parts[0]) or parts[1] not in ("1", "2", "3", "4", "5"):
-        ctx.toast(ctx.t("common.unknown_button"))
-        return
-    row = await ctx.desk.uow.surveys.get(parts[0], ctx.inc.user_id)
-    if row is None or row.stars is not None:
+async def on_survey(ctx: Ctx, press: Press) -> None:
+    period = press.subject
+    try:
+        row = await Ratings(ctx.desk).answer_survey(period, ctx.inc.user_id, int(press.action))
+    except RatingRefused:
         ctx.toast(ctx.t("rating.already"))
         return
-    row.stars, row.answered_at = int(parts[1]), ctx.desk.now()
     ctx.toast(ctx.t("rating.thanks_toast"))
-    ctx.goto(FLOW, "comment", kind="survey", period=parts[0])
-    ctx.edit(ctx.t("survey.thanks", stars="⭐" * row.stars), _skip(ctx))
+    ctx.goto(Step.COMMENT, kind="survey", period=period)
+    ctx.edit(ctx.t("survey.thanks", stars="⭐" * (row.stars or 0)), _skip(ctx))
 
 
 # comments ------------------------------------------------------------------------------
@@ -101,20 +108,19 @@ async def on_message(ctx: Ctx) -> None:
         with contextlib.suppress(RatingRefused):
             await Ratings(ctx.desk).add_comment(ctx.inc.user_id, int(data["id"]), text)
     else:
-        row = await ctx.desk.uow.surveys.get(str(data.get("period")), ctx.inc.user_id)
-        if row is not None:
-            row.comment = text[:1000]
+        await Ratings(ctx.desk).comment_survey(str(data.get("period")), ctx.inc.user_id, text)
     ctx.finish()
     ctx.state.data["last_comment"] = text
-    ctx.goto("feedback_done", "")
-    ctx.say(ctx.t("rating.comment_saved"), ((Button(ctx.t("rating.btn_new_problem"), "fb:new"),),))
+    ctx.goto(DoneStep.OFFERED)
+    new = FEEDBACK.encode(FeedbackButton.NEW_PROBLEM)
+    ctx.say(ctx.t("rating.comment_saved"), ((Button(ctx.t("rating.btn_new_problem"), new),),))
 
 
-async def on_comment_was_report(ctx: Ctx, parts: list[str]) -> None:
-    """`fb:new`: the comment was really a new problem; open a report with it."""
-    text = ctx.state.data.get("last_comment") if ctx.state.flow == "feedback_done" else None
+async def on_comment_was_report(ctx: Ctx, press: Press) -> None:
+    """The comment was really a new problem; open a report with it."""
+    text = ctx.state.data.get("last_comment") if ctx.state.flow == DONE_FLOW.name else None
     resident = await ctx.desk.resident(ctx.inc.user_id)
-    if not text or resident is None or parts != ["new"]:
+    if not text or resident is None:
         ctx.toast(ctx.t("common.stale_button"))
         return
     ctx.toast()
@@ -124,26 +130,25 @@ async def on_comment_was_report(ctx: Ctx, parts: list[str]) -> None:
 
 
 # return visits -------------------------------------------------------------------------
-async def on_visit(ctx: Ctx, parts: list[str]) -> None:
+async def on_visit(ctx: Ctx, press: Press) -> None:
     """A lead, manager or admin of the service team records the outcome of a return visit."""
     if not ctx.inc.is_group_chat:
         ctx.toast(ctx.t("common.unknown_button"))  # outcomes are recorded in the service group
         return
-    visit_id = parse_id(parts[0]) if len(parts) == 1 else None
-    visit = await ctx.desk.uow.visits.get(visit_id) if visit_id is not None else None
+    visit = await Ratings(ctx.desk).visit(press.subject_id)
     ticket = await ctx.desk.ticket(visit.ticket_id) if visit else None
-    if visit is None or ticket is None or len(parts) != 1:
+    if visit is None or ticket is None:
         ctx.toast(ctx.t("common.unknown_button"))
         return
     actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, ticket.property_id)
-    if not actor.leads("service"):
+    if not may_record_visit(actor):
         ctx.toast(ctx.t("staff.not_allowed"), alert=True)
         return
-    if visit.status != "open":
+    if visit.status != VisitStatus.OPEN:
         ctx.toast(ctx.t("visit.already"), alert=True)
         return
     ctx.toast()
-    ctx.goto(VISIT_FLOW, "outcome", visit=visit.id)
+    ctx.goto(VisitStep.OUTCOME, visit=visit.id)
     ctx.say(ctx.t("visit.ask_outcome", number=ticket.number, name=ctx.inc.user_name))
 
 
@@ -163,3 +168,22 @@ async def on_visit_outcome(ctx: Ctx) -> None:
     ticket = await ctx.desk.ticket(visit.ticket_id)
     ctx.finish()
     ctx.say(ctx.t("visit.recorded", number=ticket.number if ticket else ""))
+
+
+FLOW = Flow(
+    Step,
+    {Step.COMMENT: StepSpec(on_message)},
+    summary="the optional comment after stars (a rating or a survey)",
+)
+DONE_FLOW = Flow(
+    DoneStep,
+    {DoneStep.OFFERED: StepSpec(free_text=True)},
+    moved={"": DoneStep.OFFERED},
+    summary="a comment was saved; its button can still turn it into a report",
+)
+VISIT_FLOW = Flow(
+    VisitStep,
+    {VisitStep.OUTCOME: StepSpec(on_visit_outcome)},
+    chat="group",
+    summary="a return visit's outcome, as a reply in the service group",
+)

@@ -4,36 +4,41 @@
 from __future__ import annotations
 
 from bot.handlers.base import Ctx
+from bot.handlers.buttons import ResolvedButton
 from bot.handlers.cards import group_translator, post_cards, refresh_cards
-from bot.handlers.inputs import clean_text, parse_id
+from bot.handlers.flow import Flow, FlowStep, Press, StepSpec
+from bot.handlers.inputs import clean_text
 from bot.handlers.notices import HandlerNotifier
 from bot.handlers.presenters import status_label, team_label
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, Status
+from bot.services.ratings import Ratings
 from bot.services.staff import NotAllowed
 from storage.models import Resident, Ticket
 
-FLOW = "reopen"
+
+class Step(FlowStep):
+    __flow__ = "reopen"
+    REASON = "reason"
 
 
-async def on_callback(ctx: Ctx, parts: list[str]) -> None:
-    """`rs:<ticket id>:ok|no` under the "resolved" notice."""
+async def on_callback(ctx: Ctx, press: Press) -> None:
+    """Solved or not solved, under the "resolved" notice."""
     resident = await ctx.desk.resident(ctx.inc.user_id)
     ticket = None
-    ticket_id = parse_id(parts[0]) if len(parts) == 2 and parts[1] in ("ok", "no") else None
-    if resident and ticket_id is not None:
-        ticket = await ctx.desk.ticket_for_resident(resident, ticket_id)
+    if resident is not None:
+        ticket = await ctx.desk.ticket_for_resident(resident, press.subject_id)
     if resident is None or ticket is None:
         ctx.toast(ctx.t("common.unknown_button"))
         return
     if ticket.status != Status.RESOLVED:
         ctx.toast(ctx.t("my.not_open", status=status_label(ctx.t, ticket.status)), alert=True)
         return
-    if parts[1] == "ok":
+    if press.action == ResolvedButton.SOLVED:
         await _solved(ctx, resident, ticket)
         return
     ctx.toast()
-    ctx.goto(FLOW, "reason", ticket=ticket.id, number=ticket.number)
+    ctx.goto(Step.REASON, ticket=ticket.id, number=ticket.number)
     ctx.say(ctx.t("notify.ask_reason", number=ticket.number))
 
 
@@ -72,11 +77,18 @@ async def on_message(ctx: Ctx) -> None:
     t = group_translator(ctx.desk)
     await refresh_cards(ctx.desk, ticket, extra=t("card.reopened_old"), retire=True)
     await post_cards(ctx.desk, ticket, extra=t("card.reopened", reason=reason))
-    visits = await ctx.desk.uow.visits.for_ticket(ticket.id)
-    if visits:  # "not solved" opened a return visit for the service team
-        await HandlerNotifier().return_visit(ctx.desk, visits[-1], ticket)
+    visit = await Ratings(ctx.desk).latest_visit(ticket.id)
+    if visit is not None:  # "not solved" opened a return visit for the service team
+        await HandlerNotifier().return_visit(ctx.desk, visit, ticket)
     ctx.say(ctx.t("notify.reopened", number=ticket.number, team=team_label(ctx.t, ticket.team)))
 
 
 async def prompt(ctx: Ctx) -> None:
     ctx.say(ctx.t("notify.ask_reason", number=str(ctx.state.data.get("number", ""))))
+
+
+FLOW = Flow(
+    Step,
+    {Step.REASON: StepSpec(on_message, prompt)},
+    summary="why a resolved ticket is not solved; it reopens to the same team with the reason",
+)

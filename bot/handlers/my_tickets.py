@@ -3,9 +3,13 @@ an open ticket can get more text or photos, or be cancelled."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator, refresh_cards, reply_to_cards
-from bot.handlers.inputs import clean_text, parse_id
+from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
+from bot.handlers.inputs import clean_text
 from bot.handlers.presenters import (
     category_label,
     local_time,
@@ -23,7 +27,29 @@ from storage.models import Resident, Ticket, TicketEvent
 LIST_LIMIT = 10
 DETAIL_LIMIT = 1500
 EVENT_NOTE_LIMIT = 200
-ADD_FLOW = "addinfo"
+
+
+class Step(FlowStep):
+    __flow__ = "addinfo"
+    ADDING = "adding"  # stored as "" before steps had names
+
+
+class MyButton(StrEnum):
+    DETAILS = "details"  # sent without an action: `my:<ticket>`
+    ADD_INFO = "add"
+    END_INFO = "end"
+    ASK_CANCEL = "x"
+    CANCEL = "xy"
+    KEEP = "keep"
+
+
+BUTTONS = CallbackCodec(
+    "my",
+    MyButton,
+    subject="id",
+    default=MyButton.DETAILS,
+    summary="the resident's own tickets: details, add text or photos, cancel (asked twice)",
+)
 
 
 async def show_list(ctx: Ctx) -> None:
@@ -35,21 +61,24 @@ async def show_list(ctx: Ctx) -> None:
     lines = [ctx.t("my.title", count=len(tickets))]
     lines += [_line(ctx, ticket) for ticket in tickets]
     buttons = tuple(
-        (Button(ctx.t("my.details_button", number=t.number), f"my:{t.id}"),) for t in tickets
+        (
+            Button(
+                ctx.t("my.details_button", number=t.number), BUTTONS.encode(MyButton.DETAILS, t.id)
+            ),
+        )
+        for t in tickets
     )
     ctx.say("\n".join(lines), buttons)
 
 
-async def on_callback(ctx: Ctx, parts: list[str]) -> None:
-    """`my:<ticket id>[:<action>]` on one of the presser's own tickets."""
+async def on_callback(ctx: Ctx, press: Press) -> None:
+    """A button on one of the presser's own tickets."""
     resident = await ctx.desk.resident(ctx.inc.user_id)
     ticket = None
-    ticket_id = parse_id(parts[0]) if 1 <= len(parts) <= 2 else None
-    if resident and ticket_id is not None:
-        ticket = await ctx.desk.ticket_for_resident(resident, ticket_id)
-    action = parts[1] if len(parts) == 2 else ""
-    handler = ACTIONS.get(action)
-    if resident is None or ticket is None or handler is None:
+    if resident is not None:
+        ticket = await ctx.desk.ticket_for_resident(resident, press.subject_id)
+    handler = ACTIONS[MyButton(press.action)]
+    if resident is None or ticket is None:
         ctx.toast(ctx.t("common.unknown_button"))
         return
     try:
@@ -68,13 +97,13 @@ async def _ask_info(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
     if ticket.status not in OPEN_STATUSES:
         raise IllegalTransition("info", ticket.status)
     ctx.toast()
-    ctx.goto(ADD_FLOW, "", ticket=ticket.id, number=ticket.number)
+    ctx.goto(Step.ADDING, ticket=ticket.id, number=ticket.number)
     ctx.say(ctx.t("my.ask_info", number=ticket.number), _end_button(ctx, ticket))
 
 
 async def _end_info(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
     ctx.toast()
-    if ctx.state.flow == ADD_FLOW:
+    if ctx.state.flow == FLOW.name:
         ctx.finish()
     ctx.edit(ctx.t("my.info_done", number=ticket.number))
 
@@ -85,8 +114,8 @@ async def _ask_cancel(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
     ctx.toast()
     buttons = (
         (
-            Button(ctx.t("my.btn_cancel_yes"), f"my:{ticket.id}:xy"),
-            Button(ctx.t("my.btn_cancel_no"), f"my:{ticket.id}:keep"),
+            Button(ctx.t("my.btn_cancel_yes"), BUTTONS.encode(MyButton.CANCEL, ticket.id)),
+            Button(ctx.t("my.btn_cancel_no"), BUTTONS.encode(MyButton.KEEP, ticket.id)),
         ),
     )
     ctx.say(ctx.t("my.confirm_cancel", number=ticket.number), buttons)
@@ -107,13 +136,13 @@ async def _keep(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
     ctx.edit(ctx.t("my.kept", number=ticket.number))
 
 
-ACTIONS = {
-    "": _details_of,
-    "add": _ask_info,
-    "end": _end_info,
-    "x": _ask_cancel,
-    "xy": _cancel,
-    "keep": _keep,
+ACTIONS: dict[MyButton, Callable[[Ctx, Resident, Ticket], Awaitable[None]]] = {
+    MyButton.DETAILS: _details_of,
+    MyButton.ADD_INFO: _ask_info,
+    MyButton.END_INFO: _end_info,
+    MyButton.ASK_CANCEL: _ask_cancel,
+    MyButton.CANCEL: _cancel,
+    MyButton.KEEP: _keep,
 }
 
 
@@ -146,13 +175,15 @@ async def prompt_info(ctx: Ctx) -> None:
     number = str(ctx.state.data.get("number", ""))
     ticket_id = ctx.state.data.get("ticket")
     buttons: Keyboard = (
-        ((Button(ctx.t("my.btn_info_done"), f"my:{ticket_id}:end"),),) if ticket_id else ()
+        ((Button(ctx.t("my.btn_info_done"), BUTTONS.encode(MyButton.END_INFO, ticket_id)),),)
+        if ticket_id
+        else ()
     )
     ctx.say(ctx.t("my.ask_info", number=number), buttons)
 
 
 def _end_button(ctx: Ctx, ticket: Ticket) -> Keyboard:
-    return ((Button(ctx.t("my.btn_info_done"), f"my:{ticket.id}:end"),),)
+    return ((Button(ctx.t("my.btn_info_done"), BUTTONS.encode(MyButton.END_INFO, ticket.id)),),)
 
 
 def _detail_buttons(ctx: Ctx, ticket: Ticket) -> Keyboard:
@@ -160,8 +191,8 @@ def _detail_buttons(ctx: Ctx, ticket: Ticket) -> Keyboard:
         return ()
     return (
         (
-            Button(ctx.t("my.btn_add_info"), f"my:{ticket.id}:add"),
-            Button(ctx.t("my.btn_cancel_ticket"), f"my:{ticket.id}:x"),
+            Button(ctx.t("my.btn_add_info"), BUTTONS.encode(MyButton.ADD_INFO, ticket.id)),
+            Button(ctx.t("my.btn_cancel_ticket"), BUTTONS.encode(MyButton.ASK_CANCEL, ticket.id)),
         ),
     )
 
@@ -222,3 +253,11 @@ def event_words(ctx: Ctx, event: TicketEvent) -> str:
         return labels[event.kind]()
     key = f"event.{event.kind}"
     return t(key, new=new, old=old, note=note) if has_key(t.locale, key) else t("event.other")
+
+
+FLOW = Flow(
+    Step,
+    {Step.ADDING: StepSpec(on_info_message, prompt_info, takes_photos=True)},
+    moved={"": Step.ADDING},
+    summary="more text or photos for an open ticket, each sent under its card",
+)

@@ -7,8 +7,10 @@ nothing twice.
 
 from __future__ import annotations
 
+from bot.handlers.buttons import RATING, REASON, SURVEY, VISIT, ReasonButton, Stars, VisitButton
 from bot.handlers.cards import group_translator, notify_resident, post_cards, refresh_cards
 from bot.handlers.digests import DigestNotices
+from bot.handlers.flow import CallbackCodec
 from bot.handlers.presenters import local_time, team_label
 from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
@@ -37,7 +39,7 @@ class HandlerNotifier(DigestNotices):
         t = group_translator(desk)
         text = _escalation_text(t, desk, ticket, kind, repeat)
         await _to_team(desk, ticket, "managers", f"{key}:managers", text)
-        contacts = await desk.uow.staff.escalation_contacts(ticket.property_id, ticket.team)
+        contacts = await StaffService(desk).escalation_contacts(ticket.property_id, ticket.team)
         for telegram_id in sorted({c.telegram_id for c in contacts}):
             await desk.enqueue(f"{key}:dm:{telegram_id}", Outgoing(chat_id=telegram_id, text=text))
 
@@ -52,7 +54,7 @@ class HandlerNotifier(DigestNotices):
     async def rating_request(
         self, desk: Desk, rating: Rating, ticket: Ticket, reminder: bool
     ) -> None:
-        resident = await desk.uow.residents.by_telegram_id(rating.resident_telegram_id)
+        resident = await desk.resident(rating.resident_telegram_id)
         if resident is None or not resident.active:
             return
         t = Translator(resident.locale)
@@ -60,7 +62,7 @@ class HandlerNotifier(DigestNotices):
         out = Outgoing(
             chat_id=resident.telegram_id,
             text=t(key, number=ticket.number),
-            buttons=star_buttons(f"rt:{rating.id}"),
+            buttons=star_buttons(RATING, rating.id),
         )
         await desk.enqueue(f"rate:{rating.id}:{'remind' if reminder else 'ask'}", out)
 
@@ -74,19 +76,19 @@ class HandlerNotifier(DigestNotices):
             name=ticket.contact_name,
             due=local_time(visit.due_at, desk.settings.tz),
         )
-        buttons = ((Button(t("visit.btn_record"), f"rv:{visit.id}"),),)
+        buttons = ((Button(t("visit.btn_record"), VISIT.encode(VisitButton.RECORD, visit.id)),),)
         await _to_team(desk, ticket, "service", f"visit:{visit.id}", text, buttons)
 
     async def survey(self, desk: Desk, resident_telegram_id: int, period: str) -> None:
-        resident = await desk.uow.residents.by_telegram_id(resident_telegram_id)
+        resident = await desk.resident(resident_telegram_id)
         if resident is None:
             return
         t = Translator(resident.locale)
-        prop = await desk.uow.properties.get(resident.property_id) if resident.property_id else None
+        prop = await desk.property(resident.property_id) if resident.property_id else None
         out = Outgoing(
             chat_id=resident_telegram_id,
             text=t("survey.ask", property=prop.name if prop else ""),
-            buttons=star_buttons(f"sv:{period}"),
+            buttons=star_buttons(SURVEY, period),
         )
         await desk.enqueue(f"survey:{period}:{resident_telegram_id}", out)
 
@@ -97,12 +99,14 @@ class HandlerNotifier(DigestNotices):
         await post_cards(desk, ticket)
 
 
-def star_buttons(prefix: str) -> Keyboard:
-    return (tuple(Button(STARS * n, f"{prefix}:{n}") for n in range(1, 6)),)
+def star_buttons(codec: CallbackCodec, subject: object) -> Keyboard:
+    return (tuple(Button(STARS * int(n), codec.encode(n, subject)) for n in Stars),)
 
 
 def reason_buttons(t: Translator, rating_id: int) -> Keyboard:
-    buttons = [Button(t(f"rating.reason_{r}"), f"rr:{rating_id}:{r}") for r in REASONS]
+    buttons = [
+        Button(t(f"rating.reason_{r}"), REASON.encode(ReasonButton(r), rating_id)) for r in REASONS
+    ]
     return (tuple(buttons[:3]), tuple(buttons[3:]))
 
 

@@ -7,18 +7,6 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
 
-# Which hotline answers which hazard; the property duty line is added separately.
-HAZARD_HOTLINE: dict[str, str] = {
-    "gas": "gas",
-    "fire": "fire",
-    "water": "property",
-    "electric": "property",
-    "lift": "lift",
-    "medical": "medical",
-    "crime": "crime",
-    "structure": "property",
-}
-
 
 def category_label(t: Translator, code: str) -> str:
     return t(f"category.{code}")
@@ -48,10 +36,3 @@ def duration(t: Translator, minutes: int) -> str:
 
 def local_time(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%m-%d %H:%M")
-
-
-def hotline_for(hotlines: dict[str, str], hazard: str) -> str | None:
-    kind = HAZARD_HOTLINE.get(hazard)
-    if kind is None:
-        return None
-    return hotlines.get(kind) or (hotlines.get("property") if kind != "property" else None)

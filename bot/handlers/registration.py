@@ -6,32 +6,76 @@ what the person sends; anything else re-asks with an example and keeps the step.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from bot.handlers.base import Ctx, in_rows
-from bot.handlers.inputs import clean_address, clean_name, clean_room, clean_text, parse_id
+from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
+from bot.handlers.inputs import clean_address, clean_name, clean_room, clean_text
 from bot.messages import Button, ReplyKeyboard
 from bot.services.phones import display_phone, mask_phone, normalise_phone
 from storage.models import Building
 
-FLOW = "reg"
+
+class Step(FlowStep):
+    __flow__ = "reg"
+    PROPERTY = "property"
+    NAME = "name"
+    PHONE = "phone"
+    PHONE_CONFIRM = "phone_confirm"
+    BUILDING = "building"
+    UNIT = "unit"
+    ROOM = "room"
+    ADDRESS = "address"
+
+
+class RegButton(StrEnum):
+    PROPERTY = "p"
+    BUILDING = "b"
+    UNIT = "u"
+    CONTACT_IS_MINE = "c"
+
+
+BUTTONS = CallbackCodec(
+    "rg",
+    RegButton,
+    arguments={
+        RegButton.PROPERTY: "id",
+        RegButton.BUILDING: "id",
+        RegButton.UNIT: "id",
+        RegButton.CONTACT_IS_MINE: ("y", "n"),
+    },
+    summary="registration choices: property id, building or unit position, contact yes/no",
+)
+# Which step each button answers; a press out of step is stale.
+_BUTTON_STEP = {
+    RegButton.PROPERTY: Step.PROPERTY,
+    RegButton.BUILDING: Step.BUILDING,
+    RegButton.UNIT: Step.UNIT,
+    RegButton.CONTACT_IS_MINE: Step.PHONE_CONFIRM,
+}
 
 
 async def begin(ctx: Ctx, *, editing: bool = False) -> None:
     """Start registration; a report typed before registering waits in state.data."""
-    ctx.goto(FLOW, "", editing=editing)
+    ctx.state.data["editing"] = editing
     if not editing:
         prop = await ctx.desk.property_by_code(ctx.settings.properties[0].code)
         ctx.say(ctx.t("reg.welcome", property=prop.name if prop else ""))
     properties = await ctx.desk.properties()
     if len(properties) > 1:
-        ctx.goto(FLOW, "property")
+        ctx.goto(Step.PROPERTY)
+        await ask_property(ctx)
     else:
-        ctx.goto(FLOW, "name", property_id=properties[0].id)
-    await PROMPTS[ctx.state.step](ctx)
+        ctx.goto(Step.NAME, property_id=properties[0].id)
+        await ask_name(ctx)
 
 
 # prompts -------------------------------------------------------------------------------
 async def ask_property(ctx: Ctx) -> None:
-    buttons = [Button(p.name, f"rg:p:{p.id}") for p in await ctx.desk.properties()]
+    buttons = [
+        Button(p.name, BUTTONS.encode(RegButton.PROPERTY, argument=str(p.id)))
+        for p in await ctx.desk.properties()
+    ]
     ctx.say(ctx.t("reg.ask_property"), in_rows(buttons, 2))
 
 
@@ -46,20 +90,27 @@ async def ask_phone(ctx: Ctx) -> None:
 
 async def ask_phone_confirm(ctx: Ctx) -> None:
     phone = display_phone(ctx.state.data["pending_phone"])
-    buttons = ((Button(ctx.t("common.yes"), "rg:c:y"), Button(ctx.t("common.no"), "rg:c:n")),)
+    yes = BUTTONS.encode(RegButton.CONTACT_IS_MINE, argument="y")
+    no = BUTTONS.encode(RegButton.CONTACT_IS_MINE, argument="n")
+    buttons = ((Button(ctx.t("common.yes"), yes), Button(ctx.t("common.no"), no)),)
     ctx.say(ctx.t("reg.confirm_other_contact", phone=phone), buttons)
 
 
 async def ask_building(ctx: Ctx) -> None:
     buildings = await _buildings(ctx)
-    buttons = [Button(b.name, f"rg:b:{i}") for i, b in enumerate(buildings)]
+    buttons = [
+        Button(b.name, BUTTONS.encode(RegButton.BUILDING, argument=str(i)))
+        for i, b in enumerate(buildings)
+    ]
     ctx.say(ctx.t("reg.ask_building"), in_rows(buttons, 3), remove_keyboard=False)
 
 
 async def ask_unit(ctx: Ctx) -> None:
     building = await _chosen_building(ctx)
     units = building.units if building else []
-    buttons = [Button(str(u), f"rg:u:{i}") for i, u in enumerate(units)]
+    buttons = [
+        Button(str(u), BUTTONS.encode(RegButton.UNIT, argument=str(i))) for i, u in enumerate(units)
+    ]
     ctx.say(ctx.t("reg.ask_unit", building=building.name if building else ""), in_rows(buttons, 3))
 
 
@@ -71,37 +122,7 @@ async def ask_address(ctx: Ctx) -> None:
     ctx.say(ctx.t("reg.ask_address"))
 
 
-PROMPTS = {
-    "property": ask_property,
-    "name": ask_name,
-    "phone": ask_phone,
-    "phone_confirm": ask_phone_confirm,
-    "building": ask_building,
-    "unit": ask_unit,
-    "room": ask_room,
-    "address": ask_address,
-}
-
-
-async def prompt(ctx: Ctx) -> None:
-    await PROMPTS[ctx.state.step](ctx)
-
-
 # messages ------------------------------------------------------------------------------
-async def on_message(ctx: Ctx) -> None:
-    handler = {
-        "name": on_name,
-        "phone": on_phone,
-        "building": on_building_text,
-        "unit": on_unit_text,
-        "room": on_room,
-        "address": on_address,
-    }.get(ctx.state.step)
-    if handler is None:
-        ctx.say(ctx.t("common.use_buttons"))
-        await prompt(ctx)
-        return
-    await handler(ctx)
 
 
 async def on_name(ctx: Ctx) -> None:
@@ -109,7 +130,7 @@ async def on_name(ctx: Ctx) -> None:
     if name is None:
         ctx.say(ctx.t("reg.invalid_name"))
         return
-    ctx.goto(FLOW, "phone", name=name)
+    ctx.goto(Step.PHONE, name=name)
     await ask_phone(ctx)
 
 
@@ -124,7 +145,7 @@ async def on_phone(ctx: Ctx) -> None:
             ctx.say(ctx.t("reg.invalid_phone"))
             return
         if contact.user_id is not None and contact.user_id != ctx.inc.user_id:
-            ctx.goto(FLOW, "phone_confirm", pending_phone=phone)
+            ctx.goto(Step.PHONE_CONFIRM, pending_phone=phone)
             await ask_phone_confirm(ctx)
             return
         await _phone_accepted(ctx, phone)
@@ -141,10 +162,10 @@ async def _phone_accepted(ctx: Ctx, phone: str) -> None:
     ctx.state.data.pop("pending_phone", None)
     ctx.say(ctx.t("reg.phone_saved", phone=mask_phone(phone)), remove_keyboard=True)
     if await _buildings(ctx):
-        ctx.goto(FLOW, "building")
+        ctx.goto(Step.BUILDING)
         await ask_building(ctx)
     else:
-        ctx.goto(FLOW, "address")
+        ctx.goto(Step.ADDRESS)
         await ask_address(ctx)
 
 
@@ -191,27 +212,21 @@ async def on_address(ctx: Ctx) -> None:
 
 
 # buttons -------------------------------------------------------------------------------
-async def on_callback(ctx: Ctx, parts: list[str]) -> None:
-    """`rg:p:<id>`, `rg:b:<i>`, `rg:u:<i>`, `rg:c:y|n`; anything out of step is stale."""
-    expected = {"p": "property", "b": "building", "u": "unit", "c": "phone_confirm"}
-    if len(parts) != 2 or ctx.state.flow != FLOW or expected.get(parts[0]) != ctx.state.step:
+async def on_callback(ctx: Ctx, press: Press) -> None:
+    """A choice from the step's buttons; anything out of step is stale."""
+    if ctx.state.flow != FLOW.name or _BUTTON_STEP[RegButton(press.action)] != ctx.state.step:
         ctx.toast(ctx.t("common.stale_button"))
         return
-    kind, value = parts
-    if kind == "c":
-        await _on_contact_confirm(ctx, value == "y")
-        return
-    index = parse_id(value)
-    if index is None:
-        ctx.toast(ctx.t("common.stale_button"))
+    if press.action == RegButton.CONTACT_IS_MINE:
+        await _on_contact_confirm(ctx, press.argument == "y")
         return
     ctx.toast()
-    if kind == "p":
-        await _property_chosen(ctx, index)
-    elif kind == "b":
-        await _building_chosen(ctx, index)
+    if press.action == RegButton.PROPERTY:
+        await _property_chosen(ctx, press.argument_id)
+    elif press.action == RegButton.BUILDING:
+        await _building_chosen(ctx, press.argument_id)
     else:
-        await _unit_chosen(ctx, index)
+        await _unit_chosen(ctx, press.argument_id)
 
 
 async def _on_contact_confirm(ctx: Ctx, yes: bool) -> None:
@@ -219,7 +234,7 @@ async def _on_contact_confirm(ctx: Ctx, yes: bool) -> None:
     if yes:
         await _phone_accepted(ctx, ctx.state.data["pending_phone"])
     else:
-        ctx.goto(FLOW, "phone")
+        ctx.goto(Step.PHONE)
         ctx.state.data.pop("pending_phone", None)
         await ask_phone(ctx)
 
@@ -228,7 +243,7 @@ async def _property_chosen(ctx: Ctx, property_id: int) -> None:
     if property_id not in {p.id for p in await ctx.desk.properties()}:
         ctx.say(ctx.t("common.stale_button"))
         return
-    ctx.goto(FLOW, "name", property_id=property_id)
+    ctx.goto(Step.NAME, property_id=property_id)
     await ask_name(ctx)
 
 
@@ -240,10 +255,10 @@ async def _building_chosen(ctx: Ctx, index: int) -> None:
     building = buildings[index]
     ctx.state.data.update(building=building.name, unit="")
     if building.units:
-        ctx.goto(FLOW, "unit")
+        ctx.goto(Step.UNIT)
         await ask_unit(ctx)
     else:
-        ctx.goto(FLOW, "room")
+        ctx.goto(Step.ROOM)
         await ask_room(ctx)
 
 
@@ -253,7 +268,7 @@ async def _unit_chosen(ctx: Ctx, index: int) -> None:
     if not 0 <= index < len(units):
         await ask_unit(ctx)
         return
-    ctx.goto(FLOW, "room", unit=str(units[index]))
+    ctx.goto(Step.ROOM, unit=str(units[index]))
     await ask_room(ctx)
 
 
@@ -305,3 +320,20 @@ async def _chosen_building(ctx: Ctx) -> Building | None:
 
 def _same(a: str, b: str) -> bool:
     return a.strip().lower() == b.strip().lower()
+
+
+FLOW = Flow(
+    Step,
+    {
+        Step.PROPERTY: StepSpec(None, ask_property),
+        Step.NAME: StepSpec(on_name, ask_name),
+        Step.PHONE: StepSpec(on_phone, ask_phone, takes_contact=True),
+        Step.PHONE_CONFIRM: StepSpec(None, ask_phone_confirm),
+        Step.BUILDING: StepSpec(on_building_text, ask_building),
+        Step.UNIT: StepSpec(on_unit_text, ask_unit),
+        Step.ROOM: StepSpec(on_room, ask_room),
+        Step.ADDRESS: StepSpec(on_address, ask_address),
+    },
+    restart=begin,
+    summary="first contact: property, name, phone, building, unit, room (or a typed address)",
+)

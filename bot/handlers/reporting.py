@@ -3,26 +3,60 @@ category, adds photos or cancels. Emergencies skip the questions and get safety 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import Any
 
+from bot.domain.policy import (
+    duty_line,
+    hotline_for,
+    opens_as_emergency,
+    safety_advice_key,
+)
+from bot.domain.vocabulary import CATEGORIES, Urgency
 from bot.handlers import registration
 from bot.handlers.base import Ctx, in_rows, new_token, shorten
 from bot.handlers.cards import post_cards
+from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text
 from bot.handlers.presenters import (
     category_label,
     duration,
-    hotline_for,
     team_label,
     urgency_label,
 )
 from bot.messages import Button, Keyboard
-from bot.nlp.codes import CATEGORIES
 from bot.services.desk import Draft, address_of
 from bot.services.phones import mask_phone
 from storage.models import Resident, Ticket
 
-FLOW = "report"
+
+class Step(FlowStep):
+    __flow__ = "report"
+    DESCRIBE = "describe"
+    CONFIRM = "confirm"
+    CATEGORY = "category"
+    PHOTOS = "photos"
+
+
+class DraftButton(StrEnum):
+    CONFIRM = "ok"
+    CATEGORY_MENU = "cat"
+    CATEGORY = "c"
+    ADD_PHOTOS = "pho"
+    PHOTOS_DONE = "done"
+    EDIT_DETAILS = "edit"
+    CANCEL = "x"
+    EMERGENCY = "sos"
+
+
+BUTTONS = CallbackCodec(
+    "rp",
+    DraftButton,
+    subject="token",
+    arguments={DraftButton.CATEGORY: CATEGORIES},
+    summary="the draft's buttons; the subject is the draft's token, so an old draft's are stale",
+)
 # The whole description is stored; echoes stay far below Telegram's 4096 characters.
 ECHO_LIMIT = 600
 DESCRIPTION_LIMIT = 20_000
@@ -43,25 +77,30 @@ async def resume_draft(ctx: Ctx, draft_data: dict[str, Any]) -> None:
 
 
 async def _open_draft(ctx: Ctx, resident: Resident, draft: Draft) -> None:
-    ctx.goto(FLOW, "", draft=draft.to_dict(), draft_id=new_token(), chosen=False)
+    ctx.state.data.update(draft=draft.to_dict(), draft_id=new_token(), chosen=False)
     if not draft.description:
-        ctx.goto(FLOW, "describe")
-        await prompt(ctx)
+        ctx.goto(Step.DESCRIBE)
+        await ask_description(ctx)
         return
     _classify(ctx, draft)
     await _after_classification(ctx, resident, draft)
 
 
-async def prompt(ctx: Ctx) -> None:
-    step = ctx.state.step
-    if step == "describe":
-        ctx.say(ctx.t("report.ask_description"))
-    elif step == "category":
-        await _ask_category(ctx)
-    elif step == "photos":
-        ctx.say(ctx.t("report.ask_photos"), _done_button(ctx))
-    else:
-        await _show_draft(ctx)
+async def ask_description(ctx: Ctx) -> None:
+    ctx.say(ctx.t("report.ask_description"))
+
+
+async def ask_photos(ctx: Ctx) -> None:
+    ctx.say(ctx.t("report.ask_photos"), _done_button(ctx))
+
+
+async def restart(ctx: Ctx) -> None:
+    """Back to the start of a report, keeping what the draft already holds."""
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    draft = ctx.state.data.get("draft")
+    ctx.finish()
+    if resident is not None and resident.registered:
+        await _open_draft(ctx, resident, Draft.from_dict(draft or {}))
 
 
 # messages ------------------------------------------------------------------------------
@@ -75,7 +114,7 @@ async def on_message(ctx: Ctx) -> None:
         draft.description = joined[:DESCRIPTION_LIMIT]
     _store(ctx, draft)
     step = ctx.state.step
-    if step == "describe":
+    if step == Step.DESCRIBE:
         if not text:
             ctx.say(ctx.t("report.photo_added", count=len(draft.photos)))
             return
@@ -86,39 +125,25 @@ async def on_message(ctx: Ctx) -> None:
         return
     if ctx.inc.photos and not text:
         ctx.say(ctx.t("report.photo_added", count=len(draft.photos)), _done_button(ctx))
-        if step != "photos":
-            ctx.goto(FLOW, "photos")
+        if step != Step.PHOTOS:
+            ctx.goto(Step.PHOTOS)
         return
     if not ctx.state.data.get("chosen"):
         _classify(ctx, draft)
-    ctx.goto(FLOW, "confirm")
+    ctx.goto(Step.CONFIRM)
     await _show_draft(ctx)
 
 
 # buttons -------------------------------------------------------------------------------
-async def on_callback(ctx: Ctx, parts: list[str]) -> None:
-    """`rp:<draft id>:<action>[:<category>]`; a button of another draft is stale."""
-    if len(parts) < 2 or ctx.state.flow != FLOW or parts[0] != ctx.state.data.get("draft_id"):
+async def on_callback(ctx: Ctx, press: Press) -> None:
+    """A button of the open draft; a button of another draft is stale."""
+    if ctx.state.flow != FLOW.name or press.subject != ctx.state.data.get("draft_id"):
         ctx.toast(ctx.t("common.stale_button"))
         return
-    action, rest = parts[1], parts[2:]
-    handlers = {
-        "ok": _confirm,
-        "cat": _ask_category_edit,
-        "pho": _ask_photos,
-        "done": _photos_done,
-        "edit": _edit_details,
-        "x": _cancel,
-        "sos": _mark_emergency,
-    }
-    if action == "c" and len(rest) == 1 and rest[0] in CATEGORIES:
-        await _category_chosen(ctx, rest[0])
+    if press.action == DraftButton.CATEGORY:
+        await _category_chosen(ctx, press.argument)
         return
-    handler = handlers.get(action)
-    if handler is None or rest:
-        ctx.toast(ctx.t("common.unknown_button"))
-        return
-    await handler(ctx)
+    await _ON_BUTTON[DraftButton(press.action)](ctx)
 
 
 async def _confirm(ctx: Ctx) -> None:
@@ -137,7 +162,7 @@ async def _confirm(ctx: Ctx) -> None:
 
 async def _ask_category_edit(ctx: Ctx) -> None:
     ctx.toast()
-    ctx.goto(FLOW, "category")
+    ctx.goto(Step.CATEGORY)
     ctx.edit(ctx.t("report.choose_category"), _category_buttons(ctx))
 
 
@@ -145,10 +170,10 @@ async def _category_chosen(ctx: Ctx, category: str) -> None:
     ctx.toast()
     draft = _draft(ctx)
     draft.category = category
-    if draft.urgency == "emergency":
-        draft.urgency = "high"
+    if draft.urgency == Urgency.EMERGENCY:
+        draft.urgency = Urgency.HIGH  # a category picked by hand: the alarm was not the point
     _store(ctx, draft)
-    ctx.goto(FLOW, "confirm", chosen=True)
+    ctx.goto(Step.CONFIRM, chosen=True)
     resident = await ctx.desk.resident(ctx.inc.user_id)
     if resident is not None:
         ctx.edit(_draft_text(ctx, resident, draft), _draft_buttons(ctx))
@@ -156,13 +181,13 @@ async def _category_chosen(ctx: Ctx, category: str) -> None:
 
 async def _ask_photos(ctx: Ctx) -> None:
     ctx.toast()
-    ctx.goto(FLOW, "photos")
-    ctx.say(ctx.t("report.ask_photos"), _done_button(ctx))
+    ctx.goto(Step.PHOTOS)
+    await ask_photos(ctx)
 
 
 async def _photos_done(ctx: Ctx) -> None:
     ctx.toast()
-    ctx.goto(FLOW, "confirm")
+    ctx.goto(Step.CONFIRM)
     await _show_draft(ctx)
 
 
@@ -189,22 +214,21 @@ def _classify(ctx: Ctx, draft: Draft) -> None:
 
 
 async def _after_classification(ctx: Ctx, resident: Resident, draft: Draft) -> None:
-    if draft.urgency == "emergency":
+    if opens_as_emergency(draft.urgency, resident_pressed_alarm=False):
         await _open_emergency(ctx, resident, draft)
         return
     if draft.category == "other":
-        ctx.goto(FLOW, "category")
+        ctx.goto(Step.CATEGORY)
         ctx.say(ctx.t("report.unsure_category"), _category_buttons(ctx))
         return
-    ctx.goto(FLOW, "confirm")
+    ctx.goto(Step.CONFIRM)
     await _show_draft(ctx)
 
 
 async def _open_emergency(
     ctx: Ctx, resident: Resident, draft: Draft, marked_by_resident: bool = False
 ) -> None:
-    hazard = draft.hazard or "other"
-    ctx.say(ctx.t(f"safety.{hazard}") + "\n" + await _hotline_line(ctx, hazard))
+    ctx.say(ctx.t(safety_advice_key(draft.hazard)) + "\n" + await _hotline_line(ctx, draft.hazard))
     ticket = await ctx.desk.open_ticket(resident, draft)
     if marked_by_resident:
         await ctx.desk.record(
@@ -231,14 +255,15 @@ async def _mark_emergency(ctx: Ctx) -> None:
         return
     ctx.toast()
     ctx.edit(_draft_text(ctx, resident, draft))
-    draft.urgency = "emergency"
+    if opens_as_emergency(draft.urgency, resident_pressed_alarm=True):
+        draft.urgency = Urgency.EMERGENCY
     await _open_emergency(ctx, resident, draft, marked_by_resident=True)
 
 
-async def _hotline_line(ctx: Ctx, hazard: str) -> str:
+async def _hotline_line(ctx: Ctx, hazard: str | None) -> str:
     prop_hotlines = await ctx.desk.hotlines(ctx.inc.user_id)
-    number = hotline_for(prop_hotlines, hazard)
-    duty = prop_hotlines.get("property")
+    number = hotline_for(prop_hotlines, hazard) if hazard else None
+    duty = duty_line(prop_hotlines)
     lines = [ctx.t("safety.call", number=number)] if number else []
     if duty:
         lines.append(ctx.t("safety.duty", number=duty))
@@ -286,23 +311,23 @@ def _draft_buttons(ctx: Ctx) -> Keyboard:
     t = ctx.t
     return (
         (
-            Button(t("report.btn_confirm"), f"rp:{d}:ok"),
-            Button(t("report.btn_category"), f"rp:{d}:cat"),
+            Button(t("report.btn_confirm"), BUTTONS.encode(DraftButton.CONFIRM, d)),
+            Button(t("report.btn_category"), BUTTONS.encode(DraftButton.CATEGORY_MENU, d)),
         ),
         (
-            Button(t("report.btn_photos"), f"rp:{d}:pho"),
-            Button(t("report.btn_edit"), f"rp:{d}:edit"),
+            Button(t("report.btn_photos"), BUTTONS.encode(DraftButton.ADD_PHOTOS, d)),
+            Button(t("report.btn_edit"), BUTTONS.encode(DraftButton.EDIT_DETAILS, d)),
         ),
         (
-            Button(t("report.btn_emergency"), f"rp:{d}:sos"),
-            Button(t("report.btn_cancel"), f"rp:{d}:x"),
+            Button(t("report.btn_emergency"), BUTTONS.encode(DraftButton.EMERGENCY, d)),
+            Button(t("report.btn_cancel"), BUTTONS.encode(DraftButton.CANCEL, d)),
         ),
     )
 
 
 def _done_button(ctx: Ctx) -> Keyboard:
     d = ctx.state.data["draft_id"]
-    return ((Button(ctx.t("report.btn_photos_done"), f"rp:{d}:done"),),)
+    return ((Button(ctx.t("report.btn_photos_done"), BUTTONS.encode(DraftButton.PHOTOS_DONE, d)),),)
 
 
 async def _ask_category(ctx: Ctx) -> None:
@@ -312,11 +337,14 @@ async def _ask_category(ctx: Ctx) -> None:
 def _category_buttons(ctx: Ctx) -> Keyboard:
     d = ctx.state.data["draft_id"]
     buttons = [
-        Button(category_label(ctx.t, code), f"rp:{d}:c:{code}")
+        Button(category_label(ctx.t, code), BUTTONS.encode(DraftButton.CATEGORY, d, code))
         for code in CATEGORIES
         if code != "other"
     ]
-    return (*in_rows(buttons, 4), (Button(ctx.t("report.btn_cancel"), f"rp:{d}:x"),))
+    return (
+        *in_rows(buttons, 4),
+        (Button(ctx.t("report.btn_cancel"), BUTTONS.encode(DraftButton.CANCEL, d)),),
+    )
 
 
 def _submitted_text(ctx: Ctx, ticket: Ticket) -> str:
@@ -335,3 +363,26 @@ def _draft(ctx: Ctx) -> Draft:
 
 def _store(ctx: Ctx, draft: Draft) -> None:
     ctx.state.data["draft"] = draft.to_dict()
+
+
+_ON_BUTTON: dict[DraftButton, Callable[[Ctx], Awaitable[None]]] = {
+    DraftButton.CONFIRM: _confirm,
+    DraftButton.CATEGORY_MENU: _ask_category_edit,
+    DraftButton.ADD_PHOTOS: _ask_photos,
+    DraftButton.PHOTOS_DONE: _photos_done,
+    DraftButton.EDIT_DETAILS: _edit_details,
+    DraftButton.CANCEL: _cancel,
+    DraftButton.EMERGENCY: _mark_emergency,
+}
+
+FLOW = Flow(
+    Step,
+    {
+        Step.DESCRIBE: StepSpec(on_message, ask_description, takes_photos=True),
+        Step.CONFIRM: StepSpec(on_message, _show_draft, takes_photos=True),
+        Step.CATEGORY: StepSpec(on_message, _ask_category, takes_photos=True),
+        Step.PHOTOS: StepSpec(on_message, ask_photos, takes_photos=True),
+    },
+    restart=restart,
+    summary="a report: description, then the classified draft to confirm, correct or add to",
+)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.handlers import (
+    buttons,
     common,
     digests,
     feedback,
+    flows,
     followup,
     my_tickets,
     registration,
@@ -16,10 +18,11 @@ from bot.handlers import (
     staff_cards,
 )
 from bot.handlers.base import Ctx
+from bot.handlers.flow import CallbackCodec, Press
 from bot.handlers.inputs import clean_text
 from bot.services.staff import StaffService
 
-CallbackHandler = Callable[[Ctx, list[str]], Awaitable[None]]
+CallbackHandler = Callable[[Ctx, Press], Awaitable[None]]
 
 COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "start": common.on_start,
@@ -47,31 +50,28 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "ticket": digests.on_ticket,
 }
 
-CALLBACKS: dict[str, CallbackHandler] = {
-    "rg": registration.on_callback,
-    "rp": reporting.on_callback,
-    "my": my_tickets.on_callback,
-    "lang": common.on_lang_chosen,
-    "tk": staff_cards.on_callback,
-    "rs": followup.on_callback,
-    "rt": feedback.on_rating,
-    "rr": feedback.on_reason,
-    "sv": feedback.on_survey,
-    "fb": feedback.on_comment_was_report,
-    "rv": feedback.on_visit,
-}
-
-MESSAGE_STEPS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
-    registration.FLOW: registration.on_message,
-    reporting.FLOW: reporting.on_message,
-    my_tickets.ADD_FLOW: my_tickets.on_info_message,
-    followup.FLOW: followup.on_message,
-    staff_cards.FLOW: staff_cards.on_message,
-    feedback.FLOW: feedback.on_message,
+# Each button family's codec and the handler of its presses.
+CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
+    codec.prefix: (codec, handler)
+    for codec, handler in (
+        (registration.BUTTONS, registration.on_callback),
+        (reporting.BUTTONS, reporting.on_callback),
+        (my_tickets.BUTTONS, my_tickets.on_callback),
+        (buttons.LANGUAGE, common.on_lang_chosen),
+        (buttons.CARD, staff_cards.on_callback),
+        (buttons.RESOLVED, followup.on_callback),
+        (buttons.RATING, feedback.on_rating),
+        (buttons.REASON, feedback.on_reason),
+        (buttons.SURVEY, feedback.on_survey),
+        (buttons.FEEDBACK, feedback.on_comment_was_report),
+        (buttons.VISIT, feedback.on_visit),
+    )
 }
 
 
 async def route(ctx: Ctx) -> None:
+    if await flows.recover_unknown_step(ctx) and ctx.inc.command is None:
+        return  # the event was spent on starting over; a command still runs
     if not ctx.inc.is_private:
         await route_group(ctx)
         return
@@ -120,19 +120,20 @@ async def _group_message(ctx: Ctx) -> None:
     # A reply to another ticket's card is a note on that ticket, whatever step is open.
     if not await staff_cards.reply_is_for_open_step(ctx) and await staff_cards.note_from_reply(ctx):
         return
-    if ctx.state.flow == staff_cards.FLOW:
-        await staff_cards.on_message(ctx)
-    elif ctx.state.flow == feedback.VISIT_FLOW:
-        await feedback.on_visit_outcome(ctx)
+    flow = flows.FLOWS.get(ctx.state.flow)
+    spec = flow.spec(ctx.state.step) if flow is not None and flow.chat == "group" else None
+    if spec is not None and spec.on_text is not None:
+        await spec.on_text(ctx)
 
 
 async def _route_callback(ctx: Ctx) -> None:
-    namespace, _, rest = (ctx.inc.callback_data or "").partition(":")
-    handler = CALLBACKS.get(namespace)
-    if handler is None:
-        ctx.toast(ctx.t("common.unknown_button"))
+    data = ctx.inc.callback_data or ""
+    codec, handler = CALLBACKS.get(data.partition(":")[0], (None, None))
+    press = codec.decode(data) if codec is not None else None
+    if press is None or handler is None:
+        ctx.toast(ctx.t("common.unknown_button"))  # forged, malformed or retired
         return
-    await handler(ctx, rest.split(":") if rest else [])
+    await handler(ctx, press)
     ctx.toast()  # every press is answered, or the client spins
 
 
@@ -145,14 +146,19 @@ async def _route_message(ctx: Ctx) -> None:
     if not has_text and not inc.photos and inc.contact is None:
         await common.on_empty(ctx)
         return
-    step = MESSAGE_STEPS.get(ctx.state.flow)
-    if step is not None:
-        if inc.contact is not None and ctx.state.key != "reg.phone":
-            await common.on_unsupported(ctx)
-            return
-        await step(ctx)
+    flow = flows.FLOWS.get(ctx.state.flow)
+    spec = flow.spec(ctx.state.step) if flow is not None and flow.chat == "private" else None
+    if spec is None or spec.free_text:
+        await _outside_flow(ctx)
         return
-    await _outside_flow(ctx)
+    if inc.contact is not None and not spec.takes_contact:
+        await common.on_unsupported(ctx)
+        return
+    if spec.on_text is None:
+        ctx.say(ctx.t("common.use_buttons"))  # the step's buttons are the only answer
+        await flows.prompt(ctx)
+        return
+    await spec.on_text(ctx)
 
 
 async def _outside_flow(ctx: Ctx) -> None:

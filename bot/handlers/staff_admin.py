@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.config import TEAMS
+from bot.domain.vocabulary import TEAMS
 from bot.handlers.base import Ctx
 from bot.handlers.presenters import team_label
 from bot.messages import Outgoing
@@ -188,7 +188,7 @@ async def on_remove(ctx: Ctx) -> None:
 async def _chat_property(ctx: Ctx, service: StaffService) -> Property | None:
     """The property whose teams this group serves; in private, the first property."""
     for team in await service.teams_of_chat(ctx.inc.chat_id):
-        return await ctx.desk.uow.properties.get(team.property_id)
+        return await ctx.desk.property(team.property_id)
     return await service.property_for(None)
 
 

@@ -7,11 +7,11 @@ to its own messages, so every free-text step asks for a reply.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 
-from bot.config import TEAMS
+from bot.domain.vocabulary import CATEGORIES, TEAMS, URGENCIES, CardAction
 from bot.handlers.base import Ctx, in_rows
+from bot.handlers.buttons import CARD, POOL, CardButton
 from bot.handlers.cards import (
     alert_managers,
     card_buttons,
@@ -21,34 +21,37 @@ from bot.handlers.cards import (
     post_cards,
     refresh_cards,
 )
-from bot.handlers.inputs import clean_text, parse_id, parse_local_moment
+from bot.handlers.flow import Flow, FlowStep, Press, StepSpec
+from bot.handlers.inputs import clean_text, parse_local_moment
 from bot.handlers.presenters import category_label, local_time, team_label
 from bot.i18n import Translator
 from bot.messages import Button, Outgoing
-from bot.nlp.codes import CATEGORIES
+from bot.services.cards import CardBook
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, Status, next_status
 from bot.services.phones import display_phone
-from bot.services.sla import URGENCIES
 from bot.services.staff import Actor, NotAllowed
 from storage.models import Ticket
 
-FLOW = "staff"
-# The whole grammar of card buttons; anything else is refused before any lookup.
-_DATA = re.compile(r"^([0-9]{1,10}):([a-z]{1,4})(?::([a-z_]{1,16}))?$")
+
+class Step(FlowStep):
+    """A card button that needs words next waits here for a reply to the bot."""
+
+    __flow__ = "staff"
+    COMPLETE = "complete"
+    REASSIGN = "reassign"
+    NOTE = "note"
+    ETA = "eta"
+
 
 Action = Callable[[Ctx, Dispatch, Actor, Ticket, str], Awaitable[None]]
 
 
-async def on_callback(ctx: Ctx, parts: list[str]) -> None:
-    match = _DATA.match(":".join(parts))
-    action = ACTIONS.get(match.group(2)) if match else None
-    if match is None or action is None:
-        ctx.toast(ctx.t("common.unknown_button"))
-        return
+async def on_callback(ctx: Ctx, press: Press) -> None:
+    """A card button; the codec has already refused anything malformed."""
+    action = ACTIONS[CardButton(press.action)]
     dispatch = Dispatch(ctx.desk)
-    ticket_id = parse_id(match.group(1))
-    ticket = await ctx.desk.ticket(ticket_id) if ticket_id is not None else None
+    ticket = await ctx.desk.ticket(press.subject_id)
     if ticket is None:
         ctx.toast(ctx.t("common.unknown_button"))
         return
@@ -56,7 +59,7 @@ async def on_callback(ctx: Ctx, parts: list[str]) -> None:
     if not actor.is_staff:  # card buttons are for staff, wherever the press comes from
         ctx.toast(ctx.t("staff.not_allowed"), alert=True)
         return
-    await _guarded(ctx, ticket, action(ctx, dispatch, actor, ticket, match.group(3) or ""))
+    await _guarded(ctx, ticket, action(ctx, dispatch, actor, ticket, press.argument))
 
 
 async def _guarded(ctx: Ctx, ticket: Ticket, work: Awaitable[None]) -> None:
@@ -100,11 +103,12 @@ async def _start(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) ->
 
 
 async def _ask_complete(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "complete")
+    d.authorize(actor, ticket, CardAction.COMPLETE)
     next_status("resolve", ticket.status)  # refuse early, before asking for a note
     ctx.toast()
-    ctx.goto(FLOW, "complete", ticket=ticket.id, photos=[])
-    done = ((Button(ctx.t("staff.btn_finish_no_note"), f"tk:{ticket.id}:fin"),),)
+    ctx.goto(Step.COMPLETE, ticket=ticket.id, photos=[])
+    finish = CARD.encode(CardButton.FINISH_WITHOUT_NOTE, ticket.id)
+    done = ((Button(ctx.t("staff.btn_finish_no_note"), finish),),)
     ctx.say(ctx.t("staff.ask_complete", name=actor.name, number=ticket.number), done)
 
 
@@ -133,16 +137,17 @@ async def _complete(
 
 # reassignment --------------------------------------------------------------------------
 async def _reassign_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "reassign")
+    d.authorize(actor, ticket, CardAction.REASSIGN)
     ctx.toast()
     t = group_translator(ctx.desk)
     buttons = [
-        Button(team_label(t, team), f"tk:{ticket.id}:rt:{team}")
+        Button(team_label(t, team), CARD.encode(CardButton.REASSIGN_TO, ticket.id, team))
         for team in TEAMS
         if team != ticket.team
     ]
     if ticket.status != Status.NEW:
-        buttons.append(Button(t("card.btn_pool"), f"tk:{ticket.id}:rt:pool"))
+        pool = CARD.encode(CardButton.REASSIGN_TO, ticket.id, POOL)
+        buttons.append(Button(t("card.btn_pool"), pool))
     menu = (*in_rows(buttons, 3), _back_row(t, ticket))
     ctx.edit(card_text(t, ctx.desk, ticket, t("card.choose_team")), menu)
 
@@ -150,13 +155,13 @@ async def _reassign_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _:
 async def _reassign_target(
     ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, target: str
 ) -> None:
-    d.authorize(actor, ticket, "reassign")
-    if target not in TEAMS and target != "pool":
+    d.authorize(actor, ticket, CardAction.REASSIGN)
+    if target not in TEAMS and target != POOL:
         raise NotAllowed("common.unknown_button")
     next_status("reassign", ticket.status)
     ctx.toast()
-    ctx.goto(FLOW, "reassign", ticket=ticket.id, team=target)
-    where = ctx.t("card.btn_pool") if target == "pool" else team_label(ctx.t, target)
+    ctx.goto(Step.REASSIGN, ticket=ticket.id, team=target)
+    where = ctx.t("card.btn_pool") if target == POOL else team_label(ctx.t, target)
     ctx.say(ctx.t("staff.ask_reason", name=actor.name, number=ticket.number, target=where))
 
 
@@ -212,18 +217,18 @@ async def _contact(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) 
 
 
 async def _ask_note(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "note")
+    d.authorize(actor, ticket, CardAction.NOTE)
     ctx.toast()
-    ctx.goto(FLOW, "note", ticket=ticket.id)
+    ctx.goto(Step.NOTE, ticket=ticket.id)
     ctx.say(ctx.t("staff.ask_note", name=actor.name, number=ticket.number))
 
 
 async def _category_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "category")
+    d.authorize(actor, ticket, CardAction.CATEGORY)
     ctx.toast()
     t = group_translator(ctx.desk)
     buttons = [
-        Button(category_label(t, code), f"tk:{ticket.id}:c:{code}")
+        Button(category_label(t, code), CARD.encode(CardButton.CATEGORY, ticket.id, code))
         for code in CATEGORIES
         if code != ticket.category
     ]
@@ -238,11 +243,11 @@ async def _category(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, code: s
 
 
 async def _urgency_menu(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "urgency")
+    d.authorize(actor, ticket, CardAction.URGENCY)
     ctx.toast()
     t = group_translator(ctx.desk)
     buttons = [
-        Button(t(f"urgency.{code}"), f"tk:{ticket.id}:u:{code}")
+        Button(t(f"urgency.{code}"), CARD.encode(CardButton.URGENCY, ticket.id, code))
         for code in URGENCIES
         if code != ticket.urgency
     ]
@@ -266,9 +271,9 @@ async def _wait(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> 
 
 
 async def _ask_eta(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
-    d.authorize(actor, ticket, "start")
+    d.authorize(actor, ticket, CardAction.ESTIMATE)
     ctx.toast()
-    ctx.goto(FLOW, "eta", ticket=ticket.id)
+    ctx.goto(Step.ETA, ticket=ticket.id)
     ctx.say(ctx.t("sla.ask_eta", name=actor.name, number=ticket.number))
 
 
@@ -289,22 +294,22 @@ async def _back(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> 
     await _show(ctx, ticket)
 
 
-ACTIONS: dict[str, Action] = {
-    "acc": _accept,
-    "st": _start,
-    "done": _ask_complete,
-    "fin": _finish,
-    "re": _reassign_menu,
-    "rt": _reassign_target,
-    "ph": _contact,
-    "note": _ask_note,
-    "cat": _category_menu,
-    "c": _category,
-    "urg": _urgency_menu,
-    "u": _urgency,
-    "back": _back,
-    "wt": _wait,
-    "eta": _ask_eta,
+ACTIONS: dict[CardButton, Action] = {
+    CardButton.ACCEPT: _accept,
+    CardButton.START: _start,
+    CardButton.ASK_COMPLETE: _ask_complete,
+    CardButton.FINISH_WITHOUT_NOTE: _finish,
+    CardButton.REASSIGN_MENU: _reassign_menu,
+    CardButton.REASSIGN_TO: _reassign_target,
+    CardButton.CONTACT: _contact,
+    CardButton.NOTE: _ask_note,
+    CardButton.CATEGORY_MENU: _category_menu,
+    CardButton.CATEGORY: _category,
+    CardButton.URGENCY_MENU: _urgency_menu,
+    CardButton.URGENCY: _urgency,
+    CardButton.BACK: _back,
+    CardButton.WAIT: _wait,
+    CardButton.ESTIMATE: _ask_eta,
 }
 
 
@@ -320,13 +325,13 @@ async def on_message(ctx: Ctx) -> None:
     actor = await dispatch.actor_for(ctx.inc.user_id, ticket, ctx.inc.user_name)
     text = clean_text(ctx.inc.text)
     step = ctx.state.step
-    if step == "complete":
+    if step == Step.COMPLETE:
         await _guarded(ctx, ticket, _complete_step(ctx, dispatch, actor, ticket, text))
     elif not text:
         ctx.say(ctx.t("staff.reply_with_text"))
-    elif step == "reassign":
+    elif step == Step.REASSIGN:
         await _guarded(ctx, ticket, _do_reassign(ctx, dispatch, actor, ticket, text))
-    elif step == "eta":
+    elif step == Step.ETA:
         await _guarded(ctx, ticket, _eta(ctx, dispatch, actor, ticket, text))
     else:
         await _guarded(ctx, ticket, _note(ctx, dispatch, actor, ticket, text))
@@ -352,16 +357,16 @@ async def _note(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, text: str) 
 async def reply_is_for_open_step(ctx: Ctx) -> bool:
     """True when the message replies to the card of the ticket whose step is open."""
     reply_to = ctx.inc.reply_to_message_id
-    if reply_to is None or ctx.state.flow != FLOW:
+    if reply_to is None or ctx.state.flow != FLOW.name:
         return False
-    card = await ctx.desk.uow.cards.by_message(ctx.inc.chat_id, reply_to)
+    card = await CardBook(ctx.desk).by_message(ctx.inc.chat_id, reply_to)
     return card is not None and card.ticket_id == ctx.state.data.get("ticket")
 
 
 async def note_from_reply(ctx: Ctx) -> bool:
     """A reply to one of our cards is a note on its ticket; False when it is not a card."""
     reply_to = ctx.inc.reply_to_message_id
-    card = await ctx.desk.uow.cards.by_message(ctx.inc.chat_id, reply_to) if reply_to else None
+    card = await CardBook(ctx.desk).by_message(ctx.inc.chat_id, reply_to) if reply_to else None
     ticket = await ctx.desk.ticket(card.ticket_id) if card else None
     if ticket is None:
         return False
@@ -386,7 +391,7 @@ async def _show(ctx: Ctx, ticket: Ticket) -> None:
     t = group_translator(ctx.desk)
     message_id = ctx.inc.message_id
     pressed = (
-        await ctx.desk.uow.cards.by_message(ctx.inc.chat_id, message_id) if message_id else None
+        await CardBook(ctx.desk).by_message(ctx.inc.chat_id, message_id) if message_id else None
     )
     if pressed is not None and pressed.ticket_id == ticket.id and pressed.active:
         ctx.edit(card_text(t, ctx.desk, ticket), card_buttons(t, ticket))
@@ -394,10 +399,18 @@ async def _show(ctx: Ctx, ticket: Ticket) -> None:
 
 
 def _back_row(t: Translator, ticket: Ticket) -> tuple[Button, ...]:
-    return (Button(t("card.btn_back"), f"tk:{ticket.id}:back"),)
+    return (Button(t("card.btn_back"), CARD.encode(CardButton.BACK, ticket.id)),)
 
 
 def _state_photos(ctx: Ctx, ticket: Ticket) -> list[str]:
-    if ctx.state.flow != FLOW or ctx.state.data.get("ticket") != ticket.id:
+    if ctx.state.flow != FLOW.name or ctx.state.data.get("ticket") != ticket.id:
         return []
     return [str(p) for p in ctx.state.data.get("photos", [])]
+
+
+FLOW = Flow(
+    Step,
+    {step: StepSpec(on_message, takes_photos=True) for step in Step},
+    chat="group",
+    summary="a card button's follow-up in the team group: completion note, reason, note, time",
+)

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import PlanConfig, Settings
+from bot.domain.policy import team_for
 from bot.messages import Outgoing
 from bot.services.lifecycle import Status
 from bot.services.outbox import to_payload
@@ -47,7 +48,7 @@ class Desk:
     """Services bound to one unit of work and one clock."""
 
     def __init__(self, uow: UnitOfWork, settings: Settings, clock: Clock) -> None:
-        self.uow = uow
+        self._uow = uow
         self.settings = settings
         self.clock = clock
         self.sla = sla_policy(settings)
@@ -57,16 +58,16 @@ class Desk:
 
     # residents -------------------------------------------------------------------------
     async def resident(self, telegram_id: int) -> Resident | None:
-        return await self.uow.residents.by_telegram_id(telegram_id)
+        return await self._uow.residents.by_telegram_id(telegram_id)
 
     async def ensure_resident(self, telegram_id: int, locale: str) -> Resident:
-        resident = await self.uow.residents.by_telegram_id(telegram_id)
+        resident = await self._uow.residents.by_telegram_id(telegram_id)
         if resident is None:
             now = self.now()
             resident = Resident(
                 telegram_id=telegram_id, locale=locale, created_at=now, updated_at=now
             )
-            await self.uow.residents.add(resident)
+            await self._uow.residents.add(resident)
         return resident
 
     async def save_registration(self, telegram_id: int, locale: str, **details: str) -> Resident:
@@ -76,7 +77,7 @@ class Desk:
         resident.registered = True
         resident.active = True
         resident.updated_at = self.now()
-        await self.uow.session.flush()
+        await self._uow.session.flush()
         return resident
 
     async def set_locale(self, telegram_id: int, locale: str) -> None:
@@ -85,39 +86,39 @@ class Desk:
         resident.updated_at = self.now()
 
     async def mark_unreachable(self, telegram_id: int) -> bool:
-        return await self.uow.residents.set_active(telegram_id, False, self.now()) > 0
+        return await self._uow.residents.set_active(telegram_id, False, self.now()) > 0
 
     async def mark_reachable(self, telegram_id: int) -> None:
-        await self.uow.residents.set_active(telegram_id, True, self.now())
+        await self._uow.residents.set_active(telegram_id, True, self.now())
 
     # properties ------------------------------------------------------------------------
     async def properties(self) -> Sequence[Property]:
-        return await self.uow.properties.all()
+        return await self._uow.properties.all()
 
     async def property_by_code(self, code: str) -> Property | None:
-        return await self.uow.properties.by_code(code)
+        return await self._uow.properties.by_code(code)
 
     async def buildings(self, property_id: int) -> Sequence[Building]:
-        return await self.uow.properties.buildings(property_id)
+        return await self._uow.properties.buildings(property_id)
 
     async def sync_properties(self) -> None:
         """Mirror the properties and buildings listed in settings into the database."""
         for config in self.settings.properties:
-            prop = await self.uow.properties.by_code(config.code)
+            prop = await self._uow.properties.by_code(config.code)
             if prop is None:
-                prop = await self.uow.properties.add(Property(code=config.code, name=config.name))
+                prop = await self._uow.properties.add(Property(code=config.code, name=config.name))
             prop.name = config.name
             buildings = [
                 Building(name=b.name, units=list(b.units), position=i)
                 for i, b in enumerate(config.buildings)
             ]
-            await self.uow.properties.replace_buildings(prop.id, buildings)
+            await self._uow.properties.replace_buildings(prop.id, buildings)
 
     async def hotlines(self, telegram_id: int) -> dict[str, str]:
         """Hotline numbers of the resident's property, over the national defaults."""
         resident = await self.resident(telegram_id)
         prop = (
-            await self.uow.properties.get(resident.property_id)
+            await self._uow.properties.get(resident.property_id)
             if resident and resident.property_id
             else None
         )
@@ -135,7 +136,7 @@ class Desk:
             resident.property_id,
             draft.category,
             draft.urgency,
-            self.settings.routing.get(draft.category, "service"),
+            team_for(self.settings.routing, draft.category),
             resident_id=resident.id,
             hazard=draft.hazard,
             confidence=draft.confidence,
@@ -162,7 +163,7 @@ class Desk:
     ) -> Ticket:
         now = self.now()
         day = now.astimezone(self.settings.tz).strftime("%Y%m%d")
-        sequence = await self.uow.tickets.next_number(day)
+        sequence = await self._uow.tickets.next_number(day)
         due = self.sla.deadlines(category, urgency, now)
         ticket = Ticket(
             number=f"{day}-{sequence:04d}",
@@ -180,11 +181,20 @@ class Desk:
             **fields,
         )
         reschedule(ticket, self.settings.escalation)
-        await self.uow.tickets.add(ticket)
+        await self._uow.tickets.add(ticket)
         return ticket
 
     async def ticket(self, ticket_id: int) -> Ticket | None:
-        return await self.uow.tickets.get(ticket_id)
+        return await self._uow.tickets.get(ticket_id)
+
+    async def ticket_by_number(self, number: str) -> Ticket | None:
+        return await self._uow.tickets.by_number(number)
+
+    async def property(self, property_id: int) -> Property | None:
+        return await self._uow.properties.get(property_id)
+
+    async def resident_by_id(self, resident_id: int | None) -> Resident | None:
+        return await self._uow.residents.get(resident_id) if resident_id is not None else None
 
     async def enqueue(
         self,
@@ -199,7 +209,7 @@ class Desk:
         payload = to_payload(
             out, edit_card=edit_card, reply_to_card=reply_to_card, fallback=fallback
         )
-        return await self.uow.outbox.add(key, out.chat_id, payload, self.now())
+        return await self._uow.outbox.add(key, out.chat_id, payload, self.now())
 
     async def record(
         self,
@@ -224,19 +234,19 @@ class Desk:
             note=note,
             photo_file_ids=list(photos) or None,
         )
-        return await self.uow.tickets.add_event(event)
+        return await self._uow.tickets.add_event(event)
 
     async def tickets_of(self, resident: Resident, limit: int = 10) -> Sequence[Ticket]:
-        return await self.uow.tickets.for_resident(resident.id, limit)
+        return await self._uow.tickets.for_resident(resident.id, limit)
 
     async def ticket_for_resident(self, resident: Resident, ticket_id: int) -> Ticket | None:
-        ticket = await self.uow.tickets.get(ticket_id)
+        ticket = await self._uow.tickets.get(ticket_id)
         if ticket is None or ticket.resident_id != resident.id:
             return None
         return ticket
 
     async def timeline(self, ticket: Ticket) -> Sequence[TicketEvent]:
-        return await self.uow.tickets.events(ticket.id)
+        return await self._uow.tickets.events(ticket.id)
 
 
 def address_of(resident: Resident) -> str:
@@ -255,3 +265,11 @@ def sla_policy(settings: Settings) -> SlaPolicy:
             tz=settings.tz,
         )
     return SlaPolicy(overrides, working)
+
+
+def uow_of(desk: Desk) -> UnitOfWork:
+    """The desk's unit of work, for the other services of this layer only.
+
+    Handlers never touch it (a test holds them to that): they call services.
+    """
+    return desk._uow

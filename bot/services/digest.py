@@ -29,15 +29,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.desk import Desk, uow_of
 from storage.models import Property
-
-if TYPE_CHECKING:
-    from bot.services.desk import Desk
 from storage.reports import FeedbackRepo, ReportRepo, Window
 
 PeriodKind = Literal["day", "week", "month", "today"]
@@ -245,14 +243,18 @@ def _previous(period: Period) -> Period:
     return day_period(period.first_day - timedelta(days=1), tz)
 
 
+def _session(desk: Desk) -> AsyncSession:
+    return uow_of(desk).session
+
+
 async def stats_for(desk: Desk, prop: Property, kind: str) -> Digest:
     """`/stats`: today, this week or this month so far."""
-    return await compute(desk.uow.session, prop, so_far(kind, desk.now(), desk.settings.tz))
+    return await compute(_session(desk), prop, so_far(kind, desk.now(), desk.settings.tz))
 
 
 async def digest_for(desk: Desk, prop: Property, day: date, *, weekly: bool = False) -> Digest:
     """The daily digest of a property-local day, or the ISO week containing it."""
     tz = desk.settings.tz
     if weekly:
-        return await compute(desk.uow.session, prop, iso_week_of(day, tz), compare=True)
-    return await compute(desk.uow.session, prop, day_period(day, tz))
+        return await compute(_session(desk), prop, iso_week_of(day, tz), compare=True)
+    return await compute(_session(desk), prop, day_period(day, tz))

@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.config import TEAMS
-from bot.nlp.codes import CATEGORIES
-from bot.services.desk import Desk
+from bot.domain.policy import may_act_on_ticket
+from bot.domain.vocabulary import CATEGORIES, TEAMS, URGENCIES, CardAction
+from bot.services.desk import Desk, uow_of
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition, Status, next_status
 from bot.services.ratings import Ratings
-from bot.services.sla import URGENCIES
-from bot.services.staff import Actor, NotAllowed, StaffService, can
+from bot.services.staff import Actor, NotAllowed, StaffService
 from bot.services.timers import reschedule, resume_after_pause
 from storage.models import Correction, Resident, Ticket, TicketEvent
 
@@ -36,7 +35,7 @@ class Conflict(Exception):
 class Dispatch:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.uow = desk.uow
+        self.uow = uow_of(desk)
         self.staff = StaffService(desk)
 
     async def actor_for(self, telegram_id: int, ticket: Ticket, name: str = "") -> Actor:
@@ -44,12 +43,12 @@ class Dispatch:
 
     @staticmethod
     def authorize(actor: Actor, ticket: Ticket, action: str) -> None:
-        if not can(actor, ticket, action):
+        if not may_act_on_ticket(actor, ticket, action):
             raise NotAllowed("staff.not_allowed")
 
     # staff actions ---------------------------------------------------------------------
     async def accept(self, actor: Actor, ticket: Ticket) -> TicketEvent:
-        self.authorize(actor, ticket, "accept")
+        self.authorize(actor, ticket, CardAction.ACCEPT)
         now = self.desk.now()
         event = await self._move(
             ticket,
@@ -63,13 +62,13 @@ class Dispatch:
         return event
 
     async def start(self, actor: Actor, ticket: Ticket) -> TicketEvent:
-        self.authorize(actor, ticket, "start")
+        self.authorize(actor, ticket, CardAction.START)
         return await self._move(ticket, "start", actor)
 
     async def complete(
         self, actor: Actor, ticket: Ticket, note: str, photos: Sequence[str] = ()
     ) -> TicketEvent:
-        self.authorize(actor, ticket, "complete")
+        self.authorize(actor, ticket, CardAction.COMPLETE)
         return await self._move(
             ticket,
             "resolve",
@@ -83,7 +82,7 @@ class Dispatch:
         self, actor: Actor, ticket: Ticket, team: str | None, reason: str
     ) -> TicketEvent:
         """To another team, or back to the pool of the same team (team None)."""
-        self.authorize(actor, ticket, "reassign")
+        self.authorize(actor, ticket, CardAction.REASSIGN)
         target = team or ticket.team
         if target not in TEAMS:
             raise NotAllowed("staff.unknown_team")
@@ -108,12 +107,12 @@ class Dispatch:
 
     async def wait(self, actor: Actor, ticket: Ticket) -> TicketEvent:
         """Waiting for the resident (nobody home, parts to choose): the resolution clock stops."""
-        self.authorize(actor, ticket, "start")
+        self.authorize(actor, ticket, CardAction.WAIT)
         return await self._move(ticket, "wait", actor)
 
     async def set_estimate(self, actor: Actor, ticket: Ticket, at: datetime) -> TicketEvent:
         """A new estimate the resident is told, e.g. when a deadline will be missed."""
-        self.authorize(actor, ticket, "start")
+        self.authorize(actor, ticket, CardAction.ESTIMATE)
         _require_open(ticket, "estimate")
         ticket.estimate_at, ticket.updated_at = at, self.desk.now()
         tz = self.desk.settings.tz
@@ -123,20 +122,20 @@ class Dispatch:
 
     async def contact(self, actor: Actor, ticket: Ticket) -> str:
         """The full number, for the presser's private chat only; the look-up is recorded."""
-        self.authorize(actor, ticket, "contact")
+        self.authorize(actor, ticket, CardAction.CONTACT)
         await self._staff_event(ticket, actor, "contact", None, None)
         return ticket.contact_phone
 
     async def note(
         self, actor: Actor, ticket: Ticket, text: str, photos: Sequence[str] = ()
     ) -> TicketEvent:
-        self.authorize(actor, ticket, "note")
+        self.authorize(actor, ticket, CardAction.NOTE)
         _require_open(ticket, "note")
         return await self._staff_event(ticket, actor, "note", None, None, text[:NOTE_LIMIT], photos)
 
     async def set_category(self, actor: Actor, ticket: Ticket, category: str) -> bool:
         """Change the category; the classifier's mistake is kept as a correction."""
-        self.authorize(actor, ticket, "category")
+        self.authorize(actor, ticket, CardAction.CATEGORY)
         _require_open(ticket, "category")
         if category not in CATEGORIES:
             raise NotAllowed("staff.not_allowed")
@@ -150,7 +149,7 @@ class Dispatch:
 
     async def set_urgency(self, actor: Actor, ticket: Ticket, urgency: str) -> bool:
         """Change the urgency; the deadlines follow it, counted from the report."""
-        self.authorize(actor, ticket, "urgency")
+        self.authorize(actor, ticket, CardAction.URGENCY)
         _require_open(ticket, "urgency")
         if urgency not in URGENCIES:
             raise NotAllowed("staff.not_allowed")
@@ -222,16 +221,25 @@ class Dispatch:
         )
 
     # internals -------------------------------------------------------------------------
+    async def auto_close(self, ticket: Ticket) -> TicketEvent:
+        """A fix the resident neither confirmed nor disputed in time closes by itself."""
+        return await self._move(
+            ticket, "close", None, event_kind="auto_closed", closed_at=self.desk.now()
+        )
+
     async def _move(
         self,
         ticket: Ticket,
         action: str,
-        who: Actor | Resident,
+        who: Actor | Resident | None,
         *,
         note: str | None = None,
         photos: Sequence[str] = (),
+        event_kind: str = "status",
         **values: Any,
     ) -> TicketEvent:
+        """The one path of every status change: the transition table, a conditional UPDATE,
+        the clocks, and the event in the timeline (`who` None is the system)."""
         old = ticket.status
         new = next_status(action, old)
         changed = await self.uow.tickets.transition(
@@ -244,7 +252,7 @@ class Dispatch:
         kind, actor_id = _actor_of(who)
         return await self.desk.record(
             ticket,
-            "status",
+            event_kind,
             actor_kind=kind,
             actor_id=actor_id,
             old=old,
@@ -309,7 +317,9 @@ def _require_open(ticket: Ticket, action: str) -> None:
         raise IllegalTransition(action, ticket.status)
 
 
-def _actor_of(who: Actor | Resident) -> tuple[str, int]:
+def _actor_of(who: Actor | Resident | None) -> tuple[str, int | None]:
+    if who is None:
+        return "system", None
     if isinstance(who, Actor):
         return "staff", who.telegram_id
     return "resident", who.telegram_id

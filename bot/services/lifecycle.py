@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from bot.domain.vocabulary import OPEN_STATUSES
+from bot.domain.vocabulary import TicketStatus as Status
 
-
-class Status(StrEnum):
-    NEW = "new"
-    ACCEPTED = "accepted"
-    IN_PROGRESS = "in_progress"
-    WAITING = "waiting"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
-
-OPEN_STATUSES: frozenset[str] = frozenset(
-    {Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING}
-)
+__all__ = ["OPEN_STATUSES", "TRANSITIONS", "IllegalTransition", "Status", "next_status"]
 
 _WORKING = (Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING)
 

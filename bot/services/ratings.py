@@ -6,12 +6,20 @@ Ratings are timers as data: a row's `due_at` says when the sweep next looks at i
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 
-from bot.services.desk import Desk
-from storage.models import Rating, Resident, ReturnVisit, Ticket
+from bot.domain.policy import (
+    opens_return_visit,
+    quiet_until,
+    rating_reminder_wait,
+    rating_request_due,
+    return_visit_due,
+)
+from bot.domain.vocabulary import RatingState, VisitStatus
+from bot.services.desk import Desk, uow_of
+from storage.models import Rating, Resident, ReturnVisit, SurveyResponse, Ticket
 
-LOW_STARS = 2
 REASONS: tuple[str, ...] = ("slow", "not_fixed", "attitude", "dirty", "other")
 COMMENT_LIMIT = 1000
 
@@ -23,7 +31,7 @@ class RatingRefused(Exception):
 class Ratings:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.uow = desk.uow
+        self.uow = uow_of(desk)
         self.config = desk.settings.rating
 
     # scheduling ------------------------------------------------------------------------
@@ -31,42 +39,33 @@ class Ratings:
         """After the resident confirms: ask for stars `delay_minutes` later (once per ticket)."""
         if await self.uow.ratings.for_ticket(ticket.id) is not None:
             return None
-        due = self.desk.now() + timedelta(minutes=self.config.delay_minutes)
         rating = Rating(
             ticket_id=ticket.id,
             resident_telegram_id=resident.telegram_id,
-            status="scheduled",
-            due_at=due,
+            status=RatingState.SCHEDULED,
+            due_at=rating_request_due(self.desk.now(), self.desk.settings),
         )
         return await self.uow.ratings.add(rating)
 
     def quiet_until(self, now: datetime) -> datetime | None:
-        """The end of the quiet hours `now` falls in, or None outside them."""
-        quiet = self.desk.settings.quiet_hours
-        tz = self.desk.settings.tz
-        local = now.astimezone(tz)
-        if not quiet.contains(local.time()):
-            return None
-        end = datetime.combine(local.date(), quiet.end_time, tz)
-        if end <= local:
-            end += timedelta(days=1)
-        return end.astimezone(now.tzinfo)
+        return quiet_until(now, self.desk.settings)
 
     def advance(self, rating: Rating, now: datetime) -> str | None:
         """Move a due rating one step; returns "ask", "remind", or None (closed or waiting)."""
-        if rating.status == "reminded":
-            rating.status = "expired"  # closes unrated
+        if rating.status == RatingState.REMINDED:
+            rating.status = RatingState.EXPIRED  # closes unrated
             return None
         morning = self.quiet_until(now)
         if morning is not None:
             rating.due_at = morning
             return None
-        wait = timedelta(hours=self.config.reminder_hours)
-        if rating.status == "scheduled":
-            rating.status, rating.asked_at, rating.due_at = "asked", now, now + wait
+        wait = rating_reminder_wait(self.desk.settings)
+        if rating.status == RatingState.SCHEDULED:
+            rating.status, rating.asked_at, rating.due_at = RatingState.ASKED, now, now + wait
             return "ask"
-        if rating.status == "asked":
-            rating.status, rating.reminded_at, rating.due_at = "reminded", now, now + wait
+        if rating.status == RatingState.ASKED:
+            rating.status, rating.reminded_at = RatingState.REMINDED, now
+            rating.due_at = now + wait
             return "remind"
         return None
 
@@ -83,7 +82,7 @@ class Ratings:
             await self.desk.record(
                 ticket, "rated", actor_kind="resident", actor_id=telegram_id, new=str(stars)
             )
-            if stars <= LOW_STARS:
+            if opens_return_visit(stars):
                 await self.open_return_visit(ticket, "low_rating")
         return rating
 
@@ -106,15 +105,42 @@ class Ratings:
             raise RatingRefused("not yours")
         return rating
 
+    async def for_ticket(self, ticket_id: int) -> Rating | None:
+        return await self.uow.ratings.for_ticket(ticket_id)
+
+    # surveys ---------------------------------------------------------------------------
+    async def answer_survey(self, period: str, telegram_id: int, stars: int) -> SurveyResponse:
+        """Stars for the period's survey, once; RatingRefused when unknown or answered."""
+        row = await self.uow.surveys.get(period, telegram_id)
+        if row is None or row.stars is not None or not 1 <= stars <= 5:
+            raise RatingRefused("no open survey")
+        row.stars, row.answered_at = stars, self.desk.now()
+        return row
+
+    async def comment_survey(self, period: str, telegram_id: int, text: str) -> None:
+        row = await self.uow.surveys.get(period, telegram_id)
+        if row is not None:
+            row.comment = text[:COMMENT_LIMIT]
+
     # return visits ---------------------------------------------------------------------
+    async def visits_for(self, ticket_id: int) -> Sequence[ReturnVisit]:
+        return await self.uow.visits.for_ticket(ticket_id)
+
+    async def latest_visit(self, ticket_id: int) -> ReturnVisit | None:
+        visits = await self.visits_for(ticket_id)
+        return visits[-1] if visits else None
+
+    async def visit(self, visit_id: int) -> ReturnVisit | None:
+        return await self.uow.visits.get(visit_id)
+
     async def open_return_visit(self, ticket: Ticket, reason: str) -> ReturnVisit:
         now = self.desk.now()
         visit = ReturnVisit(
             ticket_id=ticket.id,
             reason=reason,
-            status="open",
+            status=VisitStatus.OPEN,
             created_at=now,
-            due_at=now + timedelta(hours=self.config.return_visit_hours),
+            due_at=return_visit_due(now, self.desk.settings),
         )
         await self.uow.visits.add(visit)
         await self.desk.record(ticket, "return_visit", actor_kind="system", new=reason)
@@ -122,10 +148,10 @@ class Ratings:
 
     async def record_visit(self, visit_id: int, actor_id: int, outcome: str) -> ReturnVisit:
         visit = await self.uow.visits.get(visit_id)
-        if visit is None or visit.status != "open":
+        if visit is None or visit.status != VisitStatus.OPEN:
             raise RatingRefused("no open return visit")
         now = self.desk.now()
-        visit.status, visit.outcome = "done", outcome[:COMMENT_LIMIT]
+        visit.status, visit.outcome = VisitStatus.DONE, outcome[:COMMENT_LIMIT]
         visit.recorded_by, visit.recorded_at = actor_id, now
         ticket = await self.uow.tickets.get(visit.ticket_id)
         if ticket is not None:

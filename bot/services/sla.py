@@ -1,4 +1,4 @@
-"""The SLA table: response and resolution times by category and urgency (TAXONOMY.md).
+"""The SLA table: response and resolution times by category and urgency (docs/taxonomy.md).
 
 Emergencies always run on the wall clock; other urgencies may count only business hours.
 """
@@ -9,17 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.nlp.codes import URGENCIES
+from bot.domain.policy import DEFAULT_SLA_MINUTES, counts_business_hours_only
+from bot.domain.vocabulary import URGENCIES
 
 __all__ = ["URGENCIES", "Deadlines", "SlaPolicy", "WorkingHours"]
 
 
-DEFAULT_MINUTES: dict[str, tuple[int, int]] = {
-    "emergency": (5, 2 * 60),
-    "high": (30, 8 * 60),
-    "normal": (2 * 60, 48 * 60),
-    "low": (24 * 60, 5 * 24 * 60),
-}
+DEFAULT_MINUTES = DEFAULT_SLA_MINUTES
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,7 @@ class WorkingHours:
 
 
 class SlaPolicy:
-    """Defaults from TAXONOMY.md; settings override by urgency or by `category.urgency`."""
+    """Defaults from docs/taxonomy.md; settings override by urgency or by `category.urgency`."""
 
     def __init__(
         self,
@@ -83,7 +79,7 @@ class SlaPolicy:
         return DEFAULT_MINUTES.get(urgency, DEFAULT_MINUTES["normal"])
 
     def add(self, urgency: str, start: datetime, minutes: int) -> datetime:
-        if self._hours is None or urgency == "emergency":
+        if self._hours is None or not counts_business_hours_only(urgency, True):
             return start + timedelta(minutes=minutes)
         return self._hours.add(start, minutes)
 

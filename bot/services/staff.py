@@ -1,41 +1,29 @@
-"""Teams, staff members, invites, and who may do what (every rule lives here).
-
-Roles: staff < lead < manager < admin. Admins are also the ids listed in settings.
-Anyone in the managers team counts as a manager. Managers and admins act on every
-ticket of their property; staff and leads on their own team's tickets.
-"""
+"""Teams, staff members and invites. Who may do what is `bot.domain.policy`."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.config import TEAMS
-from bot.services.desk import Desk
-from storage.models import Invite, Property, StaffMember, Team, Ticket
+from bot.domain.policy import (
+    INVITE_DAYS,
+    Actor,
+    may_bind,
+    may_invite,
+    may_list_team,
+    may_remove,
+    may_remove_anyone,
+)
+from bot.domain.vocabulary import ROLES, TEAMS
+from bot.services.desk import Desk, uow_of
+from storage.models import Invite, Property, StaffMember, Team
 
-ROLES: tuple[str, ...] = ("staff", "lead", "manager", "admin")
-RANK: dict[str, int] = {role: i for i, role in enumerate(ROLES)}
-INVITE_DAYS = 7
+__all__ = ["INVITE_DAYS", "ROLES", "Actor", "Binding", "NotAllowed", "StaffService"]
+
 # No 0/O/1/I: codes are read aloud and typed by hand.
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-# Card actions and who may press them (see `can`).
-TICKET_ACTIONS: tuple[str, ...] = (
-    "accept",
-    "start",
-    "complete",
-    "reassign",
-    "contact",
-    "note",
-    "category",
-    "urgency",
-)
-_ANY_MEMBER = frozenset({"accept", "category", "urgency"})
-_ASSIGNEE_OR_POOL = frozenset({"reassign", "contact", "note"})
-_ASSIGNEE_ONLY = frozenset({"start", "complete"})
 
 
 class NotAllowed(Exception):
@@ -44,75 +32,6 @@ class NotAllowed(Exception):
     def __init__(self, reason: str = "staff.not_allowed") -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A person as staff: their roles per team within one property."""
-
-    telegram_id: int
-    name: str
-    property_id: int | None
-    roles: dict[str, str] = field(default_factory=dict)  # team -> role
-    settings_admin: bool = False
-
-    @property
-    def is_admin(self) -> bool:
-        return self.settings_admin or "admin" in self.roles.values()
-
-    @property
-    def is_manager(self) -> bool:
-        return self.is_admin or "manager" in self.roles.values() or "managers" in self.roles
-
-    @property
-    def is_staff(self) -> bool:
-        return bool(self.roles) or self.settings_admin
-
-    def role_in(self, team: str) -> str | None:
-        return self.roles.get(team)
-
-    def leads(self, team: str) -> bool:
-        return self.is_manager or self.roles.get(team) == "lead"
-
-
-def can(actor: Actor, ticket: Ticket, action: str) -> bool:
-    """The authorisation rule for card actions, whatever the transport or chat."""
-    if action not in TICKET_ACTIONS:
-        return False
-    if actor.property_id != ticket.property_id and not actor.settings_admin:
-        return False
-    if actor.is_manager:
-        return True
-    role = actor.role_in(ticket.team)
-    if role is None:
-        return False
-    mine = ticket.assignee_id == actor.telegram_id
-    if action in _ANY_MEMBER:
-        return True
-    if action in _ASSIGNEE_OR_POOL:
-        return ticket.assignee_id is None or mine or role == "lead"
-    if action in _ASSIGNEE_ONLY:
-        return mine or (role == "lead" and ticket.assignee_id is not None)
-    return False
-
-
-def may_invite(actor: Actor, team: str, role: str) -> bool:
-    """Admins invite anyone; managers up to lead; leads only staff into their own team."""
-    if actor.is_admin:
-        return True
-    if actor.is_manager:
-        return RANK[role] <= RANK["lead"]
-    return actor.role_in(team) == "lead" and role == "staff"
-
-
-def may_remove(actor: Actor, member: StaffMember) -> bool:
-    if actor.telegram_id == member.telegram_id:
-        return False  # nobody locks themselves out by accident
-    if actor.is_admin:
-        return True
-    if actor.is_manager:
-        return RANK[member.role] <= RANK["lead"]
-    return actor.role_in(member.team) == "lead" and member.role == "staff"
 
 
 @dataclass(frozen=True)
@@ -127,7 +46,7 @@ class StaffService:
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.uow = desk.uow
+        self.uow = uow_of(desk)
 
     # actors ----------------------------------------------------------------------------
     async def actor(self, telegram_id: int, property_id: int | None, name: str = "") -> Actor:
@@ -162,7 +81,7 @@ class StaffService:
     async def bind(
         self, actor: Actor, prop: Property, team: str, chat_id: int, thread_id: int | None
     ) -> Binding:
-        if not actor.is_admin:
+        if not may_bind(actor):
             raise NotAllowed("staff.admin_only")
         if team not in TEAMS:
             raise NotAllowed("staff.unknown_team")
@@ -173,7 +92,7 @@ class StaffService:
         return Binding(team, prop.name, thread_id)
 
     async def unbind(self, actor: Actor, chat_id: int, team: str | None) -> list[str]:
-        if not actor.is_admin:
+        if not may_bind(actor):
             raise NotAllowed("staff.admin_only")
         unbound = []
         for row in await self.uow.teams.bound_to(chat_id):
@@ -182,6 +101,10 @@ class StaffService:
                 unbound.append(row.code)
         await self.uow.session.flush()
         return unbound
+
+    async def escalation_contacts(self, property_id: int, team: str) -> Sequence[StaffMember]:
+        """The team's leads and the property's managers: who hears about overdue work."""
+        return await self.uow.staff.escalation_contacts(property_id, team)
 
     async def teams_of_chat(self, chat_id: int) -> Sequence[Team]:
         return await self.uow.teams.bound_to(chat_id)
@@ -195,7 +118,7 @@ class StaffService:
         if team not in TEAMS or role not in ROLES:
             raise NotAllowed("staff.unknown_team")
         if not may_invite(actor, team, role):
-            raise NotAllowed("staff.not_allowed")
+            raise NotAllowed("staff.command_not_allowed")
         now = self.desk.now()
         invite = Invite(
             code="".join(secrets.choice(_CODE_ALPHABET) for _ in range(8)),
@@ -235,20 +158,22 @@ class StaffService:
     async def members(self, actor: Actor, prop: Property, team: str) -> Sequence[StaffMember]:
         if team not in TEAMS:
             raise NotAllowed("staff.unknown_team")
-        if not actor.leads(team):
-            raise NotAllowed("staff.not_allowed")
+        if not may_list_team(actor, team):
+            raise NotAllowed("staff.command_not_allowed")
         return await self.uow.staff.of_team(prop.id, team)
 
     async def remove(
         self, actor: Actor, prop: Property, telegram_id: int, team: str | None
     ) -> list[StaffMember]:
         """Deactivate someone's memberships (of one team, or all the actor may touch)."""
+        if not may_remove_anyone(actor):
+            raise NotAllowed("staff.command_not_allowed")
         removed = []
         for member in await self.uow.staff.memberships(telegram_id):
             if member.property_id != prop.id or (team is not None and member.team != team):
                 continue
-            if not may_remove(actor, member):
-                raise NotAllowed("staff.not_allowed")
+            if not may_remove(actor, member.telegram_id, member.team, member.role):
+                raise NotAllowed("staff.command_not_allowed")
             member.active, member.updated_at = False, self.desk.now()
             removed.append(member)
         await self.uow.session.flush()

@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.config import PlanConfig, Settings
 from bot.cron import crontab_trigger
+from bot.domain.vocabulary import RatingState
 from bot.services.desk import Desk
-from bot.services.lifecycle import Status, next_status
+from bot.services.dispatch import Conflict, Dispatch
+from bot.services.lifecycle import IllegalTransition
 from bot.services.notify import Notifier
 from bot.services.ratings import Ratings
 from bot.services.timers import take_due
@@ -90,7 +92,7 @@ class Periodic:
             ticket = await uow.tickets.get(rating.ticket_id)
             if step is not None and ticket is not None:
                 await self.notifier.rating_request(desk, rating, ticket, step == "remind")
-            elif rating.status == "expired" and ticket is not None:
+            elif rating.status == RatingState.EXPIRED and ticket is not None:
                 await desk.record(ticket, "unrated", actor_kind="system")
             await self._commit(uow)
 
@@ -109,17 +111,13 @@ class Periodic:
     async def _close_one(self, ticket_id: int) -> int:
         async with self.uow_factory() as uow:
             desk = self._desk(uow)
-            now = desk.now()
-            values = {"status": next_status("close", Status.RESOLVED), "closed_at": now}
-            if not await uow.tickets.transition(
-                ticket_id, Status.RESOLVED, {**values, "updated_at": now}
-            ):
-                return 0  # the resident answered meanwhile
-            ticket = await uow.tickets.get(ticket_id)
+            ticket = await desk.ticket(ticket_id)
             if ticket is None:
                 return 0
-            await uow.tickets.refresh(ticket)
-            await desk.record(ticket, "auto_closed", actor_kind="system")
+            try:
+                await Dispatch(desk).auto_close(ticket)
+            except (Conflict, IllegalTransition):
+                return 0  # the resident answered meanwhile
             await self.notifier.auto_closed(desk, ticket)
             await self._commit(uow)
             return 1

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from bot.domain.vocabulary import CardAction
 from bot.messages import ChatMigrated, Outgoing, Sent
 from bot.services.desk import Desk, Draft
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, next_status
 from bot.services.outbox import OutboxSender
-from bot.services.staff import TICKET_ACTIONS, Actor, NotAllowed, StaffService
+from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import Ticket
 from tests.support.people import register
 from tests.support.world import ADMIN, ENG_GROUP, FakeSender, World
@@ -26,6 +27,7 @@ MANAGER, ROLE_ADMIN, STRANGER, RESIDENT = 2009, 2010, 3001, 1001
 
 # role -> the actions it may take on an engineering ticket accepted by ASSIGNEE
 # ("accept" is tried on a fresh, unassigned ticket).
+TICKET_ACTIONS = tuple(CardAction)
 EVERYTHING = set(TICKET_ACTIONS)
 EXPECTED: dict[str, set[str]] = {
     "stranger": set(),
@@ -88,6 +90,8 @@ Attempt = Callable[[Dispatch, Actor, Ticket], Awaitable[Any]]
 ATTEMPTS: dict[str, Attempt] = {
     "accept": lambda d, a, t: d.accept(a, t),
     "start": lambda d, a, t: d.start(a, t),
+    "wait": lambda d, a, t: d.wait(a, t),
+    "estimate": lambda d, a, t: d.set_estimate(a, t, datetime(2026, 11, 28, 9, 0, tzinfo=UTC)),
     "complete": lambda d, a, t: d.complete(a, t, "done", ["p1"]),
     "reassign": lambda d, a, t: d.reassign(a, t, "environment", "not ours"),
     "contact": lambda d, a, t: d.contact(a, t),

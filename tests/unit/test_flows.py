@@ -258,3 +258,67 @@ async def test_an_app_given_no_classifier_warms_up_the_real_one(
     wang = await register(application)
     replies = await wang.say("楼道里好大一股煤气味!!")
     assert any("⚠️" in o.text and "96777" in o.text for o in replies)
+
+
+async def _store_step(app: App, user_id: int, flow: str, step: str) -> None:
+    """What a database left by an older release may hold for someone mid-dialog."""
+    async with app.uow_factory() as uow:
+        row = await uow.dialogs.get(user_id, user_id)
+        data = dict(row.data) if row is not None else {}
+        await uow.dialogs.save(user_id, user_id, flow, step, data, app.clock.now())
+        await uow.commit()
+
+
+async def _stored_step(app: App, user_id: int) -> tuple[str, str] | None:
+    async with app.uow_factory() as uow:
+        row = await uow.dialogs.get(user_id, user_id)
+    return (row.flow, row.step) if row is not None else None
+
+
+async def test_a_step_that_no_longer_exists_starts_the_flow_over_politely(app: App) -> None:
+    wang = await register(app)
+    await wang.say("卫生间一直在滴水")
+    assert await _stored_step(app, 1001) == ("report", "confirm")
+    await _store_step(app, 1001, "report", "retired_step")
+    await wang.say("还有楼下也湿了")
+    assert "流程已更新" in wang.texts()
+    assert "滴水" in wang.texts()  # the draft kept, shown again at its confirm step
+    assert await _stored_step(app, 1001) == ("report", "confirm")
+    await wang.press(wang.button("确认"))
+    assert len(await tickets(app)) == 1
+
+
+async def test_an_unknown_flow_is_left_and_the_next_message_works(app: App) -> None:
+    wang = await register(app)
+    await _store_step(app, 1001, "retired_flow", "x")
+    await wang.say("你好")
+    assert "流程已更新" in wang.texts()
+    assert await _stored_step(app, 1001) is None
+    await wang.say("厨房水管漏水")
+    assert await _stored_step(app, 1001) == ("report", "confirm")
+
+
+async def test_a_renamed_step_carries_on_under_its_new_name(app: App) -> None:
+    wang = await register(app)
+    await wang.say("卫生间一直在滴水")
+    await wang.press(wang.button("确认"))
+    await wang.say("/my")
+    await wang.press(wang.button("20261128-0001"))
+    await wang.press(wang.button("补充"))
+    assert await _stored_step(app, 1001) == ("addinfo", "adding")
+    await _store_step(app, 1001, "addinfo", "")  # as releases before named steps stored it
+    await wang.say("楼下也在滴")
+    assert "流程已更新" not in wang.texts()
+    assert await _stored_step(app, 1001) == ("addinfo", "adding")
+
+
+async def test_a_message_of_only_invisible_characters_opens_no_draft(app: App) -> None:
+    wang = await register(app)
+    await wang.say(" \u200b\u3000\ufeff ")
+    assert "没有收到内容" in wang.texts()
+    assert await _stored_step(app, 1001) is None
+    await wang.say("卫生间一直在滴水")
+    async with app.uow_factory() as uow:
+        row = await uow.dialogs.get(1001, 1001)
+    assert row is not None
+    assert row.data["draft"]["description"] == "卫生间一直在滴水"

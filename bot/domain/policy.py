@@ -1,0 +1,298 @@
+"""Every "who, when, where" rule of the desk, one function each (docs/taxonomy.md).
+
+Services and handlers ask these functions; none of them decides such a rule itself.
+The four questions a newcomer asks first:
+
+- who may press Accept (or any card button)?  `may_act_on_ticket`
+- when is the resident asked for a rating?    `rating_request_due`, then `quiet_until`
+- what makes a new ticket an emergency?       `opens_as_emergency`
+- who else hears of an emergency?             `card_teams` (the managers' group too)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from bot.domain.vocabulary import (
+    CardAction,
+    Hazard,
+    HotlineKind,
+    Role,
+    Team,
+    Urgency,
+)
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+# --- routing -------------------------------------------------------------------------------
+
+DEFAULT_ROUTING: dict[str, str] = {
+    "repair": Team.ENGINEERING,
+    "cleaning": Team.ENVIRONMENT,
+    "security": Team.SECURITY,
+    "parking": Team.SECURITY,
+    "billing": Team.FINANCE,
+    "complaint": Team.SERVICE,
+    "inquiry": Team.SERVICE,
+    "suggestion": Team.SERVICE,
+    "other": Team.SERVICE,
+}
+
+
+def team_for(routing: Mapping[str, str], category: str) -> str:
+    """The team a new ticket goes to: the settings' routing table, the front desk otherwise."""
+    return routing.get(category, Team.SERVICE)
+
+
+def alerts_managers(urgency: str) -> bool:
+    """Every emergency also alerts the duty manager (the managers' group)."""
+    return urgency == Urgency.EMERGENCY
+
+
+def card_teams(team: str, urgency: str) -> tuple[str, ...]:
+    """The groups a new ticket's card is posted to: its team, and managers for emergencies."""
+    if alerts_managers(urgency) and team != Team.MANAGERS:
+        return (team, Team.MANAGERS)
+    return (team,)
+
+
+def opens_as_emergency(classified_urgency: str, resident_pressed_alarm: bool) -> bool:
+    """The classifier's verdict, or the resident's 🚨 button that overrules it.
+
+    An emergency is filed at once: safety advice and hotline first, no confirmation step.
+    """
+    return resident_pressed_alarm or classified_urgency == Urgency.EMERGENCY
+
+
+# --- safety --------------------------------------------------------------------------------
+
+# Which hotline answers which hazard; the property's duty line is added separately.
+HAZARD_HOTLINE: dict[str, str] = {
+    Hazard.GAS: HotlineKind.GAS,
+    Hazard.FIRE: HotlineKind.FIRE,
+    Hazard.WATER: HotlineKind.PROPERTY,
+    Hazard.ELECTRIC: HotlineKind.PROPERTY,
+    Hazard.LIFT: HotlineKind.LIFT,
+    Hazard.MEDICAL: HotlineKind.MEDICAL,
+    Hazard.CRIME: HotlineKind.CRIME,
+    Hazard.STRUCTURE: HotlineKind.PROPERTY,
+}
+
+
+def hotline_for(hotlines: Mapping[str, str], hazard: str) -> str | None:
+    """The number to call for a hazard; the duty line when the hazard's own is not set."""
+    kind = HAZARD_HOTLINE.get(hazard)
+    if kind is None:
+        return None
+    return hotlines.get(kind) or (hotlines.get("property") if kind != "property" else None)
+
+
+def duty_line(hotlines: Mapping[str, str]) -> str | None:
+    return hotlines.get(HotlineKind.PROPERTY)
+
+
+def safety_advice_key(hazard: str | None) -> str:
+    """The locale key of the advice shown before anything else in an emergency."""
+    return f"safety.{hazard}" if hazard in set(Hazard) else "safety.other"
+
+
+# --- SLA -----------------------------------------------------------------------------------
+
+# (response, resolution) minutes by urgency; settings override by urgency or category.urgency.
+DEFAULT_SLA_MINUTES: dict[str, tuple[int, int]] = {
+    Urgency.EMERGENCY: (5, 2 * 60),
+    Urgency.HIGH: (30, 8 * 60),
+    Urgency.NORMAL: (2 * 60, 48 * 60),
+    Urgency.LOW: (24 * 60, 5 * 24 * 60),
+}
+
+
+def counts_business_hours_only(urgency: str, business_hours_enabled: bool) -> bool:
+    """Emergencies always run on the wall clock; others may count only opening hours."""
+    return business_hours_enabled and urgency != Urgency.EMERGENCY
+
+
+# --- timing --------------------------------------------------------------------------------
+
+
+def rating_request_due(confirmed_at: datetime, settings: Settings) -> datetime:
+    """Stars are asked `rating.delay_minutes` after the resident confirms the fix."""
+    return confirmed_at + timedelta(minutes=settings.rating.delay_minutes)
+
+
+def rating_reminder_wait(settings: Settings) -> timedelta:
+    """How long an unanswered request waits for its one reminder, and then for closing."""
+    return timedelta(hours=settings.rating.reminder_hours)
+
+
+def quiet_until(now: datetime, settings: Settings) -> datetime | None:
+    """The end of the quiet hours `now` falls in (nothing reaches residents then), or None."""
+    quiet = settings.quiet_hours
+    tz = settings.tz
+    local = now.astimezone(tz)
+    if not quiet.contains(local.time()):
+        return None
+    end = datetime.combine(local.date(), quiet.end_time, tz)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.astimezone(now.tzinfo)
+
+
+LOW_STARS = 2
+
+
+def opens_return_visit(stars: int) -> bool:
+    """1-2 stars (or 没解决) open a return visit (回访) for the service team."""
+    return stars <= LOW_STARS
+
+
+def return_visit_due(opened_at: datetime, settings: Settings) -> datetime:
+    """A low rating or 没解决 opens a return visit due this long after."""
+    return opened_at + timedelta(hours=settings.rating.return_visit_hours)
+
+
+# --- permissions ---------------------------------------------------------------------------
+
+INVITE_DAYS = 7
+
+
+class TicketLike(Protocol):
+    @property
+    def property_id(self) -> int: ...
+    @property
+    def team(self) -> str: ...
+    @property
+    def assignee_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person as staff: their roles per team within one property."""
+
+    telegram_id: int
+    name: str
+    property_id: int | None
+    roles: dict[str, str] = field(default_factory=dict)  # team -> role
+    settings_admin: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.settings_admin or Role.ADMIN in self.roles.values()
+
+    @property
+    def is_manager(self) -> bool:
+        return self.is_admin or Role.MANAGER in self.roles.values() or Team.MANAGERS in self.roles
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles) or self.settings_admin
+
+    def role_in(self, team: str) -> str | None:
+        return self.roles.get(team)
+
+    def leads(self, team: str) -> bool:
+        return self.is_manager or self.roles.get(team) == Role.LEAD
+
+
+_RANK: dict[str, int] = {role: i for i, role in enumerate(Role)}
+
+# Card actions by who may take them, for staff and leads of the ticket's team.
+_ANY_MEMBER = frozenset({CardAction.ACCEPT, CardAction.CATEGORY, CardAction.URGENCY})
+_ASSIGNEE_OR_POOL = frozenset({CardAction.REASSIGN, CardAction.CONTACT, CardAction.NOTE})
+# Working on a ticket (start, pause for the resident, promise a time, finish) is the assignee's.
+_ASSIGNEE_ONLY = frozenset(
+    {CardAction.START, CardAction.WAIT, CardAction.ESTIMATE, CardAction.COMPLETE}
+)
+
+
+def _same_property(actor: Actor, ticket: TicketLike) -> bool:
+    return actor.settings_admin or actor.property_id == ticket.property_id
+
+
+def may_act_on_ticket(actor: Actor, ticket: TicketLike, action: str) -> bool:
+    """Card buttons: managers and admins anything of their property; staff their team's
+    tickets (any member accepts or corrects; the assignee works; a lead covers for them)."""
+    if action not in set(CardAction) or not _same_property(actor, ticket):
+        return False
+    if actor.is_manager:
+        return True
+    role = actor.role_in(ticket.team)
+    if role is None:
+        return False
+    mine = ticket.assignee_id == actor.telegram_id
+    if action in _ANY_MEMBER:
+        return True
+    if action in _ASSIGNEE_OR_POOL:
+        return ticket.assignee_id is None or mine or role == Role.LEAD
+    if action in _ASSIGNEE_ONLY:
+        return mine or (role == Role.LEAD and ticket.assignee_id is not None)
+    return False
+
+
+def may_look_up_ticket(actor: Actor, ticket: TicketLike) -> bool:
+    """`/ticket N`: the ticket's own team and managers of its property."""
+    if not _same_property(actor, ticket):
+        return False
+    return actor.is_manager or actor.role_in(ticket.team) is not None
+
+
+def ticket_readable_in_group(group_teams: set[str], ticket_team: str) -> bool:
+    """In a group, only the ticket's team group or the managers' group may read it."""
+    return bool(group_teams & {ticket_team, Team.MANAGERS})
+
+
+def may_read_stats(actor: Actor) -> bool:
+    """`/stats` and digests on request: managers and admins."""
+    return actor.is_manager
+
+
+def may_bind(actor: Actor) -> bool:
+    """`/bind` and `/unbind` a group to a team: admins."""
+    return actor.is_admin
+
+
+def may_list_team(actor: Actor, team: str) -> bool:
+    """`/staff <team>`: the team's leads, managers and admins."""
+    return actor.leads(team)
+
+
+def may_invite(actor: Actor, team: str, role: str) -> bool:
+    """Admins invite anyone; managers up to lead; leads only staff into their own team."""
+    if actor.is_admin:
+        return True
+    if actor.is_manager:
+        return _RANK[role] <= _RANK[Role.LEAD]
+    return actor.role_in(team) == Role.LEAD and role == Role.STAFF
+
+
+def may_remove(actor: Actor, member_id: int, member_team: str, member_role: str) -> bool:
+    """`/remove`: like inviting, and nobody removes themselves by accident."""
+    if actor.telegram_id == member_id:
+        return False
+    if actor.is_admin:
+        return True
+    if actor.is_manager:
+        return _RANK[member_role] <= _RANK[Role.LEAD]
+    return actor.role_in(member_team) == Role.LEAD and member_role == Role.STAFF
+
+
+def may_remove_anyone(actor: Actor) -> bool:
+    """Only someone who could remove somebody is told whether a member exists."""
+    return actor.is_manager or Role.LEAD in actor.roles.values()
+
+
+def may_record_visit(actor: Actor) -> bool:
+    """A return visit's outcome: a service lead, a manager or an admin."""
+    return actor.leads(Team.SERVICE)
+
+
+def is_known_role(role: str) -> bool:
+    return role in set(Role)
+
+
+def is_known_team(team: str) -> bool:
+    return team in set(Team)

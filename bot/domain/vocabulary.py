@@ -1,0 +1,127 @@
+"""The desk's vocabulary as enums (docs/taxonomy.md).
+
+Codes are what the database stores and the classifier returns; labels shown to people
+live in the locale files under the same codes (`category.repair`, `team.engineering`).
+`bot/nlp` keeps its own copy of the taxonomy codes (it imports nothing of ours); a test
+checks the two agree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    REPAIR = "repair"
+    CLEANING = "cleaning"
+    SECURITY = "security"
+    PARKING = "parking"
+    BILLING = "billing"
+    COMPLAINT = "complaint"
+    INQUIRY = "inquiry"
+    SUGGESTION = "suggestion"
+    OTHER = "other"
+
+
+class Urgency(StrEnum):
+    EMERGENCY = "emergency"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class Hazard(StrEnum):
+    GAS = "gas"
+    FIRE = "fire"
+    WATER = "water"
+    ELECTRIC = "electric"
+    LIFT = "lift"
+    MEDICAL = "medical"
+    CRIME = "crime"
+    STRUCTURE = "structure"
+
+
+class Team(StrEnum):
+    ENGINEERING = "engineering"
+    ENVIRONMENT = "environment"
+    SECURITY = "security"
+    FINANCE = "finance"
+    SERVICE = "service"
+    MANAGERS = "managers"
+
+
+class Role(StrEnum):
+    """Ranked from least to most: a higher role may do what a lower one may."""
+
+    STAFF = "staff"
+    LEAD = "lead"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class RatingState(StrEnum):
+    """A rating request's life: scheduled, asked, reminded once, then answered or closed."""
+
+    SCHEDULED = "scheduled"
+    ASKED = "asked"
+    REMINDED = "reminded"
+    ANSWERED = "answered"
+    EXPIRED = "expired"  # closed unrated after the one reminder
+
+
+class VisitStatus(StrEnum):
+    """A return visit (回访) is open until a service lead records its outcome."""
+
+    OPEN = "open"
+    DONE = "done"
+
+
+class CardAction(StrEnum):
+    """What staff may do from a ticket's card (see `policy.may_act_on_ticket`)."""
+
+    ACCEPT = "accept"
+    START = "start"
+    WAIT = "wait"
+    ESTIMATE = "estimate"
+    COMPLETE = "complete"
+    REASSIGN = "reassign"
+    CONTACT = "contact"
+    NOTE = "note"
+    CATEGORY = "category"
+    URGENCY = "urgency"
+
+
+class HotlineKind(StrEnum):
+    """Keys of a property's `hotlines` setting."""
+
+    GAS = "gas"
+    FIRE = "fire"
+    MEDICAL = "medical"
+    CRIME = "crime"
+    LIFT = "lift"
+    PROPERTY = "property"
+
+
+TEAMS: tuple[str, ...] = tuple(Team)
+ROLES: tuple[str, ...] = tuple(Role)
+CATEGORIES: tuple[str, ...] = tuple(Category)
+URGENCIES: tuple[str, ...] = tuple(Urgency)
+HAZARDS: tuple[str, ...] = tuple(Hazard)
+RATING_OPEN_STATES: tuple[str, ...] = (
+    RatingState.SCHEDULED,
+    RatingState.ASKED,
+    RatingState.REMINDED,
+)
+OPEN_STATUSES: frozenset[str] = frozenset(
+    {TicketStatus.NEW, TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING}
+)
