@@ -9,5 +9,7 @@ one another; fixtures built on these live in the conftest files.
 - `world`: the application with a recording sender behind the real outbox (`World`,
   `FakeSender`, the team chats and staff of the dispatch scenes, `staffed`, `report`, ...).
 - `harness`: the application wired on the Bot API emulator over a real transport
-  (`Harness`, `StaffedProperty`, `texts`), waiting on events, never on quiet periods.
+  (`Harness`, `StaffedProperty`, `FloodClock`, `texts`), waiting on events, never on quiet
+  periods.
+- `digest_data`: the hand-computed digest dataset; `clients`: the emulator tests' token.
 """
