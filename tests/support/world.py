@@ -42,6 +42,7 @@ __all__ = [
     "World",
     "accepted",
     "complete",
+    "confirmed",
     "report",
     "staffed",
 ]
@@ -174,3 +175,16 @@ async def complete(world: World, li: GroupPerson, ticket_id: int) -> None:
     assert "照片" in li.texts()
     await li.reply("已更换楼上的排水管", to=1)
     await world.flush()
+
+
+async def confirmed(world: World) -> tuple[int, int]:
+    """The leak fixed and confirmed by Wang; returns the ticket's and its rating's ids."""
+    await staffed(world)
+    wang, li, ticket_id = await accepted(world)
+    await complete(world, li, ticket_id)
+    await wang.press(f"rs:{ticket_id}:ok")
+    await world.flush()
+    async with world.app.uow_factory() as uow:
+        rating = await uow.ratings.for_ticket(ticket_id)
+    assert rating is not None
+    return ticket_id, rating.id

@@ -23,6 +23,7 @@ from tests.support.world import (
     World,
     accepted,
     complete,
+    confirmed,
     report,
     staffed,
 )
@@ -147,18 +148,6 @@ async def test_estimate_reaches_the_resident_and_the_delay_notice(world: World) 
     due = (await world.ticket(ticket_id)).resolution_due_at
     await at(world, due - timedelta(minutes=30))
     assert "预计 11-29 20:00 完成" in world.sender.to(WANG)[-1].text
-
-
-async def confirmed(world: World) -> tuple[int, int]:
-    await staffed(world)
-    wang, li, ticket_id = await accepted(world)
-    await complete(world, li, ticket_id)
-    await wang.press(f"rs:{ticket_id}:ok")
-    await world.flush()
-    async with world.app.uow_factory() as uow:
-        rating = await uow.ratings.for_ticket(ticket_id)
-    assert rating is not None
-    return ticket_id, rating.id
 
 
 async def test_rating_asked_after_delay_then_low_score_opens_return_visit(world: World) -> None:
