@@ -113,6 +113,8 @@ class Ticket(Base):
         Index("ix_tickets_status_response_due", "status", "response_due_at"),
         Index("ix_tickets_status_resolution_due", "status", "resolution_due_at"),
         Index("ix_tickets_next_sla_check", "next_sla_check_at"),
+        # The retention sweep reads only closed tickets not yet redacted: the NULL prefix.
+        Index("ix_tickets_redacted_closed", "redacted_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,6 +149,8 @@ class Ticket(Base):
     paused_at: Mapped[datetime | None]
     resident_warned_at: Mapped[datetime | None]
     estimate_at: Mapped[datetime | None]
+    # When the description and photos were blanked (retention, or the resident's /forgetme).
+    redacted_at: Mapped[datetime | None]
 
 
 class TicketEvent(Base):
