@@ -18,6 +18,7 @@ from bot.handlers.notices import HandlerNotifier
 from bot.messages import Core
 from bot.services.desk import Desk
 from bot.services.outbox import OutboxSender
+from bot.services.pacing import Pacer
 from bot.services.sweeps import Periodic
 from bot.transports.delivery import InFlight
 from scheduler.jobs import core_jobs
@@ -77,6 +78,7 @@ class App:
     _outbox_task: asyncio.Task[None] | None = None
     _outbox_stop: asyncio.Event | None = None
     scheduler: Scheduler | None = None
+    pacer: Pacer | None = None  # the outbox's flood limits; None: Telegram's, in real time
 
     @classmethod
     async def create(
@@ -126,7 +128,7 @@ class App:
         sender = getattr(transport, "sender", None)
         if sender is None:
             return
-        self.outbox = OutboxSender(self.uow_factory, sender, self.clock)
+        self.outbox = OutboxSender(self.uow_factory, sender, self.clock, pacer=self.pacer)
         self._outbox_stop = asyncio.Event()
         self._outbox_task = asyncio.create_task(self.outbox.run(self._outbox_stop))
         self.dialog.after_commit = self.outbox.nudge

@@ -27,6 +27,23 @@ def chat_id_of(chat: int | SimUser | SimGroup) -> int:
     return chat if isinstance(chat, int) else chat.id
 
 
+def matching(
+    predicate: Predicate | None = None, text: str | None = None, button: str | None = None
+) -> Predicate | None:
+    """One predicate from a function, a part of the body and a button label (all optional)."""
+    if text is None and button is None:
+        return predicate
+
+    def check(message: BotMessage) -> bool:
+        if text is not None and text not in message.body:
+            return False
+        if button is not None and button not in message.button_texts:
+            return False
+        return predicate is None or predicate(message)
+
+    return check
+
+
 class BotAPIEmulator:
     """A local Telegram Bot API server for one bot, plus the handles tests drive it with."""
 
@@ -192,14 +209,18 @@ class BotAPIEmulator:
         timeout: float = 5.0,
         *,
         include_edits: bool = True,
+        text: str | None = None,
+        button: str | None = None,
     ) -> BotMessage:
         """The oldest bot message or edit in ``chat`` not yet returned by this method.
 
-        Events that do not match ``predicate`` stay available for later calls. Raises
-        ``TimeoutError`` (with what the bot did send) when nothing matches in time.
+        ``text`` (part of the body) and ``button`` (a label) narrow the match like
+        ``predicate`` does. Events that do not match stay available for later calls.
+        Raises ``TimeoutError`` (with what the bot did send) when nothing matches in time.
         """
         cid = chat_id_of(chat)
         kinds = ("message", "edit") if include_edits else ("message",)
+        predicate = matching(predicate, text, button)
         deadline = time.monotonic() + timeout
         while True:
             found = self._find_event(cid, kinds, predicate)
@@ -244,6 +265,43 @@ class BotAPIEmulator:
                     f"{self.server.inflight} calls in flight (is the bot polling?)"
                 )
             await asyncio.sleep(0.02)
+
+    def fetch_count(self, update_id: int) -> int:
+        """How many times the bot was handed this update (a redelivery counts again)."""
+        return self.world.handed_out[update_id]
+
+    async def wait_fetched(self, update_id: int | None = None, timeout: float = 10.0) -> None:
+        """Until the bot has fetched this update (each pending delivery of it), or, without
+        an id, every update so far. Wakes on the fetch itself, not after a quiet period."""
+        what = "every update" if update_id is None else f"update {update_id}"
+        await self._wait_until(
+            lambda: not self.world.unfetched(update_id),
+            timeout,
+            f"{what} not fetched after {timeout}s (is the bot polling?)",
+        )
+
+    async def wait_confirmed(self, update_id: int, timeout: float = 10.0) -> None:
+        """Until the bot confirmed the update: a getUpdates ``offset`` above its id (or the
+        webhook answered 2xx for it)."""
+        await self._wait_until(
+            lambda: self.world.confirmed_below > update_id,
+            timeout,
+            f"update {update_id} not confirmed after {timeout}s",
+        )
+
+    async def wait_polling(self, timeout: float = 10.0) -> None:
+        """Until a getUpdates call is open (a long poll waiting for updates)."""
+        await self._wait_until(
+            lambda: self.server.polling, timeout, f"no getUpdates call after {timeout}s"
+        )
+
+    async def _wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(what)
+            await self.world.wait_change(remaining)
 
     async def wait_for_callback_answer(
         self, query: str | CallbackPress, timeout: float = 5.0
@@ -724,10 +782,17 @@ class SimUser:
         return self.emulator.last_bot_message(self.id)
 
     async def next_message(
-        self, predicate: Predicate | None = None, timeout: float = 5.0
+        self,
+        predicate: Predicate | None = None,
+        timeout: float = 5.0,
+        *,
+        text: str | None = None,
+        button: str | None = None,
     ) -> BotMessage:
         """``wait_for_bot_message`` in this user's private chat."""
-        return await self.emulator.wait_for_bot_message(self.id, predicate, timeout)
+        return await self.emulator.wait_for_bot_message(
+            self.id, predicate, timeout, text=text, button=button
+        )
 
 
 class SimGroup:

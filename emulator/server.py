@@ -157,7 +157,13 @@ class ApiServer:
             self._poll.terminated = True
             self.world.notify()
         self._poll = _Poll()
+        self.world.notify()  # someone may wait for the bot to be polling
         return self._poll
+
+    @property
+    def polling(self) -> bool:
+        """Whether a getUpdates call is being answered (or waiting) right now."""
+        return self._poll is not None
 
     async def _get_updates(self, p: Params) -> list[dict[str, Any]]:
         poll = self._claim_poll()

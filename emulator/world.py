@@ -10,6 +10,7 @@ import asyncio
 import copy
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,6 +131,7 @@ class PendingUpdate:
     kind: str
     payload: Json
     forced: bool = False
+    fetched: bool = False  # handed to the bot at least once (getUpdates or webhook)
 
     def to_json(self) -> Json:
         return {"update_id": self.update_id, self.kind: self.payload}
@@ -181,6 +183,8 @@ class World:
     files: FileStore = field(default_factory=FileStore)
     updates: list[PendingUpdate] = field(default_factory=list)
     last_update: PendingUpdate | None = None
+    handed_out: Counter[int] = field(default_factory=Counter)  # update id -> times handed out
+    confirmed_below: int = 0  # every update id below this was confirmed by an offset
     next_update_id: int = 100_000_001
     allowed_updates: frozenset[str] = UPDATE_TYPES_DEFAULT
     callbacks: dict[str, CallbackRecord] = field(default_factory=dict)
@@ -342,6 +346,9 @@ class World:
             self.updates = self.updates[offset:]
         elif offset > 0:
             self.updates = [u for u in self.updates if u.update_id >= offset or u.forced]
+            if offset > self.confirmed_below:
+                self.confirmed_below = offset
+                self.notify()
 
     def take(self, limit: int) -> list[PendingUpdate]:
         """Updates to hand out now; redelivered ones are handed out once."""
@@ -349,7 +356,18 @@ class World:
         batch = sorted(self.updates, key=lambda u: u.update_id)[:limit]
         forced = {id(u) for u in batch if u.forced}
         self.updates = [u for u in self.updates if id(u) not in forced]
+        for update in batch:
+            update.fetched = True
+            self.handed_out[update.update_id] += 1
+        if batch:
+            self.notify()
         return batch
+
+    def unfetched(self, update_id: int | None = None) -> bool:
+        """Whether an update (any, or this one) waits to be handed to the bot."""
+        return any(
+            not u.fetched and (update_id is None or u.update_id == update_id) for u in self.updates
+        )
 
     # -- privacy ------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh database per test, on SQLite and (when present) PostgreSQL."""
+"""Shared fixtures: a fresh database per test, on SQLite and (when present) PostgreSQL, and
+the one bot application built on it (builders in tests/support)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from bot.config import BuildingConfig, PropertyConfig, Settings
+from bot.app import App
+from bot.clock import Clock
+from bot.config import Settings
+from bot.handlers.base import Classifier
+from bot.nlp import warm_up
+from tests.support.apps import START, AppFactory, build_app, settings_for
+from tests.support.people import fake_classify
+from tests.support.world import World
 
 PG_ADMIN_DSN = os.environ.get("PROPDESK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("PROPDESK_REQUIRE_POSTGRES") == "1"
@@ -66,26 +75,64 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     yield _pg_url(dsn)
 
 
-def demo_properties() -> list[PropertyConfig]:
-    return [
-        PropertyConfig(
-            code="sunshine",
-            name="阳光花园",
-            buildings=[
-                BuildingConfig(name="1栋", units=["1单元", "2单元"]),
-                BuildingConfig(name="2栋", units=[]),
-                BuildingConfig(name="3栋", units=["1单元", "2单元"]),
-            ],
-            hotlines={"gas": "96777", "property": "0571-88886666"},
-        )
-    ]
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return settings_for(database_url)
+
+
+@pytest.fixture(scope="session")
+def real_classify() -> Classifier:
+    """The real classifier, built once per run (App.create builds it at every start, which
+    is right for a process and costs seconds per test)."""
+    return warm_up().classify
+
+
+# -- the application -----------------------------------------------------------------------
+# One App fixture for every test that drives the core without a transport. A module changes
+# what it is built from by overriding `start_at` or `app_settings`, and adds its own set-up
+# by overriding `app` or `world` and asking for the original (pytest passes the outer one).
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        telegram_token="123456:TEST",
-        properties=demo_properties(),
-        admin_ids=[900001],
-    )
+def start_at() -> datetime:
+    """When the app's FixedClock starts."""
+    return START
+
+
+@pytest.fixture
+def app_settings(settings: Settings) -> Settings:
+    """The settings the app is built from."""
+    return settings
+
+
+@pytest.fixture
+async def app(app_settings: Settings, start_at: datetime) -> AsyncIterator[App]:
+    """The bot application on a fresh database, a FixedClock and the stand-in classifier."""
+    application = await build_app(app_settings, start_at)
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+def world(app: App) -> World:
+    """`app` with a recording sender behind the real outbox sender."""
+    return World(app)
+
+
+@pytest.fixture
+async def app_factory() -> AsyncIterator[AppFactory]:
+    """More applications (other settings, clock or classifier); all closed at the end."""
+    made: list[App] = []
+
+    async def make(
+        settings: Settings,
+        clock: Clock | datetime | None = START,
+        classify: Classifier | None = fake_classify,
+    ) -> App:
+        application = await build_app(settings, clock, classify)
+        made.append(application)
+        return application
+
+    yield make
+    for application in reversed(made):
+        await application.close()

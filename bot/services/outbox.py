@@ -128,6 +128,7 @@ class OutboxSender:
     ) -> None:
         self._pacer = pacer or Pacer()
         self.sending = 0  # rows claimed and not yet finished (shutdown and tests wait on it)
+        self.finished = 0  # attempts ended, so a caller can tell whether any ended meanwhile
         self._uow_factory = uow_factory
         self._sender = sender
         self._clock = clock
@@ -170,6 +171,7 @@ class OutboxSender:
             return await self._deliver_claimed(row_id)
         finally:
             self.sending -= 1
+            self.finished += 1
 
     async def _deliver_claimed(self, row_id: int) -> int:
         now = self._clock.now()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 
 from bot.messages import (
     CallbackAnswer,
@@ -25,12 +26,15 @@ MAX_RETRY_WAIT = 30.0
 
 
 class InFlight:
-    """Counts updates being handled, so shutdown (and tests) can wait until the bot is quiet."""
+    """Counts updates being handled, so shutdown can wait until the bot is quiet, and
+    records which were handled (replies delivered), so a caller can wait for one of them."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.handled: Counter[int] = Counter()  # update id -> times handled to the end
         self._idle = asyncio.Event()
         self._idle.set()
+        self._progress = asyncio.Event()
 
     def enter(self) -> None:
         """An update is taken in (it may wait in its person's queue before it is handled)."""
@@ -48,11 +52,21 @@ class InFlight:
             reply = await core.handle(incoming)
             await deliver(reply, sender, core)
         finally:
+            self.handled[incoming.update_id] += 1
+            self._progress.set()
+            self._progress = asyncio.Event()
             self.leave()
 
     async def wait_idle(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def wait_handled(self, update_id: int, times: int = 1, timeout: float = 20.0) -> None:
+        """Until update `update_id` was handled `times` times (a redelivery is handled again);
+        raises TimeoutError otherwise."""
+        async with asyncio.timeout(timeout):
+            while self.handled[update_id] < times:
+                await self._progress.wait()
 
 
 async def deliver(reply: Reply, sender: Sender, core: Core) -> None:

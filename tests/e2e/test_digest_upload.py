@@ -11,7 +11,7 @@ import pytest
 from bot.charts import ChartDay, ChartLabels, render_chart
 from bot.messages import Outgoing
 from emulator import BotAPIEmulator
-from tests.e2e.conftest import Harness
+from tests.support.harness import Harness
 
 pytestmark = pytest.mark.e2e
 

@@ -8,71 +8,18 @@ to the pool for a teammate."""
 from __future__ import annotations
 
 import asyncio
-import re
 
 from sqlalchemy import select
 
-from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
-from storage.models import Correction, Ticket
-from tests.e2e.conftest import Harness, texts
-
-ADMIN_ID = 900001  # settings.admin_ids in tests/conftest.py
-CODE = re.compile(r"\b([2-9A-HJ-NP-Z]{8})\b")
-
-
-class Desk:
-    """A property with an engineering and an environment group and two technicians."""
-
-    def __init__(self, h: Harness, emu: BotAPIEmulator) -> None:
-        self.h, self.emu = h, emu
-        self.admin = emu.user("Admin", language_code="zh-hans", user_id=ADMIN_ID)
-        self.li = emu.user("李师傅", language_code="zh-hans")
-        self.zhang = emu.user("张师傅", language_code="zh-hans")
-        self.eng = emu.group("工程部", members=[self.admin, self.li, self.zhang])
-        self.env = emu.group("环境部", members=[self.admin])
-        self.wang = emu.user("王", language_code="zh-hans")
-
-    async def bind(self, group: SimGroup, team: str) -> list[BotMessage]:
-        return await self.h.act(self.admin.send_text(f"/bind {team}", chat=group))
-
-    async def invite_and_join(self, person: SimUser, team: str = "engineering") -> str:
-        sent = await self.h.act(self.admin.send_text(f"/invite {team}"))  # privately
-        match = CODE.search(texts(sent))
-        assert match, texts(sent)
-        joined = await self.h.act(person.send_text(f"/join {match.group(1)}"))
-        assert "欢迎加入" in texts(joined)
-        return match.group(1)
-
-    async def setup(self) -> None:
-        await self.bind(self.eng, "engineering")
-        await self.bind(self.env, "environment")
-        await self.invite_and_join(self.li)
-        await self.invite_and_join(self.zhang)
-        await self.h.register(self.wang)
-
-    async def report(self, text: str = "卫生间天花板一直在滴水,楼上好像漏了") -> BotMessage:
-        await self.h.act(self.wang.send_text(text))
-        await self.h.act_press_last(self.wang, "✅ 确认提交")
-        return self.card(self.eng)
-
-    def card(self, group: SimGroup) -> BotMessage:
-        for message in reversed(self.emu.bot_messages(group)):
-            if {"接单", "完成", "返回"} & set(message.button_texts):  # a card, or its menu
-                return message
-        raise AssertionError(f"no live card in {group}")
-
-    async def ticket(self) -> Ticket:
-        assert self.h.app is not None
-        async with self.h.app.uow_factory() as uow:
-            ticket = (await uow.session.scalars(select(Ticket).order_by(Ticket.id.desc()))).first()
-        assert ticket is not None
-        return ticket
+from emulator import BotAPIEmulator, BotMessage
+from storage.models import Correction
+from tests.support.harness import CODE, Harness, StaffedProperty, texts
 
 
 async def test_bind_invite_and_card_reaches_routed_team(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:
-    desk = Desk(harness, emulator)
+    desk = StaffedProperty(harness, emulator)
     bound = await desk.bind(desk.eng, "engineering")
     assert "已绑定" in texts(bound) and "工程部" in texts(bound)
 
@@ -97,7 +44,7 @@ async def test_bind_invite_and_card_reaches_routed_team(
 
 
 async def test_accept_race_reassign_and_contact(harness: Harness, emulator: BotAPIEmulator) -> None:
-    desk = Desk(harness, emulator)
+    desk = StaffedProperty(harness, emulator)
     await desk.setup()
     card = await desk.report()
 
@@ -151,7 +98,7 @@ async def test_second_accept_on_an_accepted_card_sends_no_edit(
 async def test_contact_without_private_chat_gets_a_hint(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:
-    desk = Desk(harness, emulator)
+    desk = StaffedProperty(harness, emulator)
     await desk.bind(desk.eng, "engineering")
     await harness.register(desk.wang)
     card = await desk.report()
@@ -163,7 +110,7 @@ async def test_contact_without_private_chat_gets_a_hint(
 async def test_complete_with_note_and_photo_then_confirm_or_reopen(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:
-    desk = Desk(harness, emulator)
+    desk = StaffedProperty(harness, emulator)
     await desk.setup()
     card = await desk.report()
     await harness.act(desk.li.press(card, "接单"))
@@ -194,7 +141,7 @@ async def test_complete_with_note_and_photo_then_confirm_or_reopen(
 
 
 async def test_resident_adds_info_and_cancels(harness: Harness, emulator: BotAPIEmulator) -> None:
-    desk = Desk(harness, emulator)
+    desk = StaffedProperty(harness, emulator)
     await desk.setup()
     card = await desk.report()
     listing = await harness.act(desk.wang.send_text("/my"))
@@ -220,7 +167,7 @@ async def test_resident_adds_info_and_cancels(harness: Harness, emulator: BotAPI
 async def test_strangers_residents_and_forged_data_change_nothing(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:
-    desk = Desk(harness, emulator)
+    desk = StaffedProperty(harness, emulator)
     await desk.setup()
     card = await desk.report()
     stranger = emulator.user("路人", language_code="zh-hans")
@@ -241,7 +188,7 @@ async def test_strangers_residents_and_forged_data_change_nothing(
 
 
 async def test_category_correction_is_recorded(harness: Harness, emulator: BotAPIEmulator) -> None:
-    desk = Desk(harness, emulator)
+    desk = StaffedProperty(harness, emulator)
     await desk.setup()
     card = await desk.report()
     await harness.act(desk.zhang.press(card, "改类别"))

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from emulator import BotAPIEmulator
 from storage.models import Ticket
-from tests.e2e.conftest import Harness, texts
+from tests.support.harness import Harness, texts
 
 
 async def ticket_count(h: Harness) -> int:
@@ -143,7 +143,7 @@ async def test_duplicate_update_and_blocked_user(
 
     # A 429 on a reply is waited out and the reply still arrives.
     emulator.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
-    listing = await harness.act(wang.send_text("/my"), quiet=1.5)
+    listing = await harness.act(wang.send_text("/my"))
     assert any("我的工单" in m.body for m in listing)
     # She blocks the bot while it is answering: 403, marked inactive, nothing crashes.
     emulator.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")

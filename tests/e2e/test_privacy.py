@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from emulator import BotAPIEmulator
 from storage.models import Ticket
-from tests.e2e.conftest import Harness, texts
+from tests.support.harness import Harness, texts
 
 
 async def test_mydata_arrives_as_a_json_document(

@@ -4,35 +4,25 @@ visit recorded by the service manager, and the morning digest with its chart."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FixedClock
-from bot.config import Settings
+from bot.clock import Clock, FixedClock
 from bot.services.digest_schedule import digest_tick
 from emulator import BotAPIEmulator
 from storage.models import Rating, ReturnVisit
-from tests.e2e.conftest import Harness, texts
-from tests.e2e.test_dispatch import Desk
+from tests.support.harness import Harness, StaffedProperty, texts
 
 pytestmark = pytest.mark.e2e
 START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 @pytest.fixture
-async def timed(
-    emulator: BotAPIEmulator, settings: Settings, transport: str
-) -> AsyncIterator[Harness]:
-    configured = settings.model_copy(
-        update={"telegram_api_base": emulator.base_url, "transport": transport}
-    )
-    runner = Harness(emulator, configured, FixedClock(START))
-    await runner.start()
-    yield runner
-    await runner.stop()
+def bot_clock() -> Clock:
+    """The bot runs on a clock the test moves."""
+    return FixedClock(START)
 
 
 async def travel(h: Harness, delta: timedelta) -> None:
@@ -45,10 +35,10 @@ async def travel(h: Harness, delta: timedelta) -> None:
 
 
 async def test_reminder_escalation_rating_visit_and_digest(
-    timed: Harness, emulator: BotAPIEmulator
+    harness: Harness, emulator: BotAPIEmulator
 ) -> None:
-    h = timed
-    desk = Desk(h, emulator)
+    h = harness
+    desk = StaffedProperty(h, emulator)
     managers = emulator.group("管理层", members=[desk.admin])
     service = emulator.group("客服", members=[desk.admin])
     await desk.setup()

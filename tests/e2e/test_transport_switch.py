@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from emulator import BotAPIEmulator
 from storage.models import Ticket
-from tests.e2e.conftest import Harness, texts
+from tests.support.harness import Harness, texts
 
 
 async def test_switch_transport_between_two_steps_of_a_report(

@@ -12,8 +12,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from telegram.request import HTTPXRequest
 
 from emulator import BotAPIEmulator, ManualClock
-
-TOKEN = "123456:TEST-token"
+from tests.support.clients import TOKEN
 
 
 @pytest.fixture

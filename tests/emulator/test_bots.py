@@ -30,8 +30,7 @@ from telegram.ext import (
 )
 
 from emulator import BotAPIEmulator
-
-from .conftest import TOKEN
+from tests.support.clients import TOKEN
 
 
 def _dispatcher() -> Dispatcher:
@@ -101,7 +100,7 @@ async def test_aiogram_dispatcher_flow(emu: BotAPIEmulator, aiogram_bot: Bot) ->
     forged = await alice.press(ask, data="forged:999")
     answer = await forged.wait_answer()
     assert answer["show_alert"] is True
-    await emu.wait_for_idle(quiet=0.1)
+    await emu.wait_confirmed(forged.update_id)
     lines = emu.transcript()
     assert lines[0] == "王 → bot: /start"
     assert lines[1] == "bot → 王: Welcome! Your phone? {Share phone}"
@@ -121,6 +120,7 @@ async def test_aiogram_group_command_and_topic_reply(emu: BotAPIEmulator, aiogra
     assert reply.text == "Bound."
     assert reply.thread_id == topic
     assert reply.reply_to_message_id == command.message_id
+    # Nothing more may follow; a bare bot gives no event for "done", so a quiet period it is.
     await emu.wait_for_idle(quiet=0.1)
     assert len(emu.bot_messages(grp)) == 1
 
@@ -129,9 +129,10 @@ async def test_duplicate_delivery_reaches_the_bot_twice(
     emu: BotAPIEmulator, aiogram_bot: Bot
 ) -> None:
     alice = emu.user("Alice")
-    await alice.start()
+    start = await alice.start()
     await alice.next_message()
-    await emu.wait_for_idle(quiet=0.1)
+    assert start.update_id is not None
+    await emu.wait_confirmed(start.update_id)
     emu.redeliver_last()
     again = await alice.next_message()
     assert again.text == "Welcome! Your phone?"
@@ -224,9 +225,10 @@ async def test_ptb_application_flow(emu: BotAPIEmulator) -> None:
             press = await alice.press(hello, "A")
             assert (await press.wait_answer())["text"] == "got a"
             assert (await alice.next_message()).text == "You picked A"
-            await alice.send_text("shout")
+            shout = await alice.send_text("shout")
             assert (await alice.next_message()).text == "SHOUT"
-            await emu.wait_for_idle(quiet=0.1)
+            assert shout.update_id is not None
+            await emu.wait_confirmed(shout.update_id)
         finally:
             await app.updater.stop()
             await app.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -115,3 +117,47 @@ async def test_clock_driven_dates(clock: ManualClock) -> None:
     async with emu:
         message = await emu.user("A").send_text("hi")
         assert message.raw["date"] == 1_700_000_000
+
+
+async def test_waits_for_an_update_fetched_and_confirmed(emu: BotAPIEmulator, abot: Bot) -> None:
+    sent = await emu.user("Alice").send_text("hello")
+    update_id = sent.update_id
+    assert update_id is not None
+    with pytest.raises(TimeoutError, match=f"update {update_id} not fetched"):
+        await emu.wait_fetched(update_id, timeout=0.05)
+    assert emu.fetch_count(update_id) == 0
+
+    [update] = await abot.get_updates()
+    await emu.wait_fetched(update_id, timeout=0.05)
+    await emu.wait_fetched(timeout=0.05)  # nothing else waits either
+    assert update.update_id == update_id and emu.fetch_count(update_id) == 1
+    with pytest.raises(TimeoutError, match="not confirmed"):
+        await emu.wait_confirmed(update_id, timeout=0.05)
+    waiting = asyncio.create_task(emu.wait_confirmed(update_id, timeout=1))
+    assert await abot.get_updates(offset=update_id + 1) == []
+    await waiting  # woken by the confirming call
+
+    emu.redeliver_last()  # the same id again: fetched again, counted again
+    with pytest.raises(TimeoutError):
+        await emu.wait_fetched(update_id, timeout=0.05)
+    [again] = await abot.get_updates()
+    await emu.wait_fetched(update_id, timeout=0.05)
+    assert again.update_id == update_id and emu.fetch_count(update_id) == 2
+
+
+async def test_next_message_by_text_and_button(emu: BotAPIEmulator, abot: Bot) -> None:
+    alice = emu.user("Alice")
+    await alice.start()
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Yes", callback_data="y")]]
+    )
+    await abot.send_message(alice.id, "one")
+    await abot.send_message(alice.id, "two", reply_markup=keyboard)
+    await abot.send_message(alice.id, "three two")
+    assert (await alice.next_message(text="three")).text == "three two"
+    assert (await alice.next_message(button="Yes")).text == "two"
+    with pytest.raises(TimeoutError, match="no matching bot message"):
+        await alice.next_message(text="two", timeout=0.05)  # both already returned
+    with pytest.raises(TimeoutError):
+        await alice.next_message(lambda m: m.text == "one", button="Yes", timeout=0.05)
+    assert (await alice.next_message()).text == "one"

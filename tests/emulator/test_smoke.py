@@ -28,7 +28,7 @@ async def test_get_me_ptb(emu: BotAPIEmulator, pbot: telegram.Bot) -> None:
 async def test_long_poll_returns_when_update_arrives(emu: BotAPIEmulator, abot: AiogramBot) -> None:
     alice = emu.user("王", language_code="zh-hans")
     poll = asyncio.create_task(abot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await emu.wait_polling()
     assert not poll.done()
     await alice.send_text("/start")
     updates = await asyncio.wait_for(poll, 2)

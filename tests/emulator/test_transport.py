@@ -13,8 +13,7 @@ from aiogram.exceptions import TelegramConflictError
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
 from emulator import BotAPIEmulator
-
-from .conftest import TOKEN
+from tests.support.clients import TOKEN
 
 
 async def _raw(emu: BotAPIEmulator, method: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
@@ -127,7 +126,7 @@ async def test_allowed_updates_filter(emu: BotAPIEmulator, abot: Bot) -> None:
 
 async def test_concurrent_get_updates_conflict(emu: BotAPIEmulator, abot: Bot) -> None:
     first = asyncio.create_task(abot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await emu.wait_polling()
     second = asyncio.create_task(abot.get_updates(timeout=1))
     with pytest.raises(TelegramConflictError, match="terminated by other getUpdates request"):
         await asyncio.wait_for(first, 2)
@@ -139,7 +138,7 @@ async def test_reject_newer_policy() -> None:
     async with emu, aiohttp.ClientSession() as session:
         url = f"{emu.base_url}/bot{TOKEN}/getUpdates"
         first = asyncio.create_task(session.post(url, json={"timeout": 1}))
-        await asyncio.sleep(0.05)
+        await emu.wait_polling()
         async with session.post(url, json={"timeout": 0}) as response:
             assert response.status == 409
         (await first).release()
@@ -166,8 +165,9 @@ async def test_webhook_blocks_polling_and_receives_pushes(emu: BotAPIEmulator, a
         await abot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
         with pytest.raises(TelegramConflictError, match="webhook is active"):
             await abot.get_updates()
-        await emu.user("Alice").send_text("hi")
-        await emu.wait_for_idle(quiet=0.05, timeout=3)
+        sent = await emu.user("Alice").send_text("hi")
+        assert sent.update_id is not None
+        await emu.wait_confirmed(sent.update_id, timeout=3)
         assert received[0]["message"]["text"] == "hi"
         info = await abot.get_webhook_info()
         assert info.pending_update_count == 0

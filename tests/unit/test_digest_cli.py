@@ -6,17 +6,15 @@ import asyncio
 
 import pytest
 
-from bot.app import App
 from bot.cli import main
-from bot.clock import FixedClock
 from bot.config import Settings
-from tests.unit.sim import fake_classify
-from tests.unit.test_digest_figures import NOW, seed
+from tests.support.apps import build_app
+from tests.support.digest_data import NOW, seed
 
 
 def _prepare(settings: Settings) -> None:
     async def run() -> None:
-        app = await App.create(settings, clock=FixedClock(NOW), classify=fake_classify)
+        app = await build_app(settings, NOW)
         await seed(app.uow_factory)
         await app.close()
 

@@ -3,7 +3,6 @@ chart PNG, the outbox upload field, and `/stats` and `/ticket` authorisation."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +10,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
 from bot.charts import ChartDay, ChartLabels, render_chart
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -23,9 +21,19 @@ from bot.services.digest_schedule import digest_tick, latest_daily, latest_weekl
 from bot.services.outbox import from_payload, to_payload
 from scheduler.jobs_digest import digest_jobs
 from storage.models import ScheduledRun
-from tests.unit.dispatch_kit import ADMIN, ENG_GROUP, ENV_GROUP, MGR_GROUP, World
-from tests.unit.sim import fake_classify
-from tests.unit.test_dispatch_flows import LI, MANAGER, WANG, ZHANG, report, staffed
+from tests.support.world import (
+    ADMIN,
+    ENG_GROUP,
+    ENV_GROUP,
+    LI,
+    MANAGER,
+    MGR_GROUP,
+    WANG,
+    ZHANG,
+    World,
+    report,
+    staffed,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -40,15 +48,14 @@ MONDAY = date(2026, 11, 30)
 assert MONDAY.weekday() == 0
 
 
-@pytest.fixture
-async def world(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[World]:
+@pytest.fixture(autouse=True)
+def charts_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(digests, "default_folder", lambda: tmp_path / "charts")
-    clock = FixedClock(local(MONDAY, 8, 0))
-    app = await App.create(settings, clock=clock, classify=fake_classify)
-    yield World(app)
-    await app.close()
+
+
+@pytest.fixture
+def start_at() -> datetime:
+    return local(MONDAY, 8, 0)
 
 
 def clock_of(world: World) -> FixedClock:

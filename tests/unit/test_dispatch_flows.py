@@ -5,67 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
-from bot.clock import FixedClock
-from bot.config import Settings
 from storage.models import Correction, Invite, StaffMember
-from tests.unit.dispatch_kit import (
+from tests.support.people import register
+from tests.support.world import (
     ADMIN,
     ENG_GROUP,
     ENV_GROUP,
+    LI,
+    MANAGER,
     MGR_GROUP,
-    GroupPerson,
+    STRANGER,
+    WANG,
+    ZHANG,
+    ZHAO_LEAD,
     World,
+    accepted,
+    complete,
+    report,
+    staffed,
 )
-from tests.unit.sim import fake_classify
-from tests.unit.test_flows import register
-
-LI, ZHANG, ZHAO_LEAD, MANAGER, STRANGER, WANG = 2001, 2002, 2003, 2009, 3001, 1001
-
-
-@pytest.fixture
-async def world(settings: Settings) -> AsyncIterator[World]:
-    clock = FixedClock(datetime(2026, 11, 28, 6, 0, tzinfo=UTC))  # 14:00 in Shanghai
-    app = await App.create(settings, clock=clock, classify=fake_classify)
-    yield World(app)
-    await app.close()
-
-
-async def staffed(world: World) -> None:
-    await world.bind("engineering", ENG_GROUP)
-    await world.bind("environment", ENV_GROUP)
-    await world.bind("managers", MGR_GROUP)
-    await world.add_member(LI, "engineering", "staff", "李师傅")
-    await world.add_member(ZHANG, "engineering", "staff", "张师傅")
-    await world.add_member(ZHAO_LEAD, "engineering", "lead", "赵组长")
-    await world.add_member(MANAGER, "managers", "manager", "周经理")
-
-
-async def report(world: World, text: str = "卫生间天花板一直在滴水") -> tuple[GroupPerson, int]:
-    """Wang reports a leak (repair, high) and the card reaches engineering."""
-    wang = world.person(WANG, WANG, "王女士")
-    if (await world.tickets()) == [] and not getattr(world, "_registered", False):
-        await register(world.app)
-        world._registered = True  # type: ignore[attr-defined]
-    await wang.say(text)
-    if "煤气" not in text:
-        await wang.press(wang.button("确认"))
-    await world.flush()
-    return wang, (await world.tickets())[-1].id
-
-
-async def accepted(world: World) -> tuple[GroupPerson, GroupPerson, int]:
-    wang, ticket_id = await report(world)
-    li = world.person(LI, ENG_GROUP, "李师傅")
-    await li.press(f"tk:{ticket_id}:acc", await world.card_message(ticket_id, ENG_GROUP))
-    await world.flush()
-    return wang, li, ticket_id
 
 
 # groups, invites, members ------------------------------------------------------------
@@ -395,17 +357,6 @@ async def test_note_by_reply_to_card(world: World) -> None:
 
 
 # completing and the resident ---------------------------------------------------------
-async def complete(world: World, li: GroupPerson, ticket_id: int) -> None:
-    message_id = await world.card_message(ticket_id, ENG_GROUP)
-    await li.press(f"tk:{ticket_id}:st", message_id)
-    await li.press(f"tk:{ticket_id}:done", message_id)
-    assert "处理说明" in li.texts()
-    await li.reply(None, to=1, photos=("after-photo",))
-    assert "照片" in li.texts()
-    await li.reply("已更换楼上的排水管", to=1)
-    await world.flush()
-
-
 async def test_complete_with_note_and_photo_then_resident_confirms(world: World) -> None:
     await staffed(world)
     wang, li, ticket_id = await accepted(world)

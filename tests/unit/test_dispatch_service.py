@@ -3,7 +3,7 @@ UPDATE under a stale read, the transition table, the outbox sender, lexicon sugg
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from bot.app import App
-from bot.clock import FixedClock
-from bot.config import Settings
 from bot.domain.vocabulary import CardAction
 from bot.messages import ChatMigrated, Outgoing, Sent
 from bot.services.desk import Desk, Draft
@@ -22,9 +19,8 @@ from bot.services.lifecycle import IllegalTransition, next_status
 from bot.services.outbox import OutboxSender
 from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import Ticket
-from tests.unit.dispatch_kit import ADMIN, ENG_GROUP, FakeSender, World
-from tests.unit.sim import fake_classify
-from tests.unit.test_flows import register
+from tests.support.people import register
+from tests.support.world import ADMIN, ENG_GROUP, FakeSender, World
 
 ASSIGNEE, STAFF, LEAD, OTHER_STAFF, OTHER_LEAD = 2001, 2002, 2003, 2101, 2102
 MANAGER, ROLE_ADMIN, STRANGER, RESIDENT = 2009, 2010, 3001, 1001
@@ -60,11 +56,9 @@ IDS: dict[str, int] = {
 
 
 @pytest.fixture
-async def world(settings: Settings) -> AsyncIterator[World]:
-    clock = FixedClock(datetime(2026, 11, 28, 6, 0, tzinfo=UTC))
-    app = await App.create(settings, clock=clock, classify=fake_classify)
-    world = World(app)
-    await register(app)
+async def world(world: World) -> World:
+    """The shared world with Wang registered and a member for every role."""
+    await register(world.app)
     for telegram_id, team, role in (
         (ASSIGNEE, "engineering", "staff"),
         (STAFF, "engineering", "staff"),
@@ -75,8 +69,7 @@ async def world(settings: Settings) -> AsyncIterator[World]:
         (ROLE_ADMIN, "service", "admin"),
     ):
         await world.add_member(telegram_id, team, role, f"m{telegram_id}")
-    yield world
-    await app.close()
+    return world
 
 
 async def open_ticket(world: World, accept_by: int | None = ASSIGNEE) -> int:

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import App
-from bot.clock import FixedClock
 from bot.config import Settings
 from bot.messages import Incoming
 from storage.models import Ticket
-from tests.unit.sim import FakeClassification, Person, fake_classify
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[App]:
-    clock = FixedClock(datetime(2026, 11, 28, 6, 0, tzinfo=UTC))  # 14:00 in Shanghai
-    application = await App.create(settings, clock=clock, classify=fake_classify)
-    yield application
-    await application.close()
-
-
-async def register(app: App, user_id: int = 1001) -> Person:
-    wang = Person(app.dialog, user_id)
-    await wang.say("/start")
-    await wang.say("王女士")
-    await wang.contact("+8613812345678")
-    await wang.press(wang.button("3栋"))
-    await wang.press(wang.button("2单元"))
-    await wang.say("501")
-    return wang
+from tests.support.apps import AppFactory
+from tests.support.people import FakeClassification, Person, register
 
 
 async def tickets(app: App) -> list[Ticket]:
@@ -202,28 +180,25 @@ async def test_lang_switches_to_english(app: App) -> None:
 
 
 async def test_registration_asks_which_compound_when_there_are_several(
-    settings: Settings,
+    settings: Settings, app_factory: AppFactory
 ) -> None:
     from bot.config import PropertyConfig
 
     two = settings.model_copy(
         update={"properties": [*settings.properties, PropertyConfig(code="river", name="滨江苑")]}
     )
-    application = await App.create(two, classify=fake_classify)
-    try:
-        zhou = Person(application.dialog, 1010)
-        await zhou.say("/start")
-        await zhou.press(zhou.button("滨江苑"))
-        await zhou.say("周")
-        await zhou.say("13812345678")
-        await zhou.say("6号楼 3单元 302")  # no buildings configured there: typed address
-        async with application.uow_factory() as uow:
-            resident = await uow.residents.by_telegram_id(1010)
-            river = await uow.properties.by_code("river")
-        assert resident is not None and river is not None
-        assert resident.property_id == river.id and resident.room == "6号楼 3单元 302"
-    finally:
-        await application.close()
+    application = await app_factory(two, clock=None)
+    zhou = Person(application.dialog, 1010)
+    await zhou.say("/start")
+    await zhou.press(zhou.button("滨江苑"))
+    await zhou.say("周")
+    await zhou.say("13812345678")
+    await zhou.say("6号楼 3单元 302")  # no buildings configured there: typed address
+    async with application.uow_factory() as uow:
+        resident = await uow.residents.by_telegram_id(1010)
+        river = await uow.properties.by_code("river")
+    assert resident is not None and river is not None
+    assert resident.property_id == river.id and resident.room == "6号楼 3单元 302"
 
 
 async def test_resident_can_mark_a_report_as_an_emergency(app: App) -> None:
@@ -262,20 +237,27 @@ async def test_forged_numbers_in_buttons_get_a_short_answer(app: App) -> None:
 
 
 async def test_an_unexpected_failure_answers_politely_and_commits_nothing(
-    settings: Settings,
+    settings: Settings, app_factory: AppFactory
 ) -> None:
     def broken(text: str) -> FakeClassification:
         raise RuntimeError("lexicon exploded")
 
-    application = await App.create(settings, classify=broken)
-    try:
-        await register(application)
-        wang = Person(application.dialog, 1001)
-        replies = await wang.say("水管漏了")
-        assert replies and "出了点问题" in replies[0].text
-        assert await tickets(application) == []
-    finally:
-        await application.close()
+    application = await app_factory(settings, clock=None, classify=broken)
+    await register(application)
+    wang = Person(application.dialog, 1001)
+    replies = await wang.say("水管漏了")
+    assert replies and "出了点问题" in replies[0].text
+    assert await tickets(application) == []
+
+
+async def test_an_app_given_no_classifier_warms_up_the_real_one(
+    settings: Settings, app_factory: AppFactory
+) -> None:
+    """Other tests hand the app a classifier; at start-up it builds the real one itself."""
+    application = await app_factory(settings, classify=None)
+    wang = await register(application)
+    replies = await wang.say("楼道里好大一股煤气味!!")
+    assert any("⚠️" in o.text and "96777" in o.text for o in replies)
 
 
 async def _store_step(app: App, user_id: int, flow: str, step: str) -> None:

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.app import App
-from bot.clock import FixedClock
-from bot.config import Settings
 from bot.handlers.inputs import clean_text
 from bot.services.desk import Desk, Draft
 from storage.models import Resident
-from tests.unit.sim import fake_classify
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[App]:
+def start_at() -> datetime:
     # 16:30 UTC is already the next day (00:30) in Shanghai
-    clock = FixedClock(datetime(2026, 11, 28, 16, 30, tzinfo=UTC))
-    application = await App.create(settings, clock=clock, classify=fake_classify)
-    yield application
-    await application.close()
+    return datetime(2026, 11, 28, 16, 30, tzinfo=UTC)
 
 
 async def _resident(app: App) -> int:

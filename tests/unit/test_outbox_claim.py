@@ -7,11 +7,10 @@ import asyncio
 
 from bot.messages import Outgoing
 from bot.services.desk import Desk
-from tests.unit.dispatch_kit import World
-from tests.unit.test_scheduler_flows import world  # noqa: F401  (fixture)
+from tests.support.world import World
 
 
-async def test_concurrent_drains_send_each_row_once(world: World) -> None:  # noqa: F811
+async def test_concurrent_drains_send_each_row_once(world: World) -> None:
     async with world.app.uow_factory() as uow:
         desk = Desk(uow, world.app.settings, world.app.clock)
         for n in range(5):

@@ -6,33 +6,33 @@ closed tickets' descriptions and photos after the configured days, and records i
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App
 from bot.clock import FixedClock
 from bot.config import RetentionConfig, Settings
 from bot.messages import Document, Outgoing
 from bot.services.outbox import from_payload, to_payload
 from storage.models import Correction, Rating, SurveyResponse, Ticket
-from tests.unit.dispatch_kit import ENG_GROUP, GroupPerson, World
-from tests.unit.sim import fake_classify
-from tests.unit.test_dispatch_flows import WANG, staffed
-from tests.unit.test_scheduler_flows import accepted, complete, confirmed
-
-START = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
+from tests.support.apps import START, AppFactory
+from tests.support.world import (
+    ENG_GROUP,
+    WANG,
+    GroupPerson,
+    World,
+    accepted,
+    complete,
+    confirmed,
+    staffed,
+)
 
 
 @pytest.fixture
-async def world(settings: Settings) -> AsyncIterator[World]:
-    configured = settings.model_copy(update={"retention": RetentionConfig(closed_ticket_days=30)})
-    app = await App.create(configured, clock=FixedClock(START), classify=fake_classify)
-    yield World(app)
-    await app.close()
+def app_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"retention": RetentionConfig(closed_ticket_days=30)})
 
 
 def clock(world: World) -> FixedClock:
@@ -224,18 +224,15 @@ async def test_retention_blanks_closed_tickets_after_the_configured_days(world: 
     assert "描述和照片已按保存期限删除" in wang.texts()
 
 
-async def test_retention_unlimited_by_default(settings: Settings) -> None:
-    app = await App.create(settings, clock=FixedClock(START), classify=fake_classify)
-    try:
-        world = World(app)
-        await confirmed(world)
-        clock(world).set(START + timedelta(days=3650))
-        assert settings.retention.closed_ticket_days is None
-        assert await app.periodic().retention_sweep() == 0
-        [ticket] = await world.tickets()
-        assert ticket.description and ticket.redacted_at is None
-    finally:
-        await app.close()
+async def test_retention_unlimited_by_default(settings: Settings, app_factory: AppFactory) -> None:
+    app = await app_factory(settings)
+    world = World(app)
+    await confirmed(world)
+    clock(world).set(START + timedelta(days=3650))
+    assert settings.retention.closed_ticket_days is None
+    assert await app.periodic().retention_sweep() == 0
+    [ticket] = await world.tickets()
+    assert ticket.description and ticket.redacted_at is None
 
 
 async def test_retention_sweep_is_a_scheduled_job(world: World) -> None:

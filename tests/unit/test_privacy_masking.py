@@ -6,34 +6,33 @@ private chat, through the Contact button (or /ticket privately, under the same r
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
-from bot.app import App
 from bot.clock import FixedClock
-from bot.config import Settings
 from bot.handlers import digests
 from bot.handlers.digests import DigestNotices
 from bot.messages import Incoming, Outgoing
 from bot.services.digest_schedule import digest_tick
 from bot.services.phones import find_phones
 from storage.models import Resident
-from tests.unit.dispatch_kit import (
+from tests.support.apps import START
+from tests.support.people import Person, register
+from tests.support.world import (
     ENG_GROUP,
+    LI,
+    MANAGER,
     MGR_GROUP,
     SERVICE_GROUP,
+    WANG,
     GroupPerson,
     World,
+    staffed,
 )
-from tests.unit.sim import Person, fake_classify
-from tests.unit.test_dispatch_flows import LI, MANAGER, WANG, staffed
-from tests.unit.test_flows import register
 
-START = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
 # Every number typed somewhere below, as digits; none may reach a group in full.
 TYPED = ("13987654321", "13911112222", "01065529988", "13700001111", "15800001111", "13600001111")
 
@@ -62,14 +61,9 @@ class Recorder:
         return outbox + [o.text for o in self.replies]
 
 
-@pytest.fixture
-async def world(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[World]:
+@pytest.fixture(autouse=True)
+def charts_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(digests, "default_folder", lambda: tmp_path / "charts")
-    app = await App.create(settings, clock=FixedClock(START), classify=fake_classify)
-    yield World(app)
-    await app.close()
 
 
 def squeezed(text: str) -> str:

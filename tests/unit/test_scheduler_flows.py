@@ -3,35 +3,35 @@ downtime catch-up, pauses, ratings with quiet hours and return visits, surveys, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App
 from bot.clock import FixedClock
 from bot.config import PlanConfig, Settings, SurveyConfig
 from storage.models import Rating, ReturnVisit, SurveyResponse, Ticket
-from tests.unit.dispatch_kit import ENG_GROUP, MGR_GROUP, SERVICE_GROUP, World
-from tests.unit.sim import fake_classify
-from tests.unit.test_dispatch_flows import (
+from tests.support.apps import START
+from tests.support.world import (
+    ENG_GROUP,
     LI,
     MANAGER,
+    MGR_GROUP,
+    SERVICE_GROUP,
     WANG,
     ZHAO_LEAD,
+    World,
     accepted,
     complete,
+    confirmed,
     report,
     staffed,
 )
 
-START = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
-
 
 @pytest.fixture
-async def world(settings: Settings) -> AsyncIterator[World]:
-    configured = settings.model_copy(
+def app_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
         update={
             "survey": SurveyConfig(cron="0 10 1 * *"),
             "plans": [
@@ -39,9 +39,6 @@ async def world(settings: Settings) -> AsyncIterator[World]:
             ],
         }
     )
-    app = await App.create(configured, clock=FixedClock(START), classify=fake_classify)
-    yield World(app)
-    await app.close()
 
 
 def clock(world: World) -> FixedClock:
@@ -151,18 +148,6 @@ async def test_estimate_reaches_the_resident_and_the_delay_notice(world: World) 
     due = (await world.ticket(ticket_id)).resolution_due_at
     await at(world, due - timedelta(minutes=30))
     assert "预计 11-29 20:00 完成" in world.sender.to(WANG)[-1].text
-
-
-async def confirmed(world: World) -> tuple[int, int]:
-    await staffed(world)
-    wang, li, ticket_id = await accepted(world)
-    await complete(world, li, ticket_id)
-    await wang.press(f"rs:{ticket_id}:ok")
-    await world.flush()
-    async with world.app.uow_factory() as uow:
-        rating = await uow.ratings.for_ticket(ticket_id)
-    assert rating is not None
-    return ticket_id, rating.id
 
 
 async def test_rating_asked_after_delay_then_low_score_opens_return_visit(world: World) -> None:
