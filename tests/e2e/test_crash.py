@@ -31,8 +31,8 @@ from emulator import BotAPIEmulator, SimUser
 from storage.db import is_sqlite
 from storage.models import OutboxMessage, Resident, Ticket
 from storage.uow import UnitOfWorkFactory
-from tests.e2e.botprocess import BotProcess, bot_environment, outbox_rows, prepared_app, until
-from tests.e2e.crowd import SUBMIT, cards_per_ticket, seed_residents
+from tests.support.botprocess import BotProcess, bot_environment, outbox_rows, prepared_app, until
+from tests.support.crowd import SUBMIT, cards_per_ticket, seed_residents
 
 pytestmark = pytest.mark.e2e
 

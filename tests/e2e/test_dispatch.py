@@ -82,7 +82,7 @@ async def test_second_accept_on_an_accepted_card_sends_no_edit(
 ) -> None:
     """Telegram refuses an edit that changes nothing (400 "message is not modified"):
     a late press on a taken card is answered, and nothing is edited."""
-    desk = Desk(harness, emulator)
+    desk = StaffedProperty(harness, emulator)
     await desk.setup()
     card = await desk.report()
     await harness.act(desk.li.press(card, "接单"))
@@ -203,7 +203,7 @@ async def test_category_correction_is_recorded(harness: Harness, emulator: BotAP
 async def test_removed_technicians_ticket_returns_to_the_pool_and_a_teammate_completes_it(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:
-    desk = Desk(harness, emulator)
+    desk = StaffedProperty(harness, emulator)
     await desk.setup()
     card = await desk.report()
     await harness.act(desk.li.press(card, "接单"))

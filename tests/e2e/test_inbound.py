@@ -17,8 +17,7 @@ from bot.i18n import translate
 from emulator import BotAPIEmulator, BotMessage, CallbackPress, SimUser
 from storage.db import create_engine, is_sqlite
 from storage.models import Ticket
-from tests.e2e.conftest import Harness
-from tests.e2e.crowd import (
+from tests.support.crowd import (
     REPORT,
     SUBMIT,
     bind_groups,
@@ -28,6 +27,7 @@ from tests.e2e.crowd import (
     ticket_counts,
     ticket_numbers,
 )
+from tests.support.harness import Harness
 
 BURST = 12
 

@@ -12,4 +12,6 @@ one another; fixtures built on these live in the conftest files.
   (`Harness`, `StaffedProperty`, `FloodClock`, `texts`), waiting on events, never on quiet
   periods.
 - `digest_data`: the hand-computed digest dataset; `clients`: the emulator tests' token.
+- `crowd`, `botprocess`, `forkserver`: many residents at once, and a real `propdesk run`
+  process (started from a fork server) that the crash and shutdown tests kill and restart.
 """

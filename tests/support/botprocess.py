@@ -61,7 +61,7 @@ class BotProcess:
             self._server = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "tests.e2e.forkserver",
+                "tests.support.forkserver",
                 env=self.env,
                 cwd=root,
                 stdin=asyncio.subprocess.PIPE,
