@@ -123,8 +123,22 @@ class Ticket(Base):
         # Figures for one property and one period (storage/reports.py): each time column a
         # digest filters on, after the property, so a digest reads its period and no more.
         Index("ix_tickets_property_created", "property_id", "created_at"),
-        Index("ix_tickets_property_accepted", "property_id", "accepted_at"),
-        Index("ix_tickets_property_resolved", "property_id", "resolved_at"),
+        # Only the rows with a time: "not resolved" is no period, and an index on it would
+        # tempt the planner to read every cancelled ticket ever when asked for open ones.
+        Index(
+            "ix_tickets_property_accepted",
+            "property_id",
+            "accepted_at",
+            postgresql_where=text("accepted_at IS NOT NULL"),
+            sqlite_where=text("accepted_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_tickets_property_resolved",
+            "property_id",
+            "resolved_at",
+            postgresql_where=text("resolved_at IS NOT NULL"),
+            sqlite_where=text("resolved_at IS NOT NULL"),
+        ),
         # "Open at the period's end" reaches back in time: the unresolved backlog and the
         # cancellations after the end, each a partial index as small as what it holds.
         Index(

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
 from storage.models import Rating, ReturnVisit, SurveyResponse, Ticket
@@ -212,12 +213,17 @@ class ReportRepo:
 
     async def oldest_open(self, w: Window, limit: int = 3) -> list[Ticket]:
         """The tickets open at the window's end that were reported first."""
-        query = (
+        # OFFSET 0 keeps the candidates a subquery of their own, planned for all its rows:
+        # with the ORDER BY and LIMIT beside it, the planner may instead walk the property's
+        # tickets in reporting order from the very first, hoping to meet three open ones soon.
+        candidates = (
             select(Ticket)
             .where(open_at(w.end), reach_open_at(w.end), *self._scope(w))
-            .order_by(Ticket.created_at, Ticket.id)
-            .limit(limit)
+            .offset(0)
+            .subquery()
         )
+        ticket = aliased(Ticket, candidates)
+        query = select(ticket).order_by(ticket.created_at, ticket.id).limit(limit)
         return list((await self.session.scalars(query)).all())
 
 

@@ -21,13 +21,13 @@ CANCELLED = "status = 'cancelled'"
 
 PLAIN: list[tuple[str, str, list[str]]] = [
     ("ix_tickets_property_created", "tickets", ["property_id", "created_at"]),
-    ("ix_tickets_property_accepted", "tickets", ["property_id", "accepted_at"]),
-    ("ix_tickets_property_resolved", "tickets", ["property_id", "resolved_at"]),
     ("ix_ratings_answered", "ratings", ["answered_at"]),
     ("ix_return_visits_ticket", "return_visits", ["ticket_id"]),
     ("ix_survey_responses_property_answered", "survey_responses", ["property_id", "answered_at"]),
 ]
 PARTIAL: list[tuple[str, list[str], str]] = [
+    ("ix_tickets_property_accepted", ["property_id", "accepted_at"], "accepted_at IS NOT NULL"),
+    ("ix_tickets_property_resolved", ["property_id", "resolved_at"], "resolved_at IS NOT NULL"),
     ("ix_tickets_property_unresolved", ["property_id", "created_at"], UNRESOLVED),
     ("ix_tickets_property_cancelled", ["property_id", "closed_at"], CANCELLED),
 ]
