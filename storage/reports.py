@@ -84,13 +84,35 @@ class Counts:
     cancelled_of_new: int = 0
 
 
-def open_at(end: datetime) -> ColumnElement[bool]:
+class unindexed(FunctionElement[Any]):
+    """The column itself, marked so that SQLite picks no index for the comparison (its
+    documented unary `+`); other databases see the bare column."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed(element: Any, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(next(iter(element.clauses)), **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(next(iter(element.clauses)), **kw))
+
+
+def open_at(end: datetime, *, reported: Any = Ticket.created_at) -> ColumnElement[bool]:
     """Reported before `end`, not resolved by then, and not cancelled by then.
 
     A cancel sets `closed_at`, so a ticket cancelled after `end` still counts as open at `end`.
+    `reported` is `created_at`, possibly wrapped in `unindexed`.
     """
     return and_(
-        Ticket.created_at < end,
+        reported < end,
         or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= end),
         or_(
             Ticket.status != CANCELLED,
@@ -216,9 +238,12 @@ class ReportRepo:
         # OFFSET 0 keeps the candidates a subquery of their own, planned for all its rows:
         # with the ORDER BY and LIMIT beside it, the planner may instead walk the property's
         # tickets in reporting order from the very first, hoping to meet three open ones soon.
+        # "Reported before the end" reaches back to the first ticket: SQLite must not walk
+        # that range, but the three parts of the reach instead.
+        reported = unindexed(Ticket.created_at)
         candidates = (
             select(Ticket)
-            .where(open_at(w.end), reach_open_at(w.end), *self._scope(w))
+            .where(open_at(w.end, reported=reported), reach_open_at(w.end), *self._scope(w))
             .offset(0)
             .subquery()
         )
