@@ -237,8 +237,21 @@ async def build(size: int) -> Database:
     started = time.perf_counter()
     connection = await asyncpg.connect(dsn)
     try:
+        # Load first, index after (the migrations' own definitions): several times faster
+        # than keeping a dozen indexes up to date row by row.
+        secondary = await connection.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            " AND tablename = ANY($1::text[]) AND indexname LIKE 'ix\\_%'",
+            list(FIGURE_TABLES),
+        )
+        for row in secondary:
+            await connection.execute(f'DROP INDEX "{row["indexname"]}"')
+        await connection.execute("SET synchronous_commit = off")
+        await connection.execute("SET maintenance_work_mem = '256MB'")
         for statement in history_sql(size):
             await connection.execute(statement)
+        for row in secondary:
+            await connection.execute(row["indexdef"])
         await connection.execute("VACUUM ANALYZE")
         counts = {
             table: await connection.fetchval(f"SELECT count(*) FROM {table}")
