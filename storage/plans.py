@@ -171,3 +171,67 @@ def _bounded(condition: str | None, index: IndexInfo) -> bool:
 # `(created_at >= '2026-11-27 ...'::timestamp ...)`, `(id = ratings.ticket_id)`: the
 # index's own column stands unqualified on the left.
 _COMPARISON = re.compile(r"(?<![\w.])([a-z_][a-z0-9_]*)\s*(>=|<=|<>|=|>|<)")
+
+
+# SQLite ------------------------------------------------------------------------------------
+async def sqlite_indexes(
+    connection: AsyncConnection, tables: Sequence[str]
+) -> dict[str, IndexInfo]:
+    """The indexes of `tables`: their columns and whether they are partial."""
+    found = {}
+    for table in tables:
+        listed = (await connection.exec_driver_sql(f"PRAGMA index_list({table})")).mappings()
+        for row in listed.all():
+            name = str(row["name"])
+            info = await connection.exec_driver_sql(f"PRAGMA index_info({name})")
+            columns = tuple(str(c["name"]) for c in info.mappings())
+            found[name] = IndexInfo(table, columns, bool(row["partial"]))
+    return found
+
+
+async def sqlite_plan(connection: AsyncConnection, statement: Statement) -> list[str]:
+    """EXPLAIN QUERY PLAN's lines (`SEARCH tickets USING INDEX ... (property_id=? AND ...)`)."""
+    result = await connection.exec_driver_sql(
+        f"EXPLAIN QUERY PLAN {statement.sql}", _driver_parameters(statement.parameters)
+    )
+    return [str(row[-1]) for row in result]
+
+
+# `SCAN tickets`, `SEARCH ratings AS r USING INDEX ix_ratings_answered (answered_at>? AND
+# answered_at<?)`, `SEARCH tickets USING INTEGER PRIMARY KEY (rowid=?)`
+_SQLITE_TABLE = re.compile(r"^(?P<node>SCAN|SEARCH) (?P<table>\w+)")
+_SQLITE_SEARCH = re.compile(
+    r"^SEARCH \w+(?: AS \w+)? USING (?:(?:COVERING )?INDEX (?P<index>\w+)"
+    r"|(?P<key>INTEGER PRIMARY KEY)) \((?P<condition>.*)\)$"
+)
+
+
+def sqlite_whole_table_reads(
+    lines: Sequence[str], known: dict[str, IndexInfo], tables: Sequence[str]
+) -> list[Scan]:
+    """As `whole_table_reads`, for SQLite's plan lines: a SCAN of a table (or of one of its
+    indexes) reads all of it, so does an automatic index (built from the whole table); a
+    SEARCH of one of our indexes reads a bounded part as `_bounded` says."""
+    found = []
+    for line in (raw.strip() for raw in lines):
+        head = _SQLITE_TABLE.match(line)
+        if head is None or head["table"] not in tables:
+            continue
+        search = _SQLITE_SEARCH.match(line)
+        scan = Scan(
+            head["node"],
+            head["table"],
+            search["index"] if search else None,
+            search["condition"] if search else None,
+        )
+        if not (search and (search["key"] or _bounded_search(scan, known))):
+            found.append(scan)
+    return found
+
+
+def _bounded_search(scan: Scan, known: dict[str, IndexInfo]) -> bool:
+    if scan.index not in known or scan.condition is None:
+        return False
+    # `created_at>?` reads like PostgreSQL's `(created_at > ...)` once spaced out.
+    condition = re.sub(r"(>=|<=|<>|=|>|<)", r" \1 ", scan.condition)
+    return _bounded(condition, known[scan.index])
