@@ -149,6 +149,17 @@ async def test_no_digest_query_reads_a_whole_table(big_app: App) -> None:
         assert await whole_reads(connection, queries) == []
 
 
+async def test_a_day_of_figures_is_eight_queries(big_app: App) -> None:
+    """Counts, one per percentile measure (median and P90 in one pass), ratings, survey,
+    oldest open, by category, by team."""
+    prop = await _property(big_app)
+    with StatementLog(big_app.engine) as log:
+        async with big_app.uow_factory() as uow:
+            digest = await compute(uow.session, prop, day_period(DAY, TZ))
+    assert len(log.reading(*FIGURE_TABLES)) == 8
+    assert digest.response_median is not None and digest.resolution_p90 is not None
+
+
 async def test_the_check_sees_a_whole_table_read(big_app: App) -> None:
     """The plan check is not blind: a query by a column no index has is caught, and so is
     one that walks a property's whole history through the property's index."""
