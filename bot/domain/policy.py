@@ -280,6 +280,11 @@ def may_remove(actor: Actor, member_id: int, member_team: str, member_role: str)
     return actor.role_in(member_team) == Role.LEAD and member_role == Role.STAFF
 
 
+def may_remove_anyone(actor: Actor) -> bool:
+    """Only someone who could remove somebody is told whether a member exists."""
+    return actor.is_manager or Role.LEAD in actor.roles.values()
+
+
 def may_record_visit(actor: Actor) -> bool:
     """A return visit's outcome: a service lead, a manager or an admin."""
     return actor.leads(Team.SERVICE)

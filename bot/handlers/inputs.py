@@ -10,16 +10,23 @@ from zoneinfo import ZoneInfo
 _ROOM = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,9}$")
 
 
+_ZWJ = "\u200d"  # joins emoji sequences (👨‍👩‍👧); every other format character goes
+
+
 def clean_text(text: str | None) -> str:
-    """Drop control and format characters (keeping newlines and tabs) and trim."""
+    """Drop control and invisible format characters (zero-width spaces, BOMs), keeping
+    newlines, tabs and emoji joiners, and trim; a message of only such characters is empty."""
     if not text:
         return ""
-    kept = (
-        ch
-        for ch in text
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
-    )
-    return "".join(kept).strip()
+    kept = "".join(ch for ch in text if ch in "\n\t" or _visible_or_joiner(ch))
+    return kept.strip().strip(_ZWJ).strip()
+
+
+def _visible_or_joiner(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ch == _ZWJ
+    return category not in ("Cc", "Cs", "Co", "Cn")
 
 
 def clean_name(text: str | None) -> str | None:

@@ -1,4 +1,4 @@
-"""Resident-message classifier: ``classify(text)`` -> category, urgency, hazard (TAXONOMY.md).
+"""Resident-message classifier: ``classify(text)`` -> category, urgency, hazard (docs/taxonomy.md).
 
 Call :func:`warm_up` once at start-up (off the event loop): it loads the jieba dictionary, the
 OpenCC tables and the lexicon, which otherwise happens on the first call.

@@ -563,7 +563,7 @@ class Classifier:
         if emergency is not None and category != "complaint":
             # The rule that raised the alarm names the team that must act (sparks with smoke go
             # to engineering, a chunk of concrete on a car is not a parking matter); only an
-            # explicit complaint keeps its own route (TAXONOMY: the hazard still alerts).
+            # explicit complaint keeps its own route (docs/taxonomy.md: the hazard still alerts).
             category = emergency.rule.category
         if category == "other":
             return Classification("other", "low", None, confidence, ())
@@ -616,7 +616,7 @@ class Classifier:
     def _question_category(
         msg: _Message, category: str, question: bool, emergency: _Hit | None
     ) -> str:
-        """Pure questions about facilities or schedules are front-desk inquiries (TAXONOMY)."""
+        """Pure questions about facilities or schedules are front-desk inquiries (taxonomy)."""
         if not question or emergency is not None:
             return category
         if category == "other":

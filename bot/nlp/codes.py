@@ -1,4 +1,4 @@
-"""Taxonomy codes (TAXONOMY.md). Labels shown to people live in the locale files, not here."""
+"""Taxonomy codes (docs/taxonomy.md). Labels shown to people live in the locale files, not here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The SLA table: response and resolution times by category and urgency (TAXONOMY.md).
+"""The SLA table: response and resolution times by category and urgency (docs/taxonomy.md).
 
 Emergencies always run on the wall clock; other urgencies may count only business hours.
 """
@@ -62,7 +62,7 @@ class WorkingHours:
 
 
 class SlaPolicy:
-    """Defaults from TAXONOMY.md; settings override by urgency or by `category.urgency`."""
+    """Defaults from docs/taxonomy.md; settings override by urgency or by `category.urgency`."""
 
     def __init__(
         self,

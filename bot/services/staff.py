@@ -14,6 +14,7 @@ from bot.domain.policy import (
     may_invite,
     may_list_team,
     may_remove,
+    may_remove_anyone,
 )
 from bot.domain.vocabulary import ROLES, TEAMS
 from bot.services.desk import Desk, uow_of
@@ -117,7 +118,7 @@ class StaffService:
         if team not in TEAMS or role not in ROLES:
             raise NotAllowed("staff.unknown_team")
         if not may_invite(actor, team, role):
-            raise NotAllowed("staff.not_allowed")
+            raise NotAllowed("staff.command_not_allowed")
         now = self.desk.now()
         invite = Invite(
             code="".join(secrets.choice(_CODE_ALPHABET) for _ in range(8)),
@@ -158,19 +159,21 @@ class StaffService:
         if team not in TEAMS:
             raise NotAllowed("staff.unknown_team")
         if not may_list_team(actor, team):
-            raise NotAllowed("staff.not_allowed")
+            raise NotAllowed("staff.command_not_allowed")
         return await self.uow.staff.of_team(prop.id, team)
 
     async def remove(
         self, actor: Actor, prop: Property, telegram_id: int, team: str | None
     ) -> list[StaffMember]:
         """Deactivate someone's memberships (of one team, or all the actor may touch)."""
+        if not may_remove_anyone(actor):
+            raise NotAllowed("staff.command_not_allowed")
         removed = []
         for member in await self.uow.staff.memberships(telegram_id):
             if member.property_id != prop.id or (team is not None and member.team != team):
                 continue
             if not may_remove(actor, member.telegram_id, member.team, member.role):
-                raise NotAllowed("staff.not_allowed")
+                raise NotAllowed("staff.command_not_allowed")
             member.active, member.updated_at = False, self.desk.now()
             removed.append(member)
         await self.uow.session.flush()

@@ -125,7 +125,7 @@ async def test_invite_join_list_and_remove(world: World) -> None:
 
     zhao_group = world.person(ZHAO_LEAD, ENG_GROUP, "赵组长")
     await zhao_group.say("/invite engineering lead")
-    assert "只有本组" in zhao_group.texts()  # a lead invites staff only
+    assert "没有执行这个命令的权限" in zhao_group.texts()  # a lead invites staff only
     await zhao_group.say("/invite")  # the group's own team, role staff
     async with world.app.uow_factory() as uow:
         codes = [i.code for i in (await uow.session.scalars(select(Invite))).all()]
@@ -137,12 +137,22 @@ async def test_invite_join_list_and_remove(world: World) -> None:
     assert "李师傅" in zhao_group.texts() and str(LI) in zhao_group.texts()
     li_group = world.person(LI, ENG_GROUP, "李师傅")
     await li_group.say("/staff")
-    assert "只有本组" in li_group.texts()  # staff cannot list
+    assert "没有执行这个命令的权限" in li_group.texts()  # staff cannot list
     await zhao_group.say(f"/remove {LI}")
     assert "已将 李师傅 移出" in zhao_group.texts()
     async with world.app.uow_factory() as uow:
         assert not await uow.staff.memberships(LI)
     assert await li_group.say("/staff") == []  # no longer staff: ignored
+
+
+async def test_staff_commands_refused_in_private_with_words_about_commands(world: World) -> None:
+    """Not a refusal about tickets: the person asked for a team command."""
+    await register(world.app)
+    resident = world.person(WANG, WANG, "王女士")
+    for command in ("/invite engineering", "/staff engineering", f"/remove {LI}"):
+        await resident.say(command)
+        assert "没有执行这个命令的权限" in resident.texts(), command
+        assert "工单" not in resident.texts(), command
 
 
 async def test_join_only_in_private(world: World) -> None:

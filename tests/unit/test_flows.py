@@ -328,3 +328,15 @@ async def test_a_renamed_step_carries_on_under_its_new_name(app: App) -> None:
     await wang.say("楼下也在滴")
     assert "流程已更新" not in wang.texts()
     assert await _stored_step(app, 1001) == ("addinfo", "adding")
+
+
+async def test_a_message_of_only_invisible_characters_opens_no_draft(app: App) -> None:
+    wang = await register(app)
+    await wang.say(" \u200b\u3000\ufeff ")
+    assert "没有收到内容" in wang.texts()
+    assert await _stored_step(app, 1001) is None
+    await wang.say("卫生间一直在滴水")
+    async with app.uow_factory() as uow:
+        row = await uow.dialogs.get(1001, 1001)
+    assert row is not None
+    assert row.data["draft"]["description"] == "卫生间一直在滴水"

@@ -98,3 +98,4 @@ def test_staff_administration_rights() -> None:
     assert policy.may_list_team(lead, "engineering") and not policy.may_list_team(staff, "x")
     assert policy.may_read_stats(manager) and not policy.may_read_stats(lead)
     assert policy.may_record_visit(manager) and not policy.may_record_visit(lead)
+    assert policy.may_remove_anyone(lead) and not policy.may_remove_anyone(staff)
