@@ -21,8 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = [
-    ROOT / "tests" / "data" / "corpus_tune.jsonl",
-    ROOT / "tests" / "data" / "corpus_holdout.jsonl",
+    ROOT / "bot" / "nlp" / "corpus" / "corpus_tune.jsonl",
+    ROOT / "bot" / "nlp" / "corpus" / "corpus_holdout.jsonl",
 ]
 
 COLD_START = r"""

@@ -132,6 +132,13 @@ class SurveyConfig(BaseModel):
         return _valid_cron(value)
 
 
+class RetentionConfig(BaseModel):
+    """How long personal data is kept; None keeps it without limit."""
+
+    # closed and cancelled tickets' descriptions and photos (their timeline's too)
+    closed_ticket_days: int | None = Field(default=None, gt=0)
+
+
 class PlanConfig(BaseModel):
     """A preventive maintenance or inspection plan (巡检, 保养) that opens tickets."""
 
@@ -177,6 +184,7 @@ class Settings(BaseSettings):
     digest: DigestConfig = Field(default_factory=DigestConfig)
     survey: SurveyConfig = Field(default_factory=SurveyConfig)
     plans: list[PlanConfig] = Field(default_factory=list)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

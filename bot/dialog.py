@@ -14,16 +14,18 @@ from collections.abc import Callable
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.domain.policy import phones_masked_in
 from bot.handlers.base import Classifier, Ctx, State
 from bot.handlers.router import route
 from bot.i18n import Translator, normalise_locale, translate
 from bot.messages import CallbackAnswer, Incoming, Outgoing, Reply
 from bot.services.desk import Desk
+from bot.services.phones import mask_phones_in
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-BOT_COMMANDS: tuple[str, ...] = ("my", "cancel", "lang", "help", "start")
+BOT_COMMANDS: tuple[str, ...] = ("my", "cancel", "lang", "help", "start", "mydata", "forgetme")
 # Shown in groups, where only staff talk to the bot: (command, locale key).
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stats", "stats"),
@@ -35,6 +37,11 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("unbind", "unbind"),
     ("cancel", "group_cancel"),
 )
+
+
+def reader(chat_type: str, locale: str) -> Translator:
+    """The translator for a chat: in groups every phone number typed into a text is masked."""
+    return Translator(locale, redact=mask_phones_in if phones_masked_in(chat_type) else None)
 
 
 class DialogEngine:
@@ -92,7 +99,7 @@ class DialogEngine:
                 inc=inc,
                 desk=desk,
                 settings=self._settings,
-                t=Translator(await self._locale(desk, inc)),
+                t=reader(inc.chat_type, await self._locale(desk, inc)),
                 state=state,
                 classify=self._classify,
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -76,13 +76,30 @@ def has_key(locale: str, key: str) -> bool:
 
 
 class Translator:
-    """Bound to one locale; `t("key", name=...)` returns HTML with params escaped."""
+    """Bound to one locale; `t("key", name=...)` returns HTML with params escaped.
 
-    def __init__(self, locale: str) -> None:
+    `redact` rewrites every text value before it is filled in: a translator for a group chat
+    masks the phone numbers people typed, so no template can show one by mistake.
+    """
+
+    def __init__(self, locale: str, *, redact: Callable[[str], str] | None = None) -> None:
         self.locale = locale if locale in LOCALES else DEFAULT_LOCALE
+        self._redact = redact
 
     def __call__(self, key: str, /, **params: Any) -> str:
+        if self._redact is not None:
+            params = {name: self._redacted(value) for name, value in params.items()}
         return translate(self.locale, key, **params)
+
+    def redact(self, text: str) -> str:
+        """What this translator would fill in for `text` (before shortening it, say)."""
+        return self._redact(text) if self._redact is not None else text
+
+    def _redacted(self, value: Any) -> Any:
+        # Raw fragments were rendered by a translator already; numbers are figures.
+        if isinstance(value, str) and not isinstance(value, Raw) and self._redact is not None:
+            return self._redact(value)
+        return value
 
     def raw(self, key: str, /, **params: Any) -> Raw:
         return Raw(self(key, **params))

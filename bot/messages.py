@@ -80,6 +80,15 @@ Keyboard = tuple[tuple[Button, ...], ...]
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file made in memory (a resident's data export), sent with sendDocument."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """A message to send or edit. `text` is Telegram HTML with user input already escaped."""
 
@@ -95,6 +104,9 @@ class Outgoing:
     # A local image file to upload as a photo (e.g. a digest chart); `text` is its caption
     # when short enough, otherwise it follows as its own message.
     upload: str | None = None
+    # A file to send as a document; `text` is its caption when short enough, otherwise it
+    # follows as its own message.
+    document: Document | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ SURVEY_SECONDS = 300
 PLAN_SECONDS = 60
 CLOSE_SECONDS = 600
 PRUNE_SECONDS = 3600
+RETENTION_SECONDS = 3600
 
 
 class PeriodicWork(Protocol):
@@ -28,6 +29,8 @@ class PeriodicWork(Protocol):
 
     async def prune_updates(self) -> int: ...
 
+    async def retention_sweep(self) -> int: ...
+
 
 def core_jobs(work: PeriodicWork) -> list[JobSpec]:
     return [
@@ -37,4 +40,5 @@ def core_jobs(work: PeriodicWork) -> list[JobSpec]:
         JobSpec("plans", work.plan_tick, every(PLAN_SECONDS)),
         JobSpec("auto-close", work.close_sweep, every(CLOSE_SECONDS)),
         JobSpec("prune-updates", work.prune_updates, every(PRUNE_SECONDS)),
+        JobSpec("retention", work.retention_sweep, every(RETENTION_SECONDS)),
     ]

@@ -155,6 +155,8 @@ class Ticket(Base):
             postgresql_where=text(CANCELLED_PREDICATE),
             sqlite_where=text(CANCELLED_PREDICATE),
         ),
+        # The retention sweep reads only closed tickets not yet redacted: the NULL prefix.
+        Index("ix_tickets_redacted_closed", "redacted_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,6 +191,8 @@ class Ticket(Base):
     paused_at: Mapped[datetime | None]
     resident_warned_at: Mapped[datetime | None]
     estimate_at: Mapped[datetime | None]
+    # When the description and photos were blanked (retention, or the resident's /forgetme).
+    redacted_at: Mapped[datetime | None]
 
 
 class TicketEvent(Base):

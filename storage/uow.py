@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.privacy import PersonalDataRepo
 from storage.repositories import (
     CardRepo,
     CorrectionRepo,
@@ -43,6 +44,7 @@ class UnitOfWork:
     visits: ReturnVisitRepo
     runs: RunRepo
     surveys: SurveyRepo
+    privacy: PersonalDataRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -72,6 +74,7 @@ class UnitOfWork:
         self.visits = ReturnVisitRepo(session)
         self.runs = RunRepo(session)
         self.surveys = SurveyRepo(session)
+        self.privacy = PersonalDataRepo(session)
         return self
 
     async def __aexit__(

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.classifier import evaluate_files
 from bot.nlp import CATEGORIES, HAZARDS, URGENCIES, Classifier, load_lexicon
-from bot.nlp.evaluate import Report, evaluate, format_report, load_examples, main
+from bot.nlp.evaluate import CORPUS_DIR, Report, evaluate, format_report, load_examples
 from bot.nlp.suggest import suggest_terms
 
-DATA = Path(__file__).parent / "data"
+DATA = CORPUS_DIR
 HOLDOUT = DATA / "corpus_holdout.jsonl"
 TUNE = DATA / "corpus_tune.jsonl"
 FRESH = DATA / "corpus_fresh.jsonl"  # v4: never tuned on (its lines were seen in diffs once)
@@ -221,6 +222,19 @@ def test_report_on_small_file(tmp_path: Path) -> None:
     assert len(report.misses) == 1 and report.misses[0].example.line == 3
     scores = report.category_scores()
     assert scores["repair"].precision == 1.0 and scores["repair"].recall == 0.5
+    assert report.false_alarms == 0 and report.false_alarm_share == 0.0
+
+
+def test_false_alarm_share_at_a_desk_mix() -> None:
+    # A set a third emergencies: 30 caught of 30, 7 false alarms among 70 ordinary messages.
+    report = Report("x", total=100, emergency_true=30, emergency_labelled=30)
+    report.emergency_predicted = 37
+    assert report.false_alarm_share == pytest.approx(7 / 37)
+    assert report.false_alarm_rate == pytest.approx(0.1)
+    # At 4 emergencies in 100: 9.6 false alarms beside 4 true ones.
+    assert report.false_share_at(0.04) == pytest.approx(0.096 / (0.096 + 0.04))
+    text = format_report(report)
+    assert "false alarms" in text and "of alarms at a desk mix of 4%" in text
 
 
 def test_bad_corpus_line_is_reported(tmp_path: Path) -> None:
@@ -233,11 +247,11 @@ def test_bad_corpus_line_is_reported(tmp_path: Path) -> None:
         evaluate(path)
 
 
-def test_main(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main([str(HOLDOUT)]) == 0
+def test_evaluate_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert evaluate_files([str(HOLDOUT)]) == 0
     out = capsys.readouterr().out
     assert "category accuracy" in out and str(HOLDOUT) in out
-    assert main([str(tmp_path / "missing.jsonl")]) == 2
+    assert evaluate_files([str(tmp_path / "missing.jsonl")]) == 2
 
 
 def test_suggest_terms_ranks_new_words() -> None:

@@ -296,3 +296,22 @@ def is_known_role(role: str) -> bool:
 
 def is_known_team(team: str) -> bool:
     return team in set(Team)
+
+
+# --- personal data -------------------------------------------------------------------------
+
+
+def phones_masked_in(chat_type: str) -> bool:
+    """A resident's full phone never appears in a group chat: every phone number in any
+    text shown there (description, name, address, note, comment) is masked (138****5678)."""
+    return chat_type != "private"
+
+
+def may_see_full_phone(actor: Actor, ticket: TicketLike, chat_type: str) -> bool:
+    """A full number only in a private chat, to whoever may press the card's Contact button."""
+    return chat_type == "private" and may_act_on_ticket(actor, ticket, CardAction.CONTACT)
+
+
+def retention_cutoff(now: datetime, keep_days: int | None) -> datetime | None:
+    """Closed tickets older than this lose their descriptions and photos; None keeps them."""
+    return None if keep_days is None else now - timedelta(days=keep_days)

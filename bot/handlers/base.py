@@ -10,7 +10,16 @@ from typing import Any, Protocol
 from bot.config import Settings
 from bot.handlers.flow import FlowStep
 from bot.i18n import Translator
-from bot.messages import Button, CallbackAnswer, Incoming, Keyboard, Outgoing, Reply, ReplyKeyboard
+from bot.messages import (
+    Button,
+    CallbackAnswer,
+    Document,
+    Incoming,
+    Keyboard,
+    Outgoing,
+    Reply,
+    ReplyKeyboard,
+)
 from bot.services.desk import Desk
 
 
@@ -65,6 +74,7 @@ class Ctx:
         reply_keyboard: ReplyKeyboard | None = None,
         remove_keyboard: bool = False,
         photos: Sequence[str] = (),
+        document: Document | None = None,
     ) -> None:
         self.reply.add(
             Outgoing(
@@ -75,6 +85,7 @@ class Ctx:
                 remove_keyboard=remove_keyboard,
                 photos=tuple(photos),
                 thread_id=self.inc.thread_id,
+                document=document,
             )
         )
 

@@ -26,7 +26,7 @@ from bot.messages import Button, Keyboard, Outgoing
 from bot.services.cards import CardBook
 from bot.services.desk import Desk
 from bot.services.lifecycle import Status
-from bot.services.phones import mask_phone
+from bot.services.phones import mask_phone, mask_phones_in
 from bot.services.staff import StaffService
 from storage.models import Resident, Ticket
 
@@ -44,8 +44,9 @@ ICONS: dict[str, str] = {
 
 
 def group_translator(desk: Desk) -> Translator:
-    """Groups are shared by many people: they read the property's default locale."""
-    return Translator(desk.settings.locale)
+    """Groups are shared by many people: they read the property's default locale, and every
+    phone number a person typed into a text is masked there (`policy.phones_masked_in`)."""
+    return Translator(desk.settings.locale, redact=mask_phones_in)
 
 
 # card text -----------------------------------------------------------------------------
@@ -67,7 +68,7 @@ def card_text(t: Translator, desk: Desk, ticket: Ticket, extra: str = "") -> str
             name=ticket.contact_name,
             phone=mask_phone(ticket.contact_phone) if ticket.contact_phone else "",
         ),
-        t("card.description", text=shorten(ticket.description, CARD_DESCRIPTION_LIMIT)),
+        t("card.description", text=shorten(t.redact(ticket.description), CARD_DESCRIPTION_LIMIT)),
     ]
     if ticket.photo_file_ids:
         lines.append(t("report.photos", count=len(ticket.photo_file_ids)))
@@ -213,6 +214,21 @@ async def refresh_cards(
             continue
         edit = Outgoing(chat_id=card.chat_id, text=text, buttons=buttons)
         await desk.enqueue(f"edit:{card.id}:{secrets.token_hex(6)}", edit, edit_card=card.id)
+
+
+async def anonymise_cards(desk: Desk, ticket: Ticket) -> int:
+    """Every card the ticket ever had, live or retired, is edited to its anonymised text
+    (no name, address or description) and keeps no buttons. Photo albums sent before a
+    card cannot be edited away."""
+    t = group_translator(desk)
+    text = card_text(t, desk, ticket, t("card.anonymised"))
+    book = CardBook(desk)
+    cards = await book.every(ticket)
+    for card in cards:
+        book.retire(card)
+        edit = Outgoing(chat_id=card.chat_id, text=text)
+        await desk.enqueue(f"anon:{card.id}:{secrets.token_hex(6)}", edit, edit_card=card.id)
+    return len(cards)
 
 
 async def reply_to_cards(desk: Desk, ticket: Ticket, text: str, photos: tuple[str, ...]) -> int:

@@ -9,7 +9,7 @@ from bot.handlers.flow import Press
 from bot.i18n import Translator, translate
 from bot.messages import Button
 
-COMMANDS: tuple[str, ...] = ("start", "my", "cancel", "lang", "help")
+COMMANDS: tuple[str, ...] = ("start", "my", "cancel", "lang", "help", "mydata", "forgetme")
 
 
 async def on_start(ctx: Ctx) -> None:

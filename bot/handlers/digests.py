@@ -7,7 +7,6 @@ queues them (the outbox) or replies.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
 import re
@@ -16,7 +15,12 @@ from pathlib import Path
 
 from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_chart
 from bot.config import Settings
-from bot.domain.policy import may_look_up_ticket, may_read_stats, ticket_readable_in_group
+from bot.domain.policy import (
+    may_look_up_ticket,
+    may_read_stats,
+    may_see_full_phone,
+    ticket_readable_in_group,
+)
 from bot.domain.vocabulary import CATEGORIES
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator
@@ -34,7 +38,7 @@ from bot.services.digest import Digest, stats_for
 from bot.services.dispatch import Dispatch
 from bot.services.phones import mask_phone
 from bot.services.ratings import Ratings
-from bot.services.staff import NotAllowed, StaffService
+from bot.services.staff import StaffService
 from storage.models import Property, Ticket
 
 log = logging.getLogger(__name__)
@@ -148,7 +152,7 @@ def _oldest(t: Translator, d: Digest) -> str:
         t(
             "digest.oldest_item",
             number=o.number,
-            text=shorten(" ".join(o.description.split()), OLDEST_DESCRIPTION),
+            text=shorten(t.redact(" ".join(o.description.split())), OLDEST_DESCRIPTION),
             age=_age(t, o.age),
         )
         for o in d.oldest_open
@@ -309,12 +313,10 @@ async def on_ticket(ctx: Ctx) -> None:
     if not may_look_up_ticket(actor, ticket) or not await _right_room(ctx, service, ticket):
         ctx.say(ctx.t("lookup.not_allowed"))
         return
-    full_phone = False
-    if ctx.inc.is_private:
+    full_phone = may_see_full_phone(actor, ticket, ctx.inc.chat_type)
+    if full_phone:
         # the full number under the same rule, and the same audit, as the card's Contact button
-        with contextlib.suppress(NotAllowed):
-            await Dispatch(ctx.desk).contact(actor, ticket)
-            full_phone = True
+        await Dispatch(ctx.desk).contact(actor, ticket)
     ctx.say(await ticket_text(_reader(ctx), ctx.desk, ticket, full_phone=full_phone))
 
 
@@ -348,7 +350,7 @@ async def ticket_text(t: Translator, desk: Desk, ticket: Ticket, *, full_phone: 
             name=ticket.contact_name,
             phone=phone if full_phone or not phone else mask_phone(phone),
         ),
-        t("lookup.description", text=shorten(ticket.description, TICKET_DESCRIPTION)),
+        t("lookup.description", text=shorten(t.redact(ticket.description), TICKET_DESCRIPTION)),
         t(
             "lookup.times",
             created=local_time(ticket.created_at, tz),

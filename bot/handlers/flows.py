@@ -9,6 +9,7 @@ from bot.handlers import (
     feedback,
     followup,
     my_tickets,
+    privacy,
     registration,
     reporting,
     staff_cards,
@@ -27,6 +28,7 @@ ALL_FLOWS: tuple[Flow, ...] = (
     feedback.DONE_FLOW,
     staff_cards.FLOW,
     feedback.VISIT_FLOW,
+    privacy.FLOW,
 )
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in ALL_FLOWS}
 
@@ -42,6 +44,7 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     buttons.FEEDBACK,
     buttons.VISIT,
     buttons.LANGUAGE,
+    privacy.BUTTONS,
 )
 
 

@@ -7,7 +7,10 @@ import unicodedata
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.services.phones import contains_phone
+
 _ROOM = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,9}$")
+_NAME_PUNCTUATION = re.compile(r"[\s+\-()（）.·－]")
 
 
 _ZWJ = "\u200d"  # joins emoji sequences (👨‍👩‍👧); every other format character goes
@@ -35,6 +38,12 @@ def clean_name(text: str | None) -> str | None:
     if not name or len(name) > 32 or name.startswith("/"):
         return None
     return name
+
+
+def is_number_not_name(name: str) -> bool:
+    """Digits only, or a phone number inside: as a name it would be shown on every card."""
+    bare = _NAME_PUNCTUATION.sub("", name)
+    return bare.isdigit() or contains_phone(name)
 
 
 def clean_room(text: str | None) -> str | None:

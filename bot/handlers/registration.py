@@ -10,7 +10,13 @@ from enum import StrEnum
 
 from bot.handlers.base import Ctx, in_rows
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
-from bot.handlers.inputs import clean_address, clean_name, clean_room, clean_text
+from bot.handlers.inputs import (
+    clean_address,
+    clean_name,
+    clean_room,
+    clean_text,
+    is_number_not_name,
+)
 from bot.messages import Button, ReplyKeyboard
 from bot.services.phones import display_phone, mask_phone, normalise_phone
 from storage.models import Building
@@ -129,6 +135,9 @@ async def on_name(ctx: Ctx) -> None:
     name = clean_name(ctx.inc.text)
     if name is None:
         ctx.say(ctx.t("reg.invalid_name"))
+        return
+    if is_number_not_name(name):
+        ctx.say(ctx.t("reg.name_is_number"))
         return
     ctx.goto(Step.PHONE, name=name)
     await ask_phone(ctx)

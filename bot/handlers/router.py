@@ -12,6 +12,7 @@ from bot.handlers import (
     flows,
     followup,
     my_tickets,
+    privacy,
     registration,
     reporting,
     staff_admin,
@@ -30,6 +31,8 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "cancel": common.on_cancel,
     "lang": common.on_lang,
     "my": my_tickets.show_list,
+    "mydata": privacy.on_mydata,
+    "forgetme": privacy.on_forgetme,
     "join": staff_admin.on_join,
     "invite": staff_admin.on_invite,
     "staff": staff_admin.on_staff,
@@ -65,6 +68,7 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (buttons.SURVEY, feedback.on_survey),
         (buttons.FEEDBACK, feedback.on_comment_was_report),
         (buttons.VISIT, feedback.on_visit),
+        (privacy.BUTTONS, privacy.on_callback),
     )
 }
 

@@ -195,9 +195,11 @@ async def _contact(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) 
     """The full number goes to the presser's private chat only; the group never sees it."""
     phone = await d.contact(actor, ticket)
     t = group_translator(ctx.desk)
+    # The one text with a full number: the presser's private chat, so nothing is masked.
+    mine = Translator(ctx.desk.settings.locale)
     private = Outgoing(
         chat_id=actor.telegram_id,
-        text=t(
+        text=mine(
             "staff.contact_private",
             number=ticket.number,
             name=ticket.contact_name,

@@ -117,20 +117,6 @@ def _choose_threshold(
     }
 
 
-def main(files: Sequence[str], out: str | None, add: Sequence[str] = ()) -> int:
-    """``propdesk lexicon train``: 0 on success, 2 when scikit-learn or a file is missing.
-    ``add`` joins files (such as exported staff corrections) to the default training sets."""
-    paths = [Path(f) for f in files] or [CORPUS_DIR / name for name in TRAINING_FILES]
-    paths += [Path(f) for f in add]
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        print("propdesk lexicon train: needs scikit-learn (pip install -e '.[dev]')")
-        return 2
-    try:
-        summary = train(paths, Path(out) if out else MODEL_PATH)
-    except (OSError, ValueError) as exc:
-        print(f"propdesk lexicon train: {exc}")
-        return 2
-    print(", ".join(f"{key} {value}" for key, value in summary.items()))
-    return 0
+def training_corpus() -> list[Path]:
+    """The shipped sets the model is trained on by default (every set but the held-out ones)."""
+    return [CORPUS_DIR / name for name in TRAINING_FILES]

@@ -39,6 +39,10 @@ class CardBook:
     async def live(self, ticket: Ticket) -> Sequence[TicketCard]:
         return await self.uow.cards.for_ticket(ticket.id)
 
+    async def every(self, ticket: Ticket) -> Sequence[TicketCard]:
+        """Live and retired: every group message that shows the ticket."""
+        return await self.uow.cards.for_ticket(ticket.id, active_only=False)
+
     async def has_live_card_for(self, ticket: Ticket, team: str) -> bool:
         return any(card.team == team for card in await self.live(ticket))
 

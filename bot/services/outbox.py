@@ -8,6 +8,7 @@ sends it again (the reliability issue adds limits, leases and several workers).
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from bot.messages import (
     Button,
     ChatMigrated,
     DeliveryError,
+    Document,
     NotModified,
     Outgoing,
     RateLimited,
@@ -32,6 +34,7 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+MIME_BINARY = "application/octet-stream"
 # How long a claimed row is ours; a sender that dies mid-send loses it after this.
 # (longer than any pacing wait, which is at most a minute for a busy group)
 LEASE = timedelta(minutes=10)
@@ -59,6 +62,12 @@ def to_payload(
     }
     if out.upload is not None:
         payload["upload"] = out.upload
+    if out.document is not None:
+        payload["document"] = {
+            "filename": out.document.filename,
+            "mime_type": out.document.mime_type,
+            "base64": base64.b64encode(out.document.content).decode("ascii"),
+        }
     if edit_card is not None:
         payload["edit_card"] = edit_card
     if reply_to_card is not None:
@@ -82,7 +91,15 @@ def from_payload(chat_id: int, payload: dict[str, Any]) -> Outgoing:
         reply_to_message_id=payload.get("reply_to_message_id"),
         edit_message_id=payload.get("edit_message_id"),
         upload=_existing_file(payload.get("upload")),
+        document=_document(payload.get("document")),
     )
+
+
+def _document(stored: dict[str, str] | None) -> Document | None:
+    if not stored:
+        return None
+    content = base64.b64decode(stored["base64"])
+    return Document(stored["filename"], content, stored.get("mime_type", MIME_BINARY))
 
 
 def _existing_file(path: str | None) -> str | None:

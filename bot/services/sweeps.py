@@ -16,6 +16,7 @@ from bot.services.desk import Desk
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition
 from bot.services.notify import Notifier
+from bot.services.privacy import PersonalData
 from bot.services.ratings import Ratings
 from bot.services.timers import take_due
 from storage.models import SurveyResponse
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 BATCH = 100
 LATE_GRACE = timedelta(days=1)
 UPDATE_MEMORY = timedelta(days=7)
+RETENTION_BATCHES = 50  # at most 5,000 tickets a run; the next run takes the rest
 
 
 class Periodic:
@@ -128,6 +130,27 @@ class Periodic:
             removed = await uow.updates.prune(self.clock.now() - UPDATE_MEMORY)
             await uow.commit()
         return removed
+
+    # retention -------------------------------------------------------------------------
+    async def retention_sweep(self) -> int:
+        """Closed tickets past `retention.closed_ticket_days` lose their descriptions and
+        photos, one short transaction each; batch after batch until none is due."""
+        redacted = 0
+        for _ in range(RETENTION_BATCHES):
+            async with self.uow_factory() as uow:
+                due = await PersonalData(self._desk(uow)).due_for_retention(BATCH)
+            done = [await self._redact_one(ticket_id) for ticket_id in due]
+            redacted += sum(done)
+            if len(due) < BATCH or not any(done):
+                break  # all due are done, or another worker holds the rest
+        return redacted
+
+    async def _redact_one(self, ticket_id: int) -> int:
+        async with self.uow_factory() as uow:
+            if not await PersonalData(self._desk(uow)).apply_retention(ticket_id):
+                return 0
+            await self._commit(uow)
+            return 1
 
     # surveys ---------------------------------------------------------------------------
     async def survey_tick(self) -> int:

@@ -22,6 +22,7 @@ from aiogram.exceptions import (
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
+    BufferedInputFile,
     CallbackQuery,
     FSInputFile,
     InlineKeyboardButton,
@@ -43,6 +44,7 @@ from bot.messages import (
     CallbackAnswer,
     ChatMigrated,
     Core,
+    Document,
     NotModified,
     Outgoing,
     RateLimited,
@@ -83,6 +85,8 @@ class AiogramSender:
             return Sent(out.edit_message_id)
         if out.upload is not None:
             return await self._send_upload(out, markup)
+        if out.document is not None:
+            return await self._send_document(out, out.document, markup)
         if len(out.photos) == 1 and common.fits_caption(out.text):
             message = await self.bot.send_photo(
                 out.chat_id,
@@ -118,6 +122,21 @@ class AiogramSender:
         if caption is not None:
             return Sent(message.message_id)
         return await self._send(replace(out, upload=None))
+
+    async def _send_document(self, out: Outgoing, document: Document, markup: Any) -> Sent:
+        """A file made in memory: captioned when the text fits, else followed by the text."""
+        caption = out.text if out.text and common.fits_caption(out.text) else None
+        message = await self.bot.send_document(
+            out.chat_id,
+            BufferedInputFile(document.content, filename=document.filename),
+            caption=caption,
+            reply_markup=markup if caption is not None else None,
+            message_thread_id=out.thread_id,
+            reply_to_message_id=out.reply_to_message_id,
+        )
+        if caption is not None or not out.text:
+            return Sent(message.message_id)
+        return await self._send(replace(out, document=None))
 
     async def _send_album(self, out: Outgoing) -> None:
         for chunk in common.album_chunks(out.photos):

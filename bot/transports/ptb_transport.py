@@ -36,6 +36,7 @@ from bot.messages import (
     CallbackAnswer,
     ChatMigrated,
     Core,
+    Document,
     NotModified,
     Outgoing,
     RateLimited,
@@ -81,6 +82,8 @@ class PtbSender:
             return Sent(out.edit_message_id)
         if out.upload is not None:
             return await self._send_upload(out, markup, reply_to)
+        if out.document is not None:
+            return await self._send_document(out, out.document, markup, reply_to)
         if len(out.photos) == 1 and common.fits_caption(out.text):
             message = await self.bot.send_photo(
                 out.chat_id,
@@ -117,6 +120,24 @@ class PtbSender:
         if caption is not None:
             return Sent(message.message_id)
         return await self._send(replace(out, upload=None))
+
+    async def _send_document(
+        self, out: Outgoing, document: Document, markup: Any, reply_to: Any
+    ) -> Sent:
+        """A file made in memory: captioned when the text fits, else followed by the text."""
+        caption = out.text if out.text and common.fits_caption(out.text) else None
+        message = await self.bot.send_document(
+            out.chat_id,
+            document.content,
+            filename=document.filename,
+            caption=caption,
+            reply_markup=markup if caption is not None else None,
+            message_thread_id=out.thread_id,
+            reply_parameters=reply_to,
+        )
+        if caption is not None or not out.text:
+            return Sent(message.message_id)
+        return await self._send(replace(out, document=None))
 
     async def _send_album(self, out: Outgoing) -> None:
         for chunk in common.album_chunks(out.photos):

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 from sqlalchemy import select
 
 from emulator import BotAPIEmulator
 from storage.models import Ticket
 from tests.e2e.conftest import Harness, texts
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_switch_transport_between_two_steps_of_a_report(
@@ -33,36 +28,5 @@ async def test_switch_transport_between_two_steps_of_a_report(
     assert ticket.description == "卫生间水龙头关不紧 一直滴水" and len(ticket.photo_file_ids) == 1
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            # `from bot.transports import common` names the module bot.transports.common
-            package = node.module in ("bot", "bot.transports")
-            found |= {f"{node.module}.{a.name}" for a in node.names} if package else {node.module}
-    return found
-
-
-def test_adapters_import_only_neutral_types() -> None:
-    """Adapters may use the neutral message types and the shared delivery helpers only."""
-    allowed = {"bot.messages", "bot.transports.common", "bot.transports.delivery"}
-    for adapter in ("aiogram_transport.py", "ptb_transport.py"):
-        ours = {
-            m
-            for m in _imports(ROOT / "bot/transports" / adapter)
-            if m.split(".")[0] in ("bot", "storage", "scheduler")
-        }
-        assert ours <= allowed, (adapter, ours - allowed)
-
-
-def test_core_never_imports_a_framework() -> None:
-    frameworks = {"aiogram", "telegram"}
-    for folder in ("bot/handlers", "bot/services", "bot/nlp", "storage", "scheduler"):
-        for path in (ROOT / folder).rglob("*.py"):
-            roots = {m.split(".")[0] for m in _imports(path)}
-            assert not roots & frameworks, path
-    for path in (ROOT / "bot/dialog.py", ROOT / "bot/messages.py"):
-        assert not {m.split(".")[0] for m in _imports(path)} & frameworks, path
+# Which modules the adapters and the core may import is checked by the import contracts
+# (pyproject.toml, tests/test_import_contracts.py).

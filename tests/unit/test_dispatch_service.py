@@ -323,7 +323,7 @@ async def test_card_edit_waits_for_the_card_message_id(world: World) -> None:
 async def test_lexicon_suggest_reads_corrections(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot import lexicon_cli
+    from bot.cli import lexicon as lexicon_cli
     from bot.nlp import suggest
 
     ticket_id = await open_ticket(world, accept_by=None)
@@ -346,7 +346,7 @@ async def test_lexicon_suggest_reads_corrections(
 
 
 async def test_lexicon_export_writes_corrected_tickets(world: World, tmp_path: Path) -> None:
-    from bot import lexicon_cli
+    from bot.cli import lexicon as lexicon_cli
     from bot.nlp.evaluate import load_examples
 
     ticket_id = await open_ticket(world, accept_by=None)

@@ -43,6 +43,7 @@ RELEASED_STEPS: frozenset[tuple[str, str]] = frozenset(
         ("staff", "note"),
         ("staff", "eta"),
         ("visit", "outcome"),
+        ("forget", "confirm"),
     }
 )
 

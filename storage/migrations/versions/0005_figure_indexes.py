@@ -1,7 +1,7 @@
 """figure indexes: every digest query reads one property's period, not the whole history
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004_privacy
 Create Date: 2026-12-02 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

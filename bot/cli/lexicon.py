@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.cli.database import reading_unit_of_work
 from bot.config import Settings
-from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
-from storage.uow import UnitOfWork, UnitOfWorkFactory
-
-
-@asynccontextmanager
-async def _unit_of_work(settings: Settings) -> AsyncIterator[UnitOfWork]:
-    """One unit of work on the configured database, for a command that runs and exits."""
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)  # a fresh database simply has no corrections yet
-        async with UnitOfWorkFactory(session_factory(engine))() as uow:
-            yield uow
-    finally:
-        await engine.dispose()
 
 
 async def load_corrections(settings: Settings) -> list[tuple[str, str, str]]:
     """(text, old category, new category) for every category correction staff made."""
-    async with _unit_of_work(settings) as uow:
+    async with reading_unit_of_work(settings) as uow:
         rows = await uow.corrections.all(field="category")
         return [(row.text, row.old_value, row.new_value) for row in rows]
 
@@ -37,7 +22,7 @@ async def load_corrected_tickets(settings: Settings) -> tuple[list[dict[str, str
     """Each corrected ticket once, labelled as staff left it (text, category, urgency and, for
     an emergency, its hazard), and how many were left out: empty ones, and emergencies staff
     raised by hand, which carry no hazard for the hazard model to learn."""
-    async with _unit_of_work(settings) as uow:
+    async with reading_unit_of_work(settings) as uow:
         ticket_ids = sorted({row.ticket_id for row in await uow.corrections.all()})
         lines: list[dict[str, str]] = []
         for ticket_id in ticket_ids:

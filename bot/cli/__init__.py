@@ -1,4 +1,8 @@
-"""`propdesk` command line: run, migrate, demo, eval, digest, lexicon."""
+"""`propdesk` command line: run, migrate, demo, eval, digest, lexicon.
+
+The parser and the thin handlers live here; each command's body is a module of this package
+(`digest`, `lexicon`, `classifier`, `demo`), imported only when that command runs.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.config import Settings, SettingsError, load_settings
+from storage.migrate import SchemaNotAtHead
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except SettingsError as exc:
         print(f"propdesk: {exc}", file=sys.stderr)
+        return 2
+    except SchemaNotAtHead as exc:
+        print(f"propdesk: {exc}: run `propdesk migrate` first", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -116,15 +124,15 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.cli.demo import run_demo
 
     return asyncio.run(run_demo(transport=args.transport))
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bot.nlp.evaluate import main as evaluate_main
+    from bot.cli.classifier import evaluate_files
 
-    return evaluate_main(args.files)
+    return evaluate_files(args.files)
 
 
 def _iso_date(value: str) -> date:
@@ -135,28 +143,24 @@ def _iso_date(value: str) -> date:
 
 
 def _digest(args: argparse.Namespace) -> int:
-    from bot.digest_cli import print_digests
+    from bot.cli.digest import print_digests
 
     return asyncio.run(print_digests(load_settings(), args.date, args.property, args.week))
 
 
 def _lexicon_suggest(args: argparse.Namespace) -> int:
-    from bot.lexicon_cli import suggest_from_corrections
+    from bot.cli.lexicon import suggest_from_corrections
 
     return asyncio.run(suggest_from_corrections(load_settings()))
 
 
 def _lexicon_train(args: argparse.Namespace) -> int:
-    from bot.nlp.train import main as train_main
+    from bot.cli.classifier import train_models
 
-    return train_main(args.files, args.out, args.add)
+    return train_models(args.files, args.out, args.add)
 
 
 def _lexicon_export(args: argparse.Namespace) -> int:
-    from bot.lexicon_cli import export_corrections
+    from bot.cli.lexicon import export_corrections
 
     return asyncio.run(export_corrections(load_settings(), args.file))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
