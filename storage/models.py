@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -106,6 +107,12 @@ class TicketSequence(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# Partial-index predicates, spelled exactly as storage/reports.py spells its conditions, so
+# the planner can prove a query's condition implies the index's (literals, not parameters).
+UNRESOLVED_PREDICATE = "resolved_at IS NULL AND status <> 'cancelled'"
+CANCELLED_PREDICATE = "status = 'cancelled'"
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -113,6 +120,41 @@ class Ticket(Base):
         Index("ix_tickets_status_response_due", "status", "response_due_at"),
         Index("ix_tickets_status_resolution_due", "status", "resolution_due_at"),
         Index("ix_tickets_next_sla_check", "next_sla_check_at"),
+        # Figures for one property and one period (storage/reports.py): each time column a
+        # digest filters on, after the property, so a digest reads its period and no more.
+        Index("ix_tickets_property_created", "property_id", "created_at"),
+        # Only the rows with a time: "not resolved" is no period, and an index on it would
+        # tempt the planner to read every cancelled ticket ever when asked for open ones.
+        Index(
+            "ix_tickets_property_accepted",
+            "property_id",
+            "accepted_at",
+            postgresql_where=text("accepted_at IS NOT NULL"),
+            sqlite_where=text("accepted_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_tickets_property_resolved",
+            "property_id",
+            "resolved_at",
+            postgresql_where=text("resolved_at IS NOT NULL"),
+            sqlite_where=text("resolved_at IS NOT NULL"),
+        ),
+        # "Open at the period's end" reaches back in time: the unresolved backlog and the
+        # cancellations after the end, each a partial index as small as what it holds.
+        Index(
+            "ix_tickets_property_unresolved",
+            "property_id",
+            "created_at",
+            postgresql_where=text(UNRESOLVED_PREDICATE),
+            sqlite_where=text(UNRESOLVED_PREDICATE),
+        ),
+        Index(
+            "ix_tickets_property_cancelled",
+            "property_id",
+            "closed_at",
+            postgresql_where=text(CANCELLED_PREDICATE),
+            sqlite_where=text(CANCELLED_PREDICATE),
+        ),
         # The retention sweep reads only closed tickets not yet redacted: the NULL prefix.
         Index("ix_tickets_redacted_closed", "redacted_at", "closed_at"),
     )
@@ -301,7 +343,10 @@ class Rating(Base):
     """The 1-5 star rating asked after a resident confirms a ticket is solved."""
 
     __tablename__ = "ratings"
-    __table_args__ = (Index("ix_ratings_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_ratings_status_due", "status", "due_at"),
+        Index("ix_ratings_answered", "answered_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(
@@ -323,7 +368,10 @@ class ReturnVisit(Base):
     """回访: a follow-up by the service team after a low rating or a "not solved"."""
 
     __tablename__ = "return_visits"
-    __table_args__ = (Index("ix_return_visits_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_return_visits_status_due", "status", "due_at"),
+        Index("ix_return_visits_ticket", "ticket_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -351,7 +399,10 @@ class ScheduledRun(Base):
 
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
-    __table_args__ = (UniqueConstraint("period", "resident_telegram_id"),)
+    __table_args__ = (
+        UniqueConstraint("period", "resident_telegram_id"),
+        Index("ix_survey_responses_property_answered", "property_id", "answered_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(16))

@@ -545,6 +545,17 @@ class RunRepo(_Repo):
         )
         return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
+    async def already_ran(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (job, period) runs are recorded, in one statement."""
+        if not keys:
+            return set()
+        jobs, periods = {job for job, _ in keys}, {period for _, period in keys}
+        query = select(ScheduledRun.job, ScheduledRun.period).where(
+            ScheduledRun.job.in_(jobs), ScheduledRun.period.in_(periods)
+        )
+        found = {(job, period) for job, period in (await self.session.execute(query)).all()}
+        return found & set(keys)
+
 
 class SurveyRepo(_Repo):
     async def add(self, response: SurveyResponse) -> bool:

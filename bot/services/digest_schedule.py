@@ -74,14 +74,22 @@ def due_digests(settings: Settings, prop: Property, now: datetime) -> list[DueDi
 async def digest_tick(
     uow_factory: UnitOfWorkFactory, settings: Settings, clock: Clock, notifier: Notifier
 ) -> list[str]:
-    """Queue every digest that is due and not sent yet; returns their `job/period` keys."""
+    """Queue every digest that is due and not sent yet; returns their `job/period` keys.
+
+    `scheduled_runs` is read first, for every property at once: a tick with nothing to
+    send (nearly every catch-up tick) computes no figure and draws no chart.
+    """
+    now = clock.now()
     async with uow_factory() as uow:
         properties = list(await uow.properties.all())
+        due = [(prop, d) for prop in properties for d in due_digests(settings, prop, now)]
+        sent_before = await uow.runs.already_ran([(d.job, d.period.key) for _, d in due])
     sent: list[str] = []
-    for prop in properties:
-        for due in due_digests(settings, prop, clock.now()):
-            if await _send_once(uow_factory, settings, clock, notifier, prop, due):
-                sent.append(f"{due.job}/{due.period.key}")
+    for prop, d in due:
+        if (d.job, d.period.key) in sent_before:
+            continue
+        if await _send_once(uow_factory, settings, clock, notifier, prop, d):
+            sent.append(f"{d.job}/{d.period.key}")
     return sent
 
 
@@ -96,6 +104,8 @@ async def _send_once(
     now = clock.now()
     late = now - due.scheduled_at > LATE_AFTER
     async with uow_factory() as uow:
+        if await uow.runs.already_ran([(due.job, due.period.key)]):
+            return False  # another process sent it since the tick looked
         managers = await uow.teams.get(prop.id, "managers")
         if managers is None or managers.chat_id is None:
             # No managers' group bound yet: leave the period unclaimed for a later tick.

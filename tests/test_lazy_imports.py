@@ -1,0 +1,63 @@
+"""A `propdesk run` process loads what it serves with: matplotlib only once a chart is
+drawn, and never the training stack (scikit-learn) nor the spreadsheet writer.
+
+Checked in a fresh interpreter, since this test process has imported everything already.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NEVER_BEFORE_A_CHART = ("matplotlib", "sklearn", "scipy", "openpyxl", "pandas")
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys, tempfile
+    from datetime import date
+    from pathlib import Path
+
+    import bot.cli
+    from bot.app import App, make_transport
+    from bot.config import Settings
+
+    def loaded():
+        return sorted({name.split(".")[0] for name in sys.modules})
+
+    async def start(folder):
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{folder}/propdesk.db",
+            telegram_token="123456:TEST",
+            telegram_api_base="http://127.0.0.1:9",
+        )
+        app = await App.create(settings)  # migrations and the real classifier, warmed
+        app.jobs()  # every scheduled job, the digest among them
+        for transport in ("aiogram", "ptb"):
+            make_transport(settings.model_copy(update={"transport": transport}), app.dialog)
+        await app.close()
+
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(start(folder))
+        at_run = loaded()
+        from bot.charts import ChartDay, ChartLabels, render_chart
+        labels = ChartLabels("t", "n", "%", {})
+        render_chart([ChartDay(date(2026, 11, 27), {"repair": 1}, 1.0)], labels,
+                     Path(folder) / "chart.png")
+    print(json.dumps({"run": at_run, "chart": loaded()}))
+    """
+)
+
+
+def test_run_imports_no_chart_or_training_library() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [name for name in NEVER_BEFORE_A_CHART if name in modules["run"]] == []
+    assert "jieba" in modules["run"] and "aiogram" in modules["run"]  # it did start
+    assert "matplotlib" in modules["chart"]  # and the check would see matplotlib
