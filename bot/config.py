@@ -139,6 +139,13 @@ class RetentionConfig(BaseModel):
     closed_ticket_days: int | None = Field(default=None, gt=0)
 
 
+class ExportConfig(BaseModel):
+    """Managers' spreadsheet exports (`/export`, `propdesk export`)."""
+
+    # residents' phone numbers appear in full in exports only when this is true
+    full_phones: bool = False
+
+
 class PlanConfig(BaseModel):
     """A preventive maintenance or inspection plan (巡检, 保养) that opens tickets."""
 
@@ -185,6 +192,7 @@ class Settings(BaseSettings):
     survey: SurveyConfig = Field(default_factory=SurveyConfig)
     plans: list[PlanConfig] = Field(default_factory=list)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -115,6 +115,8 @@ class Ticket(Base):
         Index("ix_tickets_next_sla_check", "next_sla_check_at"),
         # The retention sweep reads only closed tickets not yet redacted: the NULL prefix.
         Index("ix_tickets_redacted_closed", "redacted_at", "closed_at"),
+        # Exports and performance figures read one property's tickets reported in a period.
+        Index("ix_tickets_property_created", "property_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -351,7 +353,10 @@ class ScheduledRun(Base):
 
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
-    __table_args__ = (UniqueConstraint("period", "resident_telegram_id"),)
+    __table_args__ = (
+        UniqueConstraint("period", "resident_telegram_id"),
+        Index("ix_survey_responses_property_sent", "property_id", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(16))

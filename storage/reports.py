@@ -6,17 +6,24 @@ method with window functions, which SQLite and PostgreSQL both have.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Float, Row, and_, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from storage.models import Rating, ReturnVisit, SurveyResponse, Ticket
+from storage.models import (
+    Property,
+    Rating,
+    ReturnVisit,
+    SurveyResponse,
+    Ticket,
+    TicketEvent,
+)
 
 
 class seconds_between(FunctionElement[float]):
@@ -243,3 +250,122 @@ class FeedbackRepo:
             query = query.where(SurveyResponse.property_id == w.property_id)
         count, average = (await self.session.execute(query)).one()
         return SurveyFigures(int(count or 0), None if average is None else float(average))
+
+
+# --- exports ---------------------------------------------------------------------------------
+EXPORT_BATCH = 1000
+REOPEN_EVENT = "reopen"
+
+
+class ExportRepo:
+    """Rows for the managers' spreadsheet, streamed in batches so that a period of any size
+    is written without holding it in memory. Every query is bounded by the tickets reported
+    in the window (and the property, when given), which `ix_tickets_property_created` serves."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _reported_in(self, w: Window) -> list[ColumnElement[bool]]:
+        scope = [Ticket.created_at >= w.start, Ticket.created_at < w.end]
+        if w.property_id is not None:
+            scope.append(Ticket.property_id == w.property_id)
+        return scope
+
+    async def _stream(self, query: Any) -> AsyncIterator[Row[Any]]:
+        result = await self.session.stream(query.execution_options(yield_per=EXPORT_BATCH))
+        async for row in result:
+            yield row
+
+    def tickets(self, w: Window) -> AsyncIterator[Row[Any]]:
+        reopened = (
+            select(func.count(TicketEvent.id))
+            .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == REOPEN_EVENT)
+            .correlate(Ticket)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                Ticket.number,
+                Property.code,
+                Ticket.created_at,
+                Ticket.accepted_at,
+                Ticket.resolved_at,
+                Ticket.closed_at,
+                Ticket.category,
+                Ticket.urgency,
+                Ticket.hazard,
+                Ticket.address,
+                Ticket.contact_name,
+                Ticket.contact_phone,
+                Ticket.team,
+                Ticket.assignee_name,
+                Ticket.status,
+                Ticket.response_due_at,
+                Ticket.resolution_due_at,
+                Rating.stars,
+                reopened.label("reopened"),
+                Ticket.description,
+            )
+            .join(Property, Property.id == Ticket.property_id)
+            .outerjoin(Rating, Rating.ticket_id == Ticket.id)
+            .where(*self._reported_in(w))
+            .order_by(Ticket.created_at, Ticket.id)
+        )
+        return self._stream(query)
+
+    def events(self, w: Window) -> AsyncIterator[Row[Any]]:
+        query = (
+            select(
+                Ticket.number,
+                TicketEvent.at,
+                TicketEvent.actor_kind,
+                TicketEvent.kind,
+                TicketEvent.old_value,
+                TicketEvent.new_value,
+                TicketEvent.note,
+            )
+            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+            .where(*self._reported_in(w))
+            .order_by(Ticket.created_at, Ticket.id, TicketEvent.at, TicketEvent.id)
+        )
+        return self._stream(query)
+
+    def ratings(self, w: Window) -> AsyncIterator[Row[Any]]:
+        query = (
+            select(
+                Ticket.number,
+                Rating.status,
+                Rating.stars,
+                Rating.reasons,
+                Rating.comment,
+                Rating.asked_at,
+                Rating.answered_at,
+                ReturnVisit.status,
+                ReturnVisit.outcome,
+                ReturnVisit.recorded_at,
+            )
+            .join(Ticket, Ticket.id == Rating.ticket_id)
+            .outerjoin(ReturnVisit, ReturnVisit.ticket_id == Rating.ticket_id)
+            .where(*self._reported_in(w))
+            .order_by(Ticket.created_at, Ticket.id, ReturnVisit.id)
+        )
+        return self._stream(query)
+
+    def surveys(self, w: Window) -> AsyncIterator[Row[Any]]:
+        """Survey answers given in the window (surveys belong to no ticket)."""
+        query = (
+            select(
+                SurveyResponse.period,
+                Property.code,
+                SurveyResponse.sent_at,
+                SurveyResponse.stars,
+                SurveyResponse.comment,
+                SurveyResponse.answered_at,
+            )
+            .outerjoin(Property, Property.id == SurveyResponse.property_id)
+            .where(SurveyResponse.sent_at >= w.start, SurveyResponse.sent_at < w.end)
+            .order_by(SurveyResponse.sent_at, SurveyResponse.id)
+        )
+        if w.property_id is not None:
+            query = query.where(SurveyResponse.property_id == w.property_id)
+        return self._stream(query)

@@ -250,6 +250,16 @@ def may_read_stats(actor: Actor) -> bool:
     return actor.is_manager
 
 
+def may_export(actor: Actor) -> bool:
+    """`/export`: a spreadsheet of every ticket of a period, for managers and admins."""
+    return actor.is_manager
+
+
+def export_masks_phones(full_phones_allowed: bool) -> bool:
+    """Exports mask residents' phone numbers unless the settings allow full numbers."""
+    return not full_phones_allowed
+
+
 def may_bind(actor: Actor) -> bool:
     """`/bind` and `/unbind` a group to a team: admins."""
     return actor.is_admin

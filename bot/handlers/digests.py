@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_chart
 from bot.config import Settings
 from bot.domain.policy import (
+    may_export,
     may_look_up_ticket,
     may_read_stats,
     may_see_full_phone,
@@ -32,10 +33,11 @@ from bot.handlers.presenters import (
     urgency_label,
 )
 from bot.i18n import Raw, Translator
-from bot.messages import Outgoing
+from bot.messages import Document, Outgoing
 from bot.services.desk import Desk
 from bot.services.digest import Digest, stats_for
 from bot.services.dispatch import Dispatch
+from bot.services.export import XLSX_MIME, Exports, Label, span_of
 from bot.services.phones import mask_phone
 from bot.services.ratings import Ratings
 from bot.services.staff import StaffService
@@ -267,7 +269,43 @@ async def on_stats(ctx: Ctx) -> None:
     ctx.say(digest_text(_reader(ctx), digest))
 
 
-async def _stats_property(ctx: Ctx) -> Property | None:
+async def on_export(ctx: Ctx) -> None:
+    """`/export [today|week|month|YYYY-MM]`: the period's tickets as an .xlsx document."""
+    span = span_of(ctx.inc.command_args, ctx.desk.now(), ctx.settings.tz)
+    if span is None:
+        ctx.say(ctx.t("export.usage"))
+        return
+    prop = await _stats_property(ctx, where="export.where", refused="export.managers_only")
+    if prop is None:
+        return
+    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
+    if not may_export(actor):
+        ctx.say(ctx.t("export.managers_only"))
+        return
+    t = _reader(ctx)
+    made = await Exports(ctx.desk).workbook(prop, span, plain_labels(t))
+    caption = t(
+        "export.caption",
+        name=prop.name,
+        first=span.first_day.isoformat(),
+        last=span.last_day.isoformat(),
+        tickets=made.summary.tickets,
+        events=made.summary.events,
+        ratings=made.summary.ratings,
+        surveys=made.summary.surveys,
+        zone=ctx.settings.timezone,
+    )
+    ctx.say(caption, document=Document(made.filename, made.content, XLSX_MIME))
+
+
+def plain_labels(t: Translator) -> Label:
+    """Locale texts for spreadsheet cells: plain text, not Telegram HTML."""
+    return lambda key: html.unescape(t(key))
+
+
+async def _stats_property(
+    ctx: Ctx, *, where: str = "digest.stats_where", refused: str = "digest.managers_only"
+) -> Property | None:
     """Private: the person's property; groups: only the managers' group, for its property."""
     service = StaffService(ctx.desk)
     if ctx.inc.is_private:
@@ -278,14 +316,14 @@ async def _stats_property(ctx: Ctx) -> Property | None:
             else await service.property_for(None)
         )
         if prop is None or not actor.is_staff:
-            ctx.say(ctx.t("digest.managers_only"))
+            ctx.say(ctx.t(refused))
             return None
         return prop
     managers = [
         team for team in await service.teams_of_chat(ctx.inc.chat_id) if team.code == "managers"
     ]
     if not managers:
-        ctx.say(ctx.t("digest.stats_where"))
+        ctx.say(ctx.t(where))
         return None
     return await ctx.desk.property(managers[0].property_id)
 

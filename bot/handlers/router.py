@@ -40,6 +40,7 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "bind": staff_admin.on_bind,
     "unbind": staff_admin.on_unbind,
     "stats": digests.on_stats,
+    "export": digests.on_export,
     "ticket": digests.on_ticket,
 }
 # In groups only staff commands exist; anything else may be meant for another bot.
@@ -50,6 +51,7 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "staff": staff_admin.on_staff,
     "remove": staff_admin.on_remove,
     "stats": digests.on_stats,
+    "export": digests.on_export,
     "ticket": digests.on_ticket,
 }
 
