@@ -117,6 +117,10 @@ class Ticket(Base):
         Index("ix_tickets_redacted_closed", "redacted_at", "closed_at"),
         # Exports and performance figures read one property's tickets reported in a period.
         Index("ix_tickets_property_created", "property_id", "created_at"),
+        # Performance figures: tickets accepted, resolved or falling due in a period.
+        Index("ix_tickets_property_accepted", "property_id", "accepted_at"),
+        Index("ix_tickets_property_resolved", "property_id", "resolved_at"),
+        Index("ix_tickets_property_resolution_due", "property_id", "resolution_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,7 +163,11 @@ class TicketEvent(Base):
     """The audit trail: who did what to a ticket, and when."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (Index("ix_ticket_events_ticket_at", "ticket_id", "at"),)
+    __table_args__ = (
+        Index("ix_ticket_events_ticket_at", "ticket_id", "at"),
+        # Reopenings in a period, for performance figures.
+        Index("ix_ticket_events_kind_at", "kind", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -325,7 +333,10 @@ class ReturnVisit(Base):
     """回访: a follow-up by the service team after a low rating or a "not solved"."""
 
     __tablename__ = "return_visits"
-    __table_args__ = (Index("ix_return_visits_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_return_visits_status_due", "status", "due_at"),
+        Index("ix_return_visits_recorded", "recorded_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))

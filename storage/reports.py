@@ -20,6 +20,7 @@ from storage.models import (
     Property,
     Rating,
     ReturnVisit,
+    StaffMember,
     SurveyResponse,
     Ticket,
     TicketEvent,
@@ -369,3 +370,164 @@ class ExportRepo:
         if w.property_id is not None:
             query = query.where(SurveyResponse.property_id == w.property_id)
         return self._stream(query)
+
+
+# --- performance per staff member and per team -------------------------------------------------
+@dataclass
+class GroupFigures:
+    """One staff member's (key: Telegram id) or one team's (key: team code) figures."""
+
+    key: str
+    name: str = ""
+    accepted: int = 0
+    resolved: int = 0
+    sla_met: int = 0
+    sla_due: int = 0
+    response_median: float | None = None
+    response_p90: float | None = None
+    resolution_median: float | None = None
+    resolution_p90: float | None = None
+    rating_count: int = 0
+    rating_average: float | None = None
+    low_ratings: int = 0
+    reopened: int = 0
+    visits_done: int = 0
+
+    @property
+    def sla_share(self) -> float | None:
+        return self.sla_met / self.sla_due if self.sla_due else None
+
+
+class PerformanceRepo:
+    """The digest's figures grouped by the ticket's team or its assignee (the staff member
+    holding it now). Every query is bounded by the property and by the period on an indexed
+    time column (accepted, resolved, resolution deadline, rating answered, event time)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def figures(
+        self, w: Window, by: str, teams: Sequence[str] | None = None
+    ) -> list[GroupFigures]:
+        """`by` is "team" or "staff"; `teams` limits to those teams (a lead's own)."""
+        key = Ticket.team if by == "team" else Ticket.assignee_id
+        scope: list[ColumnElement[bool]] = [key.is_not(None)]
+        if w.property_id is not None:
+            scope.append(Ticket.property_id == w.property_id)
+        if teams is not None:
+            scope.append(Ticket.team.in_(list(teams)))
+        groups: dict[str, GroupFigures] = {}
+
+        def group(value: Any) -> GroupFigures:
+            return groups.setdefault(str(value), GroupFigures(str(value)))
+
+        await self._counts(w, key, scope, group)
+        for kind in ("response", "resolution"):
+            await self._percentiles(w, key, scope, kind, group)
+        await self._ratings(w, key, scope, group)
+        await self._reopened(w, key, scope, group)
+        await self._visits(w, key, scope, group)
+        if by == "staff":
+            await self._names(w, scope, groups)
+        return sorted(groups.values(), key=lambda g: (-g.resolved, -g.accepted, g.key))
+
+    async def _counts(self, w: Window, key: Any, scope: list[Any], group: Any) -> None:
+        accepted = and_(Ticket.accepted_at >= w.start, Ticket.accepted_at < w.end)
+        resolved = and_(Ticket.resolved_at >= w.start, Ticket.resolved_at < w.end)
+        due_in = and_(Ticket.resolution_due_at >= w.start, Ticket.resolution_due_at < w.end)
+        met = and_(
+            resolved,
+            Ticket.resolved_at <= Ticket.resolution_due_at,
+            Ticket.accepted_at.is_not(None),
+            Ticket.accepted_at <= Ticket.response_due_at,
+        )
+        query = (
+            select(
+                key,
+                _count(accepted),
+                _count(resolved),
+                _count(met),
+                _count(or_(resolved, and_(open_at(w.end), due_in))),
+            )
+            .where(*scope, or_(accepted, resolved, due_in))
+            .group_by(key)
+        )
+        for value, n_accepted, n_resolved, n_met, n_due in await self.session.execute(query):
+            g = group(value)
+            g.accepted, g.resolved = int(n_accepted or 0), int(n_resolved or 0)
+            g.sla_met, g.sla_due = int(n_met or 0), int(n_due or 0)
+
+    async def _percentiles(
+        self, w: Window, key: Any, scope: list[Any], kind: str, group: Any
+    ) -> None:
+        happened = Ticket.accepted_at if kind == "response" else Ticket.resolved_at
+        seconds = seconds_between(happened, Ticket.created_at).label("s")
+        inner = (
+            select(
+                key.label("k"),
+                seconds,
+                func.row_number().over(partition_by=key, order_by=seconds).label("rn"),
+                func.count().over(partition_by=key).label("n"),
+            )
+            .where(*scope, happened >= w.start, happened < w.end)
+            .subquery()
+        )
+        for rank_name, percent in (("median", 50), ("p90", 90)):
+            rank = (inner.c.n * percent + 99) // 100  # ⌈p·n⌉, as the digest
+            query = select(inner.c.k, inner.c.s).where(inner.c.rn == rank)
+            for value, s in await self.session.execute(query):
+                setattr(group(value), f"{kind}_{rank_name}", None if s is None else float(s))
+
+    async def _ratings(self, w: Window, key: Any, scope: list[Any], group: Any) -> None:
+        query = (
+            select(key, func.count(Rating.id), func.avg(Rating.stars), _count(Rating.stars <= 2))
+            .join(Ticket, Ticket.id == Rating.ticket_id)
+            .where(
+                *scope,
+                Rating.stars.is_not(None),
+                Rating.answered_at >= w.start,
+                Rating.answered_at < w.end,
+            )
+            .group_by(key)
+        )
+        for value, count, average, low in await self.session.execute(query):
+            g = group(value)
+            g.rating_count, g.low_ratings = int(count or 0), int(low or 0)
+            g.rating_average = None if average is None else float(average)
+
+    async def _reopened(self, w: Window, key: Any, scope: list[Any], group: Any) -> None:
+        query = (
+            select(key, func.count(func.distinct(Ticket.id)))
+            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(
+                *scope,
+                TicketEvent.kind == REOPEN_EVENT,
+                TicketEvent.at >= w.start,
+                TicketEvent.at < w.end,
+            )
+            .group_by(key)
+        )
+        for value, n in await self.session.execute(query):
+            group(value).reopened = int(n or 0)
+
+    async def _visits(self, w: Window, key: Any, scope: list[Any], group: Any) -> None:
+        query = (
+            select(key, func.count(ReturnVisit.id))
+            .join(Ticket, Ticket.id == ReturnVisit.ticket_id)
+            .where(*scope, ReturnVisit.recorded_at >= w.start, ReturnVisit.recorded_at < w.end)
+            .group_by(key)
+        )
+        for value, n in await self.session.execute(query):
+            group(value).visits_done = int(n or 0)
+
+    async def _names(self, w: Window, scope: list[Any], groups: dict[str, GroupFigures]) -> None:
+        """Staff members' names from the staff list (one row per team they belong to)."""
+        if not groups:
+            return
+        query = select(StaffMember.telegram_id, func.max(StaffMember.name)).where(
+            StaffMember.telegram_id.in_([int(k) for k in groups])
+        )
+        if w.property_id is not None:
+            query = query.where(StaffMember.property_id == w.property_id)
+        for value, name in await self.session.execute(query.group_by(StaffMember.telegram_id)):
+            groups[str(value)].name = name or ""

@@ -255,6 +255,18 @@ def may_export(actor: Actor) -> bool:
     return actor.is_manager
 
 
+def may_read_performance(actor: Actor) -> bool:
+    """`/stats staff`: managers and admins (every team), and team leads (their own)."""
+    return actor.is_manager or Role.LEAD in actor.roles.values()
+
+
+def performance_teams(actor: Actor) -> tuple[str, ...] | None:
+    """The teams whose performance `actor` may read: None for every team (managers)."""
+    if actor.is_manager:
+        return None
+    return tuple(sorted(team for team, role in actor.roles.items() if role == Role.LEAD))
+
+
 def export_masks_phones(full_phones_allowed: bool) -> bool:
     """Exports mask residents' phone numbers unless the settings allow full numbers."""
     return not full_phones_allowed

@@ -1,4 +1,5 @@
-"""export indexes: one property's tickets reported in a period, its surveys sent in one
+"""export indexes: one property's tickets reported, accepted, resolved or due in a period,
+its surveys sent in one, reopenings and return visits recorded in one
 
 Revision ID: 0006_export_indexes
 Revises: 0004_privacy
@@ -15,8 +16,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+TICKET_INDEXES = {
+    "ix_tickets_property_created": "created_at",
+    "ix_tickets_property_accepted": "accepted_at",
+    "ix_tickets_property_resolved": "resolved_at",
+    "ix_tickets_property_resolution_due": "resolution_due_at",
+}
+
+
 def upgrade() -> None:
-    op.create_index("ix_tickets_property_created", "tickets", ["property_id", "created_at"])
+    for name, column in TICKET_INDEXES.items():
+        op.create_index(name, "tickets", ["property_id", column])
+    op.create_index("ix_ticket_events_kind_at", "ticket_events", ["kind", "at"])
+    op.create_index("ix_return_visits_recorded", "return_visits", ["recorded_at"])
     op.create_index(
         "ix_survey_responses_property_sent", "survey_responses", ["property_id", "sent_at"]
     )
@@ -24,4 +36,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_survey_responses_property_sent", table_name="survey_responses")
-    op.drop_index("ix_tickets_property_created", table_name="tickets")
+    op.drop_index("ix_return_visits_recorded", table_name="return_visits")
+    op.drop_index("ix_ticket_events_kind_at", table_name="ticket_events")
+    for name in TICKET_INDEXES:
+        op.drop_index(name, table_name="tickets")
