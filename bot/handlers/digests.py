@@ -18,8 +18,10 @@ from bot.config import Settings
 from bot.domain.policy import (
     may_export,
     may_look_up_ticket,
+    may_read_performance,
     may_read_stats,
     may_see_full_phone,
+    performance_teams,
     ticket_readable_in_group,
 )
 from bot.domain.vocabulary import CATEGORIES
@@ -37,7 +39,8 @@ from bot.messages import Document, Outgoing
 from bot.services.desk import Desk
 from bot.services.digest import Digest, stats_for
 from bot.services.dispatch import Dispatch
-from bot.services.export import XLSX_MIME, Exports, Label, span_of
+from bot.services.export import XLSX_MIME, Exports, Label, Span, span_of
+from bot.services.performance import GroupFigures, Performance, performance_for
 from bot.services.phones import mask_phone
 from bot.services.ratings import Ratings
 from bot.services.staff import StaffService
@@ -46,6 +49,7 @@ from storage.models import Property, Ticket
 log = logging.getLogger(__name__)
 
 STATS_KINDS = ("today", "week", "month")
+STAFF_LINES = 30  # a chat message holds about this many; the export holds everyone
 OLDEST_DESCRIPTION = 20
 TICKET_DESCRIPTION = 1000
 TICKET_NUMBER = re.compile(r"^(\d{8})-?(\d{1,6})$")
@@ -255,6 +259,9 @@ async def on_stats(ctx: Ctx) -> None:
     """`/stats [today|week|month]`: figures so far, for managers and admins."""
     args = ctx.inc.command_args.split()
     kind = args[0].lower() if args else "today"
+    if kind == "staff":
+        await on_stats_staff(ctx, " ".join(args[1:]))
+        return
     if kind not in STATS_KINDS:
         ctx.say(ctx.t("digest.stats_usage"))
         return
@@ -267,6 +274,66 @@ async def on_stats(ctx: Ctx) -> None:
         return
     digest = await stats_for(ctx.desk, prop, kind)
     ctx.say(digest_text(_reader(ctx), digest))
+
+
+async def on_stats_staff(ctx: Ctx, period: str) -> None:
+    """`/stats staff [today|week|month|YYYY-MM]`: per team and staff member (default: this
+    month so far); managers see every team, a lead their own."""
+    span = span_of(period, ctx.desk.now(), ctx.settings.tz)
+    if span is None:
+        ctx.say(ctx.t("perf.usage"))
+        return
+    prop = await _stats_property(ctx, refused="perf.not_allowed")
+    if prop is None:
+        return
+    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
+    if not may_read_performance(actor):
+        ctx.say(ctx.t("perf.not_allowed"))
+        return
+    result = await performance_for(ctx.desk, prop.id, span, performance_teams(actor))
+    ctx.say(performance_text(_reader(ctx), prop, span, result))
+
+
+def performance_text(t: Translator, prop: Property, span: Span, result: Performance) -> str:
+    lines = [
+        t(
+            "perf.title",
+            name=prop.name,
+            first=span.first_day.isoformat(),
+            last=span.last_day.isoformat(),
+        )
+    ]
+    if not result.teams:
+        return "\n".join([*lines, t("perf.none")])
+    lines.append(t("perf.teams_heading"))
+    lines += [_group_line(t, team_label(t, g.key), g) for g in result.teams]
+    if result.staff:
+        lines.append(t("perf.staff_heading"))
+        shown = result.staff[:STAFF_LINES]
+        lines += [_group_line(t, g.name or t("perf.unnamed", id=g.key), g) for g in shown]
+        if len(result.staff) > len(shown):
+            lines.append(t("perf.more", n=len(result.staff) - len(shown)))
+    return "\n".join(lines)
+
+
+def _group_line(t: Translator, who: str, g: GroupFigures) -> str:
+    rating = t("digest.none") if g.rating_average is None else f"{g.rating_average:.1f}"
+    return t(
+        "perf.line",
+        who=who,
+        accepted=g.accepted,
+        resolved=g.resolved,
+        response_median=_duration(t, g.response_median),
+        response_p90=_duration(t, g.response_p90),
+        resolution_median=_duration(t, g.resolution_median),
+        resolution_p90=_duration(t, g.resolution_p90),
+        sla=_percent(t, g.sla_share),
+        rating=rating,
+        ratings=g.rating_count,
+        low=g.low_ratings,
+        reopened=g.reopened,
+        visits=g.visits_done,
+    )
 
 
 async def on_export(ctx: Ctx) -> None:

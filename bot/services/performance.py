@@ -17,11 +17,24 @@ count only for their team.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.desk import Desk, uow_of
 from storage.reports import GroupFigures, PerformanceRepo, Window
+
+__all__ = ["GroupFigures", "Performance", "performance_for", "performance_of"]
+
+
+class Bounds(Protocol):
+    """A period as UTC-comparable bounds (a digest Period, an export Span)."""
+
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,7 @@ async def performance_of(
 
 
 async def performance_for(
-    desk: Desk, window: Window, teams: tuple[str, ...] | None = None
+    desk: Desk, property_id: int, period: Bounds, teams: tuple[str, ...] | None = None
 ) -> Performance:
+    window = Window(period.start, period.end, property_id)
     return await performance_of(uow_of(desk).session, window, teams)

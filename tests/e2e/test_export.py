@@ -51,3 +51,18 @@ async def test_export_refused_to_residents_and_unknown_periods(
     admin = emulator.user("Admin", language_code="zh-hans", user_id=ADMIN_ID)
     sent = await harness.act(admin.send_text("/export 2026-13"))
     assert "用法：/export" in texts(sent)
+
+
+async def test_stats_staff_for_managers_not_residents(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    admin = emulator.user("Admin", language_code="zh-hans", user_id=ADMIN_ID)
+    managers = emulator.group("管理层", members=[admin])
+    await harness.act(admin.send_text("/bind managers", chat=managers))
+    sent = await harness.act(admin.send_text("/stats staff week", chat=managers))
+    assert "员工绩效" in texts(sent)
+    assert "此期间没有接单、完成或到期的工单" in texts(sent)
+    wang = emulator.user("王", language_code="zh-hans")
+    await harness.register(wang)
+    sent = await harness.act(wang.send_text("/stats staff"))
+    assert "只有管理人员、管理员和班组长可以查看员工绩效" in texts(sent)

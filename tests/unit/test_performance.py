@@ -34,8 +34,11 @@ from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.domain.policy import Actor, may_read_performance, performance_teams
+from bot.handlers.digests import performance_text, plain_text
+from bot.i18n import Translator
 from bot.services.digest import day_period
-from bot.services.performance import performance_of
+from bot.services.export import days_span
+from bot.services.performance import Performance, performance_of
 from storage.models import StaffMember, Ticket, TicketEvent
 from storage.reports import GroupFigures
 from storage.uow import UnitOfWorkFactory
@@ -175,3 +178,25 @@ def test_who_reads_performance() -> None:
     assert may_read_performance(manager) and performance_teams(manager) is None
     assert may_read_performance(lead) and performance_teams(lead) == ("engineering",)
     assert not may_read_performance(worker)
+
+
+async def test_the_chat_text_words_the_figures(app: App) -> None:
+    result = await _performance(app)
+    async with app.uow_factory() as uow:
+        prop = await uow.properties.by_code("sunshine")
+    assert prop is not None
+    span = days_span(DAY, DAY, TZ)
+    text = plain_text(performance_text(Translator("en"), prop, span, result))
+    lines = text.splitlines()
+    assert lines[0] == "👥 阳光花园 staff performance, 2026-11-27 to 2026-11-27"
+    assert lines[2] == (
+        "engineering team: accepted 3 · resolved 2 · response 30 min / P90 40 min · "
+        "resolution 2.0 h / P90 2.0 h · SLA 33% · ★ 3.5 (2, 1 low) · reopened 1 · "
+        "return visits 1"
+    )
+    assert (
+        "王师傅: accepted 1 · resolved 0 · response 30 min / P90 30 min · resolution — / P90 —"
+        in text
+    )
+    quiet = Performance([], [])
+    assert "No ticket was accepted" in performance_text(Translator("en"), prop, span, quiet)
