@@ -1,5 +1,6 @@
 """The managers' spreadsheet: every ticket reported in a period, its timeline, its rating and
-return visit, and the surveys sent in the period, written as an .xlsx workbook.
+return visit, the surveys sent in the period, and the period's performance per team and per
+staff member (bot/services/performance.py), written as an .xlsx workbook.
 
 openpyxl's write-only mode streams rows to disk as they come from the database (which
 streams them in batches too), so a period of any size is written in bounded memory. Times
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.policy import export_masks_phones
 from bot.services.desk import Desk, uow_of
 from bot.services.digest import day_period, month_period, so_far
+from bot.services.performance import GroupFigures, Performance, performance_of
 from bot.services.phones import mask_phone, mask_phones_in
 from storage.models import Property
 from storage.reports import ExportRepo, Window
@@ -131,6 +133,26 @@ SURVEY_COLUMNS = (
     Column("col_comment", 40),
     Column("col_answered", 17),
 )
+
+
+PERFORMANCE_COLUMNS = (
+    Column("col_accepted_n", 8),
+    Column("col_resolved_n", 8),
+    Column("col_response_median", 12),
+    Column("col_response_p90", 12),
+    Column("col_resolution_median", 12),
+    Column("col_resolution_p90", 12),
+    Column("col_sla_met", 8),
+    Column("col_sla_due", 8),
+    Column("col_sla_share", 8),
+    Column("col_ratings", 8),
+    Column("col_rating_average", 8),
+    Column("col_low_ratings", 8),
+    Column("col_reopened_n", 8),
+    Column("col_visits_done", 8),
+)
+TEAM_COLUMNS = (Column("col_team", 14), *PERFORMANCE_COLUMNS)
+STAFF_COLUMNS = (Column("col_staff", 14), Column("col_staff_id", 14), *PERFORMANCE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -280,6 +302,42 @@ def _rating_row(w: _Writer) -> Callable[[WriteOnlyWorksheet, Any], list[Any]]:
     return convert
 
 
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def _performance_cells(g: GroupFigures) -> list[Any]:
+    share = g.sla_share
+    return [
+        g.accepted,
+        g.resolved,
+        _minutes(g.response_median),
+        _minutes(g.response_p90),
+        _minutes(g.resolution_median),
+        _minutes(g.resolution_p90),
+        g.sla_met,
+        g.sla_due,
+        None if share is None else round(share, 4),
+        g.rating_count,
+        None if g.rating_average is None else round(g.rating_average, 2),
+        g.low_ratings,
+        g.reopened,
+        g.visits_done,
+    ]
+
+
+def _write_performance(w: _Writer, result: Performance) -> None:
+    """The Teams and Staff sheets: few rows (one per team or person), already aggregated."""
+    teams = w.sheet("sheet_teams", TEAM_COLUMNS)
+    for g in result.teams:
+        teams.append([w.code("team", g.key), *_performance_cells(g)])
+    w.close_sheet(teams, TEAM_COLUMNS, len(result.teams))
+    staff = w.sheet("sheet_staff", STAFF_COLUMNS)
+    for g in result.staff:
+        staff.append([g.name or None, int(g.key), *_performance_cells(g)])
+    w.close_sheet(staff, STAFF_COLUMNS, len(result.staff))
+
+
 def _survey_row(w: _Writer) -> Callable[[WriteOnlyWorksheet, Any], list[Any]]:
     def convert(ws: WriteOnlyWorksheet, r: Any) -> list[Any]:
         return [
@@ -319,6 +377,7 @@ async def write_export(
     surveys = await _write_rows(
         writer, "sheet_surveys", SURVEY_COLUMNS, repo.surveys(window), _survey_row(writer)
     )
+    _write_performance(writer, await performance_of(session, window))
     writer.book.save(target)
     return ExportSummary(tickets, events, ratings, surveys)
 

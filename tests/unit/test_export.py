@@ -112,7 +112,7 @@ async def test_sheets_values_types_and_local_times(app: App, tmp_path: Path) -> 
     out = tmp_path / "export.xlsx"
     await _export(app, DAY, DAY, out)
     book = load_workbook(out)
-    assert book.sheetnames == ["Tickets", "Timeline", "Ratings", "Surveys"]
+    assert book.sheetnames == ["Tickets", "Timeline", "Ratings", "Surveys", "Teams", "Staff"]
     tickets = book["Tickets"]
     assert tickets.freeze_panes == "A2"
     assert tickets.auto_filter.ref == "A1:V9"  # 22 columns, a header and 8 tickets
@@ -137,6 +137,25 @@ async def test_sheets_values_types_and_local_times(app: App, tmp_path: Path) -> 
     assert x["Assignee"] == "李师傅" and x["Urgency"] == "High"
     # The formula-like address stays text.
     assert x["Address"] == "=HYPERLINK(1)" and tickets["J8"].data_type == "s"
+
+
+async def test_team_performance_sheet(app: App, tmp_path: Path) -> None:
+    """The digest's figures per team (tests/unit/test_performance.py has them by hand), with
+    X: engineering, accepted after 5 minutes, reopened twice on the 27th (one ticket)."""
+    out = tmp_path / "teams.xlsx"
+    await _export(app, DAY, DAY, out)
+    book = load_workbook(out)
+    teams = {str(r["Team"]): r for r in _rows(book["Teams"])}
+    engineering = teams["engineering team"]
+    # responses 5, 10, 30, 40 min: median rank 2 = 10, P90 rank ⌈3.6⌉ = 4 = 40
+    assert (engineering["Accepted"], engineering["Resolved"]) == (4, 2)
+    assert (engineering["Response median (min)"], engineering["Response P90 (min)"]) == (10, 40)
+    assert (engineering["SLA met"], engineering["SLA due"]) == (1, 3)
+    assert engineering["SLA met share"] == pytest.approx(0.3333, abs=1e-4)
+    assert (engineering["Ratings"], engineering["Average stars"]) == (2, 3.5)
+    assert (engineering["Reopened tickets"], engineering["Return visits done"]) == (1, 1)
+    assert teams["service desk"]["Resolution median (min)"] == 660
+    assert book["Teams"].freeze_panes == "A2" and book["Staff"].max_row == 1
 
 
 async def test_phones_masked_unless_the_settings_allow(app: App, tmp_path: Path) -> None:
