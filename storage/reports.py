@@ -19,6 +19,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from storage.models import (
     Property,
     Rating,
+    Resident,
     ReturnVisit,
     StaffMember,
     SurveyResponse,
@@ -531,3 +532,91 @@ class PerformanceRepo:
             query = query.where(StaffMember.property_id == w.property_id)
         for value, name in await self.session.execute(query.group_by(StaffMember.telegram_id)):
             groups[str(value)].name = name or ""
+
+
+# --- hot spots ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recurrence:
+    """A group of tickets that recur: its key (building, unit or resident; category) and the
+    tickets' numbers in the order reported."""
+
+    place: str
+    category: str
+    numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reopened:
+    number: str
+    times: int
+
+
+class HotspotRepo:
+    """What recurs within a window; each query is bounded by the property and the window."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _reported_in(self, w: Window) -> list[ColumnElement[bool]]:
+        scope = [Ticket.created_at >= w.start, Ticket.created_at < w.end]
+        if w.property_id is not None:
+            scope.append(Ticket.property_id == w.property_id)
+        return scope
+
+    async def _recurring(
+        self, w: Window, keys: Sequence[Any], place: Any, minimum: int, *where: Any
+    ) -> list[Recurrence]:
+        inner = (
+            select(
+                Ticket.number,
+                Ticket.category,
+                Ticket.created_at,
+                place.label("place"),
+                *(k.label(f"k{i}") for i, k in enumerate(keys)),
+                func.count().over(partition_by=[*keys, Ticket.category]).label("n"),
+            )
+            .join(Resident, Resident.id == Ticket.resident_id)
+            .where(*self._reported_in(w), *where)
+            .subquery()
+        )
+        group = [inner.c[f"k{i}"] for i in range(len(keys))]
+        query = (
+            select(inner.c.number, inner.c.category, inner.c.place, *group)
+            .where(inner.c.n >= minimum)
+            .order_by(*group, inner.c.category, inner.c.created_at, inner.c.number)
+        )
+        found: dict[tuple[Any, ...], tuple[str, str, list[str]]] = {}
+        for number, category, where, *key in await self.session.execute(query):
+            entry = found.setdefault((*key, category), (str(where), str(category), []))
+            entry[2].append(str(number))
+        return [Recurrence(p, c, tuple(numbers)) for p, c, numbers in found.values()]
+
+    async def same_place(self, w: Window, minimum: int) -> list[Recurrence]:
+        """The same building and unit with the same category `minimum` times or more."""
+        keys = (Resident.building, Resident.unit)
+        place = Resident.building + Resident.unit
+        return await self._recurring(w, keys, place, minimum, Resident.building != "")
+
+    async def same_resident(self, w: Window, minimum: int) -> list[Recurrence]:
+        """The same resident with the same category `minimum` times or more; the place shown
+        is the resident's address (their name stays out of group chats)."""
+        place = Resident.building + Resident.unit + Resident.room
+        return await self._recurring(w, (Resident.id,), place, minimum)
+
+    async def reopened(self, w: Window, minimum: int) -> list[Reopened]:
+        """Tickets reopened `minimum` times or more within the window."""
+        times = func.count(TicketEvent.id)
+        query = (
+            select(Ticket.number, times)
+            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(
+                TicketEvent.kind == REOPEN_EVENT,
+                TicketEvent.at >= w.start,
+                TicketEvent.at < w.end,
+                *([Ticket.property_id == w.property_id] if w.property_id is not None else []),
+            )
+            .group_by(Ticket.number)
+            .having(times >= minimum)
+            .order_by(times.desc(), Ticket.number)
+        )
+        return [Reopened(str(n), int(t)) for n, t in await self.session.execute(query)]

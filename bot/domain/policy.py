@@ -267,6 +267,18 @@ def performance_teams(actor: Actor) -> tuple[str, ...] | None:
     return tuple(sorted(team for team, role in actor.roles.items() if role == Role.LEAD))
 
 
+# Hot spots (`/stats hotspots`): what recurs within the last HOTSPOT_DAYS days.
+HOTSPOT_DAYS = 30
+HOTSPOT_SAME_PLACE = 3  # the same building and unit, the same category, this many tickets
+HOTSPOT_SAME_RESIDENT = 3  # the same resident, the same category, this many tickets
+HOTSPOT_REOPENS = 2  # a ticket reopened this many times ("more than once")
+
+
+def hotspot_window(now: datetime) -> tuple[datetime, datetime]:
+    """The span hot spots look at: the last HOTSPOT_DAYS days up to now."""
+    return now - timedelta(days=HOTSPOT_DAYS), now
+
+
 def export_masks_phones(full_phones_allowed: bool) -> bool:
     """Exports mask residents' phone numbers unless the settings allow full numbers."""
     return not full_phones_allowed

@@ -40,6 +40,7 @@ from bot.services.desk import Desk
 from bot.services.digest import Digest, stats_for
 from bot.services.dispatch import Dispatch
 from bot.services.export import XLSX_MIME, Exports, Label, Span, span_of
+from bot.services.hotspots import Hotspots, Recurrence, hotspots_for
 from bot.services.performance import GroupFigures, Performance, performance_for
 from bot.services.phones import mask_phone
 from bot.services.ratings import Ratings
@@ -262,6 +263,9 @@ async def on_stats(ctx: Ctx) -> None:
     if kind == "staff":
         await on_stats_staff(ctx, " ".join(args[1:]))
         return
+    if kind == "hotspots":
+        await on_stats_hotspots(ctx)
+        return
     if kind not in STATS_KINDS:
         ctx.say(ctx.t("digest.stats_usage"))
         return
@@ -333,6 +337,45 @@ def _group_line(t: Translator, who: str, g: GroupFigures) -> str:
         low=g.low_ratings,
         reopened=g.reopened,
         visits=g.visits_done,
+    )
+
+
+async def on_stats_hotspots(ctx: Ctx) -> None:
+    """`/stats hotspots`: what recurred in the last 30 days, with ticket numbers."""
+    prop = await _stats_property(ctx)
+    if prop is None:
+        return
+    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
+    if not may_read_stats(actor):
+        ctx.say(ctx.t("digest.managers_only"))
+        return
+    ctx.say(hotspots_text(_reader(ctx), prop, await hotspots_for(ctx.desk, prop.id)))
+
+
+def hotspots_text(t: Translator, prop: Property, found: Hotspots) -> str:
+    lines = [t("hot.title", name=prop.name)]
+    if found.empty:
+        return "\n".join([*lines, t("hot.none")])
+    if found.places:
+        lines.append(t("hot.places"))
+        lines += [_recurrence_line(t, r) for r in found.places]
+    if found.reopened:
+        lines.append(t("hot.reopened"))
+        lines += [t("hot.reopened_item", number=r.number, times=r.times) for r in found.reopened]
+    if found.residents:
+        lines.append(t("hot.residents"))
+        lines += [_recurrence_line(t, r) for r in found.residents]
+    lines.append(t("hot.open_with"))
+    return "\n".join(lines)
+
+
+def _recurrence_line(t: Translator, r: Recurrence) -> str:
+    return t(
+        "hot.item",
+        place=r.place,
+        category=category_label(t, r.category),
+        n=len(r.numbers),
+        numbers=t("common.list_separator").join(r.numbers),
     )
 
 
