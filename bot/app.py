@@ -23,11 +23,16 @@ from bot.transports.delivery import InFlight
 from scheduler.jobs import core_jobs
 from scheduler.jobs_digest import digest_jobs
 from scheduler.runner import JobSpec, Scheduler
-from storage.db import create_engine, session_factory
+from storage.db import PoolSettings, create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+# The part of the shutdown time that updates being handled may take; the rest is for sending,
+# less what closing connections needs at the end.
+HANDLING_SHARE = 0.6
+CLOSING_SHARE = 0.1
 
 
 class Transport(Protocol):
@@ -38,7 +43,7 @@ class Transport(Protocol):
 
     async def run(self) -> None: ...
 
-    async def stop(self) -> None: ...
+    async def stop(self, timeout: float = 10.0) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -77,7 +82,7 @@ class App:
     async def create(
         cls, settings: Settings, clock: Clock | None = None, classify: Classifier | None = None
     ) -> App:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_settings(settings))
         await upgrade(engine)
         uow_factory = UnitOfWorkFactory(session_factory(engine))
         clock = clock or SystemClock()
@@ -130,8 +135,9 @@ class App:
         if self._outbox_stop is not None:
             self._outbox_stop.set()
         if self._outbox_task is not None:
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._outbox_task, 10)
+            self._outbox_task.cancel()  # stop() already gave it its time
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._outbox_task
         self._outbox_task = self._outbox_stop = None
 
     async def run(self) -> None:
@@ -139,12 +145,36 @@ class App:
         log.info("PropDesk running with %s", transport.name)
         await transport.run()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float | None = None) -> None:
+        """An orderly stop within `grace` s (default: the shutdown setting): take no more
+        updates, let those taken finish (what does not finish is not confirmed, so Telegram
+        sends it again), then send what the outbox holds until the time is up."""
+        grace = self.settings.shutdown_seconds if grace is None else grace
+        deadline = asyncio.get_running_loop().time() + grace * (1 - CLOSING_SHARE)
         if self.scheduler is not None:
             self.scheduler.shutdown()
-        await self._stop_outbox()
         if self.transport is not None:
-            await self.transport.stop()
+            await self.transport.stop(grace * HANDLING_SHARE)
+        await self._flush_outbox(deadline)
+        await self._stop_outbox()
+
+    async def _flush_outbox(self, deadline: float) -> None:
+        """Send what is due until nothing is left or the time is up; rows left over stay
+        in the database for the next start."""
+        if self.outbox is None or self._outbox_stop is None:
+            return
+        self._outbox_stop.set()  # the loop finishes its current pass; we drain the rest
+        loop = asyncio.get_running_loop()
+        try:
+            if self._outbox_task is not None:
+                await asyncio.wait_for(asyncio.shield(self._outbox_task), deadline - loop.time())
+            while loop.time() < deadline:
+                if await asyncio.wait_for(self.outbox.drain(), deadline - loop.time()) == 0:
+                    break
+        except TimeoutError:
+            log.info("shutdown: outbox rows left for the next start")
+        except Exception:  # stopping must not fail: what is left is still in the database
+            log.exception("shutdown: outbox flush failed")
 
     async def close(self) -> None:
         if self.scheduler is not None:
@@ -153,6 +183,15 @@ class App:
         if self.transport is not None:
             await self.transport.close()
         await self.engine.dispose()
+
+
+def pool_settings(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        timeout=settings.db_pool_timeout,
+        lock_timeout=settings.db_lock_timeout,
+    )
 
 
 async def _warm_classifier() -> Classifier:

@@ -192,6 +192,15 @@ class Settings(BaseSettings):
     survey: SurveyConfig = Field(default_factory=SurveyConfig)
     plans: list[PlanConfig] = Field(default_factory=list)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    # SIGTERM / SIGINT: stop taking updates, finish and send within this many seconds, exit 0.
+    shutdown_seconds: float = Field(default=8.0, gt=0)
+    # PostgreSQL connections kept open, and extra ones allowed under load.
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    # How long a request waits for a free connection before it is answered "busy, retry".
+    db_pool_timeout: float = Field(default=30.0, gt=0)
+    # How long a request waits for a lock (SQLite's write lock, a PostgreSQL row or table lock).
+    db_lock_timeout: float = Field(default=30.0, gt=0)
     export: ExportConfig = Field(default_factory=ExportConfig)
 
     @field_validator("admin_ids", mode="before")

@@ -1,11 +1,14 @@
-"""Engine construction: SQLite gets WAL, foreign keys and BEGIN IMMEDIATE; PostgreSQL as is."""
+"""Engine construction: SQLite gets WAL, foreign keys and BEGIN IMMEDIATE; PostgreSQL as is.
+Both get bounded waits: for a pooled connection and for a lock."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
@@ -15,13 +18,62 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+@dataclass(frozen=True)
+class PoolSettings:
+    """Connections kept (`size`) and allowed on top (`max_overflow`); seconds to wait for a
+    connection (`timeout`) and for a lock (`lock_timeout`) before giving up."""
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30.0
+    lock_timeout: float = 30.0
+
+
+# PostgreSQL's lock_not_available: lock_timeout ran out.
+PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def create_engine(url: str, pool: PoolSettings | None = None, **kwargs: Any) -> AsyncEngine:
+    pool = pool or PoolSettings()
+    sizes = {
+        "pool_size": pool.size,
+        "max_overflow": pool.max_overflow,
+        "pool_timeout": pool.timeout,
+    }
     if is_sqlite(url):
         _ensure_sqlite_folder(url)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        engine = create_async_engine(
+            url, connect_args={"timeout": pool.lock_timeout}, **sizes, **kwargs
+        )
+        _configure_sqlite(engine, pool.lock_timeout)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    lock_ms = str(int(pool.lock_timeout * 1000))
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"lock_timeout": lock_ms}},
+        **sizes,
+        **kwargs,
+    )
+
+
+class DatabaseBusy(Exception):
+    """Our own wait for the database ran out (e.g. the queue for SQLite's write lock)."""
+
+
+def is_busy(error: BaseException) -> bool:
+    """The database could not be had in time: no pooled connection, or a lock held too long.
+    Nothing was committed; the same request can simply be tried again."""
+    if isinstance(error, sa_exc.TimeoutError | DatabaseBusy):
+        return True
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    original = error.orig
+    for layer in (original, getattr(original, "__cause__", None)):
+        if getattr(layer, "sqlstate", None) == PG_LOCK_NOT_AVAILABLE:
+            return True
+    text = str(original).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -34,7 +86,9 @@ def _ensure_sqlite_folder(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, lock_timeout: float) -> None:
+    busy_ms = int(lock_timeout * 1000)
+
     # The driver's implicit transactions lose concurrent read-then-write updates;
     # SQLAlchemy's documented recipe takes the write lock at BEGIN instead.
     @event.listens_for(engine.sync_engine, "connect")
@@ -43,7 +97,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

@@ -153,6 +153,22 @@ class TicketRepo(_Repo):
     async def all(self) -> Sequence[Ticket]:
         return (await self.session.scalars(select(Ticket).order_by(Ticket.id))).all()
 
+    async def held_by(
+        self, property_id: int, assignee_id: int, teams: Sequence[str], statuses: Sequence[str]
+    ) -> Sequence[Ticket]:
+        """The tickets someone holds in some teams of a property, oldest first."""
+        query = (
+            select(Ticket)
+            .where(
+                Ticket.property_id == property_id,
+                Ticket.assignee_id == assignee_id,
+                Ticket.team.in_(list(teams)),
+                Ticket.status.in_(list(statuses)),
+            )
+            .order_by(Ticket.created_at, Ticket.id)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def transition(
         self, ticket_id: int, expected_status: str, values: dict[str, Any]
     ) -> bool:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.config import Settings, SettingsError, load_settings
 from storage.migrate import SchemaNotAtHead
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,14 +108,40 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT, then stop in order within PROPDESK_SHUTDOWN_SECONDS."""
     from bot.app import App
 
-    app = await App.create(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)  # from here on a signal means "stop in order"
     try:
-        await app.run()
+        app = await App.create(settings)
+        try:
+            return await _run_until_stopped(app, stop)
+        finally:
+            await app.close()
     finally:
-        await app.close()
-    return 0
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+async def _run_until_stopped(app: App, stop: asyncio.Event) -> int:
+    running = asyncio.create_task(app.run())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            running.result()  # the transport ended by itself: report why
+            return 0
+        logging.getLogger(__name__).info("signal received: stopping")
+        await app.stop()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(running, timeout=1.0)  # polling ends once stopped
+        return 0
+    finally:
+        stopping.cancel()
+        running.cancel()
 
 
 def _migrate(args: argparse.Namespace) -> int:

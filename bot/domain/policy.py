@@ -22,6 +22,7 @@ from bot.domain.vocabulary import (
     HotlineKind,
     Role,
     Team,
+    TicketStatus,
     Urgency,
 )
 
@@ -231,6 +232,17 @@ def may_act_on_ticket(actor: Actor, ticket: TicketLike, action: str) -> bool:
     if action in _ASSIGNEE_ONLY:
         return mine or (role == Role.LEAD and ticket.assignee_id is not None)
     return False
+
+
+def held_by_someone(status: str) -> bool:
+    """Statuses in which a ticket is someone's (accepted, being worked on, waiting for the
+    resident): what goes back to the team's pool when that person leaves the team."""
+    return status in (TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING)
+
+
+def may_take_over(actor: Actor, ticket: TicketLike) -> bool:
+    """A lead (or a manager) takes over any open ticket of their team, held or not."""
+    return _same_property(actor, ticket) and actor.leads(ticket.team)
 
 
 def may_look_up_ticket(actor: Actor, ticket: TicketLike) -> bool:

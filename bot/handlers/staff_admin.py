@@ -10,8 +10,10 @@ import re
 
 from bot.domain.vocabulary import TEAMS
 from bot.handlers.base import Ctx
+from bot.handlers.cards import group_translator, refresh_cards
 from bot.handlers.presenters import team_label
 from bot.messages import Outgoing
+from bot.services.handover import Handover
 from bot.services.staff import INVITE_DAYS, ROLES, Actor, NotAllowed, StaffService
 from storage.models import Property
 
@@ -161,7 +163,9 @@ async def on_staff(ctx: Ctx) -> None:
 
 
 async def on_remove(ctx: Ctx) -> None:
-    """`/remove <telegram id> [team]`: the ids are listed by /staff."""
+    """`/remove <telegram id> [team]`: the ids are listed by /staff. What the member held
+    in those teams goes back to the pool; the cards say so, the residents are not told
+    (nothing they were promised changes)."""
     args = _args(ctx)
     if not args or not _TELEGRAM_ID.fullmatch(args[0]) or (len(args) > 1 and args[1] not in TEAMS):
         ctx.say(ctx.t("staff.remove_usage"))
@@ -170,19 +174,31 @@ async def on_remove(ctx: Ctx) -> None:
     prop = await _chat_property(ctx, service)
     if prop is None:
         return
+    t = group_translator(ctx.desk)
     try:
         actor = await _actor(ctx, service, prop)
-        removed = await service.remove(
-            actor, prop, int(args[0]), args[1] if len(args) > 1 else None
+        removal = await Handover(ctx.desk).remove(
+            actor,
+            prop,
+            int(args[0]),
+            args[1] if len(args) > 1 else None,
+            lambda name: t("staff.left_team", name=name),
         )
     except NotAllowed as exc:
         ctx.say(ctx.t(exc.reason))
         return
-    if not removed:
+    if not removal.members:
         ctx.say(ctx.t("staff.remove_nobody"))
         return
-    teams = ctx.t("common.list_separator").join(team_label(ctx.t, m.team) for m in removed)
-    ctx.say(ctx.t("staff.removed", name=removed[0].name or args[0], teams=teams))
+    name = removal.members[0].name or args[0]
+    teams = ctx.t("common.list_separator").join(team_label(ctx.t, m.team) for m in removal.members)
+    ctx.say(ctx.t("staff.removed", name=name, teams=teams))
+    for ticket in removal.returned:
+        reason = t("staff.left_team", name=name)
+        await refresh_cards(ctx.desk, ticket, extra=t("card.requeued", reason=reason))
+    if removal.returned:
+        numbers = ctx.t("common.list_separator").join(tk.number for tk in removal.returned)
+        ctx.say(ctx.t("staff.removed_returned", numbers=numbers))
 
 
 async def _chat_property(ctx: Ctx, service: StaffService) -> Property | None:

@@ -21,6 +21,7 @@ from bot.handlers.cards import (
     post_cards,
     refresh_cards,
 )
+from bot.handlers.digests import TICKET_NUMBER
 from bot.handlers.flow import Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text, parse_local_moment
 from bot.handlers.presenters import category_label, local_time, team_label
@@ -30,7 +31,7 @@ from bot.services.cards import CardBook
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition, Status, next_status
 from bot.services.phones import display_phone
-from bot.services.staff import Actor, NotAllowed
+from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import Ticket
 
 
@@ -63,7 +64,9 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
 
 
 async def _guarded(ctx: Ctx, ticket: Ticket, work: Awaitable[None]) -> None:
-    """Refusals and lost races answer briefly and change nothing."""
+    """Refusals and lost races answer briefly and change nothing, not even the card: whoever
+    changed the ticket already edited every live card (directly or by outbox), so an edit
+    here would repeat theirs, and Telegram refuses it ("message is not modified")."""
     try:
         await work
     except NotAllowed as exc:
@@ -73,8 +76,6 @@ async def _guarded(ctx: Ctx, ticket: Ticket, work: Awaitable[None]) -> None:
             _refuse(ctx, ctx.t("staff.taken", name=ticket.assignee_name))
         else:
             _refuse(ctx, ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}")))
-        if ctx.inc.is_callback:
-            await _show(ctx, ticket)
 
 
 def _refuse(ctx: Ctx, text: str) -> None:
@@ -313,6 +314,40 @@ ACTIONS: dict[CardButton, Action] = {
     CardButton.WAIT: _wait,
     CardButton.ESTIMATE: _ask_eta,
 }
+
+
+# taking over ---------------------------------------------------------------------------
+async def on_takeover(ctx: Ctx) -> None:
+    """`/takeover <number>`: a lead (or manager) takes any open ticket of their team,
+    e.g. one held by someone who is away; the resident is not told (same team, same times)."""
+    match = TICKET_NUMBER.match(ctx.inc.command_args.strip())
+    if match is None:
+        ctx.say(ctx.t("staff.takeover_usage"))
+        return
+    if not await StaffService(ctx.desk).is_staff(ctx.inc.user_id):
+        ctx.say(ctx.t("staff.takeover_not_allowed"))  # nor whether the ticket exists
+        return
+    number = f"{match.group(1)}-{int(match.group(2)):04d}"
+    ticket = await ctx.desk.ticket_by_number(number)
+    if ticket is None:
+        ctx.say(ctx.t("lookup.not_found", number=number))
+        return
+    dispatch = Dispatch(ctx.desk)
+    actor = await dispatch.actor_for(ctx.inc.user_id, ticket, ctx.inc.user_name)
+    try:
+        was_new = ticket.status == Status.NEW
+        await dispatch.take_over(actor, ticket)
+    except NotAllowed as exc:
+        ctx.say(ctx.t(exc.reason))
+        return
+    except (IllegalTransition, Conflict):
+        ctx.say(ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}")))
+        return
+    t = group_translator(ctx.desk)
+    await refresh_cards(ctx.desk, ticket, extra=t("card.taken_over", name=actor.name))
+    ctx.say(ctx.t("staff.taken_over", number=ticket.number))
+    if was_new:  # accepted just now: the resident hears who, as with the Accept button
+        await notify_resident(ctx.desk, ticket, "notify.accepted")
 
 
 # replies -------------------------------------------------------------------------------

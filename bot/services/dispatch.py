@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.domain.policy import may_act_on_ticket
+from bot.domain.policy import may_act_on_ticket, may_take_over
 from bot.domain.vocabulary import CATEGORIES, TEAMS, URGENCIES, CardAction
 from bot.services.desk import Desk, uow_of
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition, Status, next_status
@@ -104,6 +104,26 @@ class Dispatch:
         if target != old_team:
             await self._staff_event(ticket, actor, "team", old_team, target, reason)
         return event
+
+    async def take_over(self, actor: Actor, ticket: Ticket) -> TicketEvent:
+        """A lead takes a ticket of their team: a new one they accept; a held one changes
+        hands and keeps its status and its promises (the holder may be gone)."""
+        if not may_take_over(actor, ticket):
+            raise NotAllowed("staff.takeover_not_allowed")
+        if ticket.status == Status.NEW:
+            return await self.accept(actor, ticket)
+        _require_open(ticket, "take_over")
+        if ticket.assignee_id == actor.telegram_id:
+            raise IllegalTransition("take_over", ticket.status)
+        old_name = ticket.assignee_name
+        hands = {"assignee_id": actor.telegram_id, "assignee_name": actor.name[:64]}
+        changed = await self.uow.tickets.transition(
+            ticket.id, ticket.status, {**hands, "updated_at": self.desk.now()}
+        )
+        await self.uow.tickets.refresh(ticket)
+        if not changed:
+            raise Conflict(ticket)
+        return await self._staff_event(ticket, actor, "assignee", old_name, actor.name)
 
     async def wait(self, actor: Actor, ticket: Ticket) -> TicketEvent:
         """Waiting for the resident (nobody home, parts to choose): the resolution clock stops."""

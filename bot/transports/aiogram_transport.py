@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -53,6 +52,7 @@ from bot.messages import (
 )
 from bot.transports import common
 from bot.transports.delivery import InFlight
+from bot.transports.polling import Fetched, Poller
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -186,8 +186,13 @@ def _markup(
     return None
 
 
+# A long poll's answer may take this much longer than the poll itself before we give up.
+POLL_MARGIN = 10
+
+
 class AiogramTransport:
-    """Long polling by default; `feed` processes one raw update (webhooks, tests)."""
+    """Our own long polling (an update is confirmed only once handled; one person's updates
+    in order); each update goes through the dispatcher with `feed_update`."""
 
     name = "aiogram"
 
@@ -204,6 +209,7 @@ class AiogramTransport:
         self.dp.callback_query.register(self._on_event)
         self._username = ""
         self.in_flight = InFlight()
+        self.poller: Poller[Update] = Poller(self._fetch, self._feed, tracker=self.in_flight)
 
     async def prepare(self) -> None:
         me = await self.bot.get_me()
@@ -225,18 +231,27 @@ class AiogramTransport:
             return
         await self.in_flight.process(incoming, self.core, self.sender)
 
-    async def run(self) -> None:
-        await self.dp.start_polling(
-            self.bot,
-            handle_signals=False,
-            close_bot_session=False,
-            allowed_updates=["message", "callback_query"],
+    async def _fetch(
+        self, offset: int | None, timeout: float, limit: int
+    ) -> Sequence[Fetched[Update]]:
+        updates = await self.bot.get_updates(
+            offset=offset,
+            limit=limit,
+            timeout=int(timeout),
+            allowed_updates=list(common.ALLOWED_UPDATES),
+            request_timeout=int(timeout) + POLL_MARGIN,
         )
+        return [Fetched(u.update_id, common.ordering_key(u), u) for u in updates]
 
-    async def stop(self) -> None:
-        with contextlib.suppress(RuntimeError):  # polling had not started
-            await self.dp.stop_polling()
-        await self.in_flight.wait_idle(timeout=10)
+    async def _feed(self, update: Update) -> None:
+        await self.dp.feed_update(self.bot, update)
+
+    async def run(self) -> None:
+        await self.poller.run()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Take no more updates; finish those taken within `timeout` s; confirm them."""
+        await self.poller.shutdown(timeout)
 
     async def close(self) -> None:
         await self.bot.session.close()

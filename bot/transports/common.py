@@ -70,6 +70,23 @@ def is_not_modified(description: str) -> bool:
     return "message is not modified" in description
 
 
+# Update kinds we poll for; everything else is of no use to the desk.
+ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query")
+
+
+def ordering_key(update: Any) -> tuple[int, int]:
+    """Updates with one key are handled in Telegram's order: one person in one chat, the
+    unit our dialog state is kept by. (0, 0) gathers anything without a person or chat."""
+    query = update.callback_query
+    if query is not None:
+        chat = query.message.chat.id if query.message is not None else query.from_user.id
+        return chat, query.from_user.id
+    message = update.message
+    if message is not None:
+        return message.chat.id, message.from_user.id if message.from_user else 0
+    return 0, 0
+
+
 # Both frameworks model updates with the Bot API's own field names (message.chat.id,
 # from_user.full_name, contact.phone_number...), so one mapping reads either's objects.
 def update_to_incoming(update: Any, bot_username: str) -> Incoming | None:

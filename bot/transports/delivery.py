@@ -32,16 +32,23 @@ class InFlight:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    async def process(self, incoming: Incoming, core: Core, sender: Sender) -> None:
+    def enter(self) -> None:
+        """An update is taken in (it may wait in its person's queue before it is handled)."""
         self.count += 1
         self._idle.clear()
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
+
+    async def process(self, incoming: Incoming, core: Core, sender: Sender) -> None:
+        self.enter()
         try:
             reply = await core.handle(incoming)
             await deliver(reply, sender, core)
         finally:
-            self.count -= 1
-            if self.count == 0:
-                self._idle.set()
+            self.leave()
 
     async def wait_idle(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):

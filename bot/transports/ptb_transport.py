@@ -5,10 +5,9 @@ Translation only; dialog state stays in our database (no ConversationHandler, no
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -45,6 +44,7 @@ from bot.messages import (
 )
 from bot.transports import common
 from bot.transports.delivery import InFlight
+from bot.transports.polling import Fetched, Poller
 
 # Opt in to PTB's coming timedelta `retry_after` (we read both forms) and skip the warning.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -188,7 +188,9 @@ def _markup(out: Outgoing) -> Markup | None:
 
 
 class PtbTransport:
-    """Long polling through PTB's Updater; updates go straight to the core."""
+    """Our own long polling (PTB's Updater confirms a batch as soon as it is fetched): an
+    update is confirmed only once handled, one person's updates in order; each update goes
+    through the application's handlers with `process_update`."""
 
     name = "ptb"
 
@@ -200,13 +202,13 @@ class PtbTransport:
             .base_url(f"{api_base}/bot")
             .base_file_url(f"{api_base}/file/bot")
             .defaults(Defaults(parse_mode=ParseMode.HTML))
-            .concurrent_updates(16)
+            .updater(None)
             .build()
         )
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.sender = PtbSender(self.application)
-        self._stopped = asyncio.Event()
         self.in_flight = InFlight()
+        self.poller: Poller[Update] = Poller(self._fetch, self._feed, tracker=self.in_flight)
 
     async def prepare(self) -> None:
         await self.application.initialize()  # calls getMe
@@ -228,26 +230,27 @@ class PtbTransport:
             return
         await self.in_flight.process(incoming, self.core, self.sender)
 
-    async def run(self) -> None:
-        updater = self.application.updater
-        if updater is None:
-            raise RuntimeError("PTB application built without an updater")
-        self._stopped.clear()
-        await updater.start_polling(
-            allowed_updates=["message", "callback_query"], poll_interval=0.0, timeout=10
+    async def _fetch(
+        self, offset: int | None, timeout: float, limit: int
+    ) -> Sequence[Fetched[Update]]:
+        # PTB adds the long-poll timeout to the read timeout itself.
+        updates = await self.application.bot.get_updates(
+            offset=offset,
+            limit=limit,
+            timeout=int(timeout),
+            allowed_updates=list(common.ALLOWED_UPDATES),
         )
-        await self.application.start()
-        await self._stopped.wait()
+        return [Fetched(u.update_id, common.ordering_key(u), u) for u in updates]
 
-    async def stop(self) -> None:
-        updater = self.application.updater
-        await self.in_flight.wait_idle(timeout=10)
-        with contextlib.suppress(RuntimeError):
-            if updater is not None and updater.running:
-                await updater.stop()
-            if self.application.running:
-                await self.application.stop()
-        self._stopped.set()
+    async def _feed(self, update: Update) -> None:
+        await self.application.process_update(update)
+
+    async def run(self) -> None:
+        await self.poller.run()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Take no more updates; finish those taken within `timeout` s; confirm them."""
+        await self.poller.shutdown(timeout)
 
     async def close(self) -> None:
         with contextlib.suppress(RuntimeError):

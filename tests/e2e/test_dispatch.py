@@ -1,8 +1,9 @@
 """Staff dispatch end to end over both transports against the emulator: binding a group,
 invite and join, the card reaching the routed team, accept race, reassign, contact
 resident, complete with note and photo, the resident confirming, reopening, adding
-information and cancelling, refusals for strangers, residents and forged data, and a
-category correction."""
+information and cancelling, refusals for strangers, residents and forged data, a
+category correction, a late second Accept, and a removed technician's ticket going back
+to the pool for a teammate."""
 
 from __future__ import annotations
 
@@ -129,6 +130,24 @@ async def test_accept_race_reassign_and_contact(harness: Harness, emulator: BotA
     assert "已转交环境保洁部" in texts(desk.wang.messages())
 
 
+async def test_second_accept_on_an_accepted_card_sends_no_edit(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    """Telegram refuses an edit that changes nothing (400 "message is not modified"):
+    a late press on a taken card is answered, and nothing is edited."""
+    desk = Desk(harness, emulator)
+    await desk.setup()
+    card = await desk.report()
+    await harness.act(desk.li.press(card, "接单"))
+    edits_before = len(emulator.calls_to("editMessageText"))
+    late = await desk.zhang.press(card, "接单")  # the snapshot still shows 接单
+    await harness.settle()
+    assert "李师傅 已经接单了" in ((await late.wait_answer()).get("text") or "")
+    assert len(emulator.calls_to("editMessageText")) == edits_before
+    ticket = await desk.ticket()
+    assert (ticket.status, ticket.assignee_name) == ("accepted", "李师傅")
+
+
 async def test_contact_without_private_chat_gets_a_hint(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:
@@ -232,3 +251,34 @@ async def test_category_correction_is_recorded(harness: Harness, emulator: BotAP
     async with harness.app.uow_factory() as uow:
         [row] = (await uow.session.scalars(select(Correction))).all()
     assert (row.field, row.old_value, row.new_value) == ("category", "repair", "cleaning")
+
+
+async def test_removed_technicians_ticket_returns_to_the_pool_and_a_teammate_completes_it(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    desk = Desk(harness, emulator)
+    await desk.setup()
+    card = await desk.report()
+    await harness.act(desk.li.press(card, "接单"))
+    told_wang = len(desk.wang.messages())
+    held = await desk.ticket()
+    assert held.assignee_name == "李师傅"
+
+    sent = await harness.act(desk.admin.send_text(f"/remove {desk.li.id}", chat=desk.eng))
+    assert "已将 李师傅 移出" in texts(sent) and held.number in texts(sent)
+    returned = await desk.ticket()
+    assert (returned.status, returned.assignee_id) == ("new", None)
+    pool_card = desk.card(desk.eng)
+    assert pool_card.message_id == card.message_id  # the same card, edited
+    assert "已退回待接单:李师傅 已离开本组" in pool_card.body
+    assert "接单" in pool_card.button_texts and "李师傅 已接单" not in pool_card.body
+    assert len(desk.wang.messages()) == told_wang  # nothing promised changed
+
+    await harness.act(desk.zhang.press(desk.card(desk.eng), "接单"))
+    await harness.act(desk.zhang.press(desk.card(desk.eng), "完成"))
+    await harness.act(desk.zhang.press(emulator.bot_messages(desk.eng)[-1], "不写说明,直接完成"))
+    done = await desk.ticket()
+    assert (done.status, done.assignee_name) == ("resolved", "张师傅")
+    gone = await desk.li.press(card, "联系住户")  # the first snapshot still had it
+    await harness.settle()
+    assert "只有本组" in ((await gone.wait_answer()).get("text") or "")

@@ -243,6 +243,23 @@ async def test_accept_race_exactly_one_wins(world: World) -> None:
     assert [(e.old_value, e.new_value) for e in statuses] == [("new", "accepted")]
 
 
+async def test_second_accept_on_an_accepted_card_sends_no_edit(world: World) -> None:
+    """The card already shows who took it: the loser is told, and nothing is edited
+    (Telegram refuses an identical edit with 400 "message is not modified")."""
+    await staffed(world)
+    _, _li, ticket_id = await accepted(world)
+    message_id = await world.card_message(ticket_id, ENG_GROUP)
+    sent_before = len(world.sender.sent)
+    zhang = world.person(ZHANG, ENG_GROUP, "张师傅")
+    replies = await zhang.press(f"tk:{ticket_id}:acc", message_id)
+    await world.flush()
+    assert "李师傅 已经接单了" in zhang.last_toast()
+    assert [r for r in replies if r.edit_message_id is not None] == []
+    assert world.sender.sent[sent_before:] == []  # no card edit queued either
+    ticket = await world.ticket(ticket_id)
+    assert (ticket.status, ticket.assignee_id) == ("accepted", LI)
+
+
 async def test_stranger_and_resident_pressing_staff_buttons_change_nothing(world: World) -> None:
     await staffed(world)
     wang, ticket_id = await report(world)
@@ -515,3 +532,84 @@ async def test_staff_members_are_stored(world: World) -> None:
     async with world.app.uow_factory() as uow:
         rows = (await uow.session.scalars(select(StaffMember))).all()
     assert {r.telegram_id for r in rows} == {LI, ZHANG, ZHAO_LEAD, MANAGER}
+
+
+# handover ------------------------------------------------------------------------------
+async def test_removing_a_technician_returns_their_ticket_to_the_pool(world: World) -> None:
+    """The card no longer names them, the resident hears nothing (nothing promised
+    changes), and a teammate takes it and completes it."""
+    await staffed(world)
+    _wang, li, ticket_id = await accepted(world)
+    await li.press(f"tk:{ticket_id}:st", await world.card_message(ticket_id, ENG_GROUP))
+    await world.flush()
+    before = await world.ticket(ticket_id)
+    told_wang = len(world.sender.to(WANG))
+    zhao = world.person(ZHAO_LEAD, ENG_GROUP, "赵组长")
+    await zhao.say(f"/remove {LI}")
+    assert "已将 李师傅 移出" in zhao.texts()
+    assert before.number in zhao.texts() and "已退回本组待接单" in zhao.texts()
+    await world.flush()
+    ticket = await world.ticket(ticket_id)
+    assert (ticket.status, ticket.assignee_id, ticket.assignee_name) == ("new", None, None)
+    assert ticket.resolution_due_at == before.resolution_due_at  # the promise stands
+    [status] = [e for e in await world.events(ticket_id) if e.kind == "status"][-1:]
+    assert (status.old_value, status.new_value, status.actor_id) == (
+        "in_progress",
+        "new",
+        ZHAO_LEAD,
+    )
+    assert status.note == "李师傅 已离开本组"
+    edits = [o for o in world.sender.to(ENG_GROUP) if o.edit_message_id is not None]
+    assert "已退回待接单:李师傅 已离开本组" in edits[-1].text
+    assert "接单" in [b.text for row in edits[-1].buttons for b in row]
+    assert len(world.sender.to(WANG)) == told_wang  # the resident is not told
+
+    zhang = world.person(ZHANG, ENG_GROUP, "张师傅")
+    message_id = await world.card_message(ticket_id, ENG_GROUP)
+    await zhang.press(f"tk:{ticket_id}:acc", message_id)
+    await zhang.press(f"tk:{ticket_id}:done", message_id)
+    await zhang.press(f"tk:{ticket_id}:fin", message_id)
+    ticket = await world.ticket(ticket_id)
+    assert (ticket.status, ticket.assignee_id) == ("resolved", ZHANG)
+
+
+async def test_removal_leaves_other_teams_and_finished_tickets_alone(world: World) -> None:
+    await staffed(world)
+    _wang, li, held = await accepted(world)
+    await li.press(f"tk:{held}:done", await world.card_message(held, ENG_GROUP))
+    await li.press(f"tk:{held}:fin", await world.card_message(held, ENG_GROUP))
+    admin = world.person(ADMIN, ADMIN, "Admin")
+    await admin.say(f"/remove {LI} environment")  # not a member there
+    assert "没有找到这位成员" in admin.texts()
+    await admin.say(f"/remove {LI}")
+    assert "已退回" not in admin.texts()
+    assert (await world.ticket(held)).status == "resolved"
+
+
+async def test_a_lead_takes_over_a_held_ticket_and_staff_cannot(world: World) -> None:
+    await staffed(world)
+    _wang, _li, ticket_id = await accepted(world)
+    number = (await world.ticket(ticket_id)).number
+    zhang = world.person(ZHANG, ENG_GROUP, "张师傅")
+    await zhang.say(f"/takeover {number}")
+    assert "只有本组组长或管理人员可以接手" in zhang.texts()
+    resident = world.person(WANG, WANG, "王女士")
+    await resident.say(f"/takeover {number}")
+    assert "只有本组组长或管理人员可以接手" in resident.texts()
+    assert number not in resident.texts()  # not even whether it exists
+    assert (await world.ticket(ticket_id)).assignee_id == LI
+    zhao = world.person(ZHAO_LEAD, ENG_GROUP, "赵组长")
+    await zhao.say(f"/takeover {number}")
+    assert number in zhao.texts()
+    await world.flush()
+    ticket = await world.ticket(ticket_id)
+    assert (ticket.status, ticket.assignee_id, ticket.assignee_name) == (
+        "accepted",
+        ZHAO_LEAD,
+        "赵组长",
+    )
+    assigned = [e for e in await world.events(ticket_id) if e.kind == "assignee"]
+    assert (assigned[-1].old_value, assigned[-1].new_value) == ("李师傅", "赵组长")
+    assert "已由 赵组长 接手" in world.sender.to(ENG_GROUP)[-1].text
+    await zhao.press(f"tk:{ticket_id}:st", await world.card_message(ticket_id, ENG_GROUP))
+    assert (await world.ticket(ticket_id)).status == "in_progress"

@@ -1,0 +1,65 @@
+"""Handover: what happens to the tickets someone holds when they leave a team.
+
+Removing a member returns every ticket they hold in the teams they leave to that team's
+pool, through the dispatch's one transition path (`Dispatch.reassign`), so each return
+is a status event in the ticket's timeline. Deadlines and promised times stay as they
+were: the resident is not told, since nothing they were promised changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.domain.policy import held_by_someone
+from bot.services.desk import Desk, uow_of
+from bot.services.dispatch import Conflict, Dispatch
+from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition
+from bot.services.staff import Actor, StaffService
+from storage.models import Property, StaffMember, Ticket
+
+
+@dataclass(frozen=True)
+class Removal:
+    members: Sequence[StaffMember]  # the memberships ended
+    returned: Sequence[Ticket]  # the tickets back in their team's pool
+
+
+class Handover:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.uow = uow_of(desk)
+        self.staff = StaffService(desk)
+        self.dispatch = Dispatch(desk)
+
+    async def held(self, property_id: int, telegram_id: int, teams: Sequence[str]) -> list[Ticket]:
+        """The open tickets someone holds in some teams of a property, oldest first."""
+        tickets = await self.uow.tickets.held_by(
+            property_id, telegram_id, teams, sorted(OPEN_STATUSES)
+        )
+        return [t for t in tickets if held_by_someone(t.status)]
+
+    async def remove(
+        self,
+        actor: Actor,
+        prop: Property,
+        telegram_id: int,
+        team: str | None,
+        reason_for: Callable[[str], str],
+    ) -> Removal:
+        """End someone's memberships and return what they held there to the pool;
+        `reason_for(name)` is the note each return records."""
+        members = await self.staff.remove(actor, prop, telegram_id, team)
+        teams = sorted({m.team for m in members})
+        reason = reason_for(members[0].name or str(telegram_id)) if members else ""
+        tickets = await self.held(prop.id, telegram_id, teams) if teams else []
+        returned = [t for t in tickets if await self.to_pool(actor, t, reason)]
+        return Removal(members, returned)
+
+    async def to_pool(self, actor: Actor, ticket: Ticket, reason: str) -> bool:
+        """False when the ticket finished or moved on meanwhile."""
+        try:
+            await self.dispatch.reassign(actor, ticket, None, reason)
+        except (IllegalTransition, Conflict):
+            return False
+        return True

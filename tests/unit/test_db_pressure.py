@@ -1,0 +1,58 @@
+"""Database pressure: the pool and lock settings reach the engine, and the errors that mean
+"could not get the database in time" are told apart from real failures."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import exc as sa_exc
+
+from bot.app import pool_settings
+from bot.config import Settings
+from storage.db import DatabaseBusy, PoolSettings, create_engine, is_busy
+
+
+class PgError(Exception):
+    def __init__(self, message: str, sqlstate: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def wrapped(original: Exception) -> sa_exc.DBAPIError:
+    return sa_exc.OperationalError("INSERT ...", {}, original)
+
+
+def test_busy_errors_are_told_apart() -> None:
+    assert is_busy(sa_exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached"))
+    assert is_busy(DatabaseBusy("waited too long for the database's write lock"))
+    assert is_busy(wrapped(sqlite3.OperationalError("database is locked")))
+    assert is_busy(wrapped(PgError("canceling statement due to lock timeout", "55P03")))
+    lock_cause = Exception("asyncpg adapter error")
+    lock_cause.__cause__ = PgError("lock timeout", "55P03")
+    assert is_busy(wrapped(lock_cause))
+    assert not is_busy(wrapped(sqlite3.OperationalError("no such table: tickets")))
+    assert not is_busy(wrapped(PgError("deadlock detected", "40P01")))
+    assert not is_busy(sa_exc.IntegrityError("INSERT ...", {}, Exception("UNIQUE constraint")))
+    assert not is_busy(ValueError("database is locked"))  # not from the database at all
+
+
+async def test_pool_settings_reach_the_engine(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'p.db'}",
+        db_pool_size=3,
+        db_max_overflow=1,
+        db_pool_timeout=2.5,
+        db_lock_timeout=4.0,
+    )
+    pool = pool_settings(settings)
+    assert pool == PoolSettings(size=3, max_overflow=1, timeout=2.5, lock_timeout=4.0)
+    engine = create_engine(settings.database_url, pool)
+    try:
+        assert engine.pool.size() == 3  # type: ignore[attr-defined]
+        assert engine.pool.timeout() == 2.5  # type: ignore[attr-defined]
+        async with engine.connect() as connection:
+            busy = await connection.exec_driver_sql("PRAGMA busy_timeout")
+            assert busy.scalar() == 4000
+    finally:
+        await engine.dispose()
