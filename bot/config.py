@@ -139,6 +139,13 @@ class RetentionConfig(BaseModel):
     closed_ticket_days: int | None = Field(default=None, gt=0)
 
 
+class ExportConfig(BaseModel):
+    """Managers' spreadsheet exports (`/export`, `propdesk export`)."""
+
+    # residents' phone numbers appear in full in exports only when this is true
+    full_phones: bool = False
+
+
 class PlanConfig(BaseModel):
     """A preventive maintenance or inspection plan (巡检, 保养) that opens tickets."""
 
@@ -194,6 +201,7 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=30.0, gt=0)
     # How long a request waits for a lock (SQLite's write lock, a PostgreSQL row or table lock).
     db_lock_timeout: float = Field(default=30.0, gt=0)
+    export: ExportConfig = Field(default_factory=ExportConfig)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ BOT_COMMANDS: tuple[str, ...] = ("my", "cancel", "lang", "help", "start", "mydat
 # Shown in groups, where only staff talk to the bot: (command, locale key).
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stats", "stats"),
+    ("export", "export"),
     ("ticket", "ticket"),
     ("staff", "staff"),
     ("invite", "invite"),

@@ -157,6 +157,8 @@ class Ticket(Base):
         ),
         # The retention sweep reads only closed tickets not yet redacted: the NULL prefix.
         Index("ix_tickets_redacted_closed", "redacted_at", "closed_at"),
+        # Performance figures: tickets falling due in a period (the others above serve too).
+        Index("ix_tickets_property_resolution_due", "property_id", "resolution_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -199,7 +201,11 @@ class TicketEvent(Base):
     """The audit trail: who did what to a ticket, and when."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (Index("ix_ticket_events_ticket_at", "ticket_id", "at"),)
+    __table_args__ = (
+        Index("ix_ticket_events_ticket_at", "ticket_id", "at"),
+        # Reopenings in a period, for performance figures.
+        Index("ix_ticket_events_kind_at", "kind", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -371,6 +377,7 @@ class ReturnVisit(Base):
     __table_args__ = (
         Index("ix_return_visits_status_due", "status", "due_at"),
         Index("ix_return_visits_ticket", "ticket_id"),
+        Index("ix_return_visits_recorded", "recorded_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -402,6 +409,7 @@ class SurveyResponse(Base):
     __table_args__ = (
         UniqueConstraint("period", "resident_telegram_id"),
         Index("ix_survey_responses_property_answered", "property_id", "answered_at"),
+        Index("ix_survey_responses_property_sent", "property_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

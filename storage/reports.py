@@ -11,7 +11,7 @@ index serves (storage/models.py), so a digest costs the same at 100,000 tickets 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Row,
     String,
     and_,
     case,
@@ -33,7 +34,16 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
-from storage.models import Rating, ReturnVisit, SurveyResponse, Ticket
+from storage.models import (
+    Property,
+    Rating,
+    Resident,
+    ReturnVisit,
+    StaffMember,
+    SurveyResponse,
+    Ticket,
+    TicketEvent,
+)
 
 
 class seconds_between(FunctionElement[float]):
@@ -324,3 +334,371 @@ class FeedbackRepo:
             query = query.where(SurveyResponse.property_id == w.property_id)
         count, average = (await self.session.execute(query)).one()
         return SurveyFigures(int(count or 0), None if average is None else float(average))
+
+
+# --- exports ---------------------------------------------------------------------------------
+EXPORT_BATCH = 1000
+REOPEN_EVENT = "reopen"
+
+
+class ExportRepo:
+    """Rows for the managers' spreadsheet, streamed in batches so that a period of any size
+    is written without holding it in memory. Every query is bounded by the tickets reported
+    in the window (and the property, when given), which `ix_tickets_property_created` serves."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _reported_in(self, w: Window) -> list[ColumnElement[bool]]:
+        scope = [Ticket.created_at >= w.start, Ticket.created_at < w.end]
+        if w.property_id is not None:
+            scope.append(Ticket.property_id == w.property_id)
+        return scope
+
+    async def _stream(self, query: Any) -> AsyncIterator[Row[Any]]:
+        result = await self.session.stream(query.execution_options(yield_per=EXPORT_BATCH))
+        async for row in result:
+            yield row
+
+    def tickets(self, w: Window) -> AsyncIterator[Row[Any]]:
+        reopened = (
+            select(func.count(TicketEvent.id))
+            .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == REOPEN_EVENT)
+            .correlate(Ticket)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                Ticket.number,
+                Property.code,
+                Ticket.created_at,
+                Ticket.accepted_at,
+                Ticket.resolved_at,
+                Ticket.closed_at,
+                Ticket.category,
+                Ticket.urgency,
+                Ticket.hazard,
+                Ticket.address,
+                Ticket.contact_name,
+                Ticket.contact_phone,
+                Ticket.team,
+                Ticket.assignee_name,
+                Ticket.status,
+                Ticket.response_due_at,
+                Ticket.resolution_due_at,
+                Rating.stars,
+                reopened.label("reopened"),
+                Ticket.description,
+            )
+            .join(Property, Property.id == Ticket.property_id)
+            .outerjoin(Rating, Rating.ticket_id == Ticket.id)
+            .where(*self._reported_in(w))
+            .order_by(Ticket.created_at, Ticket.id)
+        )
+        return self._stream(query)
+
+    def events(self, w: Window) -> AsyncIterator[Row[Any]]:
+        query = (
+            select(
+                Ticket.number,
+                TicketEvent.at,
+                TicketEvent.actor_kind,
+                TicketEvent.kind,
+                TicketEvent.old_value,
+                TicketEvent.new_value,
+                TicketEvent.note,
+            )
+            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+            .where(*self._reported_in(w))
+            .order_by(Ticket.created_at, Ticket.id, TicketEvent.at, TicketEvent.id)
+        )
+        return self._stream(query)
+
+    def ratings(self, w: Window) -> AsyncIterator[Row[Any]]:
+        query = (
+            select(
+                Ticket.number,
+                Rating.status,
+                Rating.stars,
+                Rating.reasons,
+                Rating.comment,
+                Rating.asked_at,
+                Rating.answered_at,
+                ReturnVisit.status,
+                ReturnVisit.outcome,
+                ReturnVisit.recorded_at,
+            )
+            .join(Ticket, Ticket.id == Rating.ticket_id)
+            .outerjoin(ReturnVisit, ReturnVisit.ticket_id == Rating.ticket_id)
+            .where(*self._reported_in(w))
+            .order_by(Ticket.created_at, Ticket.id, ReturnVisit.id)
+        )
+        return self._stream(query)
+
+    def surveys(self, w: Window) -> AsyncIterator[Row[Any]]:
+        """Survey answers given in the window (surveys belong to no ticket)."""
+        query = (
+            select(
+                SurveyResponse.period,
+                Property.code,
+                SurveyResponse.sent_at,
+                SurveyResponse.stars,
+                SurveyResponse.comment,
+                SurveyResponse.answered_at,
+            )
+            .outerjoin(Property, Property.id == SurveyResponse.property_id)
+            .where(SurveyResponse.sent_at >= w.start, SurveyResponse.sent_at < w.end)
+            .order_by(SurveyResponse.sent_at, SurveyResponse.id)
+        )
+        if w.property_id is not None:
+            query = query.where(SurveyResponse.property_id == w.property_id)
+        return self._stream(query)
+
+
+# --- performance per staff member and per team -------------------------------------------------
+@dataclass
+class GroupFigures:
+    """One staff member's (key: Telegram id) or one team's (key: team code) figures."""
+
+    key: str
+    name: str = ""
+    accepted: int = 0
+    resolved: int = 0
+    sla_met: int = 0
+    sla_due: int = 0
+    response_median: float | None = None
+    response_p90: float | None = None
+    resolution_median: float | None = None
+    resolution_p90: float | None = None
+    rating_count: int = 0
+    rating_average: float | None = None
+    low_ratings: int = 0
+    reopened: int = 0
+    visits_done: int = 0
+
+    @property
+    def sla_share(self) -> float | None:
+        return self.sla_met / self.sla_due if self.sla_due else None
+
+
+class PerformanceRepo:
+    """The digest's figures grouped by the ticket's team or its assignee (the staff member
+    holding it now). Every query is bounded by the property and by the period on an indexed
+    time column (accepted, resolved, resolution deadline, rating answered, event time)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def figures(
+        self, w: Window, by: str, teams: Sequence[str] | None = None
+    ) -> list[GroupFigures]:
+        """`by` is "team" or "staff"; `teams` limits to those teams (a lead's own)."""
+        key = Ticket.team if by == "team" else Ticket.assignee_id
+        scope: list[ColumnElement[bool]] = [key.is_not(None)]
+        if w.property_id is not None:
+            scope.append(Ticket.property_id == w.property_id)
+        if teams is not None:
+            scope.append(Ticket.team.in_(list(teams)))
+        groups: dict[str, GroupFigures] = {}
+
+        def group(value: Any) -> GroupFigures:
+            return groups.setdefault(str(value), GroupFigures(str(value)))
+
+        await self._counts(w, key, scope, group)
+        for kind in ("response", "resolution"):
+            await self._percentiles(w, key, scope, kind, group)
+        await self._ratings(w, key, scope, group)
+        await self._reopened(w, key, scope, group)
+        await self._visits(w, key, scope, group)
+        if by == "staff":
+            await self._names(w, scope, groups)
+        return sorted(groups.values(), key=lambda g: (-g.resolved, -g.accepted, g.key))
+
+    async def _counts(self, w: Window, key: Any, scope: list[Any], group: Any) -> None:
+        accepted = and_(Ticket.accepted_at >= w.start, Ticket.accepted_at < w.end)
+        resolved = and_(Ticket.resolved_at >= w.start, Ticket.resolved_at < w.end)
+        due_in = and_(Ticket.resolution_due_at >= w.start, Ticket.resolution_due_at < w.end)
+        met = and_(
+            resolved,
+            Ticket.resolved_at <= Ticket.resolution_due_at,
+            Ticket.accepted_at.is_not(None),
+            Ticket.accepted_at <= Ticket.response_due_at,
+        )
+        query = (
+            select(
+                key,
+                _count(accepted),
+                _count(resolved),
+                _count(met),
+                _count(or_(resolved, and_(open_at(w.end), due_in))),
+            )
+            .where(*scope, or_(accepted, resolved, due_in))
+            .group_by(key)
+        )
+        for value, n_accepted, n_resolved, n_met, n_due in await self.session.execute(query):
+            g = group(value)
+            g.accepted, g.resolved = int(n_accepted or 0), int(n_resolved or 0)
+            g.sla_met, g.sla_due = int(n_met or 0), int(n_due or 0)
+
+    async def _percentiles(
+        self, w: Window, key: Any, scope: list[Any], kind: str, group: Any
+    ) -> None:
+        happened = Ticket.accepted_at if kind == "response" else Ticket.resolved_at
+        seconds = seconds_between(happened, Ticket.created_at).label("s")
+        inner = (
+            select(
+                key.label("k"),
+                seconds,
+                func.row_number().over(partition_by=key, order_by=seconds).label("rn"),
+                func.count().over(partition_by=key).label("n"),
+            )
+            .where(*scope, happened >= w.start, happened < w.end)
+            .subquery()
+        )
+        for rank_name, percent in (("median", 50), ("p90", 90)):
+            rank = (inner.c.n * percent + 99) // 100  # ⌈p·n⌉, as the digest
+            query = select(inner.c.k, inner.c.s).where(inner.c.rn == rank)
+            for value, s in await self.session.execute(query):
+                setattr(group(value), f"{kind}_{rank_name}", None if s is None else float(s))
+
+    async def _ratings(self, w: Window, key: Any, scope: list[Any], group: Any) -> None:
+        query = (
+            select(key, func.count(Rating.id), func.avg(Rating.stars), _count(Rating.stars <= 2))
+            .join(Ticket, Ticket.id == Rating.ticket_id)
+            .where(
+                *scope,
+                Rating.stars.is_not(None),
+                Rating.answered_at >= w.start,
+                Rating.answered_at < w.end,
+            )
+            .group_by(key)
+        )
+        for value, count, average, low in await self.session.execute(query):
+            g = group(value)
+            g.rating_count, g.low_ratings = int(count or 0), int(low or 0)
+            g.rating_average = None if average is None else float(average)
+
+    async def _reopened(self, w: Window, key: Any, scope: list[Any], group: Any) -> None:
+        query = (
+            select(key, func.count(func.distinct(Ticket.id)))
+            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(
+                *scope,
+                TicketEvent.kind == REOPEN_EVENT,
+                TicketEvent.at >= w.start,
+                TicketEvent.at < w.end,
+            )
+            .group_by(key)
+        )
+        for value, n in await self.session.execute(query):
+            group(value).reopened = int(n or 0)
+
+    async def _visits(self, w: Window, key: Any, scope: list[Any], group: Any) -> None:
+        query = (
+            select(key, func.count(ReturnVisit.id))
+            .join(Ticket, Ticket.id == ReturnVisit.ticket_id)
+            .where(*scope, ReturnVisit.recorded_at >= w.start, ReturnVisit.recorded_at < w.end)
+            .group_by(key)
+        )
+        for value, n in await self.session.execute(query):
+            group(value).visits_done = int(n or 0)
+
+    async def _names(self, w: Window, scope: list[Any], groups: dict[str, GroupFigures]) -> None:
+        """Staff members' names from the staff list (one row per team they belong to)."""
+        if not groups:
+            return
+        query = select(StaffMember.telegram_id, func.max(StaffMember.name)).where(
+            StaffMember.telegram_id.in_([int(k) for k in groups])
+        )
+        if w.property_id is not None:
+            query = query.where(StaffMember.property_id == w.property_id)
+        for value, name in await self.session.execute(query.group_by(StaffMember.telegram_id)):
+            groups[str(value)].name = name or ""
+
+
+# --- hot spots ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recurrence:
+    """A group of tickets that recur: its key (building, unit or resident; category) and the
+    tickets' numbers in the order reported."""
+
+    place: str
+    category: str
+    numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reopened:
+    number: str
+    times: int
+
+
+class HotspotRepo:
+    """What recurs within a window; each query is bounded by the property and the window."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _reported_in(self, w: Window) -> list[ColumnElement[bool]]:
+        scope = [Ticket.created_at >= w.start, Ticket.created_at < w.end]
+        if w.property_id is not None:
+            scope.append(Ticket.property_id == w.property_id)
+        return scope
+
+    async def _recurring(
+        self, w: Window, keys: Sequence[Any], place: Any, minimum: int, *where: Any
+    ) -> list[Recurrence]:
+        inner = (
+            select(
+                Ticket.number,
+                Ticket.category,
+                Ticket.created_at,
+                place.label("place"),
+                *(k.label(f"k{i}") for i, k in enumerate(keys)),
+                func.count().over(partition_by=[*keys, Ticket.category]).label("n"),
+            )
+            .join(Resident, Resident.id == Ticket.resident_id)
+            .where(*self._reported_in(w), *where)
+            .subquery()
+        )
+        group = [inner.c[f"k{i}"] for i in range(len(keys))]
+        query = (
+            select(inner.c.number, inner.c.category, inner.c.place, *group)
+            .where(inner.c.n >= minimum)
+            .order_by(*group, inner.c.category, inner.c.created_at, inner.c.number)
+        )
+        found: dict[tuple[Any, ...], tuple[str, str, list[str]]] = {}
+        for number, category, where, *key in await self.session.execute(query):
+            entry = found.setdefault((*key, category), (str(where), str(category), []))
+            entry[2].append(str(number))
+        return [Recurrence(p, c, tuple(numbers)) for p, c, numbers in found.values()]
+
+    async def same_place(self, w: Window, minimum: int) -> list[Recurrence]:
+        """The same building and unit with the same category `minimum` times or more."""
+        keys = (Resident.building, Resident.unit)
+        place = Resident.building + Resident.unit
+        return await self._recurring(w, keys, place, minimum, Resident.building != "")
+
+    async def same_resident(self, w: Window, minimum: int) -> list[Recurrence]:
+        """The same resident with the same category `minimum` times or more; the place shown
+        is the resident's address (their name stays out of group chats)."""
+        place = Resident.building + Resident.unit + Resident.room
+        return await self._recurring(w, (Resident.id,), place, minimum)
+
+    async def reopened(self, w: Window, minimum: int) -> list[Reopened]:
+        """Tickets reopened `minimum` times or more within the window."""
+        times = func.count(TicketEvent.id)
+        query = (
+            select(Ticket.number, times)
+            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(
+                TicketEvent.kind == REOPEN_EVENT,
+                TicketEvent.at >= w.start,
+                TicketEvent.at < w.end,
+                *([Ticket.property_id == w.property_id] if w.property_id is not None else []),
+            )
+            .group_by(Ticket.number)
+            .having(times >= minimum)
+            .order_by(times.desc(), Ticket.number)
+        )
+        return [Reopened(str(n), int(t)) for n, t in await self.session.execute(query)]

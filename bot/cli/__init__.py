@@ -1,4 +1,4 @@
-"""`propdesk` command line: run, migrate, demo, eval, digest, lexicon.
+"""`propdesk` command line: run, migrate, demo, eval, digest, export, lexicon.
 
 The parser and the thin handlers live here; each command's body is a module of this package
 (`digest`, `lexicon`, `classifier`, `demo`), imported only when that command runs.
@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--week", action="store_true", help="the ISO week containing the date")
     digest.set_defaults(handler=_digest)
 
+    export = sub.add_parser("export", help="write the tickets of a period as an .xlsx file")
+    export.add_argument("--from", dest="first", required=True, type=_iso_date, help="YYYY-MM-DD")
+    export.add_argument("--to", dest="last", required=True, type=_iso_date, help="YYYY-MM-DD")
+    export.add_argument("--property", help="property code (default: every property)")
+    export.add_argument("--out", required=True, help="the .xlsx file to write")
+    export.set_defaults(handler=_export)
+
     lexicon = sub.add_parser("lexicon", help="classifier lexicon tools")
     lexicon_sub = lexicon.add_subparsers(dest="lexicon_command", required=True)
     suggest = lexicon_sub.add_parser("suggest", help="terms that staff corrections point to")
@@ -82,11 +89,11 @@ def _parser() -> argparse.ArgumentParser:
         "--add", action="append", default=[], help="a file to train on besides the sets"
     )
     train.set_defaults(handler=_lexicon_train)
-    export = lexicon_sub.add_parser(
+    corrections = lexicon_sub.add_parser(
         "export", help="write corrected tickets as labelled lines for `lexicon train --add`"
     )
-    export.add_argument("file", help="JSON-lines file to write")
-    export.set_defaults(handler=_lexicon_export)
+    corrections.add_argument("file", help="JSON-lines file to write")
+    corrections.set_defaults(handler=_lexicon_export)
     return parser
 
 
@@ -178,6 +185,16 @@ def _digest(args: argparse.Namespace) -> int:
     from bot.cli.digest import print_digests
 
     return asyncio.run(print_digests(load_settings(), args.date, args.property, args.week))
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.cli.export import write_export_file
+
+    return asyncio.run(
+        write_export_file(load_settings(), args.first, args.last, args.property, Path(args.out))
+    )
 
 
 def _lexicon_suggest(args: argparse.Namespace) -> int:

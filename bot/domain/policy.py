@@ -262,6 +262,40 @@ def may_read_stats(actor: Actor) -> bool:
     return actor.is_manager
 
 
+def may_export(actor: Actor) -> bool:
+    """`/export`: a spreadsheet of every ticket of a period, for managers and admins."""
+    return actor.is_manager
+
+
+def may_read_performance(actor: Actor) -> bool:
+    """`/stats staff`: managers and admins (every team), and team leads (their own)."""
+    return actor.is_manager or Role.LEAD in actor.roles.values()
+
+
+def performance_teams(actor: Actor) -> tuple[str, ...] | None:
+    """The teams whose performance `actor` may read: None for every team (managers)."""
+    if actor.is_manager:
+        return None
+    return tuple(sorted(team for team, role in actor.roles.items() if role == Role.LEAD))
+
+
+# Hot spots (`/stats hotspots`): what recurs within the last HOTSPOT_DAYS days.
+HOTSPOT_DAYS = 30
+HOTSPOT_SAME_PLACE = 3  # the same building and unit, the same category, this many tickets
+HOTSPOT_SAME_RESIDENT = 3  # the same resident, the same category, this many tickets
+HOTSPOT_REOPENS = 2  # a ticket reopened this many times ("more than once")
+
+
+def hotspot_window(now: datetime) -> tuple[datetime, datetime]:
+    """The span hot spots look at: the last HOTSPOT_DAYS days up to now."""
+    return now - timedelta(days=HOTSPOT_DAYS), now
+
+
+def export_masks_phones(full_phones_allowed: bool) -> bool:
+    """Exports mask residents' phone numbers unless the settings allow full numbers."""
+    return not full_phones_allowed
+
+
 def may_bind(actor: Actor) -> bool:
     """`/bind` and `/unbind` a group to a team: admins."""
     return actor.is_admin

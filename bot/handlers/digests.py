@@ -16,9 +16,12 @@ from pathlib import Path
 from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_chart
 from bot.config import Settings
 from bot.domain.policy import (
+    may_export,
     may_look_up_ticket,
+    may_read_performance,
     may_read_stats,
     may_see_full_phone,
+    performance_teams,
     ticket_readable_in_group,
 )
 from bot.domain.vocabulary import CATEGORIES
@@ -32,10 +35,13 @@ from bot.handlers.presenters import (
     urgency_label,
 )
 from bot.i18n import Raw, Translator
-from bot.messages import Outgoing
+from bot.messages import Document, Outgoing
 from bot.services.desk import Desk
 from bot.services.digest import Digest, stats_for
 from bot.services.dispatch import Dispatch
+from bot.services.export import XLSX_MIME, Exports, Label, Span, span_of
+from bot.services.hotspots import Hotspots, Recurrence, hotspots_for
+from bot.services.performance import GroupFigures, Performance, performance_for
 from bot.services.phones import mask_phone
 from bot.services.ratings import Ratings
 from bot.services.staff import StaffService
@@ -44,6 +50,7 @@ from storage.models import Property, Ticket
 log = logging.getLogger(__name__)
 
 STATS_KINDS = ("today", "week", "month")
+STAFF_LINES = 30  # a chat message holds about this many; the export holds everyone
 OLDEST_DESCRIPTION = 20
 TICKET_DESCRIPTION = 1000
 TICKET_NUMBER = re.compile(r"^(\d{8})-?(\d{1,6})$")
@@ -253,6 +260,12 @@ async def on_stats(ctx: Ctx) -> None:
     """`/stats [today|week|month]`: figures so far, for managers and admins."""
     args = ctx.inc.command_args.split()
     kind = args[0].lower() if args else "today"
+    if kind == "staff":
+        await on_stats_staff(ctx, " ".join(args[1:]))
+        return
+    if kind == "hotspots":
+        await on_stats_hotspots(ctx)
+        return
     if kind not in STATS_KINDS:
         ctx.say(ctx.t("digest.stats_usage"))
         return
@@ -267,7 +280,142 @@ async def on_stats(ctx: Ctx) -> None:
     ctx.say(digest_text(_reader(ctx), digest))
 
 
-async def _stats_property(ctx: Ctx) -> Property | None:
+async def on_stats_staff(ctx: Ctx, period: str) -> None:
+    """`/stats staff [today|week|month|YYYY-MM]`: per team and staff member (default: this
+    month so far); managers see every team, a lead their own."""
+    span = span_of(period, ctx.desk.now(), ctx.settings.tz)
+    if span is None:
+        ctx.say(ctx.t("perf.usage"))
+        return
+    prop = await _stats_property(ctx, refused="perf.not_allowed")
+    if prop is None:
+        return
+    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
+    if not may_read_performance(actor):
+        ctx.say(ctx.t("perf.not_allowed"))
+        return
+    result = await performance_for(ctx.desk, prop.id, span, performance_teams(actor))
+    ctx.say(performance_text(_reader(ctx), prop, span, result))
+
+
+def performance_text(t: Translator, prop: Property, span: Span, result: Performance) -> str:
+    lines = [
+        t(
+            "perf.title",
+            name=prop.name,
+            first=span.first_day.isoformat(),
+            last=span.last_day.isoformat(),
+        )
+    ]
+    if not result.teams:
+        return "\n".join([*lines, t("perf.none")])
+    lines.append(t("perf.teams_heading"))
+    lines += [_group_line(t, team_label(t, g.key), g) for g in result.teams]
+    if result.staff:
+        lines.append(t("perf.staff_heading"))
+        shown = result.staff[:STAFF_LINES]
+        lines += [_group_line(t, g.name or t("perf.unnamed", id=g.key), g) for g in shown]
+        if len(result.staff) > len(shown):
+            lines.append(t("perf.more", n=len(result.staff) - len(shown)))
+    return "\n".join(lines)
+
+
+def _group_line(t: Translator, who: str, g: GroupFigures) -> str:
+    rating = t("digest.none") if g.rating_average is None else f"{g.rating_average:.1f}"
+    return t(
+        "perf.line",
+        who=who,
+        accepted=g.accepted,
+        resolved=g.resolved,
+        response_median=_duration(t, g.response_median),
+        response_p90=_duration(t, g.response_p90),
+        resolution_median=_duration(t, g.resolution_median),
+        resolution_p90=_duration(t, g.resolution_p90),
+        sla=_percent(t, g.sla_share),
+        rating=rating,
+        ratings=g.rating_count,
+        low=g.low_ratings,
+        reopened=g.reopened,
+        visits=g.visits_done,
+    )
+
+
+async def on_stats_hotspots(ctx: Ctx) -> None:
+    """`/stats hotspots`: what recurred in the last 30 days, with ticket numbers."""
+    prop = await _stats_property(ctx)
+    if prop is None:
+        return
+    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
+    if not may_read_stats(actor):
+        ctx.say(ctx.t("digest.managers_only"))
+        return
+    ctx.say(hotspots_text(_reader(ctx), prop, await hotspots_for(ctx.desk, prop.id)))
+
+
+def hotspots_text(t: Translator, prop: Property, found: Hotspots) -> str:
+    lines = [t("hot.title", name=prop.name)]
+    if found.empty:
+        return "\n".join([*lines, t("hot.none")])
+    if found.places:
+        lines.append(t("hot.places"))
+        lines += [_recurrence_line(t, r) for r in found.places]
+    if found.reopened:
+        lines.append(t("hot.reopened"))
+        lines += [t("hot.reopened_item", number=r.number, times=r.times) for r in found.reopened]
+    if found.residents:
+        lines.append(t("hot.residents"))
+        lines += [_recurrence_line(t, r) for r in found.residents]
+    lines.append(t("hot.open_with"))
+    return "\n".join(lines)
+
+
+def _recurrence_line(t: Translator, r: Recurrence) -> str:
+    return t(
+        "hot.item",
+        place=r.place,
+        category=category_label(t, r.category),
+        n=len(r.numbers),
+        numbers=t("common.list_separator").join(r.numbers),
+    )
+
+
+async def on_export(ctx: Ctx) -> None:
+    """`/export [today|week|month|YYYY-MM]`: the period's tickets as an .xlsx document."""
+    span = span_of(ctx.inc.command_args, ctx.desk.now(), ctx.settings.tz)
+    if span is None:
+        ctx.say(ctx.t("export.usage"))
+        return
+    prop = await _stats_property(ctx, where="export.where", refused="export.managers_only")
+    if prop is None:
+        return
+    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
+    if not may_export(actor):
+        ctx.say(ctx.t("export.managers_only"))
+        return
+    t = _reader(ctx)
+    made = await Exports(ctx.desk).workbook(prop, span, plain_labels(t))
+    caption = t(
+        "export.caption",
+        name=prop.name,
+        first=span.first_day.isoformat(),
+        last=span.last_day.isoformat(),
+        tickets=made.summary.tickets,
+        events=made.summary.events,
+        ratings=made.summary.ratings,
+        surveys=made.summary.surveys,
+        zone=ctx.settings.timezone,
+    )
+    ctx.say(caption, document=Document(made.filename, made.content, XLSX_MIME))
+
+
+def plain_labels(t: Translator) -> Label:
+    """Locale texts for spreadsheet cells: plain text, not Telegram HTML."""
+    return lambda key: html.unescape(t(key))
+
+
+async def _stats_property(
+    ctx: Ctx, *, where: str = "digest.stats_where", refused: str = "digest.managers_only"
+) -> Property | None:
     """Private: the person's property; groups: only the managers' group, for its property."""
     service = StaffService(ctx.desk)
     if ctx.inc.is_private:
@@ -278,14 +426,14 @@ async def _stats_property(ctx: Ctx) -> Property | None:
             else await service.property_for(None)
         )
         if prop is None or not actor.is_staff:
-            ctx.say(ctx.t("digest.managers_only"))
+            ctx.say(ctx.t(refused))
             return None
         return prop
     managers = [
         team for team in await service.teams_of_chat(ctx.inc.chat_id) if team.code == "managers"
     ]
     if not managers:
-        ctx.say(ctx.t("digest.stats_where"))
+        ctx.say(ctx.t(where))
         return None
     return await ctx.desk.property(managers[0].property_id)
 

@@ -41,6 +41,7 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "bind": staff_admin.on_bind,
     "unbind": staff_admin.on_unbind,
     "stats": digests.on_stats,
+    "export": digests.on_export,
     "ticket": digests.on_ticket,
 }
 # In groups only staff commands exist; anything else may be meant for another bot.
@@ -52,6 +53,7 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "remove": staff_admin.on_remove,
     "takeover": staff_cards.on_takeover,
     "stats": digests.on_stats,
+    "export": digests.on_export,
     "ticket": digests.on_ticket,
 }
 

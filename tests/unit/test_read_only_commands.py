@@ -65,6 +65,7 @@ def environment(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings
         ["digest", "--date", "2026-11-27", "--week", "--property", "sunshine"],
         ["lexicon", "suggest"],
         ["lexicon", "export", "{out}"],
+        ["export", "--from", "2026-11-01", "--to", "2026-11-30", "--out", "{out}"],
     ],
 )
 def test_a_database_behind_head_is_left_untouched(
