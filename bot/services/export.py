@@ -17,14 +17,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from io import BytesIO
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.policy import export_masks_phones
@@ -35,13 +30,15 @@ from bot.services.phones import mask_phone, mask_phones_in
 from storage.models import Property
 from storage.reports import ExportRepo, Window
 
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
 # A locale key -> its plain text (no HTML), in the reader's language.
 Label = Callable[[str], str]
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONTH_ARG = re.compile(r"^(\d{4})-(\d{2})$")
 # Control characters other than tab and newlines cannot be stored in an xlsx cell.
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-HEADER_FONT = Font(bold=True)
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
 
@@ -175,24 +172,24 @@ class _Writer:
 
     def __init__(self, tz: ZoneInfo, label: Label, now: datetime, mask: bool) -> None:
         self.tz, self.label, self.now, self.mask = tz, label, now, mask
-        self.book = Workbook(write_only=True)
+        self.book = _openpyxl().Workbook(write_only=True)
 
     def sheet(self, key: str, columns: Sequence[Column]) -> WriteOnlyWorksheet:
         ws: WriteOnlyWorksheet = self.book.create_sheet(self.label(f"export.{key}")[:31])
         ws.freeze_panes = "A2"
         for i, column in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = column.width
+            ws.column_dimensions[_openpyxl().get_column_letter(i)].width = column.width
         header = []
         for column in columns:
-            cell = WriteOnlyCell(ws, self.label(f"export.{column.key}"))
-            cell.font = HEADER_FONT
+            cell = _openpyxl().WriteOnlyCell(ws, self.label(f"export.{column.key}"))
+            cell.font = _openpyxl().Font(bold=True)
             header.append(cell)
         ws.append(header)
         return ws
 
     @staticmethod
     def close_sheet(ws: WriteOnlyWorksheet, columns: Sequence[Column], rows: int) -> None:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{rows + 1}"
+        ws.auto_filter.ref = f"A1:{_openpyxl().get_column_letter(len(columns))}{rows + 1}"
 
     def time(self, moment: datetime | None) -> datetime | None:
         # Excel keeps no zone: the property's wall-clock time, as managers read it.
@@ -204,7 +201,7 @@ class _Writer:
         value = ILLEGAL.sub("", mask_phones_in(value) if self.mask else value)
         if value.startswith("="):
             # Typed text must never become a formula in the manager's spreadsheet.
-            cell = WriteOnlyCell(ws, value)
+            cell = _openpyxl().WriteOnlyCell(ws, value)
             cell.data_type = "s"
             return cell
         return value
@@ -423,3 +420,27 @@ class Exports:
             now=self.desk.now(),
             full_phones=settings.export.full_phones,
         )
+
+
+class _OpenPyXL:
+    """openpyxl, imported at the first export: a bot that never exports never loads it."""
+
+    def __init__(self) -> None:
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+
+        self.Workbook = Workbook
+        self.WriteOnlyCell = WriteOnlyCell
+        self.Font = Font
+        self.get_column_letter = get_column_letter
+
+
+_loaded: list[_OpenPyXL] = []
+
+
+def _openpyxl() -> _OpenPyXL:
+    if not _loaded:
+        _loaded.append(_OpenPyXL())
+    return _loaded[0]

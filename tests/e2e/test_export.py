@@ -8,7 +8,7 @@ from io import BytesIO
 from openpyxl import load_workbook
 
 from emulator import BotAPIEmulator
-from tests.e2e.conftest import Harness, texts
+from tests.support.harness import Harness, texts
 
 ADMIN_ID = 900001  # settings.admin_ids in tests/conftest.py
 

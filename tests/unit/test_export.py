@@ -34,8 +34,8 @@ from bot.services.desk import Desk
 from bot.services.export import Exports, days_span, deadline_outcome, span_of
 from storage.models import Property, Ticket, TicketEvent
 from storage.uow import UnitOfWorkFactory
-from tests.unit.sim import fake_classify
-from tests.unit.test_digest_figures import NOW, at, seed
+from tests.support.digest_data import NOW, at, seed
+from tests.support.people import fake_classify
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 27)

@@ -31,8 +31,8 @@ from storage.plans import (
     sqlite_whole_table_reads,
     whole_table_reads,
 )
-from tests.unit.sim import fake_classify
-from tests.unit.test_digest_figures import DAY, NOW, TZ, seed
+from tests.support.digest_data import DAY, NOW, TZ, seed
+from tests.support.people import fake_classify
 
 FIGURE_TABLES = ("tickets", "ratings", "return_visits", "survey_responses")
 HISTORY = 20_000  # tickets before the dataset, one every half hour: about 14 months

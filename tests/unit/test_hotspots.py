@@ -27,7 +27,7 @@ from bot.services.hotspots import hotspots_of
 from storage.models import Property, Resident, Ticket, TicketEvent
 from storage.reports import Recurrence, Reopened
 from storage.uow import UnitOfWorkFactory
-from tests.unit.sim import fake_classify
+from tests.support.people import fake_classify
 
 NOW = datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
 

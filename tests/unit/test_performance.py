@@ -42,8 +42,8 @@ from bot.services.performance import Performance, performance_of
 from storage.models import StaffMember, Ticket, TicketEvent
 from storage.reports import GroupFigures
 from storage.uow import UnitOfWorkFactory
-from tests.unit.sim import fake_classify
-from tests.unit.test_digest_figures import NOW, TZ, at, seed
+from tests.support.digest_data import NOW, TZ, at, seed
+from tests.support.people import fake_classify
 
 DAY = date(2026, 11, 27)
 LI, ZHANG, CHEN, WANG = 101, 102, 103, 104

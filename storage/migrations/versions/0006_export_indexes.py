@@ -2,7 +2,7 @@
 its surveys sent in one, reopenings and return visits recorded in one
 
 Revision ID: 0006_export_indexes
-Revises: 0004_privacy
+Revises: 0005
 Create Date: 2026-12-07 02:40:00
 """
 
@@ -11,15 +11,13 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0006_export_indexes"
-down_revision: str | None = "0004_privacy"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Created, accepted and resolved by property come with the figure indexes (0005).
 TICKET_INDEXES = {
-    "ix_tickets_property_created": "created_at",
-    "ix_tickets_property_accepted": "accepted_at",
-    "ix_tickets_property_resolved": "resolved_at",
     "ix_tickets_property_resolution_due": "resolution_due_at",
 }
 
