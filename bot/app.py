@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +18,7 @@ from bot.handlers.notices import HandlerNotifier
 from bot.messages import Core
 from bot.services.desk import Desk
 from bot.services.outbox import OutboxSender
-from bot.services.pacing import Pacer
+from bot.services.pacing import Limits, Pacer, RealTimer, Timer
 from bot.services.sweeps import Periodic
 from bot.transports.delivery import InFlight
 from scheduler.jobs import core_jobs
@@ -78,7 +78,10 @@ class App:
     _outbox_task: asyncio.Task[None] | None = None
     _outbox_stop: asyncio.Event | None = None
     scheduler: Scheduler | None = None
-    pacer: Pacer | None = None  # the outbox's flood limits; None: Telegram's, in real time
+    # Telegram's flood limits as the outbox keeps them, and the time they are kept in
+    # (tests travel through waits instead of sleeping).
+    limits: Limits = field(default_factory=Limits)
+    timer: Timer = field(default_factory=RealTimer)
 
     @classmethod
     async def create(
@@ -128,10 +131,18 @@ class App:
         sender = getattr(transport, "sender", None)
         if sender is None:
             return
-        self.outbox = OutboxSender(self.uow_factory, sender, self.clock, pacer=self.pacer)
+        pacer = Pacer(self.limits, self.timer)
+        self.outbox = OutboxSender(self.uow_factory, sender, self.clock, pacer=pacer)
         self._outbox_stop = asyncio.Event()
-        self._outbox_task = asyncio.create_task(self.outbox.run(self._outbox_stop))
-        self.dialog.after_commit = self.outbox.nudge
+        self._outbox_task = asyncio.create_task(self._run_outbox(self.outbox, self._outbox_stop))
+        self.dialog.after_commit = self.outbox.committed
+
+    async def _run_outbox(self, outbox: OutboxSender, stop: asyncio.Event) -> None:
+        """One sender per database for now: what a dead process held is ours at once."""
+        released = await outbox.release_claims()
+        if released:
+            log.info("outbox: %s messages held by an earlier run are sent again", released)
+        await outbox.run(stop)
 
     async def _stop_outbox(self) -> None:
         if self._outbox_stop is not None:

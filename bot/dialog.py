@@ -11,11 +11,12 @@ import contextlib
 import copy
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.policy import phones_masked_in
+from bot.domain.vocabulary import SendPriority
 from bot.handlers.base import Classifier, Ctx, State
 from bot.handlers.router import route
 from bot.i18n import Translator, normalise_locale, translate
@@ -64,14 +65,19 @@ class DialogEngine:
         self._classify = classify
         # One event at a time per person, so an album's photos never race for one draft.
         self._locks: defaultdict[tuple[int, int], asyncio.Lock] = defaultdict(asyncio.Lock)
-        # Called after each commit; the App points it at the outbox sender's nudge.
-        self.after_commit: Callable[[], None] | None = None
+        # Called after each commit with the chats that have replies waiting; the App points
+        # it at the outbox sender, which sends them at once.
+        self.after_commit: Callable[[Iterable[int]], None] | None = None
         # SQLite lets one writer in at a time and hands its lock over by polling with sleeps
         # of up to 100 ms; queueing our own events here hands it over at once (bench/inbound.py
         # measures the gain). PostgreSQL locks rows, so events there run side by side.
         if queue_writers is None:
             queue_writers = is_sqlite(settings.database_url)
         self._writer: asyncio.Lock | None = asyncio.Lock() if queue_writers else None
+
+    @property
+    def uow_factory(self) -> UnitOfWorkFactory:
+        return self._uow_factory
 
     async def handle(self, inc: Incoming) -> Reply:
         key = (inc.chat_id, inc.user_id)
@@ -148,10 +154,11 @@ class DialogEngine:
                 await desk.mark_reachable(inc.user_id)
             await route(ctx)
             await self._save_state(uow, inc, ctx.state)
+            reply, chats = await _queue_replies(desk, inc, ctx.reply)
             await uow.commit()
         if self.after_commit is not None:
-            self.after_commit()
-        return ctx.reply
+            self.after_commit(chats)
+        return reply
 
     async def _locale(self, desk: Desk, inc: Incoming) -> str:
         if not inc.is_private:
@@ -182,3 +189,21 @@ class DialogEngine:
         if groups:
             return [(name, translate(locale, f"command.{key}")) for name, key in GROUP_COMMANDS]
         return [(name, translate(locale, f"command.{name}")) for name in BOT_COMMANDS]
+
+
+async def _queue_replies(desk: Desk, inc: Incoming, reply: Reply) -> tuple[Reply, list[int]]:
+    """Replies become outbox rows in the event's own transaction, so a crash, a 429 or a
+    server error after the commit delays them but never loses them, and they keep their
+    place in the chat's order. Only the answers to button presses (a toast that is useless
+    a few seconds later) stay with the transport."""
+    direct = Reply()
+    chats: list[int] = []
+    for index, action in enumerate(reply.actions):
+        if isinstance(action, CallbackAnswer):
+            direct.add(action)
+            continue
+        await desk.enqueue(f"reply:{inc.update_id}:{index}", action, priority=SendPriority.REPLY)
+        direct.queued.append(action)
+        if action.chat_id not in chats:
+            chats.append(action.chat_id)
+    return direct, chats

@@ -126,6 +126,9 @@ class Reply:
     """Everything the core wants the transport to do for one incoming event."""
 
     actions: list[Action] = field(default_factory=list)
+    # Messages the core stored in the outbox with the event's transaction; the outbox sends
+    # them, the transport does not (kept here so callers can see what was said).
+    queued: list[Outgoing] = field(default_factory=list)
 
     def add(self, action: Action) -> None:
         self.actions.append(action)
@@ -148,6 +151,16 @@ class RateLimited(DeliveryError):
     def __init__(self, retry_after: float, message: str = "") -> None:
         super().__init__(message or f"retry after {retry_after}")
         self.retry_after = retry_after
+
+
+class TransientError(DeliveryError):
+    """5xx, an HTML error page from a proxy, a refused connection: the message was not
+    shown; trying again later will do."""
+
+
+class OutcomeUnknown(TransientError):
+    """The request went out and no answer came back (connection closed, timeout): Telegram
+    may have shown the message. Trying again may show it twice; not trying may lose it."""
 
 
 class ChatMigrated(DeliveryError):

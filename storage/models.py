@@ -241,7 +241,11 @@ class OutboxMessage(Base):
     """A message to another chat, written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # "is an earlier message to this chat still waiting?", asked before every send
+        Index("ix_outbox_chat_status", "chat_id", "status", "priority", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
@@ -254,6 +258,13 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+    # Lower leaves first when the limits make messages wait (bot.domain SendPriority).
+    priority: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    # A sender holds the row until then; a sender that died loses it at that moment.
+    claimed_until: Mapped[datetime | None]
+    # Sends whose outcome was unknown (request sent, answer lost) and were sent again:
+    # each may have shown the message twice.
+    uncertain_sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Team(Base):

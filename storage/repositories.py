@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Building,
@@ -262,9 +263,14 @@ class UpdateLog(_Repo):
 
 class OutboxRepo(_Repo):
     async def add(
-        self, dedupe_key: str, chat_id: int, payload: dict[str, Any], now: datetime
-    ) -> bool:
-        """Queue a message once per dedupe key; False when the key was already queued."""
+        self,
+        dedupe_key: str,
+        chat_id: int,
+        payload: dict[str, Any],
+        now: datetime,
+        priority: int = 2,
+    ) -> int | None:
+        """Queue a message once per dedupe key; its row id, or None when already queued."""
         statement = (
             self._insert(OutboxMessage)
             .values(
@@ -275,21 +281,40 @@ class OutboxRepo(_Repo):
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
+                priority=priority,
             )
             .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
             .returning(OutboxMessage.id)
         )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def due(self, now: datetime, limit: int = 50) -> Sequence[OutboxMessage]:
+    async def due_heads(
+        self, now: datetime, limit: int = 50, chat_id: int | None = None
+    ) -> list[tuple[int, int, int]]:
+        """(row id, chat id, priority) of the first waiting message of each chat, where it
+        is due and nobody holds it, most urgent first. A chat whose first message is not
+        due (held by a sender, or waiting to be tried again) sends nothing: order per chat."""
+        row = OutboxMessage
+        earlier = aliased(OutboxMessage)
         query = (
-            select(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.id)
+            select(row.id, row.chat_id, row.priority)
+            .where(row.status == "pending", row.next_attempt_at <= now, _unclaimed(row, now))
+            .where(
+                ~exists().where(
+                    earlier.chat_id == row.chat_id,
+                    earlier.status == "pending",
+                    _before(earlier, row),
+                )
+            )
+            .order_by(row.priority, row.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
-        return (await self.session.scalars(query)).all()
+        if chat_id is not None:
+            query = query.where(row.chat_id == chat_id)
+        return [(r.id, r.chat_id, r.priority) for r in (await self.session.execute(query)).all()]
+
+    async def due_ids(self, now: datetime, limit: int = 50) -> list[int]:
+        return [row_id for row_id, _, _ in await self.due_heads(now, limit)]
 
     async def by_key(self, dedupe_key: str) -> OutboxMessage | None:
         query = select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
@@ -307,20 +332,22 @@ class OutboxRepo(_Repo):
                 OutboxMessage.id == row_id,
                 OutboxMessage.status == "pending",
                 OutboxMessage.next_attempt_at <= now,
+                _unclaimed(OutboxMessage, now),
             )
-            .values(next_attempt_at=lease_until)
+            .values(claimed_until=lease_until)
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
-    async def due_ids(self, now: datetime, limit: int = 50) -> list[int]:
-        query = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+    async def release_claims(self) -> int:
+        """At start-up: claims of a sender that died are free at once, not at their lease."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.claimed_until.is_not(None))
+            .values(claimed_until=None)
+            .execution_options(synchronize_session=False)
         )
-        return list((await self.session.scalars(query)).all())
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def pending_for_chat(self, chat_id: int) -> Sequence[OutboxMessage]:
         query = select(OutboxMessage).where(
@@ -328,8 +355,34 @@ class OutboxRepo(_Repo):
         )
         return (await self.session.scalars(query)).all()
 
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """How many messages wait, and since when the oldest of them."""
+        query = select(func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == "pending"
+        )
+        count, oldest = (await self.session.execute(query)).one()
+        return int(count), oldest
+
     async def all(self) -> Sequence[OutboxMessage]:
         return (await self.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+
+
+def _unclaimed(row: Any, now: datetime) -> ColumnElement[bool]:
+    return or_(row.claimed_until.is_(None), row.claimed_until <= now)
+
+
+def _before(earlier: Any, row: Any) -> ColumnElement[bool]:
+    """Messages to a private chat (positive id) keep the order they were made in; into a
+    group, a higher priority goes first and the order holds within one priority."""
+    in_made_order = and_(row.chat_id > 0, earlier.id < row.id)
+    by_priority = and_(
+        row.chat_id < 0,
+        or_(
+            earlier.priority < row.priority,
+            and_(earlier.priority == row.priority, earlier.id < row.id),
+        ),
+    )
+    return or_(in_made_order, by_priority)
 
 
 class TeamRepo(_Repo):

@@ -8,7 +8,7 @@ checks the two agree.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Category(StrEnum):
@@ -125,3 +125,17 @@ RATING_OPEN_STATES: tuple[str, ...] = (
 OPEN_STATUSES: frozenset[str] = frozenset(
     {TicketStatus.NEW, TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING}
 )
+
+
+class SendPriority(IntEnum):
+    """Which message leaves first when Telegram's limits make messages wait; lower first.
+
+    Within one private chat messages keep the order they were made whatever their priority
+    (a conversation read out of order is nonsense); in a group chat a higher priority
+    overtakes, so an emergency card never waits behind a catch-up of reminders."""
+
+    URGENT = 0  # emergency cards and safety notices
+    REPLY = 1  # replies to a person talking to the bot now
+    CARD = 2  # new cards, card updates, notices about a person's own ticket
+    ROUTINE = 3  # reminders, escalations, digests
+    BULK = 4  # rating requests, surveys, announcements

@@ -10,6 +10,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import PlanConfig, Settings
 from bot.domain.policy import team_for
+from bot.domain.vocabulary import SendPriority
 from bot.messages import Outgoing
 from bot.services.lifecycle import Status
 from bot.services.outbox import to_payload
@@ -204,12 +205,15 @@ class Desk:
         edit_card: int | None = None,
         reply_to_card: int | None = None,
         fallback: Outgoing | None = None,
+        priority: SendPriority = SendPriority.CARD,
     ) -> bool:
-        """A message to another chat, sent after this transaction commits (the outbox)."""
+        """A message to send after this transaction commits (the outbox); False when a
+        message with this key was already queued."""
         payload = to_payload(
             out, edit_card=edit_card, reply_to_card=reply_to_card, fallback=fallback
         )
-        return await self._uow.outbox.add(key, out.chat_id, payload, self.now())
+        row = await self._uow.outbox.add(key, out.chat_id, payload, self.now(), int(priority))
+        return row is not None
 
     async def record(
         self,

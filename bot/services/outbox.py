@@ -1,8 +1,13 @@
-"""The outbox: messages to other chats are rows written with the change they report,
-and a plain sender drains them through the neutral `Sender`.
+"""The outbox: every message the bot sends to a chat is a row, written in the transaction of
+the change it reports (a reply to the person talking included), and a sender delivers the
+rows through the neutral `Sender` at Telegram's limits.
 
-At-least-once: a row is marked sent after Telegram accepted it, so a crash in between
-sends it again (the reliability issue adds limits, leases and several workers).
+What it guarantees (README, "Delivery"): nothing is discarded for a transient failure (429,
+5xx, a proxy's error page, a lost connection); permanent refusals (400, 403) are recorded
+with their reason; messages to one chat leave in the order they were made (in a group a
+more urgent message may overtake); one chat at its limit never holds back another. A send
+whose outcome is unknown (request sent, no answer) is sent again at once and counted in
+`uncertain_sends`: Telegram may then show it twice.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ import asyncio
 import base64
 import logging
 import os
-from dataclasses import dataclass, replace
-from datetime import timedelta
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -23,24 +30,39 @@ from bot.messages import (
     DeliveryError,
     Document,
     NotModified,
+    OutcomeUnknown,
     Outgoing,
     RateLimited,
     RecipientBlocked,
+    ReplyKeyboard,
     Sender,
+    TransientError,
 )
 from bot.services.pacing import Pacer
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 MIME_BINARY = "application/octet-stream"
-# How long a claimed row is ours; a sender that dies mid-send loses it after this.
-# (longer than any pacing wait, which is at most a minute for a busy group)
+# How long a claimed row is ours; a sender that dies mid-send loses it after this (at the
+# next start at once: claims are released then). Longer than any wait held in memory.
 LEASE = timedelta(minutes=10)
+# Waits up to this long are held by the sender in memory; longer ones are written to the
+# row and the chat's worker lets go.
+HOLD_LIMIT = 60.0
+# Transient failures: backoff from BACKOFF_FIRST doubling up to BACKOFF_CAP, with jitter;
+# after HELD_ATTEMPTS in memory the row waits in the database and is tried every
+# RETRY_LATER until EXPIRY has passed since it was made.
+BACKOFF_FIRST = 0.5
+BACKOFF_CAP = 10.0
+HELD_ATTEMPTS = 12
+RETRY_LATER = timedelta(seconds=30)
+EXPIRY = timedelta(hours=24)
 # An edit whose card has not been sent yet waits this long before looking again.
 CARD_WAIT = timedelta(seconds=2)
 MAX_CARD_WAITS = 30
+# How many chats are sent to at the same time (each keeps its own order).
+MAX_WORKERS = 64
 
 
 # payloads ------------------------------------------------------------------------------
@@ -60,6 +82,15 @@ def to_payload(
         "reply_to_message_id": out.reply_to_message_id,
         "edit_message_id": out.edit_message_id,
     }
+    if out.reply_keyboard is not None:
+        keyboard = out.reply_keyboard
+        payload["reply_keyboard"] = {
+            "rows": [list(row) for row in keyboard.rows],
+            "contact_button": keyboard.contact_button,
+            "one_time": keyboard.one_time,
+        }
+    if out.remove_keyboard:
+        payload["remove_keyboard"] = True
     if out.upload is not None:
         payload["upload"] = out.upload
     if out.document is not None:
@@ -90,8 +121,20 @@ def from_payload(chat_id: int, payload: dict[str, Any]) -> Outgoing:
         thread_id=payload.get("thread_id"),
         reply_to_message_id=payload.get("reply_to_message_id"),
         edit_message_id=payload.get("edit_message_id"),
+        reply_keyboard=_reply_keyboard(payload.get("reply_keyboard")),
+        remove_keyboard=bool(payload.get("remove_keyboard", False)),
         upload=_existing_file(payload.get("upload")),
         document=_document(payload.get("document")),
+    )
+
+
+def _reply_keyboard(stored: dict[str, Any] | None) -> ReplyKeyboard | None:
+    if not stored:
+        return None
+    return ReplyKeyboard(
+        rows=tuple(tuple(row) for row in stored.get("rows", [])),
+        contact_button=stored.get("contact_button"),
+        one_time=bool(stored.get("one_time", True)),
     )
 
 
@@ -109,46 +152,127 @@ def _existing_file(path: str | None) -> str | None:
 
 # the sender ----------------------------------------------------------------------------
 @dataclass
-class _Prepared:
+class DeliveryStats:
+    """What the sender saw since start (the README's delivery section explains each)."""
+
+    sent: int = 0
+    rate_limited: int = 0  # 429s received
+    transient: int = 0  # 5xx, error pages, refused connections: retried
+    uncertain: int = 0  # outcome unknown: sent again, may show twice
+    failed: int = 0  # refused for good, or expired
+    last_sent_at: datetime | None = None
+    by_chat_429: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Claimed:
+    row_id: int
+    chat_id: int
+    priority: int
+    key: str
+    attempts: int
+    created_at: datetime
+    payload: dict[str, Any]
     out: Outgoing | None
     give_up: str | None = None
 
 
 class OutboxSender:
-    """Drains due rows; one short transaction to read a row and one to record the result,
-    never a transaction held open across a network call (SQLite would block every writer)."""
+    """One worker per chat sends that chat's messages in order; workers for different chats
+    run side by side and share the overall budget, most urgent first. A worker holds short
+    waits (the chat's pace, a 429, a backoff) in memory; short transactions only, never one
+    held open across a network call (SQLite would block every writer)."""
 
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
         sender: Sender,
         clock: Clock,
-        batch: int = 20,
+        batch: int = 200,
         pacer: Pacer | None = None,
+        max_workers: int = MAX_WORKERS,
     ) -> None:
-        self._pacer = pacer or Pacer()
-        self.sending = 0  # rows claimed and not yet finished (shutdown and tests wait on it)
+        self.pacer = pacer or Pacer()
+        self.stats = DeliveryStats()
+        self.sending = 0  # chats with a worker running (shutdown and tests wait on it)
         self.finished = 0  # attempts ended, so a caller can tell whether any ended meanwhile
         self._uow_factory = uow_factory
         self._sender = sender
         self._clock = clock
         self._batch = batch
+        self._max_workers = max_workers
+        self._workers: dict[int, asyncio.Task[int]] = {}
         self._wake = asyncio.Event()
+        self._next_look: float | None = None  # pacer time when a paused chat opens again
 
+    # entry points ------------------------------------------------------------------------
     def nudge(self) -> None:
         """Something was just committed to the outbox: look now instead of at the next poll."""
         self._wake.set()
+
+    def committed(self, chat_ids: Iterable[int]) -> None:
+        """A handler's transaction committed: its replies leave now, the rest at the next
+        look (which is now as well)."""
+        self.send_now(chat_ids)
+        self.nudge()
+
+    def send_now(self, chat_ids: Iterable[int]) -> None:
+        """Replies were just committed for these chats: their workers start at once, without
+        waiting for the loop's next look."""
+        for chat_id in chat_ids:
+            self._start_worker(chat_id)
+
+    async def release_claims(self) -> int:
+        """At start-up: rows a dead sender held are free at once instead of at their lease."""
+        async with self._uow_factory() as uow:
+            released = await uow.outbox.release_claims()
+            await uow.commit()
+        return released
 
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         while not stop.is_set():
             self._wake.clear()
             try:
-                handled = await self.drain()
+                await self._look()
             except Exception:  # the loop must outlive a bad row or a lost connection
-                log.exception("outbox drain failed")
-                handled = 0
-            if handled == 0:
-                await self._sleep(stop, interval)
+                log.exception("outbox look failed")
+            await self._sleep(stop, self._pause(interval))
+
+    async def drain(self) -> int:
+        """Send what is due now and wait until the workers are done; returns how many rows
+        were handled (sent, refused, or put back to wait)."""
+        await self._look()
+        handled = 0
+        awaited: set[asyncio.Task[int]] = set()
+        while pending := [t for t in self._workers.values() if t not in awaited]:
+            awaited.update(pending)
+            done = await asyncio.gather(*pending, return_exceptions=True)
+            handled += sum(n for n in done if isinstance(n, int))
+        return handled
+
+    async def wait_idle(self, timeout: float) -> None:
+        """Until no worker is sending, or the time is up."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._workers and loop.time() < deadline:
+            await asyncio.wait(list(self._workers.values()), timeout=deadline - loop.time())
+
+    # the loop ----------------------------------------------------------------------------
+    async def _look(self) -> None:
+        """Start a worker for each chat whose first message is due, most urgent first."""
+        async with self._uow_factory() as uow:
+            heads = await uow.outbox.due_heads(self._clock.now(), self._batch)
+        for _, chat_id, _ in heads:
+            if len(self._workers) >= self._max_workers:
+                break
+            self._start_worker(chat_id)
+
+    def _pause(self, interval: float) -> float:
+        if self._next_look is None:
+            return interval
+        wait = self._next_look - self.pacer.timer.monotonic()
+        self._next_look = None
+        return min(interval, max(wait, 0.0))
 
     async def _sleep(self, stop: asyncio.Event, interval: float) -> None:
         waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
@@ -156,73 +280,178 @@ class OutboxSender:
         for task in pending:
             task.cancel()
 
-    async def drain(self) -> int:
-        """Send what is due now; returns how many rows were handled."""
-        async with self._uow_factory() as uow:
-            ids = await uow.outbox.due_ids(self._clock.now(), self._batch)
+    def _start_worker(self, chat_id: int) -> None:
+        if chat_id in self._workers:
+            return
+        self.sending += 1
+        self._workers[chat_id] = asyncio.create_task(self._work(chat_id))
+
+    # one chat's worker -----------------------------------------------------------------
+    async def _work(self, chat_id: int) -> int:
         handled = 0
-        for row_id in ids:
-            handled += await self._deliver(row_id)
+        try:
+            while await self._wait_for_chat(chat_id):
+                claimed = await self._claim_head(chat_id)
+                if claimed is None:
+                    break
+                try:
+                    await self._deliver(claimed)
+                finally:
+                    self.finished += 1
+                handled += 1
+        except Exception:  # one chat's trouble must not end the sender
+            log.exception("outbox worker for chat %s failed", chat_id)
+        finally:
+            self._workers.pop(chat_id, None)
+            self.sending -= 1
+            self._wake.set()  # a row may have been put back, or another chat waits a slot
         return handled
 
-    async def _deliver(self, row_id: int) -> int:
-        self.sending += 1
-        try:
-            return await self._deliver_claimed(row_id)
-        finally:
-            self.sending -= 1
-            self.finished += 1
+    async def _wait_for_chat(self, chat_id: int) -> bool:
+        """Hold a short wait for the chat's pace; False when the wait is long (the loop
+        comes back for it) or nothing is due."""
+        delay = self.pacer.chat_delay(chat_id)
+        if delay <= 0:
+            return True
+        if delay > HOLD_LIMIT:
+            self._look_again_in(delay)
+            return False
+        await self.pacer.timer.sleep(delay)
+        return True
 
-    async def _deliver_claimed(self, row_id: int) -> int:
+    def _look_again_in(self, delay: float) -> None:
+        moment = self.pacer.timer.monotonic() + delay
+        if self._next_look is None or moment < self._next_look:
+            self._next_look = moment
+
+    async def _claim_head(self, chat_id: int) -> _Claimed | None:
         now = self._clock.now()
         async with self._uow_factory() as uow:
+            heads = await uow.outbox.due_heads(now, 1, chat_id=chat_id)
+            if not heads:
+                return None
+            row_id, _, priority = heads[0]
             if not await uow.outbox.claim(row_id, now, now + LEASE):
-                return 0  # another sender has it
+                return None  # another sender has it
             row = await uow.outbox.get(row_id)
             if row is None:
-                return 0
-            chat_id, key, attempts = row.chat_id, row.dedupe_key, row.attempts
+                return None
             payload = dict(row.payload)
-            prepared = await self._prepare(uow, chat_id, payload)
+            prepared = await self._prepare(uow, row.chat_id, payload)
+            claimed = _Claimed(
+                row_id,
+                row.chat_id,
+                priority,
+                row.dedupe_key,
+                row.attempts,
+                row.created_at,
+                payload,
+                prepared.out,
+                prepared.give_up,
+            )
             await uow.commit()
-        if prepared.give_up is not None:
-            await self._finish(row_id, error=prepared.give_up)
-            return 0
-        if prepared.out is None:  # the card it edits or answers is not sent yet
-            retry = CARD_WAIT.total_seconds() if attempts < MAX_CARD_WAITS else None
-            await self._finish(row_id, retry_in=retry, error="card never sent")
-            return 0
-        try:
-            await self._pacer.wait(prepared.out.chat_id)
-            sent = await self._sender.send(prepared.out)
-        except NotModified:
-            await self._finish(row_id, sent_id=prepared.out.edit_message_id)
-        except RateLimited as exc:
-            await self._finish(row_id, retry_in=exc.retry_after, error=str(exc))
-        except ChatMigrated as exc:
-            await self._migrate(chat_id, exc.new_chat_id)
-        except RecipientBlocked as exc:
-            await self._blocked(row_id, chat_id, payload, str(exc))
-        except BadRequest as exc:
-            log.warning("outbox %s refused for good: %s", key, exc)
-            await self._finish(row_id, error=str(exc))
-        except DeliveryError as exc:
-            retry = float(min(300, 2**attempts)) if attempts + 1 < MAX_ATTEMPTS else None
-            await self._finish(row_id, retry_in=retry, error=str(exc))
-        else:
-            await self._finish(row_id, sent_id=sent.message_id, card_key=key)
-        return 1
+        return claimed
+
+    async def _deliver(self, c: _Claimed) -> None:
+        if c.give_up is not None:
+            await self._finish(c.row_id, error=c.give_up)
+            return
+        if c.out is None:  # the card it edits or answers is not sent yet
+            retry = CARD_WAIT.total_seconds() if c.attempts < MAX_CARD_WAITS else None
+            await self._finish(c.row_id, retry_in=retry, error="card never sent")
+            return
+        await self._attempt(c, c.out)
+
+    async def _attempt(self, c: _Claimed, out: Outgoing) -> None:
+        """Send, holding short waits in memory, until sent, refused for good, or the wait
+        grows long enough to go back to the database."""
+        uncertain = 0
+        for attempt in range(HELD_ATTEMPTS):
+            await self.pacer.take(out.chat_id, c.priority)
+            try:
+                sent = await self._sender.send(out)
+            except NotModified:
+                await self._finish(c.row_id, sent_id=out.edit_message_id, uncertain=uncertain)
+                return
+            except RateLimited as exc:
+                if not await self._hold_rate_limit(c, out, exc, uncertain):
+                    return
+                continue
+            except ChatMigrated as exc:
+                await self._migrate(c.chat_id, exc.new_chat_id)
+                return
+            except RecipientBlocked as exc:
+                await self._blocked(c.row_id, c.chat_id, c.payload, str(exc))
+                self.stats.failed += 1
+                return
+            except BadRequest as exc:
+                log.warning("outbox %s refused for good: %s", c.key, exc)
+                self.stats.failed += 1
+                await self._finish(c.row_id, error=str(exc), uncertain=uncertain)
+                return
+            except OutcomeUnknown as exc:
+                uncertain += 1
+                self.stats.uncertain += 1
+                log.info("outbox %s: outcome unknown (%s), sending again", c.key, exc)
+                await self.pacer.timer.sleep(_backoff(0))
+                continue
+            except (TransientError, DeliveryError) as exc:
+                self.stats.transient += 1
+                log.info("outbox %s: transient failure (%s)", c.key, exc)
+                await self.pacer.timer.sleep(_backoff(attempt))
+                continue
+            except Exception:  # an error no transport translated: treated as passing
+                self.stats.transient += 1
+                log.exception("outbox %s: unexpected failure", c.key)
+                await self.pacer.timer.sleep(_backoff(attempt))
+                continue
+            self.stats.sent += 1
+            self.stats.last_sent_at = self._clock.now()
+            await self._finish(
+                c.row_id, sent_id=sent.message_id, card_key=c.key, uncertain=uncertain
+            )
+            return
+        await self._retry_later(c, uncertain, "still failing after held retries")
+
+    async def _hold_rate_limit(
+        self, c: _Claimed, out: Outgoing, exc: RateLimited, uncertain: int
+    ) -> bool:
+        """A 429: close the chat for as long as Telegram says; wait it out here when short."""
+        self.stats.rate_limited += 1
+        self.stats.by_chat_429[out.chat_id] = self.stats.by_chat_429.get(out.chat_id, 0) + 1
+        self.pacer.refuse(out.chat_id, exc.retry_after)
+        if exc.retry_after > HOLD_LIMIT:
+            await self._finish(
+                c.row_id, retry_in=exc.retry_after, error=str(exc), uncertain=uncertain
+            )
+            self._look_again_in(exc.retry_after)
+            return False
+        await self.pacer.timer.sleep(self.pacer.chat_delay(out.chat_id))
+        return True
+
+    async def _retry_later(self, c: _Claimed, uncertain: int, error: str) -> None:
+        """Failing for a while: the row waits in the database; after EXPIRY it is given up."""
+        if self._clock.now() - c.created_at > EXPIRY:
+            self.stats.failed += 1
+            await self._finish(c.row_id, error=f"expired: {error}", uncertain=uncertain)
+            return
+        await self._finish(
+            c.row_id, retry_in=RETRY_LATER.total_seconds(), error=error, uncertain=uncertain
+        )
 
     async def _prepare(self, uow: UnitOfWork, chat_id: int, payload: dict[str, Any]) -> _Prepared:
         out = from_payload(chat_id, payload)
-        for field, target in (("edit_card", "edit_message_id"), ("reply_to_card", "reply")):
-            card_id = payload.get(field)
+        for field_name, target in (("edit_card", "edit_message_id"), ("reply_to_card", "reply")):
+            card_id = payload.get(field_name)
             if card_id is None:
                 continue
             card = await uow.cards.get(int(card_id))
             if card is None:
                 return _Prepared(None, give_up="card not found")
             if card.message_id is None:
+                card_row = await uow.outbox.by_key(card.outbox_key)
+                if card_row is None or card_row.status == "failed":
+                    return _Prepared(None, give_up="card never sent")
                 return _Prepared(None)
             if target == "edit_message_id":
                 out = replace(out, edit_message_id=card.message_id, chat_id=card.chat_id)
@@ -238,6 +467,7 @@ class OutboxSender:
         card_key: str | None = None,
         retry_in: float | None = None,
         error: str | None = None,
+        uncertain: int = 0,
     ) -> None:
         """Sent when there is no error; tried again after `retry_in`; otherwise failed."""
         now = self._clock.now()
@@ -247,6 +477,8 @@ class OutboxSender:
                 return
             row.attempts += 1
             row.error = error
+            row.claimed_until = None
+            row.uncertain_sends += uncertain
             if error is None:
                 row.status, row.sent_at, row.sent_message_id = "sent", now, sent_id
                 if card_key is not None and sent_id is not None:
@@ -268,14 +500,17 @@ class OutboxSender:
             if row is None:
                 return
             row.attempts += 1
-            row.status, row.error = "failed", f"blocked: {error}"
+            row.status, row.error, row.claimed_until = "failed", f"blocked: {error}", None
             await uow.residents.set_active(chat_id, False, now)
             fallback = payload.get("fallback")
             if fallback:
                 fallback = dict(fallback)
                 fallback_chat = int(fallback.pop("chat_id"))
-                await uow.outbox.add(f"{row.dedupe_key}:fallback", fallback_chat, fallback, now)
+                await uow.outbox.add(
+                    f"{row.dedupe_key}:fallback", fallback_chat, fallback, now, row.priority
+                )
             await uow.commit()
+        self.nudge()
 
     async def _migrate(self, old_chat: int, new_chat: int) -> None:
         """A group became a supergroup: teams, cards and pending rows follow its new id."""
@@ -284,5 +519,18 @@ class OutboxSender:
             await uow.teams.migrate_chat(old_chat, new_chat)
             await uow.cards.migrate_chat(old_chat, new_chat)
             for row in await uow.outbox.pending_for_chat(old_chat):
-                row.chat_id, row.next_attempt_at = new_chat, self._clock.now()  # lease over
+                row.chat_id, row.claimed_until = new_chat, None  # the claim ends here
+                row.next_attempt_at = self._clock.now()
             await uow.commit()
+        self.nudge()
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential with jitter, so a crowd of senders does not retry in step."""
+    return min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt) * random.uniform(0.8, 1.2)
+
+
+@dataclass
+class _Prepared:
+    out: Outgoing | None
+    give_up: str | None = None

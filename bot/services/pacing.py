@@ -1,72 +1,174 @@
 """Telegram's published limits, kept on our side so both transports behave the same:
 about 30 messages a second overall, 20 a minute into one group, about one a second into
-one private chat (Bot FAQ). The outbox waits here before each send instead of collecting
-429s; a 429 that still comes is honoured by the sender's retry."""
+one private chat after a short burst (Bot FAQ). The outbox asks here before each send
+instead of collecting 429s; a 429 that still comes closes that chat for as long as
+Telegram says, and the refused attempt is given back rather than counted as sent.
+
+The overall budget goes to the most urgent waiting message first."""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Timer(Protocol):
+    """Seconds on a monotonic clock and a way to wait them; tests travel instead."""
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class RealTimer:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 @dataclass(frozen=True)
 class Limits:
     per_second: int = 25  # a margin under Telegram's ~30
     per_group_minute: int = 20
-    # "about one a second, short bursts tolerated": five within any five seconds
-    chat_burst: int = 5
-    chat_window: float = 5.0
+    # "about one a second, short bursts tolerated": a bucket of three, refilled at one a second
+    chat_burst: int = 3
+    chat_per_second: float = 1.0
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
 
 
 class Pacer:
-    """Sliding windows per chat and overall; `now` and `sleep` are injected for tests."""
+    """Token buckets per private chat, a minute's window per group, a second's window
+    overall, and a penalty box per chat for Telegram's own 429s."""
 
-    def __init__(
-        self,
-        limits: Limits | None = None,
-        now: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
+    def __init__(self, limits: Limits | None = None, timer: Timer | None = None) -> None:
         self.limits = limits or Limits()
-        self._now = now
-        self._sleep = sleep
+        self.timer = timer or RealTimer()
         self._overall: deque[float] = deque()
-        self._chats: defaultdict[int, deque[float]] = defaultdict(deque)
-        self._chat_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._overall_lock = asyncio.Lock()
+        self._groups: defaultdict[int, deque[float]] = defaultdict(deque)
+        self._buckets: dict[int, _Bucket] = {}
+        self._closed_until: dict[int, float] = {}
+        self._gate = _PriorityGate()
 
-    async def wait(self, chat_id: int) -> float:
-        """Wait until a message to `chat_id` is within the limits; returns the seconds waited.
-
-        A busy group holds up only its own messages: the long per-chat wait happens under
-        that chat's lock, and only the short overall wait is shared by everyone."""
-        waited = 0.0
-        async with self._chat_locks[chat_id]:
-            while (delay := self._chat_delay(chat_id)) > 0:
-                await self._sleep(delay)
-                waited += delay
-            async with self._overall_lock:
-                while (delay := self._overall_delay()) > 0:
-                    await self._sleep(delay)
-                    waited += delay
-                moment = self._now()
-                self._overall.append(moment)
-                self._chats[chat_id].append(moment)
-        return waited
-
-    def _chat_delay(self, chat_id: int) -> float:
-        limits = self.limits
+    def chat_delay(self, chat_id: int) -> float:
+        """Seconds until `chat_id` may take another message (0: now)."""
+        now = self.timer.monotonic()
+        penalty = self._closed_until.get(chat_id, 0.0) - now
         if chat_id < 0:
-            window, allowed = 60.0, limits.per_group_minute
+            window = self._groups[chat_id]
+            quota = _window_delay(window, now, 60.0, self.limits.per_group_minute)
         else:
-            window, allowed = limits.chat_window, limits.chat_burst
-        return _window_delay(self._chats[chat_id], self._now(), window, allowed)
+            quota = self._bucket_delay(chat_id, now)
+        return max(penalty, quota, 0.0)
 
-    def _overall_delay(self) -> float:
-        return _window_delay(self._overall, self._now(), 1.0, self.limits.per_second)
+    async def take(self, chat_id: int, priority: int) -> None:
+        """Wait for a slot of the overall budget, most urgent first, and spend it (and the
+        chat's). Call after `chat_delay` said the chat is open."""
+        async with self._gate.turn(priority):
+            while (
+                delay := _window_delay(
+                    self._overall, self.timer.monotonic(), 1.0, self.limits.per_second
+                )
+            ) > 0:
+                await self.timer.sleep(delay)
+            self._spend(chat_id, self.timer.monotonic())
+
+    def refuse(self, chat_id: int, retry_after: float) -> None:
+        """Telegram answered 429: that attempt was not a message, and the chat is closed."""
+        now = self.timer.monotonic()
+        self._give_back(chat_id)
+        self._closed_until[chat_id] = max(self._closed_until.get(chat_id, 0.0), now + retry_after)
+
+    def _spend(self, chat_id: int, now: float) -> None:
+        self._overall.append(now)
+        if chat_id < 0:
+            self._groups[chat_id].append(now)
+        else:
+            self._refill(chat_id, now).tokens -= 1.0
+
+    def _give_back(self, chat_id: int) -> None:
+        if self._overall:
+            self._overall.pop()
+        if chat_id < 0:
+            if self._groups[chat_id]:
+                self._groups[chat_id].pop()
+        elif chat_id in self._buckets:
+            self._buckets[chat_id].tokens += 1.0
+
+    def _refill(self, chat_id: int, now: float) -> _Bucket:
+        limits = self.limits
+        bucket = self._buckets.setdefault(chat_id, _Bucket(float(limits.chat_burst), now))
+        bucket.tokens = min(
+            float(limits.chat_burst), bucket.tokens + (now - bucket.at) * limits.chat_per_second
+        )
+        bucket.at = now
+        return bucket
+
+    def _bucket_delay(self, chat_id: int, now: float) -> float:
+        bucket = self._refill(chat_id, now)
+        if bucket.tokens >= 1.0:
+            return 0.0
+        return (1.0 - bucket.tokens) / self.limits.chat_per_second
+
+
+class _PriorityGate:
+    """One holder at a time; when it leaves, the most urgent waiter (then the longest
+    waiting) goes next."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def turn(self, priority: int) -> _Turn:
+        return _Turn(self, priority)
+
+    async def acquire(self, priority: int) -> None:
+        if not self._busy and not self._waiters:
+            self._busy = True
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed the turn just as we were cancelled: pass it on
+            else:
+                self._waiters = [w for w in self._waiters if w[2] is not future]
+                heapq.heapify(self._waiters)
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+                return  # the turn passes straight to the waiter: still busy
+        self._busy = False
+
+
+class _Turn:
+    def __init__(self, gate: _PriorityGate, priority: int) -> None:
+        self._gate = gate
+        self._priority = priority
+
+    async def __aenter__(self) -> None:
+        await self._gate.acquire(self._priority)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._gate.release()
 
 
 def _window_delay(sent: deque[float], now: float, window: float, allowed: int) -> float:

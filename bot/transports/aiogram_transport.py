@@ -13,10 +13,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.types import (
     BotCommand,
@@ -45,10 +48,12 @@ from bot.messages import (
     Core,
     Document,
     NotModified,
+    OutcomeUnknown,
     Outgoing,
     RateLimited,
     RecipientBlocked,
     Sent,
+    TransientError,
 )
 from bot.transports import common
 from bot.transports.delivery import InFlight
@@ -160,6 +165,12 @@ async def _translate_errors(call: Coroutine[Any, Any, T]) -> T:
         if common.is_not_modified(exc.message):
             raise NotModified(exc.message) from exc
         raise BadRequest(exc.message) from exc
+    except (TelegramServerError, ClientDecodeError) as exc:  # 5xx, or a proxy's HTML page
+        raise TransientError(str(exc)) from exc
+    except TelegramNetworkError as exc:
+        if common.was_not_sent(exc):
+            raise TransientError(exc.message) from exc
+        raise OutcomeUnknown(exc.message) from exc
 
 
 def _markup(

@@ -148,3 +148,30 @@ def _from_message(update_id: int, message: Any, bot_username: str) -> Incoming |
         thread_id=message.message_thread_id if message.is_topic_message else None,
         **_person(user),
     )
+
+
+# Failures before the request left: the message certainly was not shown.
+_NOT_SENT = frozenset(
+    {
+        "ClientConnectorError",
+        "ConnectError",
+        "ConnectTimeout",
+        "PoolTimeout",
+        "ConnectionRefusedError",
+    }
+)
+
+
+def was_not_sent(exc: BaseException) -> bool:
+    """Whether a network failure happened before the request reached Telegram (a refused
+    connection) rather than after (connection closed or timed out while waiting for the
+    answer, when Telegram may have shown the message). Judged by the exception chain's
+    class names, so this module needs neither HTTP library."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ in _NOT_SENT:
+            return True
+        current = current.__cause__ or current.__context__
+    return False

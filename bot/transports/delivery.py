@@ -1,4 +1,7 @@
-"""Delivering a Reply through any Sender: shared by both transports so they behave alike."""
+"""Delivering what the core hands back for one update, shared by both transports so they
+behave alike: answers to button presses, and the few messages the core could not store in
+the outbox (it answers "busy" when the database is). Everything else the core stored as
+outbox rows in the update's transaction, and the outbox sender sends them."""
 
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ from bot.messages import (
     RecipientBlocked,
     Reply,
     Sender,
+    TransientError,
 )
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_WAIT = 30.0
+TRANSIENT_WAIT = 0.5
 
 
 class InFlight:
@@ -89,7 +94,8 @@ async def deliver(reply: Reply, sender: Sender, core: Core) -> None:
 
 
 async def send_with_retry(sender: Sender, out: Outgoing, attempts: int = 3) -> None:
-    """A direct reply waits out a 429 (Telegram says how long) and tries again."""
+    """Only what the core could not store comes here (the "database busy" and "something
+    went wrong" answers): it waits out a 429 or a passing failure and tries again."""
     for attempt in range(attempts):
         try:
             await sender.send(out)
@@ -98,6 +104,10 @@ async def send_with_retry(sender: Sender, out: Outgoing, attempts: int = 3) -> N
             if attempt == attempts - 1 or exc.retry_after > MAX_RETRY_WAIT:
                 raise
             await asyncio.sleep(exc.retry_after)
+        except TransientError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(TRANSIENT_WAIT * 2**attempt)
 
 
 async def _answer(sender: Sender, answer: CallbackAnswer) -> None:

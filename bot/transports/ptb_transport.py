@@ -27,7 +27,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest as PtbBadRequest
 from telegram.error import ChatMigrated as PtbChatMigrated
-from telegram.error import Forbidden, RetryAfter
+from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot.messages import (
@@ -37,10 +37,12 @@ from bot.messages import (
     Core,
     Document,
     NotModified,
+    OutcomeUnknown,
     Outgoing,
     RateLimited,
     RecipientBlocked,
     Sent,
+    TransientError,
 )
 from bot.transports import common
 from bot.transports.delivery import InFlight
@@ -163,6 +165,14 @@ async def _translate_errors(call: Coroutine[Any, Any, T]) -> T:
         if common.is_not_modified(exc.message):
             raise NotModified(exc.message) from exc
         raise BadRequest(exc.message) from exc
+    except TimedOut as exc:  # PTB's pool timeout says the request never left
+        if common.was_not_sent(exc) or "not* sent" in exc.message:
+            raise TransientError(exc.message) from exc
+        raise OutcomeUnknown(exc.message) from exc
+    except NetworkError as exc:  # 5xx and proxies' pages come here too, answered in full
+        if exc.message.startswith("httpx.") and not common.was_not_sent(exc):
+            raise OutcomeUnknown(exc.message) from exc
+        raise TransientError(exc.message) from exc
 
 
 def _markup(out: Outgoing) -> Markup | None:

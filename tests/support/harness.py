@@ -21,7 +21,6 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import Settings
 from bot.handlers.base import Classifier
-from bot.services.pacing import Pacer
 from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
 from emulator.views import view_event
 from storage.models import Ticket
@@ -43,12 +42,12 @@ class FloodClock:
     def __call__(self) -> float:
         return time.monotonic() + self.travelled
 
+    def monotonic(self) -> float:
+        return self()
+
     async def sleep(self, seconds: float) -> None:
         self.travelled += max(seconds, 0.0)
         await asyncio.sleep(0)  # still let others run, as a real wait would
-
-    def pacer(self) -> Pacer:
-        return Pacer(now=self, sleep=self.sleep)
 
 
 def texts(messages: list[BotMessage]) -> str:
@@ -87,7 +86,7 @@ class Harness:
             self.settings = self.settings.model_copy(update={"transport": transport})
         self.app = await build_app(self.settings, self.clock, classify=self.classify)
         if self.flood_clock is not None:
-            self.app.pacer = self.flood_clock.pacer()
+            self.app.timer = self.flood_clock
         await self.app.start_transport()
         transport_obj = self.app.transport
         assert transport_obj is not None

@@ -4,6 +4,7 @@ an accepted and a completed ticket."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.messages import CallbackAnswer, Outgoing, RecipientBlocked, Sent
 from bot.services.outbox import OutboxSender
+from bot.services.pacing import Pacer
 from storage.models import StaffMember, Ticket, TicketCard, TicketEvent
 from tests.support.apps import ADMIN
 from tests.support.people import GroupPerson, register
@@ -72,14 +74,33 @@ class FakeSender:
         return "\n".join(o.text for o in self.to(chat_id))
 
 
+class TravelTimer:
+    """Monotonic seconds that move only when someone waits: waits cost no real time."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
 @dataclass
 class World:
     app: App
     sender: FakeSender = field(default_factory=FakeSender)
 
+    timer: TravelTimer = field(default_factory=lambda: TravelTimer())
+
     @property
     def outbox(self) -> OutboxSender:
-        return OutboxSender(self.app.uow_factory, self.sender, self.app.clock)
+        """A sender of its own each time (as a second worker would be), on time that travels
+        through the flood limits' waits."""
+        pacer = Pacer(timer=self.timer)
+        return OutboxSender(self.app.uow_factory, self.sender, self.app.clock, pacer=pacer)
 
     async def flush(self) -> None:
         """Drain the outbox until nothing is due (edits may wait for their card)."""

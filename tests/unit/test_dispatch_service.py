@@ -290,7 +290,8 @@ async def test_card_edit_waits_for_the_card_message_id(world: World) -> None:
     [card] = await world.cards(ticket.id)
     edit = Outgoing(chat_id=ENG_GROUP, text="edited")
     await queue(world, "edit-1", edit, edit_card=card.id)
-    # Only the edit is due first: it must wait, not be sent without a message id.
+    # Only the edit is due first: it must wait (behind its card, in the group's order),
+    # not be sent without a message id.
     async with world.app.uow_factory() as uow:
         await uow.session.execute(
             update(type(card)).where(type(card).id == card.id).values(message_id=None)
@@ -304,6 +305,9 @@ async def test_card_edit_waits_for_the_card_message_id(world: World) -> None:
     assert (await rows(world))["edit-1"].status == "pending"
     async with world.app.uow_factory() as uow:
         await uow.cards.set_message_id(card.outbox_key, 4242)
+        card_row = await uow.outbox.by_key(card.outbox_key)
+        assert card_row is not None
+        card_row.status = "sent"  # as the sender records it with the message id
         row = await uow.outbox.by_key("edit-1")
         assert row is not None
         row.next_attempt_at = world.app.clock.now()

@@ -1,8 +1,12 @@
-"""The outbox keeps Telegram's limits itself: per group per minute, per private chat per
-second, and overall per second; time is simulated, nothing sleeps."""
+"""The outbox keeps Telegram's limits itself: per group per minute, per private chat a short
+burst then one a second, overall per second; a refused attempt is given back, and the most
+urgent waiting message takes the next overall slot. Time is simulated, nothing sleeps."""
 
 from __future__ import annotations
 
+import asyncio
+
+from bot.domain.vocabulary import SendPriority
 from bot.services.pacing import Limits, Pacer
 
 
@@ -10,40 +14,91 @@ class FakeTime:
     def __init__(self) -> None:
         self.now = 1000.0
 
-    def __call__(self) -> float:
+    def monotonic(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        self.now += seconds
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+async def send(pacer: Pacer, chat: int, priority: int = SendPriority.CARD) -> float:
+    """Wait as the outbox does (the chat's pace, then an overall slot); the seconds waited."""
+    timer = pacer.timer
+    start = timer.monotonic()
+    while (delay := pacer.chat_delay(chat)) > 0:
+        await timer.sleep(delay)
+    await pacer.take(chat, priority)
+    return timer.monotonic() - start
 
 
 async def test_group_gets_twenty_a_minute() -> None:
-    clock = FakeTime()
-    pacer = Pacer(Limits(), now=clock, sleep=clock.sleep)
-    start = clock.now
+    pacer = Pacer(Limits(), FakeTime())
     for _ in range(20):
-        assert await pacer.wait(-1001) == 0.0
-    await pacer.wait(-1001)  # the 21st waits for the first to leave the window
-    assert clock.now - start >= 60.0
+        assert await send(pacer, -1001) == 0.0
+    assert await send(pacer, -1001) >= 60.0 - 1e-9  # the 21st waits for the first to leave
 
 
 async def test_private_chat_short_burst_then_one_a_second() -> None:
-    clock = FakeTime()
-    pacer = Pacer(Limits(), now=clock, sleep=clock.sleep)
-    for _ in range(5):
-        assert await pacer.wait(7) == 0.0  # a short burst is fine
-    assert await pacer.wait(8) == 0.0  # another person is not held up
-    assert await pacer.wait(7) >= 5.0 - 1e-9  # the sixth within 5 s waits
-    start = clock.now
+    time = FakeTime()
+    pacer = Pacer(Limits(), time)
+    for _ in range(3):
+        assert await send(pacer, 7) == 0.0  # a short burst is fine
+    assert await send(pacer, 8) == 0.0  # another person is not held up
+    assert pacer.chat_delay(7) > 0.9  # the fourth at once would be refused
+    start = time.now
     for _ in range(10):
-        await pacer.wait(7)
-    assert clock.now - start >= 9.0  # sustained: about one a second
+        await send(pacer, 7)
+    assert 9.0 <= time.now - start <= 10.5  # sustained: about one a second
 
 
 async def test_overall_rate_for_a_broadcast() -> None:
-    clock = FakeTime()
-    pacer = Pacer(Limits(per_second=25), now=clock, sleep=clock.sleep)
-    start = clock.now
+    time = FakeTime()
+    pacer = Pacer(Limits(per_second=25), time)
     for chat in range(100):  # a survey to 100 residents
-        await pacer.wait(chat + 1)
-    assert clock.now - start >= 3.0  # 100 messages at 25/s take at least 3 s more
+        await send(pacer, chat + 1)
+    assert time.now - 1000.0 >= 3.0  # 100 messages at 25/s take at least 3 s more
+
+
+async def test_a_refused_attempt_is_given_back_and_the_chat_closed() -> None:
+    time = FakeTime()
+    pacer = Pacer(Limits(), time)
+    await send(pacer, 7)
+    pacer.refuse(7, retry_after=5)
+    assert pacer.chat_delay(7) == 5.0  # closed for as long as Telegram said
+    assert pacer.chat_delay(8) == 0.0  # nobody else is
+    time.now += 5.0
+    # the refused attempt did not spend the burst: three go at once again
+    for _ in range(3):
+        assert await send(pacer, 7) == 0.0
+
+
+class HeldTime(FakeTime):
+    """Waits finish only when the test lets time pass, so who queues when is exact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tick = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.tick.wait()
+        self.now += max(seconds, 0.0)
+
+
+async def test_the_most_urgent_waiter_takes_the_next_overall_slot() -> None:
+    time = HeldTime()
+    pacer = Pacer(Limits(per_second=1), time)
+    await pacer.take(1, SendPriority.BULK)  # the second's only slot is spent
+    order: list[str] = []
+
+    async def one(name: str, chat: int, priority: int) -> None:
+        await pacer.take(chat, priority)
+        order.append(name)
+
+    waiting = [asyncio.create_task(one(f"bulk{n}", 10 + n, SendPriority.BULK)) for n in range(3)]
+    await asyncio.sleep(0)  # bulk0 holds the gate waiting for the next second; 1, 2 queue
+    waiting.append(asyncio.create_task(one("emergency", 99, SendPriority.URGENT)))
+    await asyncio.sleep(0)
+    time.tick.set()
+    await asyncio.gather(*waiting)
+    assert order == ["bulk0", "emergency", "bulk1", "bulk2"]
