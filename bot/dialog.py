@@ -20,7 +20,7 @@ from bot.domain.vocabulary import SendPriority
 from bot.handlers.base import Classifier, Ctx, State
 from bot.handlers.router import route
 from bot.i18n import Translator, normalise_locale, translate
-from bot.messages import CallbackAnswer, Incoming, Outgoing, Reply
+from bot.messages import CallbackAnswer, Incoming, Outgoing, Reply, coalesce
 from bot.services.desk import Desk
 from bot.services.phones import mask_phones_in
 from storage.db import DatabaseBusy, is_busy, is_sqlite
@@ -196,14 +196,13 @@ async def _queue_replies(desk: Desk, inc: Incoming, reply: Reply) -> tuple[Reply
     server error after the commit delays them but never loses them, and they keep their
     place in the chat's order. Only the answers to button presses (a toast that is useless
     a few seconds later) stay with the transport."""
-    direct = Reply()
+    direct = Reply([a for a in reply.actions if isinstance(a, CallbackAnswer)])
+    messages = coalesce([a for a in reply.actions if isinstance(a, Outgoing)])
     chats: list[int] = []
-    for index, action in enumerate(reply.actions):
-        if isinstance(action, CallbackAnswer):
-            direct.add(action)
-            continue
-        await desk.enqueue(f"reply:{inc.update_id}:{index}", action, priority=SendPriority.REPLY)
-        direct.queued.append(action)
-        if action.chat_id not in chats:
-            chats.append(action.chat_id)
+    for index, message in enumerate(messages):
+        key = f"reply:{inc.update_id}:{index}"
+        await desk.enqueue(key, message, priority=SendPriority.REPLY)
+        direct.queued.append(message)
+        if message.chat_id not in chats:
+            chats.append(message.chat_id)
     return direct, chats

@@ -6,7 +6,7 @@ nothing else in the project sees aiogram or python-telegram-bot objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 ChatType = Literal["private", "group", "supergroup", "channel"]
@@ -193,3 +193,50 @@ class Sender(Protocol):
     async def send(self, out: Outgoing) -> Sent: ...
 
     async def answer(self, answer: CallbackAnswer) -> None: ...
+
+
+TEXT_LIMIT = 4096  # Telegram's limit for one message's text
+
+
+def coalesce(messages: list[Outgoing]) -> list[Outgoing]:
+    """Consecutive messages to one chat said as one where Telegram allows it (a plain text
+    followed by another text: the second's keyboard goes with the whole). A step reads as
+    one answer, and a chat's one-a-second budget lasts longer."""
+    merged: list[Outgoing] = []
+    for message in messages:
+        if merged and _joinable(merged[-1], message):
+            first = merged.pop()
+            merged.append(
+                replace(
+                    message,
+                    text=f"{first.text}\n\n{message.text}",
+                    remove_keyboard=first.remove_keyboard or message.remove_keyboard,
+                )
+            )
+        else:
+            merged.append(message)
+    return merged
+
+
+def _joinable(first: Outgoing, second: Outgoing) -> bool:
+    plain_first = not (first.buttons or first.reply_keyboard or _attached(first))
+    # one reply_markup per message: removing a keyboard and showing buttons cannot share one
+    markup_clash = first.remove_keyboard and bool(second.buttons or second.reply_keyboard)
+    return (
+        plain_first
+        and not markup_clash
+        and not _attached(second)
+        and (first.chat_id, first.thread_id) == (second.chat_id, second.thread_id)
+        and bool(first.text and second.text)
+        and len(first.text) + len(second.text) + 2 <= TEXT_LIMIT
+    )
+
+
+def _attached(message: Outgoing) -> bool:
+    return bool(
+        message.photos
+        or message.upload
+        or message.document
+        or message.edit_message_id is not None
+        or message.reply_to_message_id is not None
+    )

@@ -21,6 +21,7 @@ from bot.domain.vocabulary import (
     Hazard,
     HotlineKind,
     Role,
+    SendPriority,
     Team,
     TicketStatus,
     Urgency,
@@ -67,6 +68,17 @@ def opens_as_emergency(classified_urgency: str, resident_pressed_alarm: bool) ->
     An emergency is filed at once: safety advice and hotline first, no confirmation step.
     """
     return resident_pressed_alarm or classified_urgency == Urgency.EMERGENCY
+
+
+def new_card_priority(urgency: str) -> SendPriority:
+    """An emergency's card (and the escalations that chase it) leaves before anything else;
+    edits and replies under a card keep the card priority, so they never overtake it."""
+    return SendPriority.URGENT if urgency == Urgency.EMERGENCY else SendPriority.CARD
+
+
+def reminder_priority(urgency: str) -> SendPriority:
+    """Reminders and escalations wait behind new cards, unless they chase an emergency."""
+    return SendPriority.URGENT if urgency == Urgency.EMERGENCY else SendPriority.ROUTINE
 
 
 # --- safety --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from bot.domain.policy import card_teams
+from bot.domain.policy import card_teams, new_card_priority
 from bot.domain.vocabulary import Team
 from bot.handlers.base import shorten
 from bot.handlers.buttons import CARD, RESOLVED, CardButton, ResolvedButton
@@ -174,6 +174,7 @@ async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
     t = group_translator(desk)
     book = CardBook(desk)
     key = await book.next_key(ticket)
+    priority = new_card_priority(ticket.urgency)
     if ticket.photo_file_ids:
         photos = Outgoing(
             chat_id=bound.chat_id,
@@ -181,7 +182,7 @@ async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
             photos=tuple(ticket.photo_file_ids),
             thread_id=bound.thread_id,
         )
-        await desk.enqueue(f"{key}:photos", photos)
+        await desk.enqueue(f"{key}:photos", photos, priority=priority)
     card = Outgoing(
         chat_id=bound.chat_id,
         text=card_text(t, desk, ticket, extra),
@@ -189,7 +190,7 @@ async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
         thread_id=bound.thread_id,
     )
     await book.record(ticket, team, bound.chat_id, bound.thread_id, key)
-    await desk.enqueue(key, card)
+    await desk.enqueue(key, card, priority=priority)
     return 1
 
 

@@ -24,7 +24,7 @@ from bot.domain.policy import (
     performance_teams,
     ticket_readable_in_group,
 )
-from bot.domain.vocabulary import CATEGORIES
+from bot.domain.vocabulary import CATEGORIES, SendPriority
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator
 from bot.handlers.presenters import (
@@ -247,7 +247,7 @@ class DigestNotices:
             upload=str(chart) if chart else None,
         )
         key = f"digest:{digest.property_code}:{digest.period.kind}:{digest.period.key}"
-        return await desk.enqueue(key, out)
+        return await desk.enqueue(key, out, priority=SendPriority.ROUTINE)
 
 
 async def _property_id(desk: Desk, code: str) -> int:

@@ -7,6 +7,8 @@ nothing twice.
 
 from __future__ import annotations
 
+from bot.domain.policy import reminder_priority
+from bot.domain.vocabulary import SendPriority
 from bot.handlers.buttons import RATING, REASON, SURVEY, VISIT, ReasonButton, Stars, VisitButton
 from bot.handlers.cards import group_translator, notify_resident, post_cards, refresh_cards
 from bot.handlers.digests import DigestNotices
@@ -30,7 +32,14 @@ class HandlerNotifier(DigestNotices):
             number=ticket.number,
             due=local_time(ticket.response_due_at, desk.settings.tz),
         )
-        await _to_team(desk, ticket, ticket.team, f"sla:{ticket.id}:remind", text)
+        await _to_team(
+            desk,
+            ticket,
+            ticket.team,
+            f"sla:{ticket.id}:remind",
+            text,
+            priority=reminder_priority(ticket.urgency),
+        )
         await refresh_cards(desk, ticket)
 
     async def sla_escalation(self, desk: Desk, ticket: Ticket, kind: str, repeat: int) -> None:
@@ -38,10 +47,12 @@ class HandlerNotifier(DigestNotices):
         key = f"sla:{ticket.id}:{kind}:{repeat}"
         t = group_translator(desk)
         text = _escalation_text(t, desk, ticket, kind, repeat)
-        await _to_team(desk, ticket, "managers", f"{key}:managers", text)
+        priority = reminder_priority(ticket.urgency)
+        await _to_team(desk, ticket, "managers", f"{key}:managers", text, priority=priority)
         contacts = await StaffService(desk).escalation_contacts(ticket.property_id, ticket.team)
         for telegram_id in sorted({c.telegram_id for c in contacts}):
-            await desk.enqueue(f"{key}:dm:{telegram_id}", Outgoing(chat_id=telegram_id, text=text))
+            dm = Outgoing(chat_id=telegram_id, text=text)
+            await desk.enqueue(f"{key}:dm:{telegram_id}", dm, priority=priority)
 
     async def resident_delay(self, desk: Desk, ticket: Ticket) -> None:
         tz = desk.settings.tz
@@ -64,7 +75,8 @@ class HandlerNotifier(DigestNotices):
             text=t(key, number=ticket.number),
             buttons=star_buttons(RATING, rating.id),
         )
-        await desk.enqueue(f"rate:{rating.id}:{'remind' if reminder else 'ask'}", out)
+        key = f"rate:{rating.id}:{'remind' if reminder else 'ask'}"
+        await desk.enqueue(key, out, priority=SendPriority.BULK)
 
     async def return_visit(self, desk: Desk, visit: ReturnVisit, ticket: Ticket) -> None:
         t = group_translator(desk)
@@ -90,7 +102,9 @@ class HandlerNotifier(DigestNotices):
             text=t("survey.ask", property=prop.name if prop else ""),
             buttons=star_buttons(SURVEY, period),
         )
-        await desk.enqueue(f"survey:{period}:{resident_telegram_id}", out)
+        await desk.enqueue(
+            f"survey:{period}:{resident_telegram_id}", out, priority=SendPriority.BULK
+        )
 
     async def auto_closed(self, desk: Desk, ticket: Ticket) -> None:
         await refresh_cards(desk, ticket, retire=True)
@@ -125,10 +139,16 @@ def _escalation_text(t: Translator, desk: Desk, ticket: Ticket, kind: str, repea
 
 
 async def _to_team(
-    desk: Desk, ticket: Ticket, team: str, key: str, text: str, buttons: Keyboard = ()
+    desk: Desk,
+    ticket: Ticket,
+    team: str,
+    key: str,
+    text: str,
+    buttons: Keyboard = (),
+    priority: SendPriority = SendPriority.CARD,
 ) -> None:
     bound = await StaffService(desk).team_chat(ticket.property_id, team)
     if bound is None or bound.chat_id is None:
         return
     out = Outgoing(chat_id=bound.chat_id, text=text, buttons=buttons, thread_id=bound.thread_id)
-    await desk.enqueue(key, out)
+    await desk.enqueue(key, out, priority=priority)

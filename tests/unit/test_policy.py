@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from bot.config import Settings
 from bot.domain import policy
 from bot.domain.policy import Actor
-from bot.domain.vocabulary import CardAction, Hazard, Team, Urgency
+from bot.domain.vocabulary import CardAction, Hazard, SendPriority, Team, Urgency
 from bot.nlp import codes
 
 
@@ -99,3 +99,12 @@ def test_staff_administration_rights() -> None:
     assert policy.may_read_stats(manager) and not policy.may_read_stats(lead)
     assert policy.may_record_visit(manager) and not policy.may_record_visit(lead)
     assert policy.may_remove_anyone(lead) and not policy.may_remove_anyone(staff)
+
+
+def test_which_messages_leave_first() -> None:
+    assert policy.new_card_priority(Urgency.EMERGENCY) == SendPriority.URGENT
+    assert policy.new_card_priority(Urgency.HIGH) == SendPriority.CARD
+    assert policy.reminder_priority(Urgency.EMERGENCY) == SendPriority.URGENT
+    assert policy.reminder_priority(Urgency.NORMAL) == SendPriority.ROUTINE
+    # replies to people talking go before cards, bulk goes last
+    assert SendPriority.URGENT < SendPriority.REPLY < SendPriority.CARD < SendPriority.BULK
