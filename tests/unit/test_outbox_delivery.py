@@ -1,0 +1,213 @@
+"""The outbox sender under Telegram's weather, with a scripted Sender: passing failures are
+retried and never discarded, permanent ones recorded, an unknown outcome is sent again at
+once and counted, 429s close only their chat, order per chat holds, and a claim left by a
+dead process is free at the next start."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from bot.domain.vocabulary import SendPriority
+from bot.messages import (
+    BadRequest,
+    CallbackAnswer,
+    OutcomeUnknown,
+    Outgoing,
+    RateLimited,
+    Sent,
+    TransientError,
+)
+from bot.services.desk import Desk
+from bot.services.outbox import LEASE, OutboxSender
+from bot.services.pacing import Pacer
+from storage.models import OutboxMessage
+from tests.support.world import TravelTimer, World
+
+GROUP = -100777
+RESIDENT = 4242
+
+
+class ScriptedSender:
+    """Fails the n-th attempt to a chat as scripted ((chat, n) -> exception maker)."""
+
+    def __init__(
+        self, script: dict[tuple[int, int], Callable[[], Exception]] | None = None
+    ) -> None:
+        self.script = script or {}
+        self.attempts: list[Outgoing] = []
+        self.shown: list[Outgoing] = []  # what people saw (an unknown outcome was shown)
+        self._ids = itertools.count(9000)
+
+    async def send(self, out: Outgoing) -> Sent:
+        self.attempts.append(out)
+        nth = sum(1 for o in self.attempts if o.chat_id == out.chat_id)
+        make = self.script.get((out.chat_id, nth))
+        if make is not None:
+            error = make()
+            if isinstance(error, OutcomeUnknown):
+                self.shown.append(out)  # Telegram showed it; the answer was lost
+            raise error
+        self.shown.append(out)
+        return Sent(next(self._ids))
+
+    async def answer(self, answer: CallbackAnswer) -> None:
+        return None
+
+
+def failing(
+    chat: int, attempts: range, make: Callable[[], Exception]
+) -> dict[tuple[int, int], Callable[[], Exception]]:
+    return {(chat, n): make for n in attempts}
+
+
+async def queue(world: World, *messages: tuple[str, int, str, SendPriority]) -> None:
+    async with world.app.uow_factory() as uow:
+        desk = Desk(uow, world.app.settings, world.app.clock)
+        for key, chat_id, text, priority in messages:
+            await desk.enqueue(key, Outgoing(chat_id=chat_id, text=text), priority=priority)
+        await uow.commit()
+
+
+async def rows(world: World) -> dict[str, OutboxMessage]:
+    async with world.app.uow_factory() as uow:
+        return {row.dedupe_key: row for row in await uow.outbox.all()}
+
+
+def sender_for(world: World, sender: ScriptedSender, timer: TravelTimer) -> OutboxSender:
+    return OutboxSender(world.app.uow_factory, sender, world.app.clock, pacer=Pacer(timer=timer))
+
+
+async def test_server_errors_are_retried_with_backoff_until_sent(world: World) -> None:
+    timer = TravelTimer()
+    sender = ScriptedSender(
+        failing(RESIDENT, range(1, 4), lambda: TransientError("502 Bad Gateway"))
+    )
+    outbox = sender_for(world, sender, timer)
+    await queue(world, ("m", RESIDENT, "your ticket", SendPriority.REPLY))
+    start = timer.now
+    await outbox.drain()
+    assert [o.text for o in sender.shown] == ["your ticket"]
+    assert (await rows(world))["m"].status == "sent"
+    assert outbox.stats.transient == 3
+    # backoff 0.5, 1, 2 s (±20%): prompt, not after a lease
+    assert 2.8 <= timer.now - start <= 4.5
+
+
+async def test_a_long_failure_waits_in_the_database_and_is_never_discarded(
+    world: World,
+) -> None:
+    sender = ScriptedSender(failing(RESIDENT, range(1, 13), lambda: TransientError("503")))
+    outbox = sender_for(world, sender, TravelTimer())
+    await queue(world, ("m", RESIDENT, "hello", SendPriority.REPLY))
+    await outbox.drain()
+    row = (await rows(world))["m"]
+    assert row.status == "pending" and row.claimed_until is None
+    assert row.next_attempt_at > world.app.clock.now()
+    world.app.clock.advance(seconds=31)  # type: ignore[attr-defined]
+    await outbox.drain()
+    assert (await rows(world))["m"].status == "sent"
+    assert [o.text for o in sender.shown] == ["hello"]
+
+
+async def test_an_unknown_outcome_is_sent_again_at_once_and_counted(world: World) -> None:
+    sender = ScriptedSender(
+        failing(GROUP, range(1, 2), lambda: OutcomeUnknown("server disconnected"))
+    )
+    outbox = sender_for(world, sender, TravelTimer())
+    await queue(world, ("card", GROUP, "card #1", SendPriority.CARD))
+    await outbox.drain()
+    row = (await rows(world))["card"]
+    assert row.status == "sent" and row.uncertain_sends == 1
+    assert outbox.stats.uncertain == 1
+    assert [o.text for o in sender.shown] == ["card #1", "card #1"]  # the documented double
+
+
+async def test_a_bad_request_is_recorded_and_the_chat_goes_on(world: World) -> None:
+    sender = ScriptedSender(
+        failing(RESIDENT, range(1, 2), lambda: BadRequest("can't parse entities"))
+    )
+    outbox = sender_for(world, sender, TravelTimer())
+    await queue(
+        world,
+        ("bad", RESIDENT, "broken", SendPriority.REPLY),
+        ("next", RESIDENT, "fine", SendPriority.REPLY),
+    )
+    await outbox.drain()
+    found = await rows(world)
+    assert (found["bad"].status, found["bad"].error) == ("failed", "can't parse entities")
+    assert found["next"].status == "sent"
+
+
+async def test_a_429_closes_only_its_chat_and_is_not_counted_as_sent(world: World) -> None:
+    timer = TravelTimer()
+    sender = ScriptedSender(failing(RESIDENT, range(1, 2), lambda: RateLimited(7)))
+    outbox = sender_for(world, sender, timer)
+    await queue(
+        world,
+        ("a1", RESIDENT, "first", SendPriority.REPLY),
+        ("b1", RESIDENT + 1, "other person", SendPriority.REPLY),
+    )
+    await outbox.drain()
+    assert sorted(o.text for o in sender.shown) == ["first", "other person"]
+    assert [o.text for o in sender.attempts].count("other person") == 1  # never held back
+    assert outbox.stats.rate_limited == 1
+    assert outbox.stats.sent == 2  # the refused attempt is not a message
+    assert timer.now - 1000.0 >= 7.0  # the refused chat waited what Telegram said
+
+
+async def test_order_per_chat_holds_across_a_failure(world: World) -> None:
+    """The first message fails for a while: the second waits behind it, not past it."""
+    sender = ScriptedSender(failing(RESIDENT, range(1, 13), lambda: TransientError("500")))
+    outbox = sender_for(world, sender, TravelTimer())
+    await queue(
+        world,
+        ("one", RESIDENT, "1", SendPriority.REPLY),
+        ("two", RESIDENT, "2", SendPriority.REPLY),
+    )
+    await outbox.drain()
+    assert sender.shown == []
+    world.app.clock.advance(seconds=31)  # type: ignore[attr-defined]
+    await outbox.drain()
+    assert [o.text for o in sender.shown] == ["1", "2"]
+
+
+async def test_in_a_group_an_emergency_overtakes_routine_messages(world: World) -> None:
+    sender = ScriptedSender()
+    outbox = sender_for(world, sender, TravelTimer())
+    await queue(
+        world,
+        *[(f"r{n}", GROUP, f"reminder {n}", SendPriority.ROUTINE) for n in range(3)],
+        ("alarm", GROUP, "emergency", SendPriority.URGENT),
+    )
+    await outbox.drain()
+    assert [o.text for o in sender.shown] == ["emergency", *(f"reminder {n}" for n in range(3))]
+
+
+async def test_in_a_private_chat_the_order_made_is_kept_whatever_the_priority(
+    world: World,
+) -> None:
+    sender = ScriptedSender()
+    outbox = sender_for(world, sender, TravelTimer())
+    await queue(
+        world,
+        ("survey", RESIDENT, "rate us", SendPriority.BULK),
+        ("reply", RESIDENT, "answer", SendPriority.REPLY),
+    )
+    await outbox.drain()
+    assert [o.text for o in sender.shown] == ["rate us", "answer"]
+
+
+async def test_a_claim_left_by_a_dead_sender_is_free_at_the_next_start(world: World) -> None:
+    await queue(world, ("m", RESIDENT, "hello", SendPriority.REPLY))
+    now = world.app.clock.now()
+    async with world.app.uow_factory() as uow:  # a sender claimed it, then died
+        assert await uow.outbox.claim((await uow.outbox.all())[0].id, now, now + LEASE)
+        await uow.commit()
+    sender = ScriptedSender()
+    outbox = sender_for(world, sender, TravelTimer())
+    await outbox.drain()
+    assert sender.shown == []  # held by the claim
+    assert await outbox.release_claims() == 1
+    await outbox.drain()
+    assert [o.text for o in sender.shown] == ["hello"]
