@@ -11,6 +11,10 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
+import telegram
+from aiogram import Bot
+from aiogram.exceptions import ClientDecodeError, TelegramNetworkError, TelegramServerError
+from telegram.error import NetworkError
 
 from emulator import NGINX_502_HTML, BotAPIEmulator, FaultKind, ManualClock, SimUser
 from tests.support.clients import TOKEN
@@ -272,3 +276,36 @@ async def test_fail_next_still_answers_its_error(
     )
     assert emu.stats.injected["api_error"] == 1
     assert (await send(http, emu, alice, "x"))[0] == 200
+
+
+# -- what the libraries make of it ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("json_500", TelegramServerError),
+        ("json_502", TelegramServerError),
+        ("html_502", ClientDecodeError),  # not a TelegramServerError: classify it yourself
+        ("close_before", TelegramNetworkError),
+        ("close_after", TelegramNetworkError),
+    ],
+)
+async def test_what_aiogram_raises(
+    emu: BotAPIEmulator, abot: Bot, alice: SimUser, kind: str, expected: type[Exception]
+) -> None:
+    emu.inject(kind, "sendMessage")
+    with pytest.raises(expected):
+        await abot.send_message(alice.id, "x")
+
+
+@pytest.mark.parametrize(
+    "kind", ["json_500", "json_502", "html_502", "close_before", "close_after"]
+)
+async def test_what_ptb_raises(
+    emu: BotAPIEmulator, pbot: telegram.Bot, alice: SimUser, kind: str
+) -> None:
+    emu.inject(kind, "sendMessage")
+    with pytest.raises(NetworkError):
+        await pbot.send_message(alice.id, "x")
+    assert len(alice.messages()) == (1 if kind == "close_after" else 0)
