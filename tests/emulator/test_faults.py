@@ -4,6 +4,7 @@ and random faults, with the counters that tell processed calls from answered one
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -140,6 +141,17 @@ async def test_fault_for_one_chat(
     assert (await send(http, emu, alice, "a"))[0] == 200
     assert (await send(http, emu, bob, "b"))[0] == 500
     assert (await send(http, emu, bob, "b"))[0] == 200
+
+
+async def test_updates_in_a_dropped_answer_come_again(
+    emu: BotAPIEmulator, http: aiohttp.ClientSession, alice: SimUser
+) -> None:
+    emu.inject("close_after", "getUpdates")  # an explicit method: getUpdates too
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await call(http, emu, "getUpdates", timeout=0)
+    status, _, body = await call(http, emu, "getUpdates", timeout=0)
+    assert status == 200
+    assert [u["message"]["text"] for u in json.loads(body)["result"]] == ["/start"]
 
 
 # -- slow answers -----------------------------------------------------------------------
