@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError
+from .faults import TRANSIENT_KINDS, Fault, FaultKind, Outage
 from .files import tiny_png
 from .limits import Clock, RateLimitConfig
 from .markup import find_inline_button
 from .methods import member_json
-from .server import ApiServer
+from .server import ApiServer, Stats
 from .text import detect_entities, utf16_len
 from .transcript import describe_user_message
 from .views import BotMessage, UserMessage, view_event, view_stored
@@ -374,6 +375,51 @@ class BotAPIEmulator:
         if migrate_to_chat_id is not None:
             parameters["migrate_to_chat_id"] = migrate_to_chat_id
         self.server.fail_next(method, ApiError(error_code, description, parameters or None), times)
+
+    def inject(
+        self,
+        kind: FaultKind | str,
+        method: str | None = None,
+        *,
+        times: int = 1,
+        delay: float = 0.0,
+        chat: int | SimUser | SimGroup | None = None,
+    ) -> Fault:
+        """The next ``times`` calls of ``method`` (None: any but getUpdates), to ``chat`` if
+        given, meet ``kind``; see ``FaultKind``. ``delay`` is in real seconds."""
+        chat_id = None if chat is None else chat_id_of(chat)
+        return self.server.inject(Fault(kind, method, times, delay, chat_id=chat_id))
+
+    def outage(
+        self,
+        seconds: float,
+        kind: FaultKind | str = FaultKind.HTML_502,
+        *,
+        exempt: Iterable[str] = ("getUpdates",),
+    ) -> Outage:
+        """Telegram away for ``seconds`` on the limits clock (``clock``)."""
+        return self.server.outage(seconds, kind, exempt=exempt)
+
+    def end_outage(self) -> None:
+        self.server.end_outage()
+
+    def random_faults(
+        self,
+        rate: float = 0.2,
+        kinds: Iterable[FaultKind | str] = TRANSIENT_KINDS,
+        methods: Iterable[str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        """A reproducible share ``rate`` of calls fails; ``rate=0`` stops it."""
+        self.server.random_faults(rate, kinds, methods, seed)
+
+    def clear_faults(self) -> None:
+        self.server.clear_faults()
+
+    @property
+    def stats(self) -> Stats:
+        """Injected faults, answers, 429s and accepted messages (a live view)."""
+        return self.server.stats
 
     def redeliver_last(self) -> None:
         """Deliver the most recent update again, with the same update_id."""

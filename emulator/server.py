@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +18,19 @@ from aiohttp import web
 
 from . import errors
 from .errors import ApiError
+from .faults import (
+    BAD_GATEWAY,
+    INTERNAL_SERVER_ERROR,
+    NGINX_502_HTML,
+    TRANSIENT_KINDS,
+    Fault,
+    FaultKind,
+    FaultPlan,
+    FaultStats,
+    Outage,
+    RandomFaults,
+)
+from .limits import FloodStats
 from .methods import METHODS
 from .params import Params, read_params
 from .world import UPDATE_TYPES_DEFAULT, World
@@ -22,11 +38,72 @@ from .world import UPDATE_TYPES_DEFAULT, World
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Fault:
-    method: str
-    error: ApiError
-    times: int
+class Stats:
+    """A live view of the counters: faults injected and answers given (``FaultStats``),
+    flood refusals and accepted messages (``FloodStats``)."""
+
+    def __init__(self, faults: FaultStats, flood: FloodStats) -> None:
+        self.faults = faults
+        self.flood = flood
+
+    @property
+    def injected(self) -> Counter[str]:
+        """Faults met, per kind (``"json_500"``, ``"close_after"`` ...), outages included."""
+        return self.faults.injected
+
+    @property
+    def injected_by_method(self) -> Counter[str]:
+        return self.faults.injected_by_method
+
+    @property
+    def answers(self) -> Counter[int]:
+        """Answers written, per HTTP status (dropped connections are not answers)."""
+        return self.faults.answers
+
+    @property
+    def dropped(self) -> int:
+        """Connections closed without an answer (``close_before`` + ``close_after``)."""
+        return self.faults.dropped
+
+    @property
+    def too_many_requests(self) -> int:
+        """429 answers given by the flood limits (not the injected ones)."""
+        return self.flood.too_many_requests
+
+    @property
+    def too_many_requests_by_chat(self) -> Counter[int]:
+        return self.flood.too_many_requests_by_chat
+
+    @property
+    def sent(self) -> int:
+        """Messages accepted (stored and visible), albums counted per item; edits are not."""
+        return self.flood.accepted
+
+    @property
+    def sent_by_chat(self) -> Counter[int]:
+        return self.flood.accepted_by_chat
+
+    @property
+    def early_retries(self) -> int:
+        """Attempts on a chat still told to wait (each one penalised)."""
+        return self.flood.early_retries
+
+    @property
+    def early_retries_by_chat(self) -> Counter[int]:
+        return self.flood.early_retries_by_chat
+
+    def reset(self) -> None:
+        for counter in (
+            self.injected,
+            self.injected_by_method,
+            self.answers,
+            self.too_many_requests_by_chat,
+            self.sent_by_chat,
+            self.early_retries_by_chat,
+        ):
+            counter.clear()
+        self.faults.dropped = 0
+        self.flood.too_many_requests = self.flood.accepted = self.flood.early_retries = 0
 
 
 @dataclass
@@ -52,7 +129,8 @@ class ApiServer:
         self.host = host
         self.port = port
         self.conflict_policy = conflict_policy
-        self.faults: list[Fault] = []
+        self.plan = FaultPlan(world.clock)
+        self.stats = Stats(self.plan.stats, world.limiter.stats)
         self.inflight = 0
         self.last_activity = time.monotonic()
         self.closing = False
@@ -93,41 +171,130 @@ class ApiServer:
 
     # -- fault injection ----------------------------------------------------------------
 
-    def fail_next(self, method: str, error: ApiError, times: int = 1) -> None:
-        self.faults.append(Fault(method.lower(), error, times))
+    def inject(self, fault: Fault) -> Fault:
+        """Queue ``fault``; queued faults are met in order, before outages and random ones."""
+        self.plan.queue.append(fault)
+        return fault
 
-    def _take_fault(self, method: str) -> ApiError | None:
-        for fault in self.faults:
-            if fault.method == method and fault.times > 0:
-                fault.times -= 1
-                if fault.times == 0:
-                    self.faults.remove(fault)
-                return fault.error
-        return None
+    def fail_next(self, method: str, error: ApiError, times: int = 1) -> None:
+        self.inject(Fault(FaultKind.API_ERROR, method, times, error=error))
+
+    def outage(
+        self,
+        seconds: float,
+        kind: FaultKind | str = FaultKind.HTML_502,
+        *,
+        exempt: Iterable[str] = ("getUpdates",),
+    ) -> Outage:
+        """For ``seconds`` on the limits clock every method but ``exempt`` meets ``kind``."""
+        return self.plan.start_outage(seconds, kind, exempt)
+
+    def end_outage(self) -> None:
+        self.plan.outage = None
+
+    @property
+    def outage_active(self) -> bool:
+        return self.plan.outage_active()
+
+    def random_faults(
+        self,
+        rate: float = 0.2,
+        kinds: Iterable[FaultKind | str] = TRANSIENT_KINDS,
+        methods: Iterable[str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Each call of ``methods`` (None: all but getUpdates) fails with probability
+        ``rate``, its kind drawn from ``kinds``; the same seed gives the same sequence.
+        ``rate=0`` turns random faults off."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be within 0..1")
+        chosen = tuple(FaultKind(kind) for kind in kinds)
+        if not chosen:
+            raise ValueError("at least one kind")
+        if rate == 0:
+            self.plan.random = None
+            return
+        wanted = None if methods is None else frozenset(m.lower() for m in methods)
+        self.plan.random = RandomFaults(rate, chosen, wanted, random.Random(seed))
+
+    def clear_faults(self) -> None:
+        """Forget queued faults, the outage and random faults (counters stay)."""
+        self.plan.queue.clear()
+        self.plan.outage = None
+        self.plan.random = None
 
     # -- handlers -----------------------------------------------------------------------
 
     async def handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
         if request.match_info["token"] != self.world.token:
-            return _answer(errors.UNAUTHORIZED.to_json(), 401)
+            return self._count(_answer(errors.UNAUTHORIZED.to_json(), 401))
         polling = method == "getupdates"
         if not polling:
             self.inflight += 1
         try:
-            return await self._call(method, request)
+            response = await self._call(method, request)
         except ApiError as exc:
-            return _answer(exc.to_json(), exc.error_code)
+            response = _error(exc)
         finally:
             if not polling:
                 self.inflight -= 1
                 self.last_activity = time.monotonic()
+        if response is None:  # dropped: the transport is closed, nothing will be written
+            return web.Response()
+        return self._count(response)
 
-    async def _call(self, method: str, request: web.Request) -> web.Response:
-        fault = self._take_fault(method)
-        if fault is not None:
-            raise fault
+    def _count(self, response: web.Response) -> web.Response:
+        self.plan.stats.answers[response.status] += 1
+        return response
+
+    async def _call(self, method: str, request: web.Request) -> web.Response | None:
         params = await read_params(request)
+        fault = self.plan.take(method, _chat_id(params))
+        if fault is None:
+            return await self._process(method, request, params)
+        return await self._meet(fault, method, request, params)
+
+    async def _meet(
+        self, fault: Fault, method: str, request: web.Request, params: Params
+    ) -> web.Response | None:
+        """Carry out ``fault``; None when the connection was dropped unanswered."""
+        kind = fault.kind
+        if kind is FaultKind.LATE_ANSWER:
+            response = await self._process_or_error(method, request, params)
+            await asyncio.sleep(fault.delay)
+            return response
+        await asyncio.sleep(fault.delay)
+        if kind is FaultKind.API_ERROR and fault.error is not None:
+            raise fault.error
+        if kind is FaultKind.JSON_500:
+            raise INTERNAL_SERVER_ERROR
+        if kind is FaultKind.JSON_502:
+            raise BAD_GATEWAY
+        if kind is FaultKind.HTML_502:
+            return web.Response(text=NGINX_502_HTML, status=502, content_type="text/html")
+        if kind is FaultKind.CLOSE_AFTER:
+            await self._process_or_error(method, request, params)
+        if kind in (FaultKind.CLOSE_BEFORE, FaultKind.CLOSE_AFTER):
+            self._drop(request)
+            return None
+        return await self._process(method, request, params)  # SLOW: late, then as usual
+
+    async def _process_or_error(
+        self, method: str, request: web.Request, params: Params
+    ) -> web.Response:
+        try:
+            return await self._process(method, request, params)
+        except ApiError as exc:
+            return _error(exc)
+
+    def _drop(self, request: web.Request) -> None:
+        """Close the connection abruptly: the client sees a disconnect, not an answer."""
+        self.plan.stats.dropped += 1
+        if request.transport is not None:
+            request.transport.close()
+
+    async def _process(self, method: str, request: web.Request, params: Params) -> web.Response:
         if method == "getupdates":
             result: Any = await self._get_updates(params)
         else:
@@ -233,6 +400,17 @@ class ApiServer:
             self.world.webhook["last_error_message"] = f"Connection failed: {exc}"
         self.world.webhook["last_error_date"] = self.world.now()
         return False
+
+
+def _chat_id(params: Params) -> int | None:
+    try:
+        return int(params.values.get("chat_id"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _error(exc: ApiError) -> web.Response:
+    return _answer(exc.to_json(), exc.error_code)
 
 
 def _answer(body: dict[str, Any], status: int) -> web.Response:

@@ -18,7 +18,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from emulator import BotAPIEmulator, ManualClock, SimUser
+from emulator import BotAPIEmulator, ManualClock, RateLimitConfig, SimUser
 
 
 @pytest.fixture
@@ -236,7 +236,7 @@ async def test_forbidden(emu: BotAPIEmulator, abot: Bot) -> None:
 async def test_private_chat_flood_limit(
     emu: BotAPIEmulator, abot: Bot, alice: SimUser, clock: ManualClock
 ) -> None:
-    for i in range(30):
+    for i in range(RateLimitConfig().chat_burst):  # a short burst, then about 1/s
         await abot.send_message(alice.id, f"burst {i}")
     with pytest.raises(TelegramRetryAfter) as info:
         await abot.send_message(alice.id, "one too many")
