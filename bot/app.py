@@ -132,7 +132,11 @@ class App:
         if sender is None:
             return
         pacer = Pacer(self.limits, self.timer)
-        self.outbox = OutboxSender(self.uow_factory, sender, self.clock, pacer=pacer)
+        # At most half the pool's connections: handlers must always find one.
+        slots = max(1, self.settings.db_pool_size // 2)
+        self.outbox = OutboxSender(
+            self.uow_factory, sender, self.clock, pacer=pacer, db_slots=slots
+        )
         self._outbox_stop = asyncio.Event()
         self._outbox_task = asyncio.create_task(self._run_outbox(self.outbox, self._outbox_stop))
         self.dialog.after_commit = self.outbox.committed

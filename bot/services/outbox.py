@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import os
 import random
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,6 +62,8 @@ EXPIRY = timedelta(hours=24)
 # An edit whose card has not been sent yet waits this long before looking again.
 CARD_WAIT = timedelta(seconds=2)
 MAX_CARD_WAITS = 30
+# Recording a send's outcome through a busy database: this many tries, backing off.
+RECORD_ATTEMPTS = 20
 # How many chats are sent to at the same time (each keeps its own order).
 MAX_WORKERS = 64
 
@@ -191,7 +194,9 @@ class OutboxSender:
         batch: int = 200,
         pacer: Pacer | None = None,
         max_workers: int = MAX_WORKERS,
+        db_slots: int = 4,
     ) -> None:
+        self._db_slots = asyncio.Semaphore(db_slots)
         self.pacer = pacer or Pacer()
         self.stats = DeliveryStats()
         self.sending = 0  # chats with a worker running (shutdown and tests wait on it)
@@ -204,6 +209,13 @@ class OutboxSender:
         self._workers: dict[int, asyncio.Task[int]] = {}
         self._wake = asyncio.Event()
         self._next_look: float | None = None  # pacer time when a paused chat opens again
+
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work within the outbox's share of the connection pool, so a crowd of
+        chat workers never starves the handlers of connections."""
+        async with self._db_slots, self._uow_factory() as uow:
+            yield uow
 
     # entry points ------------------------------------------------------------------------
     def nudge(self) -> None:
@@ -224,7 +236,7 @@ class OutboxSender:
 
     async def release_claims(self) -> int:
         """At start-up: rows a dead sender held are free at once instead of at their lease."""
-        async with self._uow_factory() as uow:
+        async with self._session() as uow:
             released = await uow.outbox.release_claims()
             await uow.commit()
         return released
@@ -260,7 +272,7 @@ class OutboxSender:
     # the loop ----------------------------------------------------------------------------
     async def _look(self) -> None:
         """Start a worker for each chat whose first message is due, most urgent first."""
-        async with self._uow_factory() as uow:
+        async with self._session() as uow:
             heads = await uow.outbox.due_heads(self._clock.now(), self._batch)
         for _, chat_id, _ in heads:
             if len(self._workers) >= self._max_workers:
@@ -326,7 +338,7 @@ class OutboxSender:
 
     async def _claim_head(self, chat_id: int) -> _Claimed | None:
         now = self._clock.now()
-        async with self._uow_factory() as uow:
+        async with self._session() as uow:
             heads = await uow.outbox.due_heads(now, 1, chat_id=chat_id)
             if not heads:
                 return None
@@ -469,9 +481,30 @@ class OutboxSender:
         error: str | None = None,
         uncertain: int = 0,
     ) -> None:
-        """Sent when there is no error; tried again after `retry_in`; otherwise failed."""
+        """Sent when there is no error; tried again after `retry_in`; otherwise failed.
+        What Telegram did is recorded even through a busy database: a send recorded late is
+        better than one sent again."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                await self._record(row_id, sent_id, card_key, retry_in, error, uncertain)
+                return
+            except Exception:
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+                log.warning("outbox row %s: could not record the outcome yet", row_id)
+                await self.pacer.timer.sleep(min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt))
+
+    async def _record(
+        self,
+        row_id: int,
+        sent_id: int | None,
+        card_key: str | None,
+        retry_in: float | None,
+        error: str | None,
+        uncertain: int,
+    ) -> None:
         now = self._clock.now()
-        async with self._uow_factory() as uow:
+        async with self._session() as uow:
             row = await uow.outbox.get(row_id)
             if row is None:
                 return
@@ -495,7 +528,7 @@ class OutboxSender:
     ) -> None:
         """403: never retry; a resident goes inactive, and a fallback (if any) is queued."""
         now = self._clock.now()
-        async with self._uow_factory() as uow:
+        async with self._session() as uow:
             row = await uow.outbox.get(row_id)
             if row is None:
                 return
@@ -515,7 +548,7 @@ class OutboxSender:
     async def _migrate(self, old_chat: int, new_chat: int) -> None:
         """A group became a supergroup: teams, cards and pending rows follow its new id."""
         log.info("chat %s migrated to %s", old_chat, new_chat)
-        async with self._uow_factory() as uow:
+        async with self._session() as uow:
             await uow.teams.migrate_chat(old_chat, new_chat)
             await uow.cards.migrate_chat(old_chat, new_chat)
             for row in await uow.outbox.pending_for_chat(old_chat):

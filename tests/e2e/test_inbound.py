@@ -27,7 +27,7 @@ from tests.support.crowd import (
     ticket_counts,
     ticket_numbers,
 )
-from tests.support.harness import Harness
+from tests.support.harness import FloodClock, Harness
 
 BURST = 12
 
@@ -73,7 +73,7 @@ TIMEOUT = 1.0  # seconds; the lock below is held for much longer
 
 @pytest.fixture
 async def busy_harness(
-    emulator: BotAPIEmulator, settings: Settings, transport: str
+    emulator: BotAPIEmulator, settings: Settings, transport: str, flood_clock: FloodClock
 ) -> AsyncIterator[Harness]:
     """A small pool with short waits, so a held lock turns requests away quickly."""
     configured = settings.model_copy(
@@ -86,7 +86,7 @@ async def busy_harness(
             "db_lock_timeout": TIMEOUT,
         }
     )
-    runner = Harness(emulator, configured, None)
+    runner = Harness(emulator, configured, None, flood_clock)  # waits for limits travel
     await runner.start()
     yield runner
     await runner.stop()
