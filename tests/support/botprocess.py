@@ -152,7 +152,7 @@ async def prepared_app(settings: Settings) -> App:
 
 
 async def outbox_rows(uow_factory: UnitOfWorkFactory) -> tuple[int, set[int]]:
-    """(rows due or soon due, ids of rows held by a lease)."""
+    """(rows due or soon due, ids of rows a sender held: their send may have been cut off)."""
     now = datetime.now(UTC)
     async with uow_factory() as uow:
         due = await uow.session.scalar(
@@ -160,9 +160,9 @@ async def outbox_rows(uow_factory: UnitOfWorkFactory) -> tuple[int, set[int]]:
             .select_from(OutboxMessage)
             .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now + LEASED)
         )
-        leased = await uow.session.scalars(
+        held = await uow.session.scalars(
             select(OutboxMessage.id).where(
-                OutboxMessage.status == "pending", OutboxMessage.next_attempt_at > now + LEASED
+                OutboxMessage.status == "pending", OutboxMessage.claimed_until.is_not(None)
             )
         )
-        return int(due or 0), set(leased)
+        return int(due or 0), set(held)
