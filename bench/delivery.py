@@ -125,6 +125,131 @@ class Recorder:
         return self.times[chat_id][seen]
 
 
+class Phases:
+    """Where each message's time goes: the sender's steps timed from outside (wrapped on
+    this instance only, nothing changed in them), by kind of message."""
+
+    def __init__(self, app: App, kind_of: Callable[[int], str], asked: dict[int, float]) -> None:
+        assert app.outbox is not None and app.dialog.after_commit is not None
+        self.spans: dict[tuple[str, str], list[float]] = {}
+        self._kind_of = kind_of
+        self._asked = asked  # chat -> moment its resident sent the message now being answered
+        self._committed: dict[int, float] = {}
+        self._row_chat: dict[int, int] = {}
+        outbox, after = app.outbox, app.dialog.after_commit
+
+        def after_commit(chats: Any) -> None:
+            now, chats = time.monotonic(), list(chats)
+            for chat in chats:
+                if chat in asked:
+                    self.add(chat, "1 inbound: sent to committed", now - asked.pop(chat))
+                self._committed.setdefault(chat, now)
+            after(chats)
+
+        app.dialog.after_commit = after_commit
+        claim, take, send, finish, look = (
+            outbox._claim_head,
+            outbox.pacer.take,
+            outbox._sender.send,
+            outbox._finish,
+            outbox._look,
+        )
+
+        async def claim_head(chat_id: int) -> Any:
+            started = time.monotonic()
+            if chat_id in self._committed:
+                waited = started - self._committed.pop(chat_id)
+                self.add(chat_id, "2 committed to claiming", waited)
+            claimed = await claim(chat_id)
+            self.add(chat_id, "3 claim (database)", time.monotonic() - started)
+            if claimed is not None:
+                self._row_chat[claimed.row_id] = chat_id
+            return claimed
+
+        async def take_slot(chat_id: int, priority: int) -> None:
+            started = time.monotonic()
+            await take(chat_id, priority)
+            self.add(chat_id, "4 overall budget (pacer.take)", time.monotonic() - started)
+
+        async def send_out(out: Outgoing) -> Any:
+            started = time.monotonic()
+            try:
+                return await send(out)
+            finally:
+                self.add(out.chat_id, "5 send (HTTP)", time.monotonic() - started)
+
+        async def finish_row(row_id: int, **kwargs: Any) -> None:
+            started = time.monotonic()
+            await finish(row_id, **kwargs)
+            chat = self._row_chat.pop(row_id, 0)
+            self.add(chat, "6 finish (database)", time.monotonic() - started)
+
+        async def look_heads() -> None:
+            started = time.monotonic()
+            await look()
+            self.spans.setdefault(("loop", "look for due chats (database)"), []).append(
+                time.monotonic() - started
+            )
+
+        outbox._claim_head = claim_head  # type: ignore[method-assign]
+        outbox.pacer.take = take_slot  # type: ignore[method-assign]
+        outbox._sender.send = send_out  # type: ignore[method-assign]
+        outbox._finish = finish_row  # type: ignore[method-assign]
+        outbox._look = look_heads  # type: ignore[method-assign]
+
+    def committed(self, chat_id: int, moment: float) -> None:
+        self._committed[chat_id] = moment
+
+    def add(self, chat_id: int, phase: str, seconds: float) -> None:
+        self.spans.setdefault((self._kind_of(chat_id), phase), []).append(seconds)
+
+    def table(self) -> list[str]:
+        lines = []
+        for (kind, phase), spans in sorted(self.spans.items()):
+            ordered = sorted(spans)
+            p95 = ordered[int(0.95 * (len(ordered) - 1))]
+            median = statistics.median(ordered)
+            lines.append(
+                f"    {kind:9} {phase:32} n={len(ordered):5}  median {median:6.3f}"
+                f"  p95 {p95:6.3f}  max {ordered[-1]:6.3f}  total {sum(ordered):7.1f} s"
+            )
+        return lines
+
+
+class LoopLag:
+    """How late the event loop wakes a 50 ms sleep: how busy the one thread that runs the
+    bot, its sender and the emulator is."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.05)
+            self.lags.append(time.monotonic() - before - 0.05)
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+def schedstat() -> tuple[float, float]:
+    """Seconds this process's threads ran, and waited for a core while runnable (Linux)."""
+    ran = waited = 0.0
+    with contextlib.suppress(OSError):
+        for task in Path("/proc/self/task").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                run_ns, wait_ns, _ = (task / "schedstat").read_text().split()
+                ran += int(run_ns) / 1e9
+                waited += int(wait_ns) / 1e9
+    return ran, waited
+
+
 # the people and chats --------------------------------------------------------------------
 @dataclass
 class Cast:
@@ -177,7 +302,7 @@ async def queue_burst(app: App, people: Cast, cards: int) -> None:
         await uow.commit()
 
 
-async def queue_emergency(app: App, managers: SimGroup) -> float:
+async def queue_emergency(app: App, managers: SimGroup, phases: Phases) -> float:
     """The emergency card, committed; returns the moment of the commit."""
     async with app.uow_factory() as uow:
         alarm = Outgoing(chat_id=managers.id, text="🚨 紧急:3栋燃气泄漏")
@@ -186,6 +311,7 @@ async def queue_emergency(app: App, managers: SimGroup) -> float:
         )
         await uow.commit()
     committed = time.monotonic()
+    phases.committed(managers.id, committed)
     assert app.outbox is not None
     app.outbox.nudge()  # as the scheduler's sweeps do after they queue
     return committed
@@ -205,6 +331,7 @@ async def chatter(
     phase: float,
     until: float,
     replies: list[Reply],
+    asked: dict[int, float],
 ) -> None:
     """Send /help every `interval` s until `until`; each send waits for its answer first
     (a person reads before writing again)."""
@@ -212,7 +339,7 @@ async def chatter(
     next_at = time.monotonic()
     while next_at < until:
         seen = recorder.count(person.id)
-        sent_at = time.monotonic()
+        sent_at = asked[person.id] = time.monotonic()
         await person.send_text("/help")
         arrived = await recorder.wait_new(person.id, seen, ANSWER_TIMEOUT)
         replies.append(Reply(sent_at, None if arrived is None else arrived - sent_at))
@@ -247,6 +374,11 @@ class Outcome:
     queued_in: float = 0.0
     cpu: float = 0.0
     rows_left: dict[str, int] = field(default_factory=dict)
+    asked: dict[int, float] = field(default_factory=dict)
+    phases: Phases | None = None
+    lag: LoopLag = field(default_factory=LoopLag)
+    ran: float = 0.0  # seconds this process's threads ran over the window
+    waited: float = 0.0  # ... and were runnable but waited for a core
 
 
 async def run(opts: Options, folder: str) -> tuple[Outcome, Recorder, Cast]:
@@ -271,6 +403,7 @@ async def run(opts: Options, folder: str) -> tuple[Outcome, Recorder, Cast]:
         outcome.budget = app.limits.per_second
         await app.start_transport()
         assert app.transport is not None and app.outbox is not None
+        outcome.phases = Phases(app, kind_map(people), outcome.asked)
         polling = asyncio.create_task(app.transport.run())
         await emu.wait_polling()
         await measure(app, emu, recorder, people, opts, outcome)
@@ -288,27 +421,50 @@ async def run(opts: Options, folder: str) -> tuple[Outcome, Recorder, Cast]:
 async def measure(
     app: App, emu: BotAPIEmulator, recorder: Recorder, people: Cast, opts: Options, o: Outcome
 ) -> None:
-    assert app.outbox is not None
+    assert app.outbox is not None and o.phases is not None
     started = time.monotonic()
     await queue_burst(app, people, opts.cards)
     o.start = time.monotonic()
     o.queued_in = o.start - started
+    for chat_id in [g.id for g in people.card_groups] + [p.id for p in people.recipients]:
+        o.phases.committed(chat_id, o.start)
     app.outbox.nudge()
     cpu_before = time.process_time()
+    ran, waited = schedstat()
+    o.lag.start()
     until = o.start + opts.chat_seconds
     talk = [
         asyncio.create_task(
-            chatter(p, recorder, opts.interval, opts.interval * i / opts.chatters, until, o.replies)
+            chatter(
+                p,
+                recorder,
+                opts.interval,
+                opts.interval * i / opts.chatters,
+                until,
+                o.replies,
+                o.asked,
+            )
         )
         for i, p in enumerate(people.chatters)
     ]
     await asyncio.sleep(opts.emergency_at)
-    o.emergency_committed = await queue_emergency(app, people.managers)
+    o.emergency_committed = await queue_emergency(app, people.managers, o.phases)
     o.emergency_delivered = await recorder.wait_new(people.managers.id, 0, ANSWER_TIMEOUT)
     o.end = await bulk_drained(recorder, people, o.start + DRAIN_TIMEOUT)
     o.stopped = time.monotonic()
     o.cpu = time.process_time() - cpu_before
+    o.lag.stop()
+    ran_after, waited_after = schedstat()
+    o.ran, o.waited = ran_after - ran, waited_after - waited
     await asyncio.gather(*talk)
+
+
+def kind_map(people: Cast) -> Callable[[int], str]:
+    kinds = {p.id: "reply" for p in people.chatters}
+    kinds.update({g.id: "card" for g in people.card_groups})
+    kinds.update({p.id: "bulk" for p in people.recipients})
+    kinds[people.managers.id] = "emergency"
+    return lambda chat_id: kinds.get(chat_id, "other")
 
 
 async def bulk_drained(recorder: Recorder, people: Cast, deadline: float) -> float | None:
@@ -372,6 +528,19 @@ def report(opts: Options, o: Outcome, rec: Recorder, people: Cast, load: float) 
         missed.append(f"429s {share_429:.2%} >= {TARGET_REFUSED:.0%}")
     print(f"  CPU of this process over the window: {o.cpu:.1f} s ({o.cpu / window:.0%} of a core)")
     print(f"  outbox rows at the end: {o.rows_left}")
+    print(
+        f"  this process's threads over the window: ran {o.ran:.1f} s, runnable but waiting for"
+        f" a core {o.waited:.1f} s (the machine is shared)"
+    )
+    if o.lag.lags:
+        lags = sorted(o.lag.lags)
+        print(
+            f"  event loop lag (a 50 ms sleep woken late): median {statistics.median(lags):.3f} s,"
+            f" p95 {lags[int(0.95 * (len(lags) - 1))]:.3f} s, max {lags[-1]:.3f} s"
+        )
+    if o.phases is not None:
+        print("  where the time goes, per message (s):")
+        print("\n".join(o.phases.table()))
     for line in missed:
         print(f"MISSED: {line}")
     return 1 if missed else 0
