@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 
 from bot.domain.vocabulary import SendPriority
 from bot.messages import Outgoing
 from bot.services.desk import Desk
+from bot.services.outbox import BACKOFF_CAP
 from emulator import BotAPIEmulator, SimUser
 from storage.models import OutboxMessage
 from tests.support.crowd import (
@@ -145,16 +147,18 @@ async def test_fifty_reports_at_once_each_get_their_number_and_one_card(
     assert_few_refusals(harness)
 
 
+@pytest.mark.parametrize("kind", ["json_502", "html_502"])
 async def test_five_server_errors_in_a_row_lose_no_confirmation(
-    harness: Harness, emulator: BotAPIEmulator
+    harness: Harness, emulator: BotAPIEmulator, kind: str
 ) -> None:
+    """Telegram's own 502 and a proxy's HTML page, five times in a row."""
     assert harness.app is not None
     uow_factory = harness.app.uow_factory
     people = await seed_residents(uow_factory, emulator, 5)
     await bind_groups(uow_factory, emulator)
     await asyncio.gather(*(person.send_text(REPORT) for person in people))
     await harness.settle()
-    emulator.fail_next("sendMessage", 502, "Bad Gateway", times=5)
+    emulator.inject(kind, "sendMessage", times=5)
     drafts = [draft_of(emulator, person) for person in people]
     await asyncio.gather(
         *(p.press(d, SUBMIT) for p, d in zip(people, drafts, strict=True) if d is not None)
@@ -201,3 +205,61 @@ async def test_a_busy_group_holds_back_no_other_chat_and_no_emergency(
     assert sends.index((managers.id, "emergency card")) < first_minute
     assert min(i for i, (chat, _) in enumerate(sends) if chat == wang.id) < first_minute
     await assert_all_sent(harness)
+
+
+async def test_a_fifth_of_all_calls_failing_loses_nothing(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    """20% of Bot API calls answer 5xx (JSON or a proxy's page): every draft, confirmation
+    and card still arrives, each once."""
+    assert harness.app is not None
+    uow_factory = harness.app.uow_factory
+    people = await seed_residents(uow_factory, emulator, 20)
+    groups = await bind_groups(uow_factory, emulator)
+    emulator.random_faults(rate=0.2, kinds=("json_500", "json_502", "html_502"), seed=11)
+    await report_and_submit(harness, emulator, people)
+    emulator.random_faults(rate=0)
+    assert sum(emulator.stats.injected.values()) >= 10
+    numbers = await ticket_numbers(uow_factory)
+    assert all(sees_number(emulator, p, numbers[p.id][0]) for p in people)
+    cards = emulator.bot_messages(groups[0])
+    for [number] in numbers.values():
+        assert sum(number in card.body for card in cards) == 1, number
+    await assert_all_sent(harness)
+
+
+async def test_messages_made_during_an_outage_leave_as_soon_as_it_ends(
+    harness: Harness, emulator: BotAPIEmulator, flood_clock: FloodClock
+) -> None:
+    """A 60-second outage (every call answers a proxy's 502): the answer goes out within
+    seconds of its end, not minutes. (One worker: its backoff is the only time travel.)"""
+    assert harness.app is not None
+    [wang] = await seed_residents(harness.app.uow_factory, emulator, 1)
+    emulator.outage(60)
+    start = flood_clock()
+    await harness.act(wang.send_text("/help"))
+    assert emulator.bot_messages(wang)
+    assert flood_clock() - start < 60 + BACKOFF_CAP * 1.2 + 1
+    await assert_all_sent(harness)
+
+
+@pytest.mark.parametrize("kind", ["close_after", "close_before"])
+async def test_a_card_whose_answer_was_lost_is_sent_again_at_once_and_counted(
+    harness: Harness, emulator: BotAPIEmulator, kind: str
+) -> None:
+    """The connection closes before Telegram answers (after it showed the card, or before
+    it saw the request): the card is sent again at once, and the send is counted as
+    uncertain. Only the first case can show it twice, the documented duplicate."""
+    assert harness.app is not None
+    uow_factory = harness.app.uow_factory
+    [wang] = await seed_residents(uow_factory, emulator, 1)
+    groups = await bind_groups(uow_factory, emulator)
+    engineering = groups[0]
+    emulator.inject(kind, "sendMessage", chat=engineering.id)
+    await report_and_submit(harness, emulator, [wang])
+    [[number]] = (await ticket_numbers(uow_factory)).values()
+    shown = sum(number in m.body for m in emulator.bot_messages(engineering))
+    assert shown == (2 if kind == "close_after" else 1)
+    [card_row] = [r for r in await outbox_rows(harness) if r.chat_id == engineering.id]
+    assert card_row.status == "sent" and card_row.uncertain_sends == 1
+    assert harness.app.outbox is not None and harness.app.outbox.stats.uncertain == 1
