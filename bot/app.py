@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.dialog import DialogEngine
+from bot.dialog import WRITER_OUTBOX, DialogEngine
 from bot.handlers.base import Classifier
 from bot.handlers.notices import HandlerNotifier
 from bot.messages import Core
@@ -135,7 +135,13 @@ class App:
         # At most half the pool's connections: handlers must always find one.
         slots = max(1, self.settings.db_pool_size // 2)
         self.outbox = OutboxSender(
-            self.uow_factory, sender, self.clock, pacer=pacer, db_slots=slots
+            self.uow_factory,
+            sender,
+            self.clock,
+            pacer=pacer,
+            db_slots=slots,
+            writer=self.dialog.writer,
+            writer_priority=WRITER_OUTBOX,
         )
         self._outbox_stop = asyncio.Event()
         self._outbox_task = asyncio.create_task(self._run_outbox(self.outbox, self._outbox_stop))

@@ -22,11 +22,16 @@ from bot.handlers.router import route
 from bot.i18n import Translator, normalise_locale, translate
 from bot.messages import CallbackAnswer, Incoming, Outgoing, Reply, coalesce
 from bot.services.desk import Desk
+from bot.services.gate import PriorityGate
 from bot.services.phones import mask_phones_in
 from storage.db import DatabaseBusy, is_busy, is_sqlite
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+# Turns at SQLite's write lock: a person waiting for an answer goes before the outbox.
+WRITER_HANDLER = 0
+WRITER_OUTBOX = 1
 
 BOT_COMMANDS: tuple[str, ...] = ("my", "cancel", "lang", "help", "start", "mydata", "forgetme")
 # Shown in groups, where only staff talk to the bot: (command, locale key).
@@ -73,7 +78,9 @@ class DialogEngine:
         # measures the gain). PostgreSQL locks rows, so events there run side by side.
         if queue_writers is None:
             queue_writers = is_sqlite(settings.database_url)
-        self._writer: asyncio.Lock | None = asyncio.Lock() if queue_writers else None
+        # The outbox takes its turns here too (after any waiting handler): one queue for
+        # every write this process makes.
+        self.writer: PriorityGate | None = PriorityGate() if queue_writers else None
 
     @property
     def uow_factory(self) -> UnitOfWorkFactory:
@@ -100,17 +107,19 @@ class DialogEngine:
     @contextlib.asynccontextmanager
     async def _database_turn(self) -> AsyncIterator[None]:
         """Wait for our turn at SQLite's write lock, no longer than the lock timeout."""
-        if self._writer is None:
+        if self.writer is None:
             yield
             return
         try:
-            await asyncio.wait_for(self._writer.acquire(), self._settings.db_lock_timeout)
+            await asyncio.wait_for(
+                self.writer.acquire(WRITER_HANDLER), self._settings.db_lock_timeout
+            )
         except TimeoutError as exc:
             raise DatabaseBusy("waited too long for the database's write lock") from exc
         try:
             yield
         finally:
-            self._writer.release()
+            self.writer.release()
 
     def _apology(self, inc: Incoming) -> Reply:
         t = Translator(normalise_locale(inc.language_code, self._settings.locale))

@@ -288,9 +288,25 @@ class OutboxRepo(_Repo):
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def due_heads(
-        self, now: datetime, limit: int = 50, chat_id: int | None = None
-    ) -> list[tuple[int, int, int]]:
+    async def head_of(self, chat_id: int, now: datetime) -> tuple[int, int] | None:
+        """(row id, priority) of the chat's first waiting message, when it is due and nobody
+        holds it; None otherwise (nothing waits, or the first must be waited for)."""
+        row = OutboxMessage
+        order = [row.id] if chat_id > 0 else [row.priority, row.id]
+        query = (
+            select(row.id, row.priority, row.next_attempt_at, row.claimed_until)
+            .where(row.chat_id == chat_id, row.status == "pending")
+            .order_by(*order)
+            .limit(1)
+        )
+        first = (await self.session.execute(query)).first()
+        if first is None or first.next_attempt_at > now:
+            return None
+        if first.claimed_until is not None and first.claimed_until > now:
+            return None
+        return int(first.id), int(first.priority)
+
+    async def due_heads(self, now: datetime, limit: int = 50) -> list[tuple[int, int, int]]:
         """(row id, chat id, priority) of the first waiting message of each chat, where it
         is due and nobody holds it, most urgent first. A chat whose first message is not
         due (held by a sender, or waiting to be tried again) sends nothing: order per chat."""
@@ -309,8 +325,6 @@ class OutboxRepo(_Repo):
             .order_by(row.priority, row.id)
             .limit(limit)
         )
-        if chat_id is not None:
-            query = query.where(row.chat_id == chat_id)
         return [(r.id, r.chat_id, r.priority) for r in (await self.session.execute(query)).all()]
 
     async def due_ids(self, now: datetime, limit: int = 50) -> list[int]:

@@ -39,6 +39,7 @@ from bot.messages import (
     Sender,
     TransientError,
 )
+from bot.services.gate import PriorityGate
 from bot.services.pacing import Pacer
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -195,7 +196,12 @@ class OutboxSender:
         pacer: Pacer | None = None,
         max_workers: int = MAX_WORKERS,
         db_slots: int = 4,
+        writer: PriorityGate | None = None,
+        writer_priority: int = 1,
     ) -> None:
+        # SQLite: the process's one queue for its write lock, shared with the handlers.
+        self._writer = writer
+        self._writer_priority = writer_priority
         self._db_slots = asyncio.Semaphore(db_slots)
         self.pacer = pacer or Pacer()
         self.stats = DeliveryStats()
@@ -214,8 +220,13 @@ class OutboxSender:
     async def _session(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work within the outbox's share of the connection pool, so a crowd of
         chat workers never starves the handlers of connections."""
-        async with self._db_slots, self._uow_factory() as uow:
-            yield uow
+        async with self._db_slots:
+            if self._writer is None:
+                async with self._uow_factory() as uow:
+                    yield uow
+                return
+            async with self._writer.turn(self._writer_priority), self._uow_factory() as uow:
+                yield uow
 
     # entry points ------------------------------------------------------------------------
     def nudge(self) -> None:
@@ -339,10 +350,10 @@ class OutboxSender:
     async def _claim_head(self, chat_id: int) -> _Claimed | None:
         now = self._clock.now()
         async with self._session() as uow:
-            heads = await uow.outbox.due_heads(now, 1, chat_id=chat_id)
-            if not heads:
+            head = await uow.outbox.head_of(chat_id, now)
+            if head is None:
                 return None
-            row_id, _, priority = heads[0]
+            row_id, priority = head
             if not await uow.outbox.claim(row_id, now, now + LEASE):
                 return None  # another sender has it
             row = await uow.outbox.get(row_id)

@@ -9,12 +9,12 @@ The overall budget goes to the most urgent waiting message first."""
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Protocol
+
+from bot.services.gate import PriorityGate
 
 
 class Timer(Protocol):
@@ -33,9 +33,13 @@ class RealTimer:
         await asyncio.sleep(seconds)
 
 
+EPSILON = 1e-6
+
+
 @dataclass(frozen=True)
 class Limits:
     per_second: int = 29  # one under Telegram's ~30 (and each window waits a margin more)
+    overall_burst: int = 5  # how many may leave at once after a quiet moment
     per_group_minute: int = 20
     # "about one a second, short bursts tolerated": a bucket of three, refilled at one a second
     chat_burst: int = 3
@@ -59,7 +63,8 @@ class Pacer:
         self._groups: defaultdict[int, deque[float]] = defaultdict(deque)
         self._buckets: dict[int, _Bucket] = {}
         self._closed_until: dict[int, float] = {}
-        self._gate = _PriorityGate()
+        self._overall_bucket = _Bucket(float(self.limits.overall_burst), self.timer.monotonic())
+        self._gate = PriorityGate()
 
     def chat_delay(self, chat_id: int) -> float:
         """Seconds until `chat_id` may take another message (0: now)."""
@@ -73,15 +78,26 @@ class Pacer:
 
     async def take(self, chat_id: int, priority: int) -> None:
         """Wait for a slot of the overall budget, most urgent first, and spend it (and the
-        chat's). Call after `chat_delay` said the chat is open."""
+        chat's). Call after `chat_delay` said the chat is open. The overall budget refills
+        evenly (a slot every 1/per_second s) instead of a whole second's worth at once, so
+        an urgent message never waits behind a burst."""
         async with self._gate.turn(priority):
-            while (
-                delay := _window_delay(
-                    self._overall, self.timer.monotonic(), 1.0, self.limits.per_second
-                )
-            ) > 0:
+            while (delay := self._overall_delay()) > 0:
                 await self.timer.sleep(delay)
             self._spend(chat_id, self.timer.monotonic())
+
+    def _overall_delay(self) -> float:
+        now = self.timer.monotonic()
+        limits = self.limits
+        smooth = self._overall_bucket
+        smooth.tokens = min(
+            float(limits.overall_burst), smooth.tokens + (now - smooth.at) * limits.per_second
+        )
+        smooth.at = now
+        if smooth.tokens < 1.0 - EPSILON:  # (rounding must not leave a wait of 1e-17 s)
+            return (1.0 - smooth.tokens) / limits.per_second + EPSILON
+        # and never more than Telegram's count in any one second
+        return _window_delay(self._overall, now, 1.0, limits.per_second)
 
     def refuse(self, chat_id: int, retry_after: float) -> None:
         """Telegram answered 429: that attempt was not a message, and the chat is closed."""
@@ -91,6 +107,7 @@ class Pacer:
 
     def _spend(self, chat_id: int, now: float) -> None:
         self._overall.append(now)
+        self._overall_bucket.tokens -= 1.0
         if chat_id < 0:
             self._groups[chat_id].append(now)
         self._refill(chat_id, now).tokens -= 1.0
@@ -98,6 +115,7 @@ class Pacer:
     def _give_back(self, chat_id: int) -> None:
         if self._overall:
             self._overall.pop()
+            self._overall_bucket.tokens += 1.0
         if chat_id < 0 and self._groups[chat_id]:
             self._groups[chat_id].pop()
         if chat_id in self._buckets:
@@ -114,59 +132,10 @@ class Pacer:
 
     def _bucket_delay(self, chat_id: int, now: float) -> float:
         bucket = self._refill(chat_id, now)
-        if bucket.tokens >= 1.0:
+        if bucket.tokens >= 1.0 - EPSILON:
             return 0.0
         refill = 1.0 / self.limits.chat_per_second
         return (1.0 - bucket.tokens) * refill + _margin(refill)
-
-
-class _PriorityGate:
-    """One holder at a time; when it leaves, the most urgent waiter (then the longest
-    waiting) goes next."""
-
-    def __init__(self) -> None:
-        self._busy = False
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    def turn(self, priority: int) -> _Turn:
-        return _Turn(self, priority)
-
-    async def acquire(self, priority: int) -> None:
-        if not self._busy and not self._waiters:
-            self._busy = True
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (priority, next(self._order), future))
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self.release()  # handed the turn just as we were cancelled: pass it on
-            else:
-                self._waiters = [w for w in self._waiters if w[2] is not future]
-                heapq.heapify(self._waiters)
-            raise
-
-    def release(self) -> None:
-        while self._waiters:
-            _, _, future = heapq.heappop(self._waiters)
-            if not future.done():
-                future.set_result(None)
-                return  # the turn passes straight to the waiter: still busy
-        self._busy = False
-
-
-class _Turn:
-    def __init__(self, gate: _PriorityGate, priority: int) -> None:
-        self._gate = gate
-        self._priority = priority
-
-    async def __aenter__(self) -> None:
-        await self._gate.acquire(self._priority)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._gate.release()
 
 
 def _window_delay(sent: deque[float], now: float, window: float, allowed: int) -> float:
