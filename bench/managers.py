@@ -95,7 +95,7 @@ def managers_sql() -> list[str]:
         # Reporters spread over the property's residents; the holder among its 20 staff.
         f"""
         UPDATE tickets SET
-            resident_id = (property_id - 1) * {RESIDENTS} + 1 + (id * 7919) % {RESIDENTS},
+            resident_id = (property_id - 1) * {RESIDENTS} + 1 + (id::bigint * 7919) % {RESIDENTS},
             assignee_id = CASE WHEN accepted_at IS NOT NULL
                 THEN 30000 + property_id * 100 + id % {STAFF} END,
             assignee_name = CASE WHEN accepted_at IS NOT NULL THEN '师傅' || id % {STAFF} END
@@ -149,7 +149,20 @@ async def build(size: int) -> Database:
     dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
     engine = create_engine(url)
-    await upgrade(engine)
+    database = Database(
+        size, name, figures.bench_settings(url), UnitOfWorkFactory(session_factory(engine)), engine
+    )
+    try:
+        await fill(database, dsn)
+    except BaseException:
+        await drop(database)  # a failed build leaves no database behind
+        raise
+    return database
+
+
+async def fill(database: Database, dsn: str) -> None:
+    size = database.size
+    await upgrade(database.engine)
     started = time.perf_counter()
     connection = await asyncpg.connect(dsn)
     try:
@@ -178,8 +191,6 @@ async def build(size: int) -> Database:
         f"built {size:>9,} tickets in {time.perf_counter() - started:5.1f} s: "
         + ", ".join(f"{table} {n:,}" for table, n in counts.items())
     )
-    settings = figures.bench_settings(url)
-    return Database(size, name, settings, UnitOfWorkFactory(session_factory(engine)), engine)
 
 
 async def drop(database: Database) -> None:

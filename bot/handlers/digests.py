@@ -55,6 +55,10 @@ log = logging.getLogger(__name__)
 STATS_KINDS = ("today", "week", "month")
 STAFF_LINES = 30  # a chat message holds about this many; the export holds everyone
 OLDEST_DESCRIPTION = 20
+# A message holds 4,096 characters: each hot-spot rule shows its first lines, each line its
+# first ticket numbers, and says how many more there are.
+HOTSPOT_LINES = 8
+HOTSPOT_NUMBERS = 6
 TICKET_DESCRIPTION = 1000
 TICKET_NUMBER = re.compile(r"^(\d{8})-?(\d{1,6})$")
 
@@ -378,30 +382,37 @@ def hotspot_lines(t: Translator, found: Hotspots) -> list[str]:
     """The hot spots, each with its ticket numbers (`/stats hotspots`, the weekly digest)."""
     if found.empty:
         return [t("hot.none")]
+    reopened = [t("hot.reopened_item", number=r.number, times=r.times) for r in found.reopened]
+    misses = [
+        t(
+            "hot.misses_item",
+            category=category_label(t, g.category),
+            n=len(g.numbers),
+            before=g.before,
+            numbers=_numbers(t, g.numbers),
+        )
+        for g in found.misses_grew
+    ]
     lines: list[str] = []
-    if found.places:
-        lines.append(t("hot.places"))
-        lines += [_recurrence_line(t, r) for r in found.places]
-    if found.reopened:
-        lines.append(t("hot.reopened"))
-        lines += [t("hot.reopened_item", number=r.number, times=r.times) for r in found.reopened]
-    if found.residents:
-        lines.append(t("hot.residents"))
-        lines += [_recurrence_line(t, r) for r in found.residents]
-    if found.misses_grew:
-        lines.append(t("hot.misses_grew"))
-        lines += [
-            t(
-                "hot.misses_item",
-                category=category_label(t, g.category),
-                n=len(g.numbers),
-                before=g.before,
-                numbers=t("common.list_separator").join(g.numbers),
-            )
-            for g in found.misses_grew
-        ]
+    for heading, items in (
+        ("hot.places", [_recurrence_line(t, r) for r in found.places]),
+        ("hot.reopened", reopened),
+        ("hot.residents", [_recurrence_line(t, r) for r in found.residents]),
+        ("hot.misses_grew", misses),
+    ):
+        if items:
+            lines += [t(heading), *items[:HOTSPOT_LINES]]
+            if len(items) > HOTSPOT_LINES:
+                lines.append(t("hot.more", n=len(items) - HOTSPOT_LINES))
     lines.append(t("hot.open_with"))
     return lines
+
+
+def _numbers(t: Translator, numbers: tuple[str, ...]) -> str:
+    shown = t("common.list_separator").join(numbers[:HOTSPOT_NUMBERS])
+    if len(numbers) > HOTSPOT_NUMBERS:
+        shown += t("hot.more_numbers", n=len(numbers) - HOTSPOT_NUMBERS)
+    return shown
 
 
 def _recurrence_line(t: Translator, r: Recurrence) -> str:
@@ -410,7 +421,7 @@ def _recurrence_line(t: Translator, r: Recurrence) -> str:
         place=r.place,
         category=category_label(t, r.category),
         n=len(r.numbers),
-        numbers=t("common.list_separator").join(r.numbers),
+        numbers=_numbers(t, r.numbers),
     )
 
 

@@ -33,9 +33,9 @@ from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.domain.policy import hotspot_weeks, sla_misses_grew
-from bot.handlers.digests import hotspots_text, plain_text
+from bot.handlers.digests import HOTSPOT_LINES, HOTSPOT_NUMBERS, hotspots_text, plain_text
 from bot.i18n import Translator
-from bot.services.hotspots import MissesGrew, hotspots_of
+from bot.services.hotspots import Hotspots, MissesGrew, hotspots_of
 from storage.models import Property, Resident, Ticket, TicketEvent
 from storage.reports import Recurrence, Reopened
 from storage.uow import UnitOfWorkFactory
@@ -272,3 +272,22 @@ def test_the_growth_rule() -> None:
     (latest_start, latest_end), (before_start, before_end) = hotspot_weeks(NOW)
     assert latest_end == NOW and latest_start == before_end == NOW - timedelta(days=7)
     assert before_start == NOW - timedelta(days=14)
+
+
+def test_a_long_list_is_cut_to_fit_a_message() -> None:
+    numbers = tuple(f"20261120-{i:04d}" for i in range(1, 10))
+    many = Hotspots(
+        start=NOW - timedelta(days=30),
+        end=NOW,
+        places=[Recurrence(f"{b}栋1单元", "repair", numbers) for b in range(1, 13)],
+        reopened=[],
+        residents=[],
+        misses_grew=[],
+    )
+    prop = Property(code="sunshine", name="阳光花园")
+    lines = plain_text(hotspots_text(Translator("en"), prop, many)).splitlines()
+    items = [line for line in lines if "Repair ×9" in line]
+    assert len(items) == HOTSPOT_LINES and "… and 4 more" in lines
+    shown = ", ".join(numbers[:HOTSPOT_NUMBERS])
+    assert items[0] == f"1栋1单元 · Repair ×9: {shown} … (+3)"
+    assert len(hotspots_text(Translator("zh-CN"), prop, many)) < 4096
