@@ -411,7 +411,14 @@ class ExportRepo:
         )
         return self._stream(query)
 
-    def ratings(self, w: Window) -> AsyncIterator[Row[Any]]:
+    async def ratings(self, w: Window) -> AsyncIterator[Row[Any]]:
+        # The ratings of the window's tickets have ticket ids between the window's lowest and
+        # highest: with that range the unique index on `ratings.ticket_id` bounds the read,
+        # where a join alone may be planned as a hash join over every rating ever given.
+        ids = select(func.min(Ticket.id), func.max(Ticket.id)).where(*reported_in(w))
+        lowest, highest = (await self.session.execute(ids)).one()
+        if lowest is None:
+            return
         query = (
             select(
                 Ticket.number,
@@ -427,10 +434,11 @@ class ExportRepo:
             )
             .join(Ticket, Ticket.id == Rating.ticket_id)
             .outerjoin(ReturnVisit, ReturnVisit.ticket_id == Rating.ticket_id)
-            .where(*reported_in(w))
+            .where(*reported_in(w), Rating.ticket_id.between(lowest, highest))
             .order_by(Ticket.created_at, Ticket.id, ReturnVisit.id)
         )
-        return self._stream(query)
+        async for row in self._stream(query):
+            yield row
 
     def surveys(self, w: Window) -> AsyncIterator[Row[Any]]:
         """Survey answers given in the window (surveys belong to no ticket)."""
