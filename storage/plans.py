@@ -198,11 +198,12 @@ async def sqlite_plan(connection: AsyncConnection, statement: Statement) -> list
 
 
 # `SCAN tickets`, `SEARCH ratings AS r USING INDEX ix_ratings_answered (answered_at>? AND
-# answered_at<?)`, `SEARCH tickets USING INTEGER PRIMARY KEY (rowid=?)`
+# answered_at<?)`, `SEARCH tickets USING INTEGER PRIMARY KEY (rowid=?)`; the inner side of an
+# outer join ends with `LEFT-JOIN`
 _SQLITE_TABLE = re.compile(r"^(?P<node>SCAN|SEARCH) (?P<table>\w+)")
 _SQLITE_SEARCH = re.compile(
     r"^SEARCH \w+(?: AS \w+)? USING (?:(?:COVERING )?INDEX (?P<index>\w+)"
-    r"|(?P<key>INTEGER PRIMARY KEY)) \((?P<condition>.*)\)$"
+    r"|(?P<key>INTEGER PRIMARY KEY)) \((?P<condition>.*)\)(?: LEFT-JOIN)?$"
 )
 
 

@@ -81,6 +81,19 @@ class Window:
     end: datetime
     property_id: int | None = None
 
+    def holds(self, column: Any) -> ColumnElement[bool]:
+        """`column` falls in the window: `[start, end)`."""
+        return and_(column >= self.start, column < self.end)
+
+    def of_property(self, column: Any = Ticket.property_id) -> list[ColumnElement[bool]]:
+        """`column` names the window's property; nothing when the window spans them all."""
+        return [] if self.property_id is None else [column == self.property_id]
+
+
+def reported_in(w: Window) -> list[ColumnElement[bool]]:
+    """Tickets reported in the window, of its property: `ix_tickets_property_created`."""
+    return [w.holds(Ticket.created_at), *w.of_property()]
+
 
 @dataclass(frozen=True)
 class Counts:
@@ -146,7 +159,7 @@ def reach(w: Window) -> ColumnElement[bool]:
     resolved-of-new; resolved since the start covers resolved, met, and open tickets that
     were resolved after the end; the backlog and late cancellations cover the rest of open."""
     return or_(
-        and_(Ticket.created_at >= w.start, Ticket.created_at < w.end),
+        w.holds(Ticket.created_at),
         Ticket.resolved_at >= w.start,
         and_(Ticket.resolved_at.is_(None), Ticket.status != CANCELLED, Ticket.created_at < w.end),
         and_(Ticket.status == CANCELLED, Ticket.closed_at >= w.end),
@@ -166,14 +179,9 @@ class ReportRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _scope(self, window: Window) -> list[ColumnElement[bool]]:
-        if window.property_id is None:
-            return []
-        return [Ticket.property_id == window.property_id]
-
     async def counts(self, w: Window) -> Counts:
-        created = and_(Ticket.created_at >= w.start, Ticket.created_at < w.end)
-        resolved = and_(Ticket.resolved_at >= w.start, Ticket.resolved_at < w.end)
+        created = w.holds(Ticket.created_at)
+        resolved = w.holds(Ticket.resolved_at)
         open_at_end = open_at(w.end)
         # Met: resolved in the window within both its response and resolution deadlines.
         met = and_(
@@ -184,9 +192,7 @@ class ReportRepo:
         )
         # Due: its outcome was decided in the window: resolved in it, or its resolution
         # deadline passed in it while still unresolved at the window's end.
-        missed_unresolved = and_(
-            open_at_end, Ticket.resolution_due_at >= w.start, Ticket.resolution_due_at < w.end
-        )
+        missed_unresolved = and_(open_at_end, w.holds(Ticket.resolution_due_at))
         cancelled = and_(
             Ticket.status == CANCELLED, or_(Ticket.closed_at.is_(None), Ticket.closed_at < w.end)
         )
@@ -199,7 +205,7 @@ class ReportRepo:
             _count(met),
             _count(or_(resolved, missed_unresolved)),
             _count(and_(created, cancelled)),
-        ).where(reach(w), *self._scope(w))
+        ).where(reach(w), *w.of_property())
         row = (await self.session.execute(query)).one()
         return Counts(*(int(v or 0) for v in row))
 
@@ -218,7 +224,7 @@ class ReportRepo:
                 func.row_number().over(order_by=seconds).label("rn"),
                 func.count().over().label("n"),
             )
-            .where(happened >= w.start, happened < w.end, *self._scope(w))
+            .where(w.holds(happened), *w.of_property())
             .subquery()
         )
         # One pass: the rows at every wanted rank come back together.
@@ -237,7 +243,7 @@ class ReportRepo:
         col = getattr(Ticket, column)
         query = (
             select(col, func.count())
-            .where(Ticket.created_at >= w.start, Ticket.created_at < w.end, *self._scope(w))
+            .where(*reported_in(w))
             .group_by(col)
             .order_by(func.count().desc(), col)
         )
@@ -253,7 +259,7 @@ class ReportRepo:
         reported = unindexed(Ticket.created_at)
         candidates = (
             select(Ticket)
-            .where(open_at(w.end, reported=reported), reach_open_at(w.end), *self._scope(w))
+            .where(open_at(w.end, reported=reported), reach_open_at(w.end), *w.of_property())
             .offset(0)
             .subquery()
         )
@@ -309,8 +315,7 @@ class FeedbackRepo:
             _count(and_(low, done)),
         ).where(
             Rating.stars.is_not(None),
-            Rating.answered_at >= w.start,
-            Rating.answered_at < w.end,
+            w.holds(Rating.answered_at),
         )
         if w.property_id is not None:
             # A scalar subquery, not a join: one key lookup per rating of the window, where a
@@ -327,11 +332,9 @@ class FeedbackRepo:
     async def survey(self, w: Window) -> SurveyFigures:
         query = select(func.count(SurveyResponse.id), func.avg(SurveyResponse.stars)).where(
             SurveyResponse.stars.is_not(None),
-            SurveyResponse.answered_at >= w.start,
-            SurveyResponse.answered_at < w.end,
+            w.holds(SurveyResponse.answered_at),
+            *w.of_property(SurveyResponse.property_id),
         )
-        if w.property_id is not None:
-            query = query.where(SurveyResponse.property_id == w.property_id)
         count, average = (await self.session.execute(query)).one()
         return SurveyFigures(int(count or 0), None if average is None else float(average))
 
@@ -348,12 +351,6 @@ class ExportRepo:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    def _reported_in(self, w: Window) -> list[ColumnElement[bool]]:
-        scope = [Ticket.created_at >= w.start, Ticket.created_at < w.end]
-        if w.property_id is not None:
-            scope.append(Ticket.property_id == w.property_id)
-        return scope
 
     async def _stream(self, query: Any) -> AsyncIterator[Row[Any]]:
         result = await self.session.stream(query.execution_options(yield_per=EXPORT_BATCH))
@@ -392,7 +389,7 @@ class ExportRepo:
             )
             .join(Property, Property.id == Ticket.property_id)
             .outerjoin(Rating, Rating.ticket_id == Ticket.id)
-            .where(*self._reported_in(w))
+            .where(*reported_in(w))
             .order_by(Ticket.created_at, Ticket.id)
         )
         return self._stream(query)
@@ -409,12 +406,22 @@ class ExportRepo:
                 TicketEvent.note,
             )
             .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-            .where(*self._reported_in(w))
+            .where(*reported_in(w))
             .order_by(Ticket.created_at, Ticket.id, TicketEvent.at, TicketEvent.id)
         )
         return self._stream(query)
 
-    def ratings(self, w: Window) -> AsyncIterator[Row[Any]]:
+    async def ratings(self, w: Window) -> AsyncIterator[Row[Any]]:
+        # The ratings of the window's tickets have ticket ids between the window's lowest and
+        # highest: with that range the unique index on `ratings.ticket_id` bounds the read,
+        # where a join alone may be planned as a hash join over every rating ever given.
+        # `id + 0`: min() and max() of the bare key would be planned as a walk along the
+        # primary key from either end, filtering every ticket until one of the window's.
+        key = Ticket.id + 0
+        ids = select(func.min(key), func.max(key)).where(*reported_in(w))
+        lowest, highest = (await self.session.execute(ids)).one()
+        if lowest is None:
+            return
         query = (
             select(
                 Ticket.number,
@@ -430,10 +437,11 @@ class ExportRepo:
             )
             .join(Ticket, Ticket.id == Rating.ticket_id)
             .outerjoin(ReturnVisit, ReturnVisit.ticket_id == Rating.ticket_id)
-            .where(*self._reported_in(w))
+            .where(*reported_in(w), Rating.ticket_id.between(lowest, highest))
             .order_by(Ticket.created_at, Ticket.id, ReturnVisit.id)
         )
-        return self._stream(query)
+        async for row in self._stream(query):
+            yield row
 
     def surveys(self, w: Window) -> AsyncIterator[Row[Any]]:
         """Survey answers given in the window (surveys belong to no ticket)."""
@@ -447,11 +455,9 @@ class ExportRepo:
                 SurveyResponse.answered_at,
             )
             .outerjoin(Property, Property.id == SurveyResponse.property_id)
-            .where(SurveyResponse.sent_at >= w.start, SurveyResponse.sent_at < w.end)
+            .where(w.holds(SurveyResponse.sent_at), *w.of_property(SurveyResponse.property_id))
             .order_by(SurveyResponse.sent_at, SurveyResponse.id)
         )
-        if w.property_id is not None:
-            query = query.where(SurveyResponse.property_id == w.property_id)
         return self._stream(query)
 
 
@@ -494,9 +500,7 @@ class PerformanceRepo:
     ) -> list[GroupFigures]:
         """`by` is "team" or "staff"; `teams` limits to those teams (a lead's own)."""
         key = Ticket.team if by == "team" else Ticket.assignee_id
-        scope: list[ColumnElement[bool]] = [key.is_not(None)]
-        if w.property_id is not None:
-            scope.append(Ticket.property_id == w.property_id)
+        scope: list[ColumnElement[bool]] = [key.is_not(None), *w.of_property()]
         if teams is not None:
             scope.append(Ticket.team.in_(list(teams)))
         groups: dict[str, GroupFigures] = {}
@@ -515,9 +519,9 @@ class PerformanceRepo:
         return sorted(groups.values(), key=lambda g: (-g.resolved, -g.accepted, g.key))
 
     async def _counts(self, w: Window, key: Any, scope: list[Any], group: Any) -> None:
-        accepted = and_(Ticket.accepted_at >= w.start, Ticket.accepted_at < w.end)
-        resolved = and_(Ticket.resolved_at >= w.start, Ticket.resolved_at < w.end)
-        due_in = and_(Ticket.resolution_due_at >= w.start, Ticket.resolution_due_at < w.end)
+        accepted = w.holds(Ticket.accepted_at)
+        resolved = w.holds(Ticket.resolved_at)
+        due_in = w.holds(Ticket.resolution_due_at)
         met = and_(
             resolved,
             Ticket.resolved_at <= Ticket.resolution_due_at,
@@ -552,7 +556,7 @@ class PerformanceRepo:
                 func.row_number().over(partition_by=key, order_by=seconds).label("rn"),
                 func.count().over(partition_by=key).label("n"),
             )
-            .where(*scope, happened >= w.start, happened < w.end)
+            .where(*scope, w.holds(happened))
             .subquery()
         )
         for rank_name, percent in (("median", 50), ("p90", 90)):
@@ -568,8 +572,7 @@ class PerformanceRepo:
             .where(
                 *scope,
                 Rating.stars.is_not(None),
-                Rating.answered_at >= w.start,
-                Rating.answered_at < w.end,
+                w.holds(Rating.answered_at),
             )
             .group_by(key)
         )
@@ -585,8 +588,7 @@ class PerformanceRepo:
             .where(
                 *scope,
                 TicketEvent.kind == REOPEN_EVENT,
-                TicketEvent.at >= w.start,
-                TicketEvent.at < w.end,
+                w.holds(TicketEvent.at),
             )
             .group_by(key)
         )
@@ -597,7 +599,7 @@ class PerformanceRepo:
         query = (
             select(key, func.count(ReturnVisit.id))
             .join(Ticket, Ticket.id == ReturnVisit.ticket_id)
-            .where(*scope, ReturnVisit.recorded_at >= w.start, ReturnVisit.recorded_at < w.end)
+            .where(*scope, w.holds(ReturnVisit.recorded_at))
             .group_by(key)
         )
         for value, n in await self.session.execute(query):
@@ -610,8 +612,7 @@ class PerformanceRepo:
         query = select(StaffMember.telegram_id, func.max(StaffMember.name)).where(
             StaffMember.telegram_id.in_([int(k) for k in groups])
         )
-        if w.property_id is not None:
-            query = query.where(StaffMember.property_id == w.property_id)
+        query = query.where(*w.of_property(StaffMember.property_id))
         for value, name in await self.session.execute(query.group_by(StaffMember.telegram_id)):
             groups[str(value)].name = name or ""
 
@@ -639,12 +640,6 @@ class HotspotRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _reported_in(self, w: Window) -> list[ColumnElement[bool]]:
-        scope = [Ticket.created_at >= w.start, Ticket.created_at < w.end]
-        if w.property_id is not None:
-            scope.append(Ticket.property_id == w.property_id)
-        return scope
-
     async def _recurring(
         self, w: Window, keys: Sequence[Any], place: Any, minimum: int, *where: Any
     ) -> list[Recurrence]:
@@ -658,7 +653,7 @@ class HotspotRepo:
                 func.count().over(partition_by=[*keys, Ticket.category]).label("n"),
             )
             .join(Resident, Resident.id == Ticket.resident_id)
-            .where(*self._reported_in(w), *where)
+            .where(*reported_in(w), *where)
             .subquery()
         )
         group = [inner.c[f"k{i}"] for i in range(len(keys))]
@@ -693,12 +688,30 @@ class HotspotRepo:
             .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
             .where(
                 TicketEvent.kind == REOPEN_EVENT,
-                TicketEvent.at >= w.start,
-                TicketEvent.at < w.end,
-                *([Ticket.property_id == w.property_id] if w.property_id is not None else []),
+                w.holds(TicketEvent.at),
+                *w.of_property(),
             )
             .group_by(Ticket.number)
             .having(times >= minimum)
             .order_by(times.desc(), Ticket.number)
         )
         return [Reopened(str(n), int(t)) for n, t in await self.session.execute(query)]
+
+    async def sla_misses(self, w: Window) -> list[tuple[str, str]]:
+        """(category, number) of the tickets whose SLA was missed in the window, in the order
+        reported: due in it as the digest counts (resolved in it, or its resolution deadline
+        passed in it while unresolved at its end) and not met."""
+        resolved = w.holds(Ticket.resolved_at)
+        late = or_(
+            Ticket.resolved_at > Ticket.resolution_due_at,
+            Ticket.accepted_at.is_(None),
+            Ticket.accepted_at > Ticket.response_due_at,
+        )
+        missed = or_(and_(resolved, late), and_(open_at(w.end), w.holds(Ticket.resolution_due_at)))
+        query = (
+            select(Ticket.category, Ticket.number)
+            # the reach: two index-served time ranges of the property
+            .where(or_(resolved, w.holds(Ticket.resolution_due_at)), *w.of_property(), missed)
+            .order_by(Ticket.category, Ticket.created_at, Ticket.id)
+        )
+        return [(str(c), str(n)) for c, n in await self.session.execute(query)]

@@ -19,6 +19,8 @@ from bot.config import Settings
 from bot.handlers.base import Classifier
 from bot.nlp import warm_up
 from tests.support.apps import START, AppFactory, build_app, settings_for
+from tests.support.digest_data import NOW as DIGEST_NOW
+from tests.support.digest_data import seed as seed_digest_dataset
 from tests.support.people import fake_classify
 from tests.support.world import World
 
@@ -109,6 +111,16 @@ def app_settings(settings: Settings) -> Settings:
 async def app(app_settings: Settings, start_at: datetime) -> AsyncIterator[App]:
     """The bot application on a fresh database, a FixedClock and the stand-in classifier."""
     application = await build_app(app_settings, start_at)
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+async def digest_app(app_settings: Settings) -> AsyncIterator[App]:
+    """The application at 08:30 on 2026-11-28 (Shanghai) with the hand-computed digest
+    dataset of tests/support/digest_data.py (the export's and performance tests' world)."""
+    application = await build_app(app_settings, DIGEST_NOW)
+    await seed_digest_dataset(application.uow_factory)
     yield application
     await application.close()
 

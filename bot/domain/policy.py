@@ -303,6 +303,23 @@ def hotspot_window(now: datetime) -> tuple[datetime, datetime]:
     return now - timedelta(days=HOTSPOT_DAYS), now
 
 
+# SLA misses compared week over week: the last seven days up to now against the seven before.
+HOTSPOT_WEEK = timedelta(days=7)
+HOTSPOT_SLA_MISSES = 2  # misses in the latest week before a growth is worth a line
+
+
+def hotspot_weeks(now: datetime) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
+    """The latest week up to `now` and the week before it, as `[start, end)` spans."""
+    start = now - HOTSPOT_WEEK
+    return (start, now), (start - HOTSPOT_WEEK, start)
+
+
+def sla_misses_grew(this_week: int, last_week: int) -> bool:
+    """A category's SLA misses grew week over week: more than the week before, and at least
+    HOTSPOT_SLA_MISSES (a single late ticket after a clean week is no trend yet)."""
+    return this_week > last_week and this_week >= HOTSPOT_SLA_MISSES
+
+
 def export_masks_phones(full_phones_allowed: bool) -> bool:
     """Exports mask residents' phone numbers unless the settings allow full numbers."""
     return not full_phones_allowed

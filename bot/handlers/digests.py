@@ -10,12 +10,15 @@ import asyncio
 import html
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_chart
 from bot.config import Settings
 from bot.domain.policy import (
+    Actor,
     may_export,
     may_look_up_ticket,
     may_read_performance,
@@ -52,6 +55,10 @@ log = logging.getLogger(__name__)
 STATS_KINDS = ("today", "week", "month")
 STAFF_LINES = 30  # a chat message holds about this many; the export holds everyone
 OLDEST_DESCRIPTION = 20
+# A message holds 4,096 characters: each hot-spot rule shows its first lines, each line its
+# first ticket numbers, and says how many more there are.
+HOTSPOT_LINES = 8
+HOTSPOT_NUMBERS = 6
 TICKET_DESCRIPTION = 1000
 TICKET_NUMBER = re.compile(r"^(\d{8})-?(\d{1,6})$")
 
@@ -97,6 +104,12 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
     lines.append(_oldest(t, digest))
     if digest.previous is not None:
         lines.append(_changes(t, digest, digest.previous))
+    if digest.teams:
+        lines.append(t("digest.teams_heading"))
+        lines += [_team_line(t, g) for g in digest.teams]
+    if digest.hotspots is not None:
+        lines.append(t("digest.hotspots_heading"))
+        lines += hotspot_lines(t, digest.hotspots)
     return "\n".join(lines)
 
 
@@ -188,6 +201,26 @@ def _changes(t: Translator, now: Digest, before: Digest) -> str:
     )
 
 
+def _team_line(t: Translator, g: GroupFigures) -> str:
+    """The weekly digest's line for a team: the performance figures a digest has room for."""
+    return t(
+        "digest.team_line",
+        team=team_label(t, g.key),
+        accepted=g.accepted,
+        resolved=g.resolved,
+        response=_duration(t, g.response_median),
+        resolution=_duration(t, g.resolution_median),
+        sla=_percent(t, g.sla_share),
+        rating=_stars(t, g.rating_average),
+        low=g.low_ratings,
+        reopened=g.reopened,
+    )
+
+
+def _stars(t: Translator, average: float | None) -> str:
+    return t("digest.none") if average is None else f"{average:.1f}"
+
+
 def plain_text(text: str) -> str:
     """Telegram HTML to terminal text (the CLI prints digests)."""
     return html.unescape(re.sub(r"<[^>]+>", "", text))
@@ -269,14 +302,10 @@ async def on_stats(ctx: Ctx) -> None:
     if kind not in STATS_KINDS:
         ctx.say(ctx.t("digest.stats_usage"))
         return
-    prop = await _stats_property(ctx)
-    if prop is None:
+    allowed = await _allowed_property(ctx, may_read_stats)
+    if allowed is None:
         return
-    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
-    if not may_read_stats(actor):
-        ctx.say(ctx.t("digest.managers_only"))
-        return
-    digest = await stats_for(ctx.desk, prop, kind)
+    digest = await stats_for(ctx.desk, allowed.prop, kind)
     ctx.say(digest_text(_reader(ctx), digest))
 
 
@@ -287,14 +316,11 @@ async def on_stats_staff(ctx: Ctx, period: str) -> None:
     if span is None:
         ctx.say(ctx.t("perf.usage"))
         return
-    prop = await _stats_property(ctx, refused="perf.not_allowed")
-    if prop is None:
+    allowed = await _allowed_property(ctx, may_read_performance, refused="perf.not_allowed")
+    if allowed is None:
         return
-    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
-    if not may_read_performance(actor):
-        ctx.say(ctx.t("perf.not_allowed"))
-        return
-    result = await performance_for(ctx.desk, prop.id, span, performance_teams(actor))
+    prop, teams = allowed.prop, performance_teams(allowed.actor)
+    result = await performance_for(ctx.desk, prop.id, span, teams)
     ctx.say(performance_text(_reader(ctx), prop, span, result))
 
 
@@ -321,7 +347,6 @@ def performance_text(t: Translator, prop: Property, span: Span, result: Performa
 
 
 def _group_line(t: Translator, who: str, g: GroupFigures) -> str:
-    rating = t("digest.none") if g.rating_average is None else f"{g.rating_average:.1f}"
     return t(
         "perf.line",
         who=who,
@@ -332,7 +357,7 @@ def _group_line(t: Translator, who: str, g: GroupFigures) -> str:
         resolution_median=_duration(t, g.resolution_median),
         resolution_p90=_duration(t, g.resolution_p90),
         sla=_percent(t, g.sla_share),
-        rating=rating,
+        rating=_stars(t, g.rating_average),
         ratings=g.rating_count,
         low=g.low_ratings,
         reopened=g.reopened,
@@ -342,31 +367,52 @@ def _group_line(t: Translator, who: str, g: GroupFigures) -> str:
 
 async def on_stats_hotspots(ctx: Ctx) -> None:
     """`/stats hotspots`: what recurred in the last 30 days, with ticket numbers."""
-    prop = await _stats_property(ctx)
-    if prop is None:
+    allowed = await _allowed_property(ctx, may_read_stats)
+    if allowed is None:
         return
-    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
-    if not may_read_stats(actor):
-        ctx.say(ctx.t("digest.managers_only"))
-        return
+    prop = allowed.prop
     ctx.say(hotspots_text(_reader(ctx), prop, await hotspots_for(ctx.desk, prop.id)))
 
 
 def hotspots_text(t: Translator, prop: Property, found: Hotspots) -> str:
-    lines = [t("hot.title", name=prop.name)]
+    return "\n".join([t("hot.title", name=prop.name), *hotspot_lines(t, found)])
+
+
+def hotspot_lines(t: Translator, found: Hotspots) -> list[str]:
+    """The hot spots, each with its ticket numbers (`/stats hotspots`, the weekly digest)."""
     if found.empty:
-        return "\n".join([*lines, t("hot.none")])
-    if found.places:
-        lines.append(t("hot.places"))
-        lines += [_recurrence_line(t, r) for r in found.places]
-    if found.reopened:
-        lines.append(t("hot.reopened"))
-        lines += [t("hot.reopened_item", number=r.number, times=r.times) for r in found.reopened]
-    if found.residents:
-        lines.append(t("hot.residents"))
-        lines += [_recurrence_line(t, r) for r in found.residents]
+        return [t("hot.none")]
+    reopened = [t("hot.reopened_item", number=r.number, times=r.times) for r in found.reopened]
+    misses = [
+        t(
+            "hot.misses_item",
+            category=category_label(t, g.category),
+            n=len(g.numbers),
+            before=g.before,
+            numbers=_numbers(t, g.numbers),
+        )
+        for g in found.misses_grew
+    ]
+    lines: list[str] = []
+    for heading, items in (
+        ("hot.places", [_recurrence_line(t, r) for r in found.places]),
+        ("hot.reopened", reopened),
+        ("hot.residents", [_recurrence_line(t, r) for r in found.residents]),
+        ("hot.misses_grew", misses),
+    ):
+        if items:
+            lines += [t(heading), *items[:HOTSPOT_LINES]]
+            if len(items) > HOTSPOT_LINES:
+                lines.append(t("hot.more", n=len(items) - HOTSPOT_LINES))
     lines.append(t("hot.open_with"))
-    return "\n".join(lines)
+    return lines
+
+
+def _numbers(t: Translator, numbers: tuple[str, ...]) -> str:
+    shown = t("common.list_separator").join(numbers[:HOTSPOT_NUMBERS])
+    if len(numbers) > HOTSPOT_NUMBERS:
+        shown += t("hot.more_numbers", n=len(numbers) - HOTSPOT_NUMBERS)
+    return shown
 
 
 def _recurrence_line(t: Translator, r: Recurrence) -> str:
@@ -375,7 +421,7 @@ def _recurrence_line(t: Translator, r: Recurrence) -> str:
         place=r.place,
         category=category_label(t, r.category),
         n=len(r.numbers),
-        numbers=t("common.list_separator").join(r.numbers),
+        numbers=_numbers(t, r.numbers),
     )
 
 
@@ -385,14 +431,12 @@ async def on_export(ctx: Ctx) -> None:
     if span is None:
         ctx.say(ctx.t("export.usage"))
         return
-    prop = await _stats_property(ctx, where="export.where", refused="export.managers_only")
-    if prop is None:
+    allowed = await _allowed_property(
+        ctx, may_export, where="export.where", refused="export.managers_only"
+    )
+    if allowed is None:
         return
-    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
-    if not may_export(actor):
-        ctx.say(ctx.t("export.managers_only"))
-        return
-    t = _reader(ctx)
+    prop, t = allowed.prop, _reader(ctx)
     made = await Exports(ctx.desk).workbook(prop, span, plain_labels(t))
     caption = t(
         "export.caption",
@@ -413,9 +457,32 @@ def plain_labels(t: Translator) -> Label:
     return lambda key: html.unescape(t(key))
 
 
-async def _stats_property(
-    ctx: Ctx, *, where: str = "digest.stats_where", refused: str = "digest.managers_only"
-) -> Property | None:
+@dataclass(frozen=True)
+class Allowed:
+    prop: Property
+    actor: Actor
+
+
+async def _allowed_property(
+    ctx: Ctx,
+    may: Callable[[Actor], bool],
+    *,
+    where: str = "digest.stats_where",
+    refused: str = "digest.managers_only",
+) -> Allowed | None:
+    """The property a managers' command reads and the person asking, when the rule `may`
+    lets them; otherwise they get the `where` or `refused` answer and None."""
+    prop = await _stats_property(ctx, where=where, refused=refused)
+    if prop is None:
+        return None
+    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, prop.id, ctx.inc.user_name)
+    if not may(actor):
+        ctx.say(ctx.t(refused))
+        return None
+    return Allowed(prop, actor)
+
+
+async def _stats_property(ctx: Ctx, *, where: str, refused: str) -> Property | None:
     """Private: the person's property; groups: only the managers' group, for its property."""
     service = StaffService(ctx.desk)
     if ctx.inc.is_private:

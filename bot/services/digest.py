@@ -22,7 +22,9 @@ Definitions (README "Digests and figures" says the same):
 - **oldest open**: the tickets open at the period's end that were reported first, with
   their age at that moment.
 
-Weekly digests carry the previous week's figures (`previous`) for week-over-week changes.
+Weekly digests carry the previous week's figures (`previous`) for week-over-week changes,
+a line per team (bot/services/performance.py, the same definitions grouped by team) and the
+hot spots as of the week's end (bot/services/hotspots.py).
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.desk import Desk, uow_of
+from bot.services.hotspots import Hotspots, hotspots_of
 from storage.models import Property
-from storage.reports import FeedbackRepo, ReportRepo, Window
+from storage.reports import FeedbackRepo, GroupFigures, PerformanceRepo, ReportRepo, Window
 
 PeriodKind = Literal["day", "week", "month", "today"]
 CHART_DAYS = 7
@@ -149,6 +152,8 @@ class Digest:
     oldest_open: tuple[OldTicket, ...]
     days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
     previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
+    teams: tuple[GroupFigures, ...] = ()  # weekly: each team's performance in the period
+    hotspots: Hotspots | None = None  # weekly: what recurs, as of the period's end
 
     @property
     def sla_compliance(self) -> float | None:
@@ -168,7 +173,8 @@ async def compute(
     chart: bool = False,
     compare: bool = False,
 ) -> Digest:
-    """Every figure of `period` for `prop`; `chart` adds 7 days, `compare` the prior period."""
+    """Every figure of `period` for `prop`; `chart` adds 7 days; `compare` (the weekly
+    digest) adds the prior period, a line per team and the hot spots."""
     reports, feedback = ReportRepo(session), FeedbackRepo(session)
     w = period.window(prop.id)
     counts = await reports.counts(w)
@@ -210,7 +216,12 @@ async def compute(
         digest = replace(digest, days=await chart_days(session, prop, period))
     if compare:
         before = _previous(period)
-        digest = replace(digest, previous=await compute(session, prop, before))
+        digest = replace(
+            digest,
+            previous=await compute(session, prop, before),
+            teams=tuple(await PerformanceRepo(session).figures(w, "team")),
+            hotspots=await hotspots_of(session, prop.id, period.end),
+        )
     return digest
 
 

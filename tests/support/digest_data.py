@@ -7,7 +7,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from storage.models import Property, Rating, ReturnVisit, SurveyResponse, Ticket
+from sqlalchemy import select, update
+
+from storage.models import (
+    Property,
+    Rating,
+    ReturnVisit,
+    StaffMember,
+    SurveyResponse,
+    Ticket,
+    TicketEvent,
+)
 from storage.uow import UnitOfWorkFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -151,6 +161,58 @@ async def seed(uow_factory: UnitOfWorkFactory) -> None:
                     sent_at=at(25, 10),
                     stars=stars,
                     answered_at=answered,
+                )
+            )
+        await uow.commit()
+
+
+# Staff of the dataset: Telegram ids, and who holds which ticket (by number suffix).
+LI, ZHANG, CHEN, WANG = 101, 102, 103, 104
+HOLDERS = {
+    "0001": LI,
+    "0002": LI,
+    "0006": LI,
+    "0009": LI,
+    "0010": WANG,
+    "0003": ZHANG,
+    "0004": CHEN,
+    "0007": CHEN,
+    "9999": LI,  # the other property's ticket
+}
+
+
+async def staff_the_dataset(uow_factory: UnitOfWorkFactory) -> None:
+    """Who holds which ticket (HOLDERS), the staff list, and two reopenings: T2 on the 27th
+    at 13:00, T1 on the 28th (tests/unit/test_performance.py computes the figures by hand)."""
+    async with uow_factory() as uow:
+        session = uow.session
+        for suffix, holder in HOLDERS.items():
+            await session.execute(
+                update(Ticket).where(Ticket.number.like(f"%-{suffix}")).values(assignee_id=holder)
+            )
+        rows = (await session.execute(select(Ticket.number, Ticket.id))).all()
+        numbers = {number[-4:]: ticket_id for number, ticket_id in rows}
+        for suffix, moment in (("0002", at(27, 13)), ("0001", at(28, 10))):
+            session.add(
+                TicketEvent(
+                    ticket_id=numbers[suffix], at=moment, actor_kind="resident", kind="reopen"
+                )
+            )
+        [prop] = [p for p in await uow.properties.all() if p.code == "sunshine"]
+        for telegram_id, name, team in (
+            (LI, "李师傅", "engineering"),
+            (WANG, "王师傅", "engineering"),
+            (ZHANG, "张阿姨", "environment"),
+            (CHEN, "陈客服", "service"),
+        ):
+            session.add(
+                StaffMember(
+                    property_id=prop.id,
+                    team=team,
+                    telegram_id=telegram_id,
+                    name=name,
+                    created_at=NOW,
+                    updated_at=NOW,
                 )
             )
         await uow.commit()

@@ -149,6 +149,10 @@ async def test_weekly_digest_on_monday_with_changes(world: World) -> None:
     assert "11月23日–11月29日" in weekly.text
     assert "环比上周:新增 +1" in weekly.text and "新增 1 ·" in weekly.text
     assert weekly.upload is not None
+    # a line per team and the hot spots, in the weekly digest only
+    assert "本周各班组" in weekly.text and "重复问题（近 30 天）" in weekly.text
+    daily = [o for o in digests_to_managers(world) if "服务周报" not in o.text]
+    assert daily and all("本周各班组" not in o.text for o in daily)
     clock.set(local(date(2026, 12, 1), 8, 0))  # Tuesday: the daily one only
     assert await tick(world) == ["digest.daily.sunshine/2026-11-30"]
     assert len([o for o in digests_to_managers(world) if "服务周报" in o.text]) == 1

@@ -15,7 +15,6 @@ T5 22:00. The export runs at 08:30 on the 28th (the fixed clock), so:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,7 +25,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.app import App
 from bot.cli import main
-from bot.clock import FixedClock
 from bot.config import ExportConfig, Settings
 from bot.handlers.digests import plain_labels
 from bot.i18n import Translator
@@ -34,8 +32,8 @@ from bot.services.desk import Desk
 from bot.services.export import Exports, days_span, deadline_outcome, span_of
 from storage.models import Property, Ticket, TicketEvent
 from storage.uow import UnitOfWorkFactory
+from tests.support.apps import build_app
 from tests.support.digest_data import NOW, at, seed
-from tests.support.people import fake_classify
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 27)
@@ -79,12 +77,10 @@ async def add_ticket_with_phone(uow_factory: UnitOfWorkFactory) -> None:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[App]:
-    app = await App.create(settings, clock=FixedClock(NOW), classify=fake_classify)
-    await seed(app.uow_factory)
-    await add_ticket_with_phone(app.uow_factory)
-    yield app
-    await app.close()
+async def app(digest_app: App) -> App:
+    """The digest dataset with ticket X (a phone number in its texts)."""
+    await add_ticket_with_phone(digest_app.uow_factory)
+    return digest_app
 
 
 async def _export(
@@ -250,7 +246,7 @@ def test_the_command_line_writes_the_same_workbook(
     tmp_path: Path,
 ) -> None:
     async def prepare() -> None:
-        app = await App.create(settings, clock=FixedClock(NOW), classify=fake_classify)
+        app = await build_app(settings, NOW)
         await seed(app.uow_factory)
         await add_ticket_with_phone(app.uow_factory)
         await app.close()

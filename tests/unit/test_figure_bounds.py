@@ -20,6 +20,9 @@ from bot.config import Settings
 from bot.services.desk import Desk
 from bot.services.digest import compute, day_period, digest_for, stats_for
 from bot.services.digest_schedule import digest_tick
+from bot.services.export import Exports, days_span
+from bot.services.hotspots import hotspots_of
+from bot.services.performance import performance_of
 from storage.models import Property, Ticket
 from storage.plans import (
     Statement,
@@ -145,6 +148,23 @@ async def whole_reads(connection: AsyncConnection, queries: list[Statement]) -> 
 async def test_no_digest_query_reads_a_whole_table(big_app: App) -> None:
     queries = await digest_queries(big_app)
     assert len(queries) >= 20  # the daily, its chart, the weekly and its week before, /stats
+    async with big_app.engine.connect() as connection:
+        assert await whole_reads(connection, queries) == []
+
+
+async def test_no_export_staff_or_hotspot_query_reads_a_whole_table(big_app: App) -> None:
+    """A day's export (its Teams and Staff sheets included), `/stats staff` of that day and
+    the hot spots: bounded like the digest."""
+    prop = await _property(big_app)
+    with StatementLog(big_app.engine) as log:
+        async with big_app.uow_factory() as uow:
+            desk = Desk(uow, big_app.settings, big_app.clock)
+            made = await Exports(desk).workbook(prop, days_span(DAY, DAY, TZ), str)
+            await performance_of(uow.session, day_period(DAY, TZ).window(prop.id))
+            await hotspots_of(uow.session, prop.id, NOW)
+    assert made.summary.tickets > 0 and made.summary.ratings > 0
+    queries = log.reading(*FIGURE_TABLES)
+    assert len(queries) >= 15
     async with big_app.engine.connect() as connection:
         assert await whole_reads(connection, queries) == []
 

@@ -24,84 +24,28 @@ service (T4 T7): accepted T4 = 1, resolved T7 = 1, response 20, resolution 660, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
-from sqlalchemy import select, update
 
 from bot.app import App
-from bot.clock import FixedClock
-from bot.config import Settings
 from bot.domain.policy import Actor, may_read_performance, performance_teams
-from bot.handlers.digests import performance_text, plain_text
+from bot.handlers.digests import digest_text, performance_text, plain_text
 from bot.i18n import Translator
-from bot.services.digest import day_period
+from bot.services.desk import Desk
+from bot.services.digest import compute, day_period, digest_for
 from bot.services.export import days_span
+from bot.services.hotspots import hotspots_of
 from bot.services.performance import Performance, performance_of
-from storage.models import StaffMember, Ticket, TicketEvent
 from storage.reports import GroupFigures
-from storage.uow import UnitOfWorkFactory
-from tests.support.digest_data import NOW, TZ, at, seed
-from tests.support.people import fake_classify
-
-DAY = date(2026, 11, 27)
-LI, ZHANG, CHEN, WANG = 101, 102, 103, 104
-HOLDERS = {
-    "0001": LI,
-    "0002": LI,
-    "0006": LI,
-    "0009": LI,
-    "0010": WANG,
-    "0003": ZHANG,
-    "0004": CHEN,
-    "0007": CHEN,
-    "9999": LI,  # the other property's ticket
-}
-
-
-async def assign(uow_factory: UnitOfWorkFactory) -> None:
-    async with uow_factory() as uow:
-        session = uow.session
-        for suffix, holder in HOLDERS.items():
-            await session.execute(
-                update(Ticket).where(Ticket.number.like(f"%-{suffix}")).values(assignee_id=holder)
-            )
-        rows = (await session.execute(select(Ticket.number, Ticket.id))).all()
-        numbers = {number[-4:]: ticket_id for number, ticket_id in rows}
-        for suffix, moment in (("0002", at(27, 13)), ("0001", at(28, 10))):
-            session.add(
-                TicketEvent(
-                    ticket_id=numbers[suffix], at=moment, actor_kind="resident", kind="reopen"
-                )
-            )
-        [prop] = [p for p in await uow.properties.all() if p.code == "sunshine"]
-        for telegram_id, name, team in (
-            (LI, "李师傅", "engineering"),
-            (WANG, "王师傅", "engineering"),
-            (ZHANG, "张阿姨", "environment"),
-            (CHEN, "陈客服", "service"),
-        ):
-            session.add(
-                StaffMember(
-                    property_id=prop.id,
-                    team=team,
-                    telegram_id=telegram_id,
-                    name=name,
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
-        await uow.commit()
+from tests.support.digest_data import DAY, TZ, WANG, staff_the_dataset
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[App]:
-    app = await App.create(settings, clock=FixedClock(NOW), classify=fake_classify)
-    await seed(app.uow_factory)
-    await assign(app.uow_factory)
-    yield app
-    await app.close()
+async def app(digest_app: App) -> App:
+    """The digest dataset with its staff: assignees, the staff list and two reopenings."""
+    await staff_the_dataset(digest_app.uow_factory)
+    return digest_app
 
 
 def _figures(g: GroupFigures) -> tuple[object, ...]:
@@ -200,3 +144,35 @@ async def test_the_chat_text_words_the_figures(app: App) -> None:
     )
     quiet = Performance([], [])
     assert "No ticket was accepted" in performance_text(Translator("en"), prop, span, quiet)
+
+
+async def test_the_weekly_digest_has_a_line_per_team_and_the_hot_spots(app: App) -> None:
+    async with app.uow_factory() as uow:
+        prop = await uow.properties.by_code("sunshine")
+        assert prop is not None
+        # the weekly digest's comparisons, on the hand-computed day
+        weekly = await compute(uow.session, prop, day_period(DAY, TZ), compare=True)
+        daily = await compute(uow.session, prop, day_period(DAY, TZ))
+        expected_hotspots = await hotspots_of(uow.session, prop.id, weekly.period.end)
+        desk = Desk(uow, app.settings, app.clock)
+        week = await digest_for(desk, prop, DAY, weekly=True)
+        week_teams = await performance_of(uow.session, week.period.window(prop.id))
+    assert {g.key: _figures(g) for g in weekly.teams} == {
+        "engineering": (3, 2, 30, 40, 120, 120, 1, 3, 2, 3.5, 1, 1, 1),
+        "environment": (1, 1, 5, 5, 300, 300, 0, 1, 1, 1.0, 1, 0, 0),
+        "service": (1, 1, 20, 20, 660, 660, 1, 1, 1, 4.0, 0, 0, 0),
+    }
+    assert weekly.hotspots == expected_hotspots
+    assert daily.teams == () and daily.hotspots is None
+    assert list(week.teams) == week_teams.teams and week.hotspots is not None
+
+    text = plain_text(digest_text(Translator("en"), weekly)).splitlines()
+    heading = text.index("By team this week")
+    assert text[heading + 1] == (
+        "engineering team: accepted 3 · resolved 2 · response 30 min · resolution 2.0 h "
+        "(medians) · SLA 33% · ★ 3.5 (1 low) · reopened 1"
+    )
+    assert text[heading + 4] == "🔁 Hot spots, last 30 days"
+    daily_text = plain_text(digest_text(Translator("zh-CN"), daily))
+    assert "本周各班组" not in daily_text and "重复问题" not in daily_text
+    assert "本周各班组" in plain_text(digest_text(Translator("zh-CN"), weekly))
