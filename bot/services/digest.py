@@ -19,6 +19,9 @@ Definitions (README "Digests and figures" says the same):
 - **ratings**: answered in the period; low = 1-2 stars; of the low ones, how many have a
   return visit (回访) and how many of those have their outcome recorded.
 - **by category / by team**: tickets reported in the period.
+- **on duty**: per person on duty, the emergencies whose card reached them privately in the
+  period (outside business hours), how many were accepted within the response time, how many
+  they hold, and how many are resolved.
 - **oldest open**: the tickets open at the period's end that were reported first, with
   their age at that moment.
 
@@ -35,6 +38,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.desk import Desk, uow_of
+from bot.services.duty import DutyCallFigures, duty_figures
+from storage.duty import DutyRepo
 from storage.models import Property
 from storage.reports import FeedbackRepo, ReportRepo, Window
 
@@ -147,6 +152,8 @@ class Digest:
     by_category: tuple[tuple[str, int], ...]
     by_team: tuple[tuple[str, int], ...]
     oldest_open: tuple[OldTicket, ...]
+    # the people on duty called privately about emergencies in the period, and how it went
+    duty: tuple[DutyCallFigures, ...] = ()
     days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
     previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
 
@@ -205,6 +212,7 @@ async def compute(
         oldest_open=tuple(
             OldTicket(t.number, t.description, period.end - t.created_at) for t in oldest
         ),
+        duty=tuple(duty_figures(await DutyRepo(session).calls_between(prop.id, w.start, w.end))),
     )
     if chart:
         digest = replace(digest, days=await chart_days(session, prop, period))
