@@ -149,17 +149,17 @@ def card_buttons(t: Translator, ticket: Ticket) -> Keyboard:
 
 # posting and editing cards -------------------------------------------------------------
 async def post_cards(desk: Desk, ticket: Ticket, *, extra: str = "") -> int:
-    """A fresh card in the ticket's team group, and in the managers' group for emergencies.
+    """A fresh card in the ticket's team group, and in the managers' group for emergencies
+    (and, outside business hours, in the private chat of the team's person on duty).
 
     Returns how many cards were queued; with no group bound the ticket still stands.
     """
-    teams = card_teams(ticket.team, ticket.urgency)
     posted = 0
-    for team in teams:
-        posted += await _post_card(desk, ticket, team, extra)
-    # Outside business hours an emergency also reaches the team's person on duty privately.
+    # Outside business hours an emergency reaches the team's person on duty first, privately.
     for member in await DutyService(desk).to_call(ticket, DutyCall.CARD):
         posted += await post_private_card(desk, ticket, member, extra)
+    for team in card_teams(ticket.team, ticket.urgency):
+        posted += await _post_card(desk, ticket, team, extra)
     return posted
 
 

@@ -113,3 +113,29 @@ async def test_removal_asks_whether_a_colleague_takes_the_returned_ticket(
     await harness.act(desk.admin.press(question, "→ 张师傅"))
     taken = await desk.ticket()
     assert (taken.status, taken.assignee_name) == ("accepted", "张师傅")
+
+
+async def test_staff_commands_in_private_are_refused_in_words_about_commands(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    desk = StaffedProperty(harness, emulator)
+    await desk.setup()
+    for command in ("/invite engineering", "/staff engineering", f"/remove {desk.li.id}"):
+        sent = await harness.act(desk.wang.send_text(command))
+        assert "没有执行这个命令的权限" in texts(sent), command
+        assert "工单" not in texts(sent) and "李师傅" not in texts(sent), command
+    sent = await harness.act(desk.li.send_text("/duty engineering 张师傅"))  # not a lead
+    assert "没有执行这个命令的权限" in texts(sent)
+    sent = await harness.act(desk.wang.send_text("/onduty"))
+    assert "只有员工" in texts(sent)
+
+
+async def test_invisible_text_opens_no_draft_and_never_reaches_a_description(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    desk = StaffedProperty(harness, emulator)
+    await desk.setup()
+    sent = await harness.act(desk.wang.send_text(" \u200b\u3000\ufeff "))
+    assert "没有收到内容" in texts(sent)
+    await desk.report("卫生间一直在滴水")
+    assert (await desk.ticket()).description == "卫生间一直在滴水"
