@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -306,6 +313,24 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown team {unknown[0]!r}; teams are {', '.join(TEAMS)}")
         return merged
+
+    @field_validator("duty")
+    @classmethod
+    def _duty_properties(
+        cls, value: list[DutyRotaConfig], info: ValidationInfo
+    ) -> list[DutyRotaConfig]:
+        """A rota names a listed property, and a team has one rota per property."""
+        properties = info.data.get("properties") or [PropertyConfig()]
+        codes = [p.code for p in properties]
+        seen: set[tuple[str, str]] = set()
+        for rota in value:
+            code = rota.property or codes[0]
+            if code not in codes:
+                raise ValueError(f"unknown property {code!r}; properties are {', '.join(codes)}")
+            if (code, rota.team) in seen:
+                raise ValueError(f"two rotas for team {rota.team!r} at property {code!r}")
+            seen.add((code, rota.team))
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

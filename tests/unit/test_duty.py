@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import App
 from bot.clock import FixedClock
-from bot.config import DutyRotaConfig, Settings, ShiftConfig
+from bot.config import DutyRotaConfig, Settings, SettingsError, ShiftConfig, load_settings
 from bot.domain.policy import (
     Actor,
     calls_duty_for_card,
@@ -133,6 +133,28 @@ def test_who_answers_a_handover_and_sets_duty() -> None:
     assert not may_hand_over(teammate, _Ticket()) and not may_hand_over(elsewhere, _Ticket())
     assert may_set_duty(lead, "engineering") and not may_set_duty(teammate, "engineering")
     assert not may_set_duty(lead, "security")
+
+
+@pytest.mark.parametrize(
+    ("duty", "message"),
+    [
+        ([{"team": "engineering", "property": "nope"}], "PROPDESK_DUTY: unknown property 'nope'"),
+        ([{"team": "engineering"}, {"team": "engineering"}], "two rotas for team"),
+        ([{"team": "plumbers"}], "PROPDESK_DUTY (0.team): unknown team 'plumbers'"),
+        (
+            [{"team": "security", "shifts": [{"start": "25:00", "end": "08:00"}]}],
+            "(0.shifts.0.start): '25:00' is not a HH:MM time",
+        ),
+        (
+            [{"team": "security", "shifts": [{"start": "20:00", "end": "08:00", "weekdays": [7]}]}],
+            "weekdays are 0 (Monday) to 6 (Sunday)",
+        ),
+    ],
+)
+def test_a_bad_rota_stops_start_up_with_one_line(duty: list[object], message: str) -> None:
+    with pytest.raises(SettingsError, match=None) as caught:
+        load_settings(duty=duty)
+    assert message in str(caught.value)
 
 
 # -- who is on duty ----------------------------------------------------------------------
