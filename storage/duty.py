@@ -63,10 +63,10 @@ class DutyRepo:
     async def calls_between(
         self, property_id: int, start: datetime, end: datetime
     ) -> Sequence[tuple[DutyCallRow, Ticket]]:
-        """Every private call of a period with its ticket (bounded by the property-time index)."""
+        """Every private call of a period with its ticket (bounded by the property-time index);
+        the tickets are read only when there were calls, so a quiet period costs one query."""
         query = (
-            select(DutyCallRow, Ticket)
-            .join(Ticket, Ticket.id == DutyCallRow.ticket_id)
+            select(DutyCallRow)
             .where(
                 DutyCallRow.property_id == property_id,
                 DutyCallRow.at >= start,
@@ -74,4 +74,11 @@ class DutyRepo:
             )
             .order_by(DutyCallRow.at, DutyCallRow.id)
         )
-        return [(call, ticket) for call, ticket in (await self.session.execute(query)).all()]
+        calls = (await self.session.scalars(query)).all()
+        if not calls:
+            return []
+        ids = sorted({call.ticket_id for call in calls})
+        tickets = {
+            t.id: t for t in (await self.session.scalars(select(Ticket).where(Ticket.id.in_(ids))))
+        }
+        return [(call, tickets[call.ticket_id]) for call in calls if call.ticket_id in tickets]
