@@ -40,6 +40,23 @@ class DutyRepo:
             statement = statement.where(DutyMark.telegram_id == telegram_id)
         await self.session.execute(statement.values(until=now))
 
+    async def marks_between(
+        self, property_id: int, start: datetime, end: datetime
+    ) -> Sequence[DutyMark]:
+        """Every on-duty mark of a property that counted for part of a period."""
+        query = (
+            select(DutyMark)
+            .where(
+                DutyMark.property_id == property_id,
+                DutyMark.on_duty.is_(True),
+                DutyMark.until > start,
+                DutyMark.set_at < end,
+                DutyMark.until > DutyMark.set_at,  # not ended at once
+            )
+            .order_by(DutyMark.set_at, DutyMark.id)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def add_mark(self, mark: DutyMark) -> None:
         self.session.add(mark)
         await self.session.flush()

@@ -96,6 +96,16 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
         pairs = [(team_label(t, code), n) for code, n in digest.by_team]
         lines.append(t("digest.by_team", items=_items(t, pairs)))
     lines.append(_oldest(t, digest))
+    if digest.on_duty:
+        teams = [
+            t(
+                "duty.digest_team",
+                team=team_label(t, code),
+                names=t("common.list_separator").join(names),
+            )
+            for code, names in digest.on_duty
+        ]
+        lines.append(t("duty.digest_roster", teams=Raw(t("digest.separator").join(teams))))
     lines += [_duty_line(t, f) for f in digest.duty]
     if digest.previous is not None:
         lines.append(_changes(t, digest, digest.previous))

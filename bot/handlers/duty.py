@@ -52,8 +52,7 @@ async def on_duty_command(ctx: Ctx) -> None:
     """`/duty` (who is on duty now), `/duty <team> <id|@username|name>...`, `/duty <team> rota`."""
     args = ctx.inc.command_args.split()
     service = StaffService(ctx.desk)
-    actor = await service.actor(ctx.inc.user_id, None, ctx.inc.user_name)
-    prop = await _property(ctx, actor)
+    prop, actor = await _where_and_who(ctx)
     if prop is None or not actor.is_staff:
         ctx.say(ctx.t("duty.not_staff"))
         return
@@ -114,8 +113,7 @@ async def _show_roster(ctx: Ctx, prop: Property, team: str | None) -> None:
 
 # /onduty and /offduty ----------------------------------------------------------------------
 async def on_onduty(ctx: Ctx) -> None:
-    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, None, ctx.inc.user_name)
-    prop = await _property(ctx, actor)
+    prop, actor = await _where_and_who(ctx)
     if prop is None or not actor.roles:
         ctx.say(ctx.t("duty.not_staff"))
         return
@@ -126,8 +124,7 @@ async def on_onduty(ctx: Ctx) -> None:
 
 async def on_offduty(ctx: Ctx) -> None:
     """Off duty; each open ticket the member holds gets a question (kept unless answered)."""
-    actor = await StaffService(ctx.desk).actor(ctx.inc.user_id, None, ctx.inc.user_name)
-    prop = await _property(ctx, actor)
+    prop, actor = await _where_and_who(ctx)
     if prop is None or not actor.roles:
         ctx.say(ctx.t("duty.not_staff"))
         return
@@ -222,14 +219,22 @@ async def _pool(ctx: Ctx, handover: Handover, actor: Actor, ticket: Ticket) -> N
 
 
 # helpers ----------------------------------------------------------------------------------
-async def _property(ctx: Ctx, actor: Actor) -> Property | None:
-    """The property of the group's team, or of the person's memberships, or the first."""
+async def _where_and_who(ctx: Ctx) -> tuple[Property | None, Actor]:
+    """The property of the group's team, or of the person's first membership, or the first
+    one; and the person as staff of that property."""
     service = StaffService(ctx.desk)
+    prop: Property | None = None
     for team in await service.teams_of_chat(ctx.inc.chat_id):
-        return await ctx.desk.property(team.property_id)
-    if actor.property_id is not None:
-        return await ctx.desk.property(actor.property_id)
-    return await service.property_for(None)
+        prop = await ctx.desk.property(team.property_id)
+        break
+    if prop is None:
+        mine = await service.actor(ctx.inc.user_id, None, ctx.inc.user_name)
+        if mine.property_id is not None:
+            prop = await ctx.desk.property(mine.property_id)
+    if prop is None:
+        prop = await service.property_for(None)
+    actor = await service.actor(ctx.inc.user_id, prop.id if prop else None, ctx.inc.user_name)
+    return prop, actor
 
 
 async def _group_team(ctx: Ctx, service: StaffService) -> str:

@@ -37,8 +37,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.services.desk import Desk, uow_of
-from bot.services.duty import DutyCallFigures, duty_figures
+from bot.services.duty import DutyCallFigures, duty_figures, duty_roster
 from storage.duty import DutyRepo
 from storage.models import Property
 from storage.reports import FeedbackRepo, ReportRepo, Window
@@ -154,6 +155,8 @@ class Digest:
     oldest_open: tuple[OldTicket, ...]
     # the people on duty called privately about emergencies in the period, and how it went
     duty: tuple[DutyCallFigures, ...] = ()
+    # who was on duty in the period, per team (rota and marks; empty without settings)
+    on_duty: tuple[tuple[str, tuple[str, ...]], ...] = ()
     days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
     previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
 
@@ -174,8 +177,10 @@ async def compute(
     *,
     chart: bool = False,
     compare: bool = False,
+    settings: Settings | None = None,
 ) -> Digest:
-    """Every figure of `period` for `prop`; `chart` adds 7 days, `compare` the prior period."""
+    """Every figure of `period` for `prop`; `chart` adds 7 days, `compare` the prior period,
+    `settings` who was on duty (the rotas are settings)."""
     reports, feedback = ReportRepo(session), FeedbackRepo(session)
     w = period.window(prop.id)
     counts = await reports.counts(w)
@@ -214,6 +219,9 @@ async def compute(
         ),
         duty=tuple(duty_figures(await DutyRepo(session).calls_between(prop.id, w.start, w.end))),
     )
+    if settings is not None:
+        roster = await duty_roster(session, settings, prop, w.start, w.end)
+        digest = replace(digest, on_duty=roster)
     if chart:
         digest = replace(digest, days=await chart_days(session, prop, period))
     if compare:
@@ -257,12 +265,14 @@ def _session(desk: Desk) -> AsyncSession:
 
 async def stats_for(desk: Desk, prop: Property, kind: str) -> Digest:
     """`/stats`: today, this week or this month so far."""
-    return await compute(_session(desk), prop, so_far(kind, desk.now(), desk.settings.tz))
+    period = so_far(kind, desk.now(), desk.settings.tz)
+    return await compute(_session(desk), prop, period, settings=desk.settings)
 
 
 async def digest_for(desk: Desk, prop: Property, day: date, *, weekly: bool = False) -> Digest:
     """The daily digest of a property-local day, or the ISO week containing it."""
     tz = desk.settings.tz
     if weekly:
-        return await compute(_session(desk), prop, iso_week_of(day, tz), compare=True)
-    return await compute(_session(desk), prop, day_period(day, tz))
+        week = iso_week_of(day, tz)
+        return await compute(_session(desk), prop, week, compare=True, settings=desk.settings)
+    return await compute(_session(desk), prop, day_period(day, tz), settings=desk.settings)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bot.config import DutyRotaConfig
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import DutyRotaConfig, Settings
 from bot.domain.policy import (
     calls_duty_for_card,
     calls_duty_for_sla,
@@ -26,7 +28,12 @@ from bot.domain.policy import (
 from bot.domain.vocabulary import TEAMS, DutyCall
 from bot.services.desk import Desk, uow_of
 from bot.services.staff import Actor, NotAllowed
+from storage.duty import DutyRepo
 from storage.models import DutyCallRow, DutyMark, Property, StaffMember, Ticket
+from storage.repositories import StaffRepo
+
+# A period's roster looks at the rota this often: finer than any sensible shift.
+ROSTER_STEP = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,7 @@ class DutyService:
 
     # who is on duty ----------------------------------------------------------------------
     def rota(self, prop: Property, team: str) -> DutyRotaConfig | None:
-        """The team's rota at this property; one without `property` is the first property's."""
-        settings = self.desk.settings
-        first = settings.properties[0].code
-        for entry in settings.duty:
-            if entry.team == team and (entry.property or first) == prop.code:
-                return entry
-        return None
+        return rota_of(self.desk.settings, prop, team)
 
     def scheduled(
         self, prop: Property, team: str, members: Sequence[StaffMember], now: datetime
@@ -190,6 +191,42 @@ class DutyService:
     async def called_about(self, ticket: Ticket) -> bool:
         """Whether anyone on duty was called privately about this ticket's card."""
         return any(c.kind == DutyCall.CARD for c in await self.uow.duty.calls_for(ticket.id))
+
+
+def rota_of(settings: Settings, prop: Property, team: str) -> DutyRotaConfig | None:
+    """The team's rota at this property; one without `property` is the first property's."""
+    first = settings.properties[0].code
+    for entry in settings.duty:
+        if entry.team == team and (entry.property or first) == prop.code:
+            return entry
+    return None
+
+
+async def duty_roster(
+    session: AsyncSession, settings: Settings, prop: Property, start: datetime, end: datetime
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Who was on duty in a period, per team: whoever a rota shift put on duty at some moment
+    of it, and whoever a /duty or /onduty put on duty for part of it (by the members' names
+    now). Empty for a property with no rota and no marks."""
+    staff, people = StaffRepo(session), {}
+    marks = await DutyRepo(session).marks_between(prop.id, start, end)
+    teams = {m.team for m in marks} | {
+        r.team for r in settings.duty if rota_of(settings, prop, r.team) is r
+    }
+    for team in sorted(teams):
+        members = await staff.of_team(prop.id, team)
+        wanted: set[int | str] = {m.telegram_id for m in marks if m.team == team}
+        rota = rota_of(settings, prop, team)
+        moment = start
+        while rota is not None and moment < end:
+            for shift in rota.shifts:
+                if shift_covers(shift, moment, settings):
+                    wanted |= set(shift.staff)
+            moment += ROSTER_STEP
+        names = tuple(m.name or str(m.telegram_id) for m in members if _named(m, wanted))
+        if names:
+            people[team] = names
+    return tuple(people.items())
 
 
 def duty_figures(calls: Sequence[tuple[DutyCallRow, Ticket]]) -> list[DutyCallFigures]:

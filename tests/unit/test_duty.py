@@ -235,7 +235,10 @@ async def test_a_night_emergency_reaches_the_person_on_duty_who_accepts_privatel
     [figures] = digest.duty
     assert (figures.name, figures.emergencies, figures.accepted_in_time) == ("李师傅", 1, 1)
     assert figures.accepted_by_them == 1
-    assert "值班 李师傅" in digest_text(Translator("zh-CN"), digest)
+    text = digest_text(Translator("zh-CN"), digest)
+    assert "值班 李师傅" in text  # his emergencies
+    [roster] = [line for line in text.splitlines() if line.startswith("🌙 值班:")]
+    assert "工程部 李师傅" in roster and "张师傅" in roster  # night and day shifts that day
 
 
 async def _prop(desk: Desk) -> Property:
@@ -281,6 +284,20 @@ async def test_without_a_rota_nothing_changes(app_factory: object, settings: Set
     li = world.person(LI, LI, "李师傅")
     await li.say("/duty")
     assert "无人值班" in li.texts()
+    async with app.uow_factory() as uow:
+        desk = Desk(uow, app.settings, app.clock)
+        digest = await digest_for(
+            desk, await _prop(desk), NIGHT.astimezone(desk.settings.tz).date()
+        )
+    assert (digest.on_duty, digest.duty) == ((), ())
+    assert "值班" not in digest_text(Translator("zh-CN"), digest)
+    await li.say("/onduty")  # by hand, without a rota
+    async with app.uow_factory() as uow:
+        desk = Desk(uow, app.settings, app.clock)
+        digest = await digest_for(
+            desk, await _prop(desk), NIGHT.astimezone(desk.settings.tz).date()
+        )
+    assert digest.on_duty == (("engineering", ("李师傅",)),)
 
 
 # -- handover ------------------------------------------------------------------------------
