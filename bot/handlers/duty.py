@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from bot.domain.policy import duty_mark_until
 from bot.domain.vocabulary import TEAMS
-from bot.handlers.base import Ctx, in_rows
+from bot.handlers.base import Ctx, in_rows, shorten
 from bot.handlers.cards import group_translator, post_private_card, refresh_cards
 from bot.handlers.flow import CallbackCodec, Press
 from bot.handlers.presenters import category_label, local_time, team_label
@@ -29,6 +29,7 @@ from storage.models import Property, StaffMember, Ticket
 
 COLLEAGUE_BUTTONS = 6  # the handover question names at most this many colleagues
 BACK_TO_ROTA = "rota"
+NAME_ECHO = 64  # an unknown name is echoed at most this long
 
 
 class HandoverButton(StrEnum):
@@ -70,6 +71,11 @@ async def on_duty_command(ctx: Ctx) -> None:
 async def _set(ctx: Ctx, actor: Actor, prop: Property, team: str, names: list[str]) -> None:
     duty = DutyService(ctx.desk)
     label = team_label(ctx.t, team)
+    try:
+        duty.check_may_set(actor, team)  # before names: nobody else learns who is a member
+    except NotAllowed as exc:
+        ctx.say(ctx.t(exc.reason))
+        return
     if names == [BACK_TO_ROTA]:
         people: list[StaffMember] = []
     else:
@@ -77,7 +83,8 @@ async def _set(ctx: Ctx, actor: Actor, prop: Property, team: str, names: list[st
         for word in names:
             member = await duty.member_named(prop, team, word)
             if member is None:
-                ctx.say(ctx.t("duty.unknown_member", who=word, team=label, code=team))
+                who = shorten(word, NAME_ECHO)
+                ctx.say(ctx.t("duty.unknown_member", who=who, team=label, code=team))
                 return
             people.append(member)
     try:

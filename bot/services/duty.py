@@ -92,15 +92,19 @@ class DutyService:
         return {team: people for team, people in roster.items() if people}
 
     # setting it by hand --------------------------------------------------------------------
+    @staticmethod
+    def check_may_set(actor: Actor, team: str) -> None:
+        if team not in TEAMS:
+            raise NotAllowed("staff.unknown_team")
+        if not may_set_duty(actor, team):
+            raise NotAllowed("staff.command_not_allowed")
+
     async def set_duty(
         self, actor: Actor, prop: Property, team: str, people: Sequence[StaffMember]
     ) -> None:
         """`/duty <team> <who>`: exactly these are on duty now; whoever the rota scheduled
         is marked off until the mark ends."""
-        if team not in TEAMS:
-            raise NotAllowed("staff.unknown_team")
-        if not may_set_duty(actor, team):
-            raise NotAllowed("staff.command_not_allowed")
+        self.check_may_set(actor, team)
         now = self.desk.now()
         await self.uow.duty.end_marks(prop.id, team, now)
         chosen = {p.telegram_id for p in people}
@@ -112,8 +116,7 @@ class DutyService:
 
     async def back_to_rota(self, actor: Actor, prop: Property, team: str) -> None:
         """`/duty <team> rota`: every mark of the team ends; the rota decides again."""
-        if not may_set_duty(actor, team):
-            raise NotAllowed("staff.command_not_allowed")
+        self.check_may_set(actor, team)
         await self.uow.duty.end_marks(prop.id, team, self.desk.now())
 
     async def go_on(self, actor: Actor, prop: Property) -> list[str]:

@@ -183,12 +183,16 @@ async def test_the_rota_and_the_marks_decide_who_is_on_duty(world: World) -> Non
 
     await zhang.say("/duty engineering 李师傅")  # not a lead
     assert "没有执行这个命令的权限" in zhang.texts()
+    await zhang.say("/duty engineering 无名氏")  # nor told who is a member
+    assert "没有执行这个命令的权限" in zhang.texts() and "不是" not in zhang.texts()
     lead = world.person(ZHAO_LEAD, ENG_GROUP, "赵组长")
     await lead.say("/duty 李师傅")  # the group's team
     assert "李师傅" in lead.texts()
     assert await on_duty_now(world) == [LI]
     await lead.say("/duty engineering nobody")
     assert "不是" in lead.texts()
+    await lead.say("/duty engineering <b>Tom&Jerry</b>" + "x" * 500)
+    assert "&lt;b&gt;Tom&amp;Jerry" in lead.texts() and len(lead.texts()) < 300
     await lead.say("/duty")
     assert "李师傅" in lead.texts()
 
