@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -82,7 +89,8 @@ class QuietHours(BaseModel):
 
 
 class BusinessHours(BaseModel):
-    """Non-emergency SLA clocks run only inside these hours when `enabled`."""
+    """Non-emergency SLA clocks run only inside these hours when `enabled`; outside them
+    a team with a duty rota calls its person on duty first."""
 
     enabled: bool = False
     start: str = "08:30"
@@ -94,6 +102,14 @@ class BusinessHours(BaseModel):
     def _hhmm(cls, value: str) -> str:
         _parse_clock(value)
         return value
+
+    @property
+    def start_time(self) -> time:
+        return _parse_clock(self.start)
+
+    @property
+    def end_time(self) -> time:
+        return _parse_clock(self.end)
 
 
 class EscalationConfig(BaseModel):
@@ -146,6 +162,55 @@ class ExportConfig(BaseModel):
     full_phones: bool = False
 
 
+class ShiftConfig(BaseModel):
+    """One weekly shift of a duty rota: who is on duty from `start` to `end` on `weekdays`
+    (0 = Monday). A shift that ends before it starts runs past midnight (night shift) and
+    belongs to the weekday it started on."""
+
+    name: str = Field(default="shift", min_length=1, max_length=32)
+    start: str
+    end: str
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    # Telegram user ids, or a member's name or @username as /staff lists them
+    staff: list[int | str] = Field(default_factory=list)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        _parse_clock(value)
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if any(day < 0 or day > 6 for day in value):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return value
+
+    @property
+    def start_time(self) -> time:
+        return _parse_clock(self.start)
+
+    @property
+    def end_time(self) -> time:
+        return _parse_clock(self.end)
+
+
+class DutyRotaConfig(BaseModel):
+    """值班: a team's weekly duty shifts at one property (the first property when omitted)."""
+
+    team: str
+    property: str | None = None
+    shifts: list[ShiftConfig] = Field(default_factory=list)
+
+    @field_validator("team")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        if value not in TEAMS:
+            raise ValueError(f"unknown team {value!r}; teams are {', '.join(TEAMS)}")
+        return value
+
+
 class PlanConfig(BaseModel):
     """A preventive maintenance or inspection plan (巡检, 保养) that opens tickets."""
 
@@ -191,6 +256,8 @@ class Settings(BaseSettings):
     digest: DigestConfig = Field(default_factory=DigestConfig)
     survey: SurveyConfig = Field(default_factory=SurveyConfig)
     plans: list[PlanConfig] = Field(default_factory=list)
+    # duty rotas (值班), one per team and property; none: every card goes to the groups only
+    duty: list[DutyRotaConfig] = Field(default_factory=list)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     # SIGTERM / SIGINT: stop taking updates, finish and send within this many seconds, exit 0.
     shutdown_seconds: float = Field(default=8.0, gt=0)
@@ -246,6 +313,24 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown team {unknown[0]!r}; teams are {', '.join(TEAMS)}")
         return merged
+
+    @field_validator("duty")
+    @classmethod
+    def _duty_properties(
+        cls, value: list[DutyRotaConfig], info: ValidationInfo
+    ) -> list[DutyRotaConfig]:
+        """A rota names a listed property, and a team has one rota per property."""
+        properties = info.data.get("properties") or [PropertyConfig()]
+        codes = [p.code for p in properties]
+        seen: set[tuple[str, str]] = set()
+        for rota in value:
+            code = rota.property or codes[0]
+            if code not in codes:
+                raise ValueError(f"unknown property {code!r}; properties are {', '.join(codes)}")
+            if (code, rota.team) in seen:
+                raise ValueError(f"two rotas for team {rota.team!r} at property {code!r}")
+            seen.add((code, rota.team))
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

@@ -431,3 +431,39 @@ class SurveyResponse(Base):
     stars: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None]
+
+
+class DutyMark(Base):
+    """值班 set by hand: a lead's /duty, or someone's own /onduty or /offduty, for one team
+    until `until` (the rota in settings decides the rest)."""
+
+    __tablename__ = "duty_marks"
+    __table_args__ = (Index("ix_duty_marks_team_until", "property_id", "team", "until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    team: Mapped[str] = mapped_column(String(16))
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    on_duty: Mapped[bool] = mapped_column(Boolean)
+    set_by: Mapped[int] = mapped_column(BigInteger)
+    set_at: Mapped[datetime]
+    until: Mapped[datetime]
+
+
+class DutyCallRow(Base):
+    """The person on duty was called privately about a ticket (for the managers' digest)."""
+
+    __tablename__ = "duty_calls"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "telegram_id", "kind"),
+        Index("ix_duty_calls_property_at", "property_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    team: Mapped[str] = mapped_column(String(16))
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.duty import DutyRepo
 from storage.privacy import PersonalDataRepo
 from storage.repositories import (
     CardRepo,
@@ -45,6 +46,7 @@ class UnitOfWork:
     runs: RunRepo
     surveys: SurveyRepo
     privacy: PersonalDataRepo
+    duty: DutyRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -75,6 +77,7 @@ class UnitOfWork:
         self.runs = RunRepo(session)
         self.surveys = SurveyRepo(session)
         self.privacy = PersonalDataRepo(session)
+        self.duty = DutyRepo(session)
         return self
 
     async def __aexit__(

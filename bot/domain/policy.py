@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.vocabulary import (
@@ -127,6 +127,88 @@ DEFAULT_SLA_MINUTES: dict[str, tuple[int, int]] = {
 def counts_business_hours_only(urgency: str, business_hours_enabled: bool) -> bool:
     """Emergencies always run on the wall clock; others may count only opening hours."""
     return business_hours_enabled and urgency != Urgency.EMERGENCY
+
+
+# --- duty (值班) ------------------------------------------------------------------------------
+
+# A /duty, /onduty or /offduty lasts this long unless changed again (a long shift).
+DUTY_MARK_HOURS = 12
+
+
+class ShiftLike(Protocol):
+    @property
+    def start_time(self) -> time: ...
+    @property
+    def end_time(self) -> time: ...
+    @property
+    def weekdays(self) -> list[int]: ...
+
+
+def _within(start: time, end: time, moment: time) -> bool:
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end  # past midnight
+
+
+def in_business_hours(now: datetime, settings: Settings) -> bool:
+    """Whether `now` is inside the property's opening hours (`[business_hours]`, whether or
+    not SLA clocks count them): outside them a team's person on duty is called first."""
+    hours = settings.business_hours
+    local = now.astimezone(settings.tz)
+    return local.weekday() in hours.weekdays and _within(
+        hours.start_time, hours.end_time, local.time()
+    )
+
+
+def shift_covers(shift: ShiftLike, now: datetime, settings: Settings) -> bool:
+    """A weekly shift covers `now`; a night shift (end before start) belongs to the weekday
+    it started on, so Sunday's night shift covers Monday 02:00."""
+    local = now.astimezone(settings.tz)
+    start, end, moment = shift.start_time, shift.end_time, local.time()
+    if not _within(start, end, moment):
+        return False
+    started_yesterday = start > end and moment < end
+    day = (local.weekday() - 1) % 7 if started_yesterday else local.weekday()
+    return day in shift.weekdays
+
+
+def on_duty(scheduled: set[int], marked_on: set[int], marked_off: set[int]) -> set[int]:
+    """Who is on duty: the rota's shift now, plus anyone a lead or they themselves put on
+    duty (/duty, /onduty), less anyone who went off duty (/offduty)."""
+    return (scheduled | marked_on) - marked_off
+
+
+def duty_mark_until(now: datetime) -> datetime:
+    """When a /duty, /onduty or /offduty stops counting, unless changed before."""
+    return now + timedelta(hours=DUTY_MARK_HOURS)
+
+
+def calls_duty_for_card(urgency: str, now: datetime, settings: Settings) -> bool:
+    """An emergency outside business hours also goes to the person on duty, privately."""
+    return urgency == Urgency.EMERGENCY and not in_business_hours(now, settings)
+
+
+def calls_duty_for_sla(now: datetime, settings: Settings) -> bool:
+    """SLA reminders and escalations outside business hours also reach the person on duty."""
+    return not in_business_hours(now, settings)
+
+
+def may_set_duty(actor: Actor, team: str) -> bool:
+    """`/duty <team> <who>`: the team's leads, managers and admins."""
+    return actor.leads(team)
+
+
+def may_hand_over(actor: Actor, ticket: TicketLike) -> bool:
+    """A handover question (pool, colleague, keep) is answered by the ticket's holder or a
+    lead of its team (who removed the holder, or covers for them)."""
+    if not _same_property(actor, ticket):
+        return False
+    return ticket.assignee_id == actor.telegram_id or actor.leads(ticket.team)
+
+
+def may_take_handover(member_team: str, member_active: bool, ticket: TicketLike) -> bool:
+    """A ticket is handed only to an active member of its own team."""
+    return member_active and member_team == ticket.team
 
 
 # --- timing --------------------------------------------------------------------------------

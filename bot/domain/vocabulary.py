@@ -101,6 +101,22 @@ class CardAction(StrEnum):
     URGENCY = "urgency"
 
 
+class DutyCall(StrEnum):
+    """Why the person on duty was called privately (recorded for the managers' digest)."""
+
+    CARD = "card"  # an emergency's card outside business hours
+    REMIND = "remind"  # half the response time passed, nobody accepted
+    ESCALATE = "escalate"  # a deadline passed
+
+
+class Handover(StrEnum):
+    """What happens to a ticket its holder leaves (going off duty, removed from the team)."""
+
+    POOL = "pool"  # back to the team's pool
+    GIVE = "give"  # to a named colleague
+    KEEP = "keep"  # the holder keeps it
+
+
 class HotlineKind(StrEnum):
     """Keys of a property's `hotlines` setting."""
 

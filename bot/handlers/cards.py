@@ -11,7 +11,7 @@ import logging
 import secrets
 
 from bot.domain.policy import card_teams, new_card_priority
-from bot.domain.vocabulary import Team
+from bot.domain.vocabulary import DutyCall, Team
 from bot.handlers.base import shorten
 from bot.handlers.buttons import CARD, RESOLVED, CardButton, ResolvedButton
 from bot.handlers.presenters import (
@@ -25,10 +25,11 @@ from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
 from bot.services.cards import CardBook
 from bot.services.desk import Desk
+from bot.services.duty import DutyService
 from bot.services.lifecycle import Status
 from bot.services.phones import mask_phone, mask_phones_in
 from bot.services.staff import StaffService
-from storage.models import Resident, Ticket
+from storage.models import Resident, StaffMember, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -148,15 +149,56 @@ def card_buttons(t: Translator, ticket: Ticket) -> Keyboard:
 
 # posting and editing cards -------------------------------------------------------------
 async def post_cards(desk: Desk, ticket: Ticket, *, extra: str = "") -> int:
-    """A fresh card in the ticket's team group, and in the managers' group for emergencies.
+    """A fresh card in the ticket's team group, and in the managers' group for emergencies
+    (and, outside business hours, in the private chat of the team's person on duty).
 
     Returns how many cards were queued; with no group bound the ticket still stands.
     """
-    teams = card_teams(ticket.team, ticket.urgency)
     posted = 0
-    for team in teams:
+    # Outside business hours an emergency reaches the team's person on duty first, privately.
+    for member in await DutyService(desk).to_call(ticket, DutyCall.CARD):
+        posted += await post_private_card(desk, ticket, member, extra)
+    for team in card_teams(ticket.team, ticket.urgency):
         posted += await _post_card(desk, ticket, team, extra)
     return posted
+
+
+async def post_private_card(
+    desk: Desk, ticket: Ticket, member: StaffMember, extra: str = ""
+) -> int:
+    """The card, with its working buttons, in a staff member's private chat (the person on
+    duty). It is a live card like the group's: every change edits it, and its buttons act
+    as they do in the group. Phones stay masked; Contact sends the number as usual."""
+    t = group_translator(desk)
+    book = CardBook(desk)
+    key = await book.next_key(ticket)
+    priority = new_card_priority(ticket.urgency)
+    if ticket.photo_file_ids:
+        photos = Outgoing(
+            chat_id=member.telegram_id,
+            text=t("card.photos_caption", number=ticket.number),
+            photos=tuple(ticket.photo_file_ids),
+        )
+        await desk.enqueue(f"{key}:photos", photos, priority=priority)
+    card = Outgoing(
+        chat_id=member.telegram_id,
+        text=card_text(t, desk, ticket, extra or t("duty.card_private", name=member.name)),
+        buttons=card_buttons(t, ticket),
+    )
+    # Someone who never opened a private chat with the bot (403): their group is told.
+    bound = await StaffService(desk).team_chat(ticket.property_id, ticket.team)
+    hint = (
+        Outgoing(
+            chat_id=bound.chat_id,
+            text=t("duty.unreachable", name=member.name, number=ticket.number),
+            thread_id=bound.thread_id,
+        )
+        if bound is not None and bound.chat_id is not None
+        else None
+    )
+    await book.record(ticket, ticket.team, member.telegram_id, None, key)
+    await desk.enqueue(key, card, fallback=hint, priority=priority)
+    return 1
 
 
 async def alert_managers(desk: Desk, ticket: Ticket) -> int:
@@ -215,6 +257,18 @@ async def refresh_cards(
             continue
         edit = Outgoing(chat_id=card.chat_id, text=text, buttons=buttons)
         await desk.enqueue(f"edit:{card.id}:{secrets.token_hex(6)}", edit, edit_card=card.id)
+
+
+async def reply_to_private_card(desk: Desk, ticket: Ticket, chat_id: int, text: str) -> bool:
+    """A message under the live card someone already has in their private chat (the person
+    on duty reminded of an emergency they were sent); False when they have none."""
+    for card in await CardBook(desk).live(ticket):
+        if card.chat_id == chat_id:
+            message = Outgoing(chat_id=chat_id, text=text)
+            key = f"re:{card.id}:{secrets.token_hex(6)}"
+            await desk.enqueue(key, message, reply_to_card=card.id)
+            return True
+    return False
 
 
 async def anonymise_cards(desk: Desk, ticket: Ticket) -> int:

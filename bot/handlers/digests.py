@@ -42,6 +42,7 @@ from bot.messages import Document, Outgoing
 from bot.services.desk import Desk
 from bot.services.digest import Digest, stats_for
 from bot.services.dispatch import Dispatch
+from bot.services.duty import DutyCallFigures
 from bot.services.export import XLSX_MIME, Exports, Label, Span, span_of
 from bot.services.hotspots import Hotspots, Recurrence, hotspots_for
 from bot.services.performance import GroupFigures, Performance, performance_for
@@ -102,6 +103,17 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
         pairs = [(team_label(t, code), n) for code, n in digest.by_team]
         lines.append(t("digest.by_team", items=_items(t, pairs)))
     lines.append(_oldest(t, digest))
+    if digest.on_duty:
+        teams = [
+            t(
+                "duty.digest_team",
+                team=team_label(t, code),
+                names=t("common.list_separator").join(names),
+            )
+            for code, names in digest.on_duty
+        ]
+        lines.append(t("duty.digest_roster", teams=Raw(t("digest.separator").join(teams))))
+    lines += [_duty_line(t, f) for f in digest.duty]
     if digest.previous is not None:
         lines.append(_changes(t, digest, digest.previous))
     if digest.teams:
@@ -111,6 +123,19 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
         lines.append(t("digest.hotspots_heading"))
         lines += hotspot_lines(t, digest.hotspots)
     return "\n".join(lines)
+
+
+def _duty_line(t: Translator, f: DutyCallFigures) -> str:
+    """Who was on duty and how their emergencies went (people called privately only)."""
+    return t(
+        "duty.digest_line",
+        name=f.name or str(f.telegram_id),
+        team=team_label(t, f.team),
+        emergencies=f.emergencies,
+        in_time=f.accepted_in_time,
+        theirs=f.accepted_by_them,
+        resolved=f.resolved,
+    )
 
 
 def _title(t: Translator, digest: Digest) -> str:

@@ -6,6 +6,7 @@ import logging
 
 from bot.handlers import (
     buttons,
+    duty,
     feedback,
     followup,
     my_tickets,
@@ -45,6 +46,7 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     buttons.VISIT,
     buttons.LANGUAGE,
     privacy.BUTTONS,
+    duty.BUTTONS,
 )
 
 

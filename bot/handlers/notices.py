@@ -8,15 +8,23 @@ nothing twice.
 from __future__ import annotations
 
 from bot.domain.policy import reminder_priority
-from bot.domain.vocabulary import SendPriority
+from bot.domain.vocabulary import DutyCall, SendPriority
 from bot.handlers.buttons import RATING, REASON, SURVEY, VISIT, ReasonButton, Stars, VisitButton
-from bot.handlers.cards import group_translator, notify_resident, post_cards, refresh_cards
+from bot.handlers.cards import (
+    group_translator,
+    notify_resident,
+    post_cards,
+    post_private_card,
+    refresh_cards,
+    reply_to_private_card,
+)
 from bot.handlers.digests import DigestNotices
 from bot.handlers.flow import CallbackCodec
 from bot.handlers.presenters import local_time, team_label
 from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
 from bot.services.desk import Desk
+from bot.services.duty import DutyService
 from bot.services.ratings import REASONS
 from bot.services.staff import StaffService
 from storage.models import Rating, ReturnVisit, Ticket
@@ -41,6 +49,7 @@ class HandlerNotifier(DigestNotices):
             priority=reminder_priority(ticket.urgency),
         )
         await refresh_cards(desk, ticket)
+        await _call_duty(desk, ticket, DutyCall.REMIND, text)
 
     async def sla_escalation(self, desk: Desk, ticket: Ticket, kind: str, repeat: int) -> None:
         await refresh_cards(desk, ticket)  # the card shows overdue
@@ -53,6 +62,7 @@ class HandlerNotifier(DigestNotices):
         for telegram_id in sorted({c.telegram_id for c in contacts}):
             dm = Outgoing(chat_id=telegram_id, text=text)
             await desk.enqueue(f"{key}:dm:{telegram_id}", dm, priority=priority)
+        await _call_duty(desk, ticket, DutyCall.ESCALATE, text)
 
     async def resident_delay(self, desk: Desk, ticket: Ticket) -> None:
         tz = desk.settings.tz
@@ -136,6 +146,14 @@ def _escalation_text(t: Translator, desk: Desk, ticket: Ticket, kind: str, repea
         assignee=ticket.assignee_name or t("sla.nobody"),
         repeat=repeat + 1,
     )
+
+
+async def _call_duty(desk: Desk, ticket: Ticket, kind: DutyCall, text: str) -> None:
+    """Outside business hours the team's person on duty gets the card privately, with the
+    reminder on it, so its buttons work from there (once per ticket, person and kind)."""
+    for member in await DutyService(desk).to_call(ticket, kind):
+        if not await reply_to_private_card(desk, ticket, member.telegram_id, text):
+            await post_private_card(desk, ticket, member, text)
 
 
 async def _to_team(

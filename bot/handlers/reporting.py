@@ -27,6 +27,7 @@ from bot.handlers.presenters import (
 )
 from bot.messages import Button, Keyboard
 from bot.services.desk import Draft, address_of
+from bot.services.duty import DutyService
 from bot.services.phones import mask_phone
 from storage.models import Resident, Ticket
 
@@ -236,14 +237,17 @@ async def _open_emergency(
         )
     await post_cards(ctx.desk, ticket)  # the team's group and the managers' group
     ctx.finish()
-    ctx.say(
-        ctx.t(
-            "report.emergency_submitted",
-            number=ticket.number,
-            team=team_label(ctx.t, ticket.team),
-            minutes=duration(ctx.t, ctx.desk.sla.minutes(ticket.category, ticket.urgency)[0]),
-        )
+    submitted = ctx.t(
+        "report.emergency_submitted",
+        number=ticket.number,
+        team=team_label(ctx.t, ticket.team),
+        minutes=duration(ctx.t, ctx.desk.sla.minutes(ticket.category, ticket.urgency)[0]),
     )
+    if await DutyService(ctx.desk).called_about(ticket):
+        # The post on duty, never who or their private number.
+        role = ctx.t(f"duty.role_{ticket.team}")
+        submitted += "\n" + ctx.t("duty.resident_told", role=role)
+    ctx.say(submitted)
 
 
 async def _mark_emergency(ctx: Ctx) -> None:

@@ -8,6 +8,7 @@ from bot.handlers import (
     buttons,
     common,
     digests,
+    duty,
     feedback,
     flows,
     followup,
@@ -38,6 +39,9 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "staff": staff_admin.on_staff,
     "remove": staff_admin.on_remove,
     "takeover": staff_cards.on_takeover,
+    "duty": duty.on_duty_command,
+    "onduty": duty.on_onduty,
+    "offduty": duty.on_offduty,
     "bind": staff_admin.on_bind,
     "unbind": staff_admin.on_unbind,
     "stats": digests.on_stats,
@@ -52,6 +56,9 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "staff": staff_admin.on_staff,
     "remove": staff_admin.on_remove,
     "takeover": staff_cards.on_takeover,
+    "duty": duty.on_duty_command,
+    "onduty": duty.on_onduty,
+    "offduty": duty.on_offduty,
     "stats": digests.on_stats,
     "export": digests.on_export,
     "ticket": digests.on_ticket,
@@ -73,6 +80,7 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (buttons.FEEDBACK, feedback.on_comment_was_report),
         (buttons.VISIT, feedback.on_visit),
         (privacy.BUTTONS, privacy.on_callback),
+        (duty.BUTTONS, duty.on_callback),
     )
 }
 

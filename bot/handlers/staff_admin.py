@@ -11,6 +11,7 @@ import re
 from bot.domain.vocabulary import TEAMS
 from bot.handlers.base import Ctx
 from bot.handlers.cards import group_translator, refresh_cards
+from bot.handlers.duty import ask_after_removal
 from bot.handlers.presenters import team_label
 from bot.messages import Outgoing
 from bot.services.handover import Handover
@@ -199,6 +200,8 @@ async def on_remove(ctx: Ctx) -> None:
     if removal.returned:
         numbers = ctx.t("common.list_separator").join(tk.number for tk in removal.returned)
         ctx.say(ctx.t("staff.removed_returned", numbers=numbers))
+        # Back in the pool unless the remover names a colleague for a ticket.
+        await ask_after_removal(ctx, removal.returned, int(args[0]))
 
 
 async def _chat_property(ctx: Ctx, service: StaffService) -> Property | None:

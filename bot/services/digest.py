@@ -19,6 +19,9 @@ Definitions (README "Digests and figures" says the same):
 - **ratings**: answered in the period; low = 1-2 stars; of the low ones, how many have a
   return visit (回访) and how many of those have their outcome recorded.
 - **by category / by team**: tickets reported in the period.
+- **on duty**: per person on duty, the emergencies whose card reached them privately in the
+  period (outside business hours), how many were accepted within the response time, how many
+  they hold, and how many are resolved.
 - **oldest open**: the tickets open at the period's end that were reported first, with
   their age at that moment.
 
@@ -36,8 +39,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.services.desk import Desk, uow_of
+from bot.services.duty import DutyCallFigures, duty_figures, duty_roster
 from bot.services.hotspots import Hotspots, hotspots_of
+from storage.duty import DutyRepo
 from storage.models import Property
 from storage.reports import FeedbackRepo, GroupFigures, PerformanceRepo, ReportRepo, Window
 
@@ -150,6 +156,10 @@ class Digest:
     by_category: tuple[tuple[str, int], ...]
     by_team: tuple[tuple[str, int], ...]
     oldest_open: tuple[OldTicket, ...]
+    # the people on duty called privately about emergencies in the period, and how it went
+    duty: tuple[DutyCallFigures, ...] = ()
+    # who was on duty in the period, per team (rota and marks; empty without settings)
+    on_duty: tuple[tuple[str, tuple[str, ...]], ...] = ()
     days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
     previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
     teams: tuple[GroupFigures, ...] = ()  # weekly: each team's performance in the period
@@ -172,9 +182,11 @@ async def compute(
     *,
     chart: bool = False,
     compare: bool = False,
+    settings: Settings | None = None,
 ) -> Digest:
     """Every figure of `period` for `prop`; `chart` adds 7 days; `compare` (the weekly
-    digest) adds the prior period, a line per team and the hot spots."""
+    digest) adds the prior period, a line per team and the hot spots; `settings` who was
+    on duty (the rotas are settings)."""
     reports, feedback = ReportRepo(session), FeedbackRepo(session)
     w = period.window(prop.id)
     counts = await reports.counts(w)
@@ -211,7 +223,11 @@ async def compute(
         oldest_open=tuple(
             OldTicket(t.number, t.description, period.end - t.created_at) for t in oldest
         ),
+        duty=tuple(duty_figures(await DutyRepo(session).calls_between(prop.id, w.start, w.end))),
     )
+    if settings is not None:
+        roster = await duty_roster(session, settings, prop, w.start, w.end)
+        digest = replace(digest, on_duty=roster)
     if chart:
         digest = replace(digest, days=await chart_days(session, prop, period))
     if compare:
@@ -260,12 +276,14 @@ def _session(desk: Desk) -> AsyncSession:
 
 async def stats_for(desk: Desk, prop: Property, kind: str) -> Digest:
     """`/stats`: today, this week or this month so far."""
-    return await compute(_session(desk), prop, so_far(kind, desk.now(), desk.settings.tz))
+    period = so_far(kind, desk.now(), desk.settings.tz)
+    return await compute(_session(desk), prop, period, settings=desk.settings)
 
 
 async def digest_for(desk: Desk, prop: Property, day: date, *, weekly: bool = False) -> Digest:
     """The daily digest of a property-local day, or the ISO week containing it."""
     tz = desk.settings.tz
     if weekly:
-        return await compute(_session(desk), prop, iso_week_of(day, tz), compare=True)
-    return await compute(_session(desk), prop, day_period(day, tz))
+        week = iso_week_of(day, tz)
+        return await compute(_session(desk), prop, week, compare=True, settings=desk.settings)
+    return await compute(_session(desk), prop, day_period(day, tz), settings=desk.settings)

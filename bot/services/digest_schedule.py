@@ -111,7 +111,9 @@ async def _send_once(
             # No managers' group bound yet: leave the period unclaimed for a later tick.
             return False
         weekly = due.period.kind == "week"
-        digest = await compute(uow.session, prop, due.period, chart=True, compare=weekly)
+        digest = await compute(
+            uow.session, prop, due.period, chart=True, compare=weekly, settings=settings
+        )
     # Drawing takes a while: no transaction (and no SQLite write lock) is held meanwhile.
     chart = await notifier.digest_chart(settings, digest)
     async with uow_factory() as uow:

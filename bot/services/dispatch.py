@@ -125,6 +125,35 @@ class Dispatch:
             raise Conflict(ticket)
         return await self._staff_event(ticket, actor, "assignee", old_name, actor.name)
 
+    async def hand_to(
+        self, actor: Actor, ticket: Ticket, telegram_id: int, name: str
+    ) -> TicketEvent:
+        """A handover to a named colleague of the ticket's team (checked by the caller): a
+        ticket in the pool is accepted for them; a held one changes hands and keeps its
+        status and its promises."""
+        if ticket.assignee_id == telegram_id:
+            raise IllegalTransition("hand_to", ticket.status)
+        if ticket.status == Status.NEW:
+            await self._move(
+                ticket,
+                "accept",
+                actor,
+                assignee_id=telegram_id,
+                assignee_name=name[:64],
+                accepted_at=self.desk.now(),
+            )
+            return await self._staff_event(ticket, actor, "assignee", None, name)
+        _require_open(ticket, "hand_to")
+        old_name = ticket.assignee_name
+        hands = {"assignee_id": telegram_id, "assignee_name": name[:64]}
+        changed = await self.uow.tickets.transition(
+            ticket.id, ticket.status, {**hands, "updated_at": self.desk.now()}
+        )
+        await self.uow.tickets.refresh(ticket)
+        if not changed:
+            raise Conflict(ticket)
+        return await self._staff_event(ticket, actor, "assignee", old_name, name)
+
     async def wait(self, actor: Actor, ticket: Ticket) -> TicketEvent:
         """Waiting for the resident (nobody home, parts to choose): the resolution clock stops."""
         self.authorize(actor, ticket, CardAction.WAIT)

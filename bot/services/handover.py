@@ -1,9 +1,13 @@
-"""Handover: what happens to the tickets someone holds when they leave a team.
+"""Handover: what happens to the tickets someone holds when they leave a team or go off
+duty.
 
 Removing a member returns every ticket they hold in the teams they leave to that team's
 pool, through the dispatch's one transition path (`Dispatch.reassign`), so each return
-is a status event in the ticket's timeline. Deadlines and promised times stay as they
-were: the resident is not told, since nothing they were promised changes.
+is a status event in the ticket's timeline; the remover is then asked, per ticket, whether
+a named colleague should have it instead. Going off duty asks the holder the same for each
+open ticket: back to the pool, to a colleague, or keep it (the default). Deadlines and
+promised times stay as they were: the resident is not told, since nothing they were
+promised changes.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.domain.policy import held_by_someone
+from bot.domain.policy import held_by_someone, may_hand_over, may_take_handover
 from bot.services.desk import Desk, uow_of
 from bot.services.dispatch import Conflict, Dispatch
+from bot.services.duty import DutyService
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition
-from bot.services.staff import Actor, StaffService
+from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import Property, StaffMember, Ticket
 
 
@@ -63,3 +68,34 @@ class Handover:
         except (IllegalTransition, Conflict):
             return False
         return True
+
+    # answers to the handover question -----------------------------------------------------
+    def check(self, actor: Actor, ticket: Ticket) -> None:
+        """Only the holder, or a lead of the ticket's team, answers for a ticket."""
+        if not may_hand_over(actor, ticket):
+            raise NotAllowed("duty.not_yours")
+
+    async def colleagues(self, ticket: Ticket, but: Sequence[int]) -> list[StaffMember]:
+        """Who of the ticket's team could take it, people on duty first."""
+        prop = await self.desk.property(ticket.property_id)
+        members = await self.uow.staff.of_team(ticket.property_id, ticket.team)
+        duty = await DutyService(self.desk).on_duty(prop, ticket.team) if prop else []
+        on_duty = {m.telegram_id for m in duty}
+        free = [m for m in members if m.telegram_id not in but]
+        return sorted(free, key=lambda m: (m.telegram_id not in on_duty, m.id))
+
+    async def give(self, actor: Actor, ticket: Ticket, telegram_id: int) -> StaffMember:
+        """To a named colleague of the ticket's team; they hold it from now on."""
+        self.check(actor, ticket)
+        member = await self.uow.staff.member(ticket.property_id, ticket.team, telegram_id)
+        if member is None or not may_take_handover(member.team, member.active, ticket):
+            raise NotAllowed("duty.no_colleague")
+        await self.dispatch.hand_to(actor, ticket, member.telegram_id, member.name)
+        return member
+
+    async def back_to_pool(self, actor: Actor, ticket: Ticket, reason: str) -> bool:
+        """The holder's answer "back to the pool"; False when it already is there."""
+        self.check(actor, ticket)
+        if not held_by_someone(ticket.status):
+            return False
+        return await self.to_pool(actor, ticket, reason)
