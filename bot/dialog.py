@@ -165,7 +165,7 @@ class DialogEngine:
             if inc.is_private:
                 await desk.mark_reachable(inc.user_id)
             await route(ctx)
-            await self._save_state(uow, inc, ctx.state)
+            await self._save_state(uow, inc, ctx.state, had_state=stored is not None)
             reply, chats = await _queue_replies(desk, inc, ctx.reply)
             await uow.commit()
         if self.after_commit is not None:
@@ -180,7 +180,11 @@ class DialogEngine:
             return resident.locale
         return normalise_locale(inc.language_code, self._settings.locale)
 
-    async def _save_state(self, uow: UnitOfWork, inc: Incoming, state: State) -> None:
+    async def _save_state(
+        self, uow: UnitOfWork, inc: Incoming, state: State, *, had_state: bool
+    ) -> None:
+        if not state.flow and not had_state:
+            return  # nothing stored, nothing to store: no statement
         if state.flow:
             await uow.dialogs.save(
                 inc.chat_id, inc.user_id, state.flow, state.step, state.data, self._clock.now()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,10 +78,22 @@ class PropertyRepo(_Repo):
 
 
 class ResidentRepo(_Repo):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        # One update asks for its person several times (locale, reachability, the handler):
+        # found once per unit of work, while the row is still in the session.
+        self._found: dict[int, Resident] = {}
+
     async def by_telegram_id(self, telegram_id: int) -> Resident | None:
-        return await self.session.scalar(
+        known = self._found.get(telegram_id)
+        if known is not None and inspect(known).persistent:
+            return known
+        found = await self.session.scalar(
             select(Resident).where(Resident.telegram_id == telegram_id)
         )
+        if found is not None:
+            self._found[telegram_id] = found
+        return found
 
     async def get(self, resident_id: int) -> Resident | None:
         return await self.session.get(Resident, resident_id)
