@@ -195,6 +195,11 @@ class Ticket(Base):
     estimate_at: Mapped[datetime | None]
     # When the description and photos were blanked (retention, or the resident's /forgetme).
     redacted_at: Mapped[datetime | None]
+    # How the request reached the desk (`vocabulary.Channel`), and the staff member who
+    # registered it when it did not come from the resident's own Telegram chat.
+    channel: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
+    registered_by: Mapped[int | None] = mapped_column(BigInteger)
+    registered_by_name: Mapped[str | None] = mapped_column(String(64))
 
 
 class TicketEvent(Base):

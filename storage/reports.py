@@ -243,6 +243,19 @@ class ReportRepo:
         )
         return [(str(k), int(n)) for k, n in (await self.session.execute(query)).all()]
 
+    async def by_two_columns(
+        self, w: Window, first: str, second: str
+    ) -> list[tuple[str, str, int]]:
+        """Tickets reported in the window per pair of values: two breakdowns in one read."""
+        a, b = getattr(Ticket, first), getattr(Ticket, second)
+        query = (
+            select(a, b, func.count())
+            .where(Ticket.created_at >= w.start, Ticket.created_at < w.end, *self._scope(w))
+            .group_by(a, b)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [(str(x), str(y), int(n)) for x, y, n in rows]
+
     async def oldest_open(self, w: Window, limit: int = 3) -> list[Ticket]:
         """The tickets open at the window's end that were reported first."""
         # OFFSET 0 keeps the candidates a subquery of their own, planned for all its rows:

@@ -101,6 +101,17 @@ class CardAction(StrEnum):
     URGENCY = "urgency"
 
 
+class Channel(StrEnum):
+    """How a request reached the desk: the resident's own chat, or registered by staff."""
+
+    TELEGRAM = "telegram"
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+    EMAIL = "email"
+    OTHER = "other"
+    PATROL = "patrol"  # found by staff on patrol: a common area, no resident
+
+
 class HotlineKind(StrEnum):
     """Keys of a property's `hotlines` setting."""
 
@@ -117,6 +128,9 @@ ROLES: tuple[str, ...] = tuple(Role)
 CATEGORIES: tuple[str, ...] = tuple(Category)
 URGENCIES: tuple[str, ...] = tuple(Urgency)
 HAZARDS: tuple[str, ...] = tuple(Hazard)
+CHANNELS: tuple[str, ...] = tuple(Channel)
+# What staff pick at `/new`: the ways a resident reaches the front desk.
+DESK_CHANNELS: tuple[str, ...] = (Channel.PHONE, Channel.WALK_IN, Channel.EMAIL, Channel.OTHER)
 RATING_OPEN_STATES: tuple[str, ...] = (
     RatingState.SCHEDULED,
     RatingState.ASKED,

@@ -24,11 +24,12 @@ from bot.domain.policy import (
     performance_teams,
     ticket_readable_in_group,
 )
-from bot.domain.vocabulary import CATEGORIES
+from bot.domain.vocabulary import CATEGORIES, Channel
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator
 from bot.handlers.presenters import (
     category_label,
+    channel_label,
     local_time,
     status_label,
     team_label,
@@ -94,6 +95,9 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
     if digest.by_team:
         pairs = [(team_label(t, code), n) for code, n in digest.by_team]
         lines.append(t("digest.by_team", items=_items(t, pairs)))
+    if any(code != Channel.TELEGRAM for code, _ in digest.by_channel):
+        pairs = [(channel_label(t, code), n) for code, n in digest.by_channel]
+        lines.append(t("digest.by_channel", items=_items(t, pairs)))
     lines.append(_oldest(t, digest))
     if digest.previous is not None:
         lines.append(_changes(t, digest, digest.previous))

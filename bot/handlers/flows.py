@@ -8,6 +8,7 @@ from bot.handlers import (
     buttons,
     feedback,
     followup,
+    frontdesk,
     my_tickets,
     privacy,
     registration,
@@ -29,6 +30,7 @@ ALL_FLOWS: tuple[Flow, ...] = (
     staff_cards.FLOW,
     feedback.VISIT_FLOW,
     privacy.FLOW,
+    frontdesk.FLOW,
 )
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in ALL_FLOWS}
 
@@ -45,6 +47,8 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     buttons.VISIT,
     buttons.LANGUAGE,
     privacy.BUTTONS,
+    frontdesk.BUTTONS,
+    frontdesk.PHONE_BUTTONS,
 )
 
 

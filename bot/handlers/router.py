@@ -11,6 +11,7 @@ from bot.handlers import (
     feedback,
     flows,
     followup,
+    frontdesk,
     my_tickets,
     privacy,
     registration,
@@ -43,6 +44,8 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "stats": digests.on_stats,
     "export": digests.on_export,
     "ticket": digests.on_ticket,
+    "new": frontdesk.on_new,
+    "report": frontdesk.on_report,
 }
 # In groups only staff commands exist; anything else may be meant for another bot.
 GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
@@ -73,6 +76,8 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (buttons.FEEDBACK, feedback.on_comment_was_report),
         (buttons.VISIT, feedback.on_visit),
         (privacy.BUTTONS, privacy.on_callback),
+        (frontdesk.BUTTONS, frontdesk.on_callback),
+        (frontdesk.PHONE_BUTTONS, frontdesk.on_phone_confirmation),
     )
 }
 

@@ -18,7 +18,9 @@ Definitions (README "Digests and figures" says the same):
   resolved by the period's end. None when there were none.
 - **ratings**: answered in the period; low = 1-2 stars; of the low ones, how many have a
   return visit (回访) and how many of those have their outcome recorded.
-- **by category / by team**: tickets reported in the period.
+- **by category / by team / by channel**: tickets reported in the period; the channel says
+  how each arrived (the resident's Telegram, registered by the front desk by phone, walk-in,
+  email or otherwise, or found by staff on patrol).
 - **oldest open**: the tickets open at the period's end that were reported first, with
   their age at that moment.
 
@@ -147,6 +149,8 @@ class Digest:
     by_category: tuple[tuple[str, int], ...]
     by_team: tuple[tuple[str, int], ...]
     oldest_open: tuple[OldTicket, ...]
+    # How the period's tickets arrived (`vocabulary.Channel`): Telegram, the front desk, patrol.
+    by_channel: tuple[tuple[str, int], ...] = ()
     days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
     previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
 
@@ -177,6 +181,7 @@ async def compute(
     ratings = await feedback.ratings(w)
     survey = await feedback.survey(w)
     oldest = await reports.oldest_open(w, OLDEST_LIMIT)
+    team_channel = await reports.by_two_columns(w, "team", "channel")
     digest = Digest(
         property_code=prop.code,
         property_name=prop.name,
@@ -201,7 +206,8 @@ async def compute(
         survey_count=survey.count,
         survey_average=survey.average,
         by_category=tuple(await reports.by_column(w, "category")),
-        by_team=tuple(await reports.by_column(w, "team")),
+        by_team=_totals(team_channel, 0),
+        by_channel=_totals(team_channel, 1),
         oldest_open=tuple(
             OldTicket(t.number, t.description, period.end - t.created_at) for t in oldest
         ),
@@ -212,6 +218,14 @@ async def compute(
         before = _previous(period)
         digest = replace(digest, previous=await compute(session, prop, before))
     return digest
+
+
+def _totals(rows: list[tuple[str, str, int]], side: int) -> tuple[tuple[str, int], ...]:
+    """One breakdown of a two-column count, most first (as `by_column` orders)."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row[side]] = totals.get(row[side], 0) + row[2]
+    return tuple(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 async def chart_days(

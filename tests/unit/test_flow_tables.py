@@ -44,6 +44,15 @@ RELEASED_STEPS: frozenset[tuple[str, str]] = frozenset(
         ("staff", "eta"),
         ("visit", "outcome"),
         ("forget", "confirm"),
+        ("desk", "channel"),
+        ("desk", "phone"),
+        ("desk", "match"),
+        ("desk", "name"),
+        ("desk", "building"),
+        ("desk", "unit"),
+        ("desk", "room"),
+        ("desk", "describe"),
+        ("desk", "confirm"),
     }
 )
 
