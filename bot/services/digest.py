@@ -223,8 +223,9 @@ async def compute(
 def _totals(rows: list[tuple[str, str, int]], side: int) -> tuple[tuple[str, int], ...]:
     """One breakdown of a two-column count, most first (as `by_column` orders)."""
     totals: dict[str, int] = {}
-    for row in rows:
-        totals[row[side]] = totals.get(row[side], 0) + row[2]
+    for first, second, count in rows:
+        key = second if side else first
+        totals[key] = totals.get(key, 0) + count
     return tuple(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
