@@ -391,6 +391,8 @@ class ExportRepo:
                 Ticket.category,
                 Ticket.urgency,
                 Ticket.hazard,
+                Ticket.channel,
+                Ticket.registered_by_name,
                 Ticket.address,
                 Ticket.contact_name,
                 Ticket.contact_phone,
