@@ -156,6 +156,38 @@ async def on_report(ctx: Ctx) -> None:
     await ask_building(ctx)
 
 
+async def on_group_report(ctx: Ctx) -> None:
+    """`/report <place and problem>` in a team's group: filed at once, with the building
+    named in the text as the place (or "common area"); the card takes corrections."""
+    service = FrontDesk(ctx.desk)
+    try:
+        actor = await service.patroller(ctx.inc.user_id, ctx.inc.user_name)
+    except NotAllowed as refused:
+        ctx.say(ctx.t(refused.reason))
+        return
+    text = clean_text(ctx.inc.command_args)[:DESCRIPTION_LIMIT]
+    if not text:
+        ctx.say(ctx.t("desk.group_report_usage"))
+        return
+    property_id = await service.property_id(actor)
+    if property_id is None:
+        return
+    buildings = await ctx.desk.buildings(property_id)
+    place = next((b.name for b in buildings if b.name in text), ctx.t("desk.common_area"))
+    draft = Draft(description=text)
+    _classify(ctx, draft)
+    ticket = await service.report_finding(actor, property_id, place, draft)
+    await post_cards(ctx.desk, ticket)
+    ctx.say(
+        ctx.t(
+            "desk.filed",
+            number=ticket.number,
+            team=team_label(ctx.t, ticket.team),
+            minutes=duration(ctx.t, ctx.desk.sla.minutes(ticket.category, ticket.urgency)[0]),
+        )
+    )
+
+
 async def restart(ctx: Ctx) -> None:
     ctx.say(ctx.t("desk.start_again"))
 

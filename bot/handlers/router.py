@@ -58,6 +58,7 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "stats": digests.on_stats,
     "export": digests.on_export,
     "ticket": digests.on_ticket,
+    "report": frontdesk.on_group_report,
 }
 
 # Each button family's codec and the handler of its presses.

@@ -235,3 +235,19 @@ async def test_forged_desk_buttons_change_nothing(
     await harness.settle()
     assert (await forged.wait_answer()).get("text")
     assert await _tickets(harness) == []
+
+
+async def test_patrol_finding_from_the_team_group(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    desk = StaffedProperty(harness, emulator)
+    await desk.setup()
+    usage = await harness.act(desk.li.send_text("/report", chat=desk.eng))
+    assert "/report 3栋一楼大堂" in texts(usage) and await _tickets(harness) == []
+    ignored = await harness.act(desk.wang.send_text("/report 3栋大堂灯坏了", chat=desk.eng))
+    assert ignored == [] and await _tickets(harness) == []  # not staff: not heard
+    sent = await harness.act(desk.li.send_text("/report 3栋一楼大堂的灯不亮了", chat=desk.eng))
+    ticket = (await _tickets(harness))[-1]
+    assert (ticket.channel, ticket.address, ticket.resident_id) == ("patrol", "3栋", None)
+    assert f"已登记工单 {ticket.number}" in texts(sent)
+    assert "巡查发现登记 · 李师傅" in desk.card(desk.eng).body
