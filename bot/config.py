@@ -139,6 +139,14 @@ class RetentionConfig(BaseModel):
     closed_ticket_days: int | None = Field(default=None, gt=0)
 
 
+class VisitorConfig(BaseModel):
+    """Visitor registration (访客登记)."""
+
+    keep_days: int = Field(default=30, gt=0)  # then the scheduler deletes the record
+    max_days_ahead: int = Field(default=7, gt=0)  # a pre-registered window ends within this
+    host_answer_minutes: int = Field(default=5, gt=0)  # then the guard decides alone
+
+
 class ExportConfig(BaseModel):
     """Managers' spreadsheet exports (`/export`, `propdesk export`)."""
 
@@ -202,6 +210,7 @@ class Settings(BaseSettings):
     # How long a request waits for a lock (SQLite's write lock, a PostgreSQL row or table lock).
     db_lock_timeout: float = Field(default=30.0, gt=0)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    visitors: VisitorConfig = Field(default_factory=VisitorConfig)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

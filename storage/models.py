@@ -425,3 +425,35 @@ class SurveyResponse(Base):
     stars: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None]
+
+
+class Visitor(Base):
+    """访客: announced by a resident, or met at the gate by a guard; kept a limited time."""
+
+    __tablename__ = "visitors"
+    __table_args__ = (
+        Index("ix_visitors_property_created", "property_id", "created_at"),
+        Index("ix_visitors_code", "code"),
+        Index("ix_visitors_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    host_resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL")
+    )
+    host_address: Mapped[str] = mapped_column(String(128), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # expected (pre-registered) or walk_in
+    status: Mapped[str] = mapped_column(String(16))  # `vocabulary.VisitorStatus`
+    name: Mapped[str] = mapped_column(String(64))
+    people: Mapped[int] = mapped_column(Integer, default=1)
+    plate: Mapped[str] = mapped_column(String(16), default="")
+    code: Mapped[str] = mapped_column(String(8), default="")
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    registered_by: Mapped[int | None] = mapped_column(BigInteger)  # the guard, for walk-ins
+    guard_chat_id: Mapped[int | None] = mapped_column(BigInteger)  # where the guard asked
+    answer_due_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

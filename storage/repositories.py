@@ -108,6 +108,16 @@ class ResidentRepo(_Repo):
         )
         return (await self.session.scalars(query.order_by(Resident.id).limit(10))).all()
 
+    async def by_joined_address(self, property_id: int, address: str) -> Resident | None:
+        """A registered resident whose building, unit and room read together as `address`."""
+        joined = Resident.building + Resident.unit + Resident.room
+        query = select(Resident).where(
+            Resident.property_id == property_id,
+            Resident.registered.is_(True),
+            joined == address,
+        )
+        return await self.session.scalar(query.order_by(Resident.id.desc()).limit(1))
+
     async def at_address(
         self, property_id: int, building: str, unit: str, room: str
     ) -> Sequence[Resident]:

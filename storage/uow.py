@@ -24,6 +24,7 @@ from storage.repositories import (
     TicketRepo,
     UpdateLog,
 )
+from storage.visitors import VisitorRepo
 
 
 class UnitOfWork:
@@ -45,6 +46,7 @@ class UnitOfWork:
     runs: RunRepo
     surveys: SurveyRepo
     privacy: PersonalDataRepo
+    visitors: VisitorRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -75,6 +77,7 @@ class UnitOfWork:
         self.runs = RunRepo(session)
         self.surveys = SurveyRepo(session)
         self.privacy = PersonalDataRepo(session)
+        self.visitors = VisitorRepo(session)
         return self
 
     async def __aexit__(

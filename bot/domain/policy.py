@@ -401,3 +401,36 @@ def confirms_by_phone(resident_telegram_id: int | None, resident_active: bool) -
     """A caller without a Telegram account (or who blocked the bot) hears nothing from us:
     staff confirm the fix with them by phone and record the answer and the stars."""
     return resident_telegram_id is None or not resident_active
+
+
+# --- visitors ------------------------------------------------------------------------------
+
+
+def visitor_window_refusal(
+    now: datetime, starts: datetime, ends: datetime, max_days_ahead: int
+) -> str | None:
+    """Why a pre-registered visit's window is refused (a locale key), or None when fine:
+    it must end after it starts, not be over already, and end within `max_days_ahead`."""
+    if ends <= starts:
+        return "visitor.window_backwards"
+    if ends <= now:
+        return "visitor.window_past"
+    if ends > now + timedelta(days=max_days_ahead):
+        return "visitor.window_too_far"
+    return None
+
+
+def may_guard_visitors(actor: Actor) -> bool:
+    """Marking arrivals and departures and registering walk-ins: the security team,
+    managers and admins."""
+    return actor.is_manager or actor.role_in(Team.SECURITY) is not None
+
+
+def host_answer_counts(now: datetime, answer_due_at: datetime | None) -> bool:
+    """A host's answer to a walk-in counts until the guard's wait is over."""
+    return answer_due_at is not None and now <= answer_due_at
+
+
+def visitor_purge_cutoff(now: datetime, keep_days: int) -> datetime:
+    """Visitor records registered before this are deleted."""
+    return now - timedelta(days=keep_days)

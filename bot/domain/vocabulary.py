@@ -112,6 +112,21 @@ class Channel(StrEnum):
     PATROL = "patrol"  # found by staff on patrol: a common area, no resident
 
 
+class VisitorKind(StrEnum):
+    EXPECTED = "expected"  # pre-registered by the resident
+    WALK_IN = "walk_in"  # met at the gate by a guard
+
+
+class VisitorStatus(StrEnum):
+    EXPECTED = "expected"  # announced, not here yet
+    ASKING = "asking"  # a walk-in: the host was asked
+    LET_IN = "let_in"  # the host said yes
+    REFUSED = "refused"  # the host does not know them
+    GUARD = "guard"  # nobody to ask, or no answer in time: the guard decides
+    ARRIVED = "arrived"
+    LEFT = "left"
+
+
 class HotlineKind(StrEnum):
     """Keys of a property's `hotlines` setting."""
 

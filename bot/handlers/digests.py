@@ -98,6 +98,15 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
     if any(code != Channel.TELEGRAM for code, _ in digest.by_channel):
         pairs = [(channel_label(t, code), n) for code, n in digest.by_channel]
         lines.append(t("digest.by_channel", items=_items(t, pairs)))
+    if digest.visitors_expected or digest.visitors_walk_in:
+        lines.append(
+            t(
+                "digest.visitors",
+                expected=digest.visitors_expected,
+                walk_in=digest.visitors_walk_in,
+                arrived=digest.visitors_arrived,
+            )
+        )
     lines.append(_oldest(t, digest))
     if digest.previous is not None:
         lines.append(_changes(t, digest, digest.previous))

@@ -14,6 +14,7 @@ from bot.handlers import (
     registration,
     reporting,
     staff_cards,
+    visitors,
 )
 from bot.handlers.base import Ctx
 from bot.handlers.flow import CallbackCodec, Flow, Handler, StepSpec
@@ -31,6 +32,7 @@ ALL_FLOWS: tuple[Flow, ...] = (
     feedback.VISIT_FLOW,
     privacy.FLOW,
     frontdesk.FLOW,
+    visitors.FLOW,
 )
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in ALL_FLOWS}
 
@@ -49,6 +51,9 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     privacy.BUTTONS,
     frontdesk.BUTTONS,
     frontdesk.PHONE_BUTTONS,
+    visitors.FORM,
+    visitors.GATE,
+    visitors.HOST,
 )
 
 

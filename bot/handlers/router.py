@@ -18,6 +18,7 @@ from bot.handlers import (
     reporting,
     staff_admin,
     staff_cards,
+    visitors,
 )
 from bot.handlers.base import Ctx
 from bot.handlers.flow import CallbackCodec, Press
@@ -46,6 +47,7 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "ticket": digests.on_ticket,
     "new": frontdesk.on_new,
     "report": frontdesk.on_report,
+    "visitor": visitors.on_visitor,
 }
 # In groups only staff commands exist; anything else may be meant for another bot.
 GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
@@ -59,6 +61,7 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "export": digests.on_export,
     "ticket": digests.on_ticket,
     "report": frontdesk.on_group_report,
+    "visitor": visitors.on_group_visitor,
 }
 
 # Each button family's codec and the handler of its presses.
@@ -79,6 +82,9 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (privacy.BUTTONS, privacy.on_callback),
         (frontdesk.BUTTONS, frontdesk.on_callback),
         (frontdesk.PHONE_BUTTONS, frontdesk.on_phone_confirmation),
+        (visitors.FORM, visitors.on_form_button),
+        (visitors.GATE, visitors.on_gate_button),
+        (visitors.HOST, visitors.on_host_button),
     )
 }
 

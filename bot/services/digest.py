@@ -21,6 +21,8 @@ Definitions (README "Digests and figures" says the same):
 - **by category / by team / by channel**: tickets reported in the period; the channel says
   how each arrived (the resident's Telegram, registered by the front desk by phone, walk-in,
   email or otherwise, or found by staff on patrol).
+- **visitors**: visits registered in the period (announced by residents, walk-ins met by a
+  guard) and how many of them arrived.
 - **oldest open**: the tickets open at the period's end that were reported first, with
   their age at that moment.
 
@@ -36,9 +38,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.vocabulary import VisitorKind
 from bot.services.desk import Desk, uow_of
 from storage.models import Property
 from storage.reports import FeedbackRepo, ReportRepo, Window
+from storage.visitors import VisitorRepo
 
 PeriodKind = Literal["day", "week", "month", "today"]
 CHART_DAYS = 7
@@ -151,6 +155,10 @@ class Digest:
     oldest_open: tuple[OldTicket, ...]
     # How the period's tickets arrived (`vocabulary.Channel`): Telegram, the front desk, patrol.
     by_channel: tuple[tuple[str, int], ...] = ()
+    # Visitors registered in the period: announced by residents, walk-ins, and arrivals.
+    visitors_expected: int = 0
+    visitors_walk_in: int = 0
+    visitors_arrived: int = 0
     days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
     previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
 
@@ -182,6 +190,7 @@ async def compute(
     survey = await feedback.survey(w)
     oldest = await reports.oldest_open(w, OLDEST_LIMIT)
     team_channel = await reports.by_two_columns(w, "team", "channel")
+    visits = await VisitorRepo(session).counts(prop.id, period.start, period.end)
     digest = Digest(
         property_code=prop.code,
         property_name=prop.name,
@@ -208,6 +217,9 @@ async def compute(
         by_category=tuple(await reports.by_column(w, "category")),
         by_team=_totals(team_channel, 0),
         by_channel=_totals(team_channel, 1),
+        visitors_expected=visits.get(VisitorKind.EXPECTED, 0),
+        visitors_walk_in=visits.get(VisitorKind.WALK_IN, 0),
+        visitors_arrived=visits["arrived"],
         oldest_open=tuple(
             OldTicket(t.number, t.description, period.end - t.created_at) for t in oldest
         ),

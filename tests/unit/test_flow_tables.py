@@ -53,6 +53,10 @@ RELEASED_STEPS: frozenset[tuple[str, str]] = frozenset(
         ("desk", "room"),
         ("desk", "describe"),
         ("desk", "confirm"),
+        ("visitor", "name"),
+        ("visitor", "people"),
+        ("visitor", "plate"),
+        ("visitor", "window"),
     }
 )
 
