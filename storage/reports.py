@@ -43,6 +43,7 @@ from storage.models import (
     SurveyResponse,
     Ticket,
     TicketEvent,
+    Visitor,
 )
 
 
@@ -467,6 +468,31 @@ class ExportRepo:
         )
         if w.property_id is not None:
             query = query.where(SurveyResponse.property_id == w.property_id)
+        return self._stream(query)
+
+    def visitors(self, w: Window) -> AsyncIterator[Row[Any]]:
+        """Visitors registered in the window (records older than the keeping period are gone)."""
+        query = (
+            select(
+                Property.code,
+                Visitor.kind,
+                Visitor.status,
+                Visitor.name,
+                Visitor.people,
+                Visitor.plate,
+                Visitor.host_address,
+                Visitor.starts_at,
+                Visitor.ends_at,
+                Visitor.arrived_at,
+                Visitor.left_at,
+                Visitor.created_at,
+            )
+            .join(Property, Property.id == Visitor.property_id)
+            .where(Visitor.created_at >= w.start, Visitor.created_at < w.end)
+            .order_by(Visitor.created_at, Visitor.id)
+        )
+        if w.property_id is not None:
+            query = query.where(Visitor.property_id == w.property_id)
         return self._stream(query)
 
 

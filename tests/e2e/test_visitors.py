@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from io import BytesIO
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.clock import Clock, FixedClock
@@ -82,6 +84,15 @@ async def test_announced_visitor_arrives_and_leaves(
     harness.app.clock.advance(seconds=60)  # "today so far" ends now
     stats = await harness.act(desk.admin.send_text("/stats today"))
     assert "访客:预约 1 · 临时 0 · 已到达 1" in texts(stats)
+
+    sent = await harness.act(desk.admin.send_text("/export today"))
+    [export] = [m for m in sent if m.document is not None]
+    stored = emulator.world.files.get(export.document["file_id"])  # type: ignore[index]
+    assert stored is not None
+    rows = list(load_workbook(BytesIO(stored.data))["访客"].iter_rows(values_only=True))
+    visit = dict(zip(rows[0], rows[1], strict=True))
+    assert (visit["访客"], visit["车牌"], visit["状态"]) == ("<b>张先生</b>", "浙A12345", "已离开")
+    assert visit["预约开始"] == datetime(2026, 11, 28, 14, 0)  # local wall-clock time
 
 
 async def test_walk_ins_let_in_refused_and_answered_late(

@@ -112,7 +112,9 @@ async def test_sheets_values_types_and_local_times(app: App, tmp_path: Path) -> 
     out = tmp_path / "export.xlsx"
     await _export(app, DAY, DAY, out)
     book = load_workbook(out)
-    assert book.sheetnames == ["Tickets", "Timeline", "Ratings", "Surveys", "Teams", "Staff"]
+    assert book.sheetnames == [
+        "Tickets", "Timeline", "Ratings", "Surveys", "Teams", "Staff", "Visitors"
+    ]  # fmt: skip
     tickets = book["Tickets"]
     assert tickets.freeze_panes == "A2"
     assert tickets.auto_filter.ref == "A1:X9"  # 24 columns, a header and 8 tickets
