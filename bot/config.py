@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -211,6 +218,8 @@ class Settings(BaseSettings):
     db_lock_timeout: float = Field(default=30.0, gt=0)
     export: ExportConfig = Field(default_factory=ExportConfig)
     visitors: VisitorConfig = Field(default_factory=VisitorConfig)
+    # The property's own questions and answers (TOML), validated at start; None: no FAQ.
+    faq_file: str | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -255,6 +264,18 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown team {unknown[0]!r}; teams are {', '.join(TEAMS)}")
         return merged
+
+    @model_validator(mode="after")
+    def _valid_faq(self) -> Settings:
+        """A bad FAQ file stops start-up with the file and the entry named."""
+        if self.faq_file:
+            from bot.nlp.faq import FaqError, load_faq  # parses TOML only; no jieba here
+
+            try:
+                load_faq(self.faq_file, {p.code for p in self.properties})
+            except FaqError as exc:
+                raise ValueError(f"faq_file: {exc}") from exc
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

@@ -457,3 +457,18 @@ class Visitor(Base):
     arrived_at: Mapped[datetime | None]
     left_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class FaqGap(Base):
+    """A question the FAQ did not answer, or whose answer the resident rejected: what the
+    FAQ should grow by (`propdesk faq gaps`, the weekly digest)."""
+
+    __tablename__ = "faq_gaps"
+    __table_args__ = (Index("ix_faq_gaps_property_at", "property_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # unanswered or rejected
+    question: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime]

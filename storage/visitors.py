@@ -1,4 +1,5 @@
-"""Visitor records: one row per visit, deleted after the keeping period."""
+"""Front-desk records: visitors (one row per visit, deleted after the keeping period) and
+questions the FAQ left unanswered."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Visitor
+from storage.models import FaqGap, Visitor
 
 
 class VisitorRepo:
@@ -66,3 +67,24 @@ class VisitorRepo:
             counts[str(kind)] = int(n)
             counts["arrived"] += int(arrived)
         return counts
+
+
+class FaqGapRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, gap: FaqGap) -> None:
+        self.session.add(gap)
+        await self.session.flush()
+
+    async def since(self, property_id: int | None, start: datetime) -> Sequence[FaqGap]:
+        query = select(FaqGap).where(FaqGap.at >= start)
+        if property_id is not None:
+            query = query.where(FaqGap.property_id == property_id)
+        return (await self.session.scalars(query.order_by(FaqGap.at, FaqGap.id))).all()
+
+    async def count(self, property_id: int, start: datetime, end: datetime) -> int:
+        query = select(func.count(FaqGap.id)).where(
+            FaqGap.property_id == property_id, FaqGap.at >= start, FaqGap.at < end
+        )
+        return int(await self.session.scalar(query) or 0)

@@ -53,6 +53,7 @@ RELEASED_STEPS: frozenset[tuple[str, str]] = frozenset(
         ("desk", "room"),
         ("desk", "describe"),
         ("desk", "confirm"),
+        ("report", "faq"),
         ("visitor", "name"),
         ("visitor", "people"),
         ("visitor", "plate"),
@@ -87,6 +88,7 @@ class RenamedReportStep(FlowStep):
     CONFIRM = "confirm"
     CATEGORY = "category"
     ADD_PHOTOS = "add_photos"  # was "photos"
+    FAQ = "faq"
 
 
 def test_renaming_a_step_without_moving_stored_dialogs_is_caught() -> None:

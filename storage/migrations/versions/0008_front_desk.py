@@ -1,5 +1,6 @@
 """front desk: a ticket's channel (Telegram, phone, walk-in, email, other, patrol) and the
-staff member who registered it (existing tickets came through Telegram); visitors
+staff member who registered it (existing tickets came through Telegram); visitors;
+questions the FAQ did not answer
 
 Revision ID: 0008_front_desk
 Revises: 0006_export_indexes
@@ -66,9 +67,28 @@ def upgrade() -> None:
     op.create_index("ix_visitors_property_created", "visitors", ["property_id", "created_at"])
     op.create_index("ix_visitors_code", "visitors", ["code"])
     op.create_index("ix_visitors_created", "visitors", ["created_at"])
+    op.create_table(
+        "faq_gaps",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "property_id",
+            sa.Integer(),
+            sa.ForeignKey(
+                "properties.id", ondelete="CASCADE", name="fk_faq_gaps_property_id_properties"
+            ),
+            nullable=True,
+        ),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("entry_id", sa.String(64), nullable=True),
+        sa.Column("at", when(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_faq_gaps"),
+    )
+    op.create_index("ix_faq_gaps_property_at", "faq_gaps", ["property_id", "at"])
 
 
 def downgrade() -> None:
+    op.drop_table("faq_gaps")
     op.drop_table("visitors")
     with op.batch_alter_table("tickets") as batch:
         batch.drop_column("registered_by_name")
