@@ -83,6 +83,17 @@ class FaqGapRepo:
             query = query.where(FaqGap.property_id == property_id)
         return (await self.session.scalars(query.order_by(FaqGap.at, FaqGap.id))).all()
 
+    async def latest(
+        self, property_id: int, start: datetime, end: datetime, limit: int
+    ) -> Sequence[str]:
+        query = (
+            select(FaqGap.question)
+            .where(FaqGap.property_id == property_id, FaqGap.at >= start, FaqGap.at < end)
+            .order_by(FaqGap.at.desc(), FaqGap.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def count(self, property_id: int, start: datetime, end: datetime) -> int:
         query = select(func.count(FaqGap.id)).where(
             FaqGap.property_id == property_id, FaqGap.at >= start, FaqGap.at < end

@@ -107,6 +107,9 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
                 arrived=digest.visitors_arrived,
             )
         )
+    if digest.faq_gaps and digest.period.kind == "week":
+        lines.append(t("digest.faq_gaps", count=digest.faq_gaps))
+        lines += [t("digest.faq_gap", question=shorten(q, 60)) for q in digest.faq_gap_questions]
     lines.append(_oldest(t, digest))
     if digest.previous is not None:
         lines.append(_changes(t, digest, digest.previous))

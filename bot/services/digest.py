@@ -23,6 +23,8 @@ Definitions (README "Digests and figures" says the same):
   email or otherwise, or found by staff on patrol).
 - **visitors**: visits registered in the period (announced by residents, walk-ins met by a
   guard) and how many of them arrived.
+- **FAQ gaps**: questions the FAQ did not answer, or whose answer the resident rejected,
+  in the period (weekly digests list the latest five).
 - **oldest open**: the tickets open at the period's end that were reported first, with
   their age at that moment.
 
@@ -42,11 +44,12 @@ from bot.domain.vocabulary import VisitorKind
 from bot.services.desk import Desk, uow_of
 from storage.models import Property
 from storage.reports import FeedbackRepo, ReportRepo, Window
-from storage.visitors import VisitorRepo
+from storage.visitors import FaqGapRepo, VisitorRepo
 
 PeriodKind = Literal["day", "week", "month", "today"]
 CHART_DAYS = 7
 OLDEST_LIMIT = 3
+FAQ_GAP_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,9 @@ class Digest:
     visitors_expected: int = 0
     visitors_walk_in: int = 0
     visitors_arrived: int = 0
+    # Questions the FAQ did not answer or whose answer was rejected (weekly digests list some).
+    faq_gaps: int = 0
+    faq_gap_questions: tuple[str, ...] = ()
     days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
     previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
 
@@ -191,6 +197,9 @@ async def compute(
     oldest = await reports.oldest_open(w, OLDEST_LIMIT)
     team_channel = await reports.by_two_columns(w, "team", "channel")
     visits = await VisitorRepo(session).counts(prop.id, period.start, period.end)
+    gaps = FaqGapRepo(session)
+    gap_count = await gaps.count(prop.id, period.start, period.end)
+    gap_questions = await gaps.latest(prop.id, period.start, period.end, FAQ_GAP_LIMIT)
     digest = Digest(
         property_code=prop.code,
         property_name=prop.name,
@@ -220,6 +229,8 @@ async def compute(
         visitors_expected=visits.get(VisitorKind.EXPECTED, 0),
         visitors_walk_in=visits.get(VisitorKind.WALK_IN, 0),
         visitors_arrived=visits["arrived"],
+        faq_gaps=gap_count,
+        faq_gap_questions=tuple(gap_questions),
         oldest_open=tuple(
             OldTicket(t.number, t.description, period.end - t.created_at) for t in oldest
         ),

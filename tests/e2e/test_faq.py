@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.cli.faq import print_gaps
 from bot.config import Settings
+from bot.handlers.digests import digest_text
+from bot.i18n import Translator
+from bot.services.desk import Desk
+from bot.services.digest import digest_for
 from emulator import BotAPIEmulator
 from storage.models import FaqGap, Ticket
 from tests.support.harness import Harness, texts
@@ -29,7 +34,7 @@ async def _rows(harness: Harness, model: type) -> list:  # type: ignore[type-arg
 
 
 async def test_answered_from_the_faq_or_passed_to_staff(
-    harness: Harness, emulator: BotAPIEmulator
+    harness: Harness, emulator: BotAPIEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     wang = emulator.user("王", language_code="zh-hans")
     await harness.register(wang)
@@ -52,3 +57,15 @@ async def test_answered_from_the_faq_or_passed_to_staff(
     gaps = await _rows(harness, FaqGap)
     assert [(g.kind, g.entry_id) for g in gaps] == [("rejected", "parcel"), ("unanswered", None)]
     assert gaps[1].question == "请问业委会怎么联系"
+
+    # managers see them in the weekly digest and with `propdesk faq gaps`
+    assert harness.app is not None
+    async with harness.app.uow_factory() as uow:
+        desk = Desk(uow, harness.settings, harness.app.clock)
+        [prop] = await desk.properties()
+        today = desk.now().astimezone(harness.settings.tz).date()
+        weekly = digest_text(Translator("zh-CN"), await digest_for(desk, prop, today, weekly=True))
+    assert "常见问题未能解答的咨询 2 条" in weekly and "• 请问业委会怎么联系" in weekly
+    assert await print_gaps(harness.settings, 30) == 0
+    printed = capsys.readouterr().out
+    assert "回答被拒绝(parcel)\t快递能寄放在前台吗" in printed and "共 2 条" in printed
