@@ -585,9 +585,10 @@ async def _file_now(ctx: Ctx, draft: Draft) -> Ticket | None:
             "desk.registered_for_you",
             channel=channel_label_for(resident.locale, ticket.channel),
         )
+    filed_draft = _draft_text(ctx, draft)  # before the dialog state is cleared
     ctx.finish()
     if ctx.inc.is_callback:
-        ctx.edit(_draft_text(ctx, draft))
+        ctx.edit(filed_draft)
     ctx.say(_filed_text(ctx, ticket, resident))
     return ticket
 

@@ -132,6 +132,7 @@ async def test_caller_without_telegram_confirmed_and_rated_by_phone(
     await harness.act(clerk.send_photo())
     filed = await harness.act_press_last(clerk, "✅ 登记")
     assert "没有 Telegram" in texts(filed)
+    assert "来访" in texts(filed) and "1栋1单元302" in texts(filed)  # the filed draft, kept
 
     ticket = (await _tickets(harness))[-1]
     assert ticket.resident_id is None and ticket.channel == "walk_in"
