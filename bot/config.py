@@ -14,8 +14,8 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -265,17 +265,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown team {unknown[0]!r}; teams are {', '.join(TEAMS)}")
         return merged
 
-    @model_validator(mode="after")
-    def _valid_faq(self) -> Settings:
+    @field_validator("faq_file")
+    @classmethod
+    def _valid_faq(cls, value: str | None, info: ValidationInfo) -> str | None:
         """A bad FAQ file stops start-up with the file and the entry named."""
-        if self.faq_file:
+        if value:
             from bot.nlp.faq import FaqError, load_faq  # parses TOML only; no jieba here
 
+            properties = info.data.get("properties") or []
             try:
-                load_faq(self.faq_file, {p.code for p in self.properties})
+                load_faq(value, {p.code for p in properties})
             except FaqError as exc:
-                raise ValueError(f"faq_file: {exc}") from exc
-        return self
+                raise ValueError(str(exc)) from exc
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

@@ -1,6 +1,6 @@
 """Consultations answered from a property's own FAQ (常见问题).
 
-`load_faq(path, property_codes)` reads and validates the TOML file named by PROPDESK_FAQ
+`load_faq(path, property_codes)` reads and validates the TOML file named by PROPDESK_FAQ_FILE
 (a bad entry stops start-up with the file and the entry named, as the lexicon does);
 `FaqMatcher.match(text, property_code)` ranks the property's entries for a question with
 Okapi BM25 over jieba tokens of each entry's question, keywords and example questions,
