@@ -166,7 +166,7 @@ def evaluate(matcher: FaqMatcher, labelled: list[dict[str, str | None]]) -> dict
     share of unanswerable ones wrongly answered."""
     answered = correct = answerable = answerable_hit = wrong_on_none = none = 0
     for row in labelled:
-        found = matcher.match(str(row["q"]), str(row.get("property") or ANY_PROPERTY))
+        found = matcher.match(str(row["text"]), str(row.get("property") or ANY_PROPERTY))
         expected = row.get("id")
         if expected:
             answerable += 1
