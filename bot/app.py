@@ -92,6 +92,10 @@ class App:
         uow_factory = UnitOfWorkFactory(session_factory(engine))
         clock = clock or SystemClock()
         classify = classify or await _warm_classifier()
+        if settings.faq_file:  # jieba and the FAQ index, off the event loop, before updates
+            from bot.services.faq import matcher_for
+
+            await asyncio.to_thread(matcher_for, settings)
         dialog = DialogEngine(uow_factory, settings, clock, classify)
         app = cls(settings, engine, uow_factory, dialog, clock)
         await app.sync_properties()

@@ -31,6 +31,8 @@ class PeriodicWork(Protocol):
 
     async def retention_sweep(self) -> int: ...
 
+    async def visitor_purge(self) -> int: ...
+
 
 def core_jobs(work: PeriodicWork) -> list[JobSpec]:
     return [
@@ -41,4 +43,5 @@ def core_jobs(work: PeriodicWork) -> list[JobSpec]:
         JobSpec("auto-close", work.close_sweep, every(CLOSE_SECONDS)),
         JobSpec("prune-updates", work.prune_updates, every(PRUNE_SECONDS)),
         JobSpec("retention", work.retention_sweep, every(RETENTION_SECONDS)),
+        JobSpec("visitor-purge", work.visitor_purge, every(RETENTION_SECONDS)),
     ]

@@ -25,6 +25,7 @@ from storage.repositories import (
     TicketRepo,
     UpdateLog,
 )
+from storage.visitors import FaqGapRepo, VisitorRepo
 
 
 class UnitOfWork:
@@ -47,6 +48,8 @@ class UnitOfWork:
     surveys: SurveyRepo
     privacy: PersonalDataRepo
     duty: DutyRepo
+    visitors: VisitorRepo
+    faq_gaps: FaqGapRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -78,6 +81,8 @@ class UnitOfWork:
         self.surveys = SurveyRepo(session)
         self.privacy = PersonalDataRepo(session)
         self.duty = DutyRepo(session)
+        self.visitors = VisitorRepo(session)
+        self.faq_gaps = FaqGapRepo(session)
         return self
 
     async def __aexit__(

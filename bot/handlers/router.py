@@ -12,12 +12,14 @@ from bot.handlers import (
     feedback,
     flows,
     followup,
+    frontdesk,
     my_tickets,
     privacy,
     registration,
     reporting,
     staff_admin,
     staff_cards,
+    visitors,
 )
 from bot.handlers.base import Ctx
 from bot.handlers.flow import CallbackCodec, Press
@@ -47,6 +49,9 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "stats": digests.on_stats,
     "export": digests.on_export,
     "ticket": digests.on_ticket,
+    "new": frontdesk.on_new,
+    "report": frontdesk.on_report,
+    "visitor": visitors.on_visitor,
 }
 # In groups only staff commands exist; anything else may be meant for another bot.
 GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
@@ -62,6 +67,8 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "stats": digests.on_stats,
     "export": digests.on_export,
     "ticket": digests.on_ticket,
+    "report": frontdesk.on_group_report,
+    "visitor": visitors.on_group_visitor,
 }
 
 # Each button family's codec and the handler of its presses.
@@ -81,6 +88,11 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (buttons.VISIT, feedback.on_visit),
         (privacy.BUTTONS, privacy.on_callback),
         (duty.BUTTONS, duty.on_callback),
+        (frontdesk.BUTTONS, frontdesk.on_callback),
+        (frontdesk.PHONE_BUTTONS, frontdesk.on_phone_confirmation),
+        (visitors.FORM, visitors.on_form_button),
+        (visitors.GATE, visitors.on_gate_button),
+        (visitors.HOST, visitors.on_host_button),
     )
 }
 

@@ -162,6 +162,12 @@ class Desk:
         await self.record(ticket, "plan", actor_kind="system", new=plan.code)
         return ticket
 
+    async def new_ticket(
+        self, property_id: int, category: str, urgency: str, team: str, **fields: Any
+    ) -> Ticket:
+        """A numbered ticket with its deadlines and timers; `fields` fill in the rest."""
+        return await self._new_ticket(property_id, category, urgency, team, **fields)
+
     async def _new_ticket(
         self, property_id: int, category: str, urgency: str, team: str, **fields: Any
     ) -> Ticket:
