@@ -393,12 +393,13 @@ class ApiServer:
             async with session.post(hook["url"], json=update, headers=headers) as response:
                 if 200 <= response.status < 300:
                     return True
-                self.world.webhook["last_error_message"] = (
-                    f"Wrong response from the webhook: {response.status}"
-                )
+                error = f"Wrong response from the webhook: {response.status}"
         except (aiohttp.ClientError, OSError) as exc:
-            self.world.webhook["last_error_message"] = f"Connection failed: {exc}"
-        self.world.webhook["last_error_date"] = self.world.now()
+            error = f"Connection failed: {exc}"
+        # Recorded on the webhook that failed only: one deleted meanwhile stays deleted.
+        if self.world.webhook.get("url") == hook["url"]:
+            self.world.webhook["last_error_message"] = error
+            self.world.webhook["last_error_date"] = self.world.now()
         return False
 
 

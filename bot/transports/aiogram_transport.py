@@ -237,7 +237,16 @@ class AiogramTransport:
     async def prepare(self) -> None:
         me = await self.bot.get_me()
         self._username = me.username or ""
+        await self._drop_leftover_webhook()
         await self._set_commands()
+
+    async def _drop_leftover_webhook(self) -> None:
+        """Polling while a webhook is set is refused (409) forever: delete it, keeping the
+        updates Telegram holds."""
+        info = await self.bot.get_webhook_info()
+        if info.url:
+            log.warning(common.LEFTOVER_WEBHOOK, info.url)
+            await self.bot.delete_webhook(drop_pending_updates=False)
 
     async def _set_commands(self) -> None:
         for language, locale in common.COMMAND_LANGUAGES:

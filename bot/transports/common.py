@@ -71,6 +71,9 @@ def is_not_modified(description: str) -> bool:
 
 
 # Update kinds we poll for; everything else is of no use to the desk.
+# Logged (for the operator, not a person in a chat) when polling finds a webhook set.
+LEFTOVER_WEBHOOK = "a webhook was set (%s); polling mode deletes it (pending updates kept)"
+
 ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query")
 
 

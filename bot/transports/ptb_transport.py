@@ -6,6 +6,7 @@ Translation only; dialog state stays in our database (no ConversationHandler, no
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
@@ -54,6 +55,8 @@ from bot.messages import (
 from bot.transports import common
 from bot.transports.delivery import InFlight
 from bot.transports.polling import Fetched, Poller
+
+log = logging.getLogger(__name__)
 
 # HTTP answers PTB reports as network errors that no retry will change (413: too large).
 PERMANENT_CODES = (413,)
@@ -238,7 +241,15 @@ class PtbTransport:
 
     async def prepare(self) -> None:
         await self.application.initialize()  # calls getMe
+        await self._drop_leftover_webhook()
         await self._set_commands()
+
+    async def _drop_leftover_webhook(self) -> None:
+        """As aiogram's adapter: a leftover webhook is deleted, pending updates kept."""
+        info = await self.application.bot.get_webhook_info()
+        if info.url:
+            log.warning(common.LEFTOVER_WEBHOOK, info.url)
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
 
     async def _set_commands(self) -> None:
         for language, locale in common.COMMAND_LANGUAGES:
