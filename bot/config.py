@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+import typing
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -386,7 +388,47 @@ class TomlFileSource(PydanticBaseSettingsSource):
         path = os.environ.get("PROPDESK_CONFIG")
         if not path:
             return {}
-        return load_toml(Path(path))
+        data = load_toml(Path(path))
+        unknown = unknown_keys(data, Settings)
+        if unknown:
+            raise SettingsError(f"PROPDESK_CONFIG: {path}: {unknown[0]}")
+        return data
+
+
+def unknown_keys(data: dict[str, Any], model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Keys the settings do not know, each with the nearest known one: a misspelt key
+    (`timezon`) must stop start-up, not be ignored silently."""
+    found: list[str] = []
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            near = difflib.get_close_matches(key, list(model.model_fields), n=1)
+            hint = f" (did you mean {prefix}{near[0]}?)" if near else ""
+            found.append(f"unknown setting {prefix}{key}{hint}")
+            continue
+        inner = _model_of(field.annotation)
+        if inner is None:
+            continue
+        if typing.get_origin(field.annotation) is dict and isinstance(value, dict):
+            items = [(f"{prefix}{key}.{name}.", item) for name, item in value.items()]
+        else:
+            listed = value if isinstance(value, list) else [value]
+            items = [(f"{prefix}{key}.", item) for item in listed]
+        for where, item in items:
+            if isinstance(item, dict):
+                found += unknown_keys(item, inner, where)
+    return found
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The settings model a field holds, directly or in a list or an optional."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        inner = _model_of(arg)
+        if inner is not None:
+            return inner
+    return None
 
 
 class SettingsError(Exception):

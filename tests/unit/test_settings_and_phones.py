@@ -65,6 +65,39 @@ def test_invalid_setting_stops_with_one_line(
     assert named in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('timezon = "Asia/Shanghai"\n', "unknown setting timezon (did you mean timezone?)"),
+        ('[digest]\nsend_att = "08:00"\n', "unknown setting digest.send_att"),
+        (
+            '[sla."repair.normal"]\nresponse_minutes = 30\nresolutoin_minutes = 60\n',
+            "sla.repair.normal.resolutoin_minutes",
+        ),
+        (
+            '[[properties]]\ncode = "a"\nnam = "A"\n',
+            "unknown setting properties.nam (did you mean properties.name?)",
+        ),
+    ],
+)
+def test_a_misspelt_key_in_the_file_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    text: str,
+    named: str,
+) -> None:
+    config = tmp_path / "propdesk.toml"
+    config.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PROPDESK_CONFIG", str(config))
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert named in str(error.value)
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert named in err and len(err.strip().splitlines()) == 1
+
+
 def test_run_without_token_names_the_setting(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run"]) == 2
     assert "PROPDESK_TELEGRAM_TOKEN" in capsys.readouterr().err
