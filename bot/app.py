@@ -11,11 +11,11 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.dialog import WRITER_OUTBOX, DialogEngine
 from bot.handlers.base import Classifier
 from bot.handlers.notices import HandlerNotifier
-from bot.messages import Core
+from bot.messages import ApiUnreachable, Core, TokenRefused
 from bot.services.desk import Desk
 from bot.services.outbox import OutboxSender
 from bot.services.pacing import Limits, Pacer, RealTimer, Timer
@@ -108,7 +108,18 @@ class App:
 
     async def start_transport(self) -> Transport:
         self.transport = make_transport(self.settings, self.dialog)
-        await self.transport.prepare()
+        try:
+            await self.transport.prepare()
+        except TokenRefused as exc:
+            raise SettingsError(
+                "setting PROPDESK_TELEGRAM_TOKEN: Telegram refused the token "
+                "(401; copy it again from @BotFather)"
+            ) from exc
+        except ApiUnreachable as exc:
+            raise SettingsError(
+                f"setting PROPDESK_TELEGRAM_API_BASE: cannot reach "
+                f"{self.settings.telegram_api_base} ({exc})"
+            ) from exc
         self._start_outbox(self.transport)
         await self.start_scheduler()
         return self.transport

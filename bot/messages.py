@@ -163,6 +163,14 @@ class OutcomeUnknown(TransientError):
     may have shown the message. Trying again may show it twice; not trying may lose it."""
 
 
+class TokenRefused(DeliveryError):
+    """401: Telegram does not know the bot's token (mistyped, or revoked with @BotFather)."""
+
+
+class ApiUnreachable(DeliveryError):
+    """The Bot API server could not be reached at all (wrong address, no network)."""
+
+
 class ChatMigrated(DeliveryError):
     def __init__(self, new_chat_id: int) -> None:
         super().__init__(f"migrated to {new_chat_id}")

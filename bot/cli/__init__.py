@@ -33,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx logs every request's URL at INFO, and a Bot API URL holds the token
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except SettingsError as exc:

@@ -46,6 +46,7 @@ from aiogram.types import (
 from pydantic import ValidationError
 
 from bot.messages import (
+    ApiUnreachable,
     BadRequest,
     CallbackAnswer,
     ChatMigrated,
@@ -57,6 +58,7 @@ from bot.messages import (
     RateLimited,
     RecipientBlocked,
     Sent,
+    TokenRefused,
     TransientError,
 )
 from bot.transports import common
@@ -235,7 +237,12 @@ class AiogramTransport:
         self.poller: Poller[Update] = Poller(self._fetch, self._feed, tracker=self.in_flight)
 
     async def prepare(self) -> None:
-        me = await self.bot.get_me()
+        try:
+            me = await self.bot.get_me()
+        except TelegramUnauthorizedError as exc:
+            raise TokenRefused(exc.message) from exc
+        except TelegramNetworkError as exc:
+            raise ApiUnreachable(exc.message) from exc
         self._username = me.username or ""
         await self._drop_leftover_webhook()
         await self._set_commands()

@@ -39,6 +39,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot.messages import (
+    ApiUnreachable,
     BadRequest,
     CallbackAnswer,
     ChatMigrated,
@@ -50,6 +51,7 @@ from bot.messages import (
     RateLimited,
     RecipientBlocked,
     Sent,
+    TokenRefused,
     TransientError,
 )
 from bot.transports import common
@@ -240,7 +242,12 @@ class PtbTransport:
         self.poller: Poller[Update] = Poller(self._fetch, self._feed, tracker=self.in_flight)
 
     async def prepare(self) -> None:
-        await self.application.initialize()  # calls getMe
+        try:
+            await self.application.initialize()  # calls getMe
+        except InvalidToken as exc:
+            raise TokenRefused("Unauthorized") from exc  # (PTB's message holds the token)
+        except NetworkError as exc:
+            raise ApiUnreachable(exc.message) from exc
         await self._drop_leftover_webhook()
         await self._set_commands()
 
