@@ -51,7 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="propdesk", description="PropDesk service desk bot")
     sub = parser.add_subparsers(dest="command")
 
-    run = sub.add_parser("run", help="run the bot against Telegram (needs PROPDESK_TELEGRAM_TOKEN)")
+    run = sub.add_parser(
+        "run",
+        help="run the bot against Telegram (needs PROPDESK_TELEGRAM_TOKEN)",
+        epilog=_settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(handler=_run)
 
@@ -103,6 +108,17 @@ def _parser() -> argparse.ArgumentParser:
     corrections.add_argument("file", help="JSON-lines file to write")
     corrections.set_defaults(handler=_lexicon_export)
     return parser
+
+
+def _settings_help() -> str:
+    """Every setting `run` reads, as environment variables (the README explains each)."""
+    lines = ["settings (environment, or the TOML file named by PROPDESK_CONFIG):"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        plain = isinstance(default, str | int | float | bool) and default != ""
+        shown = f" (default: {default})" if plain else ""
+        lines.append(f"  PROPDESK_{name.upper()}{shown}")
+    return "\n".join(lines)
 
 
 def _run(args: argparse.Namespace) -> int:

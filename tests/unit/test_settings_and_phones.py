@@ -132,3 +132,12 @@ def test_masking_keeps_first_three_and_last_four() -> None:
 def test_masking_hides_at_least_four_digits_of_any_number(number: str) -> None:
     masked = mask_phone(number)
     assert masked.count("*") >= 4 and masked.endswith(number[-4:])
+
+
+def test_run_help_lists_the_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["run", "--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    assert "PROPDESK_DATABASE_URL (default: sqlite+aiosqlite:///./data/propdesk.db)" in shown
+    assert "PROPDESK_TELEGRAM_TOKEN" in shown and "PROPDESK_DB_POOL_SIZE (default: 5)" in shown
