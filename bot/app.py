@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock
@@ -87,8 +88,7 @@ class App:
     async def create(
         cls, settings: Settings, clock: Clock | None = None, classify: Classifier | None = None
     ) -> App:
-        engine = create_engine(settings.database_url, pool_settings(settings))
-        await upgrade(engine)
+        engine = await _open_database(settings)
         uow_factory = UnitOfWorkFactory(session_factory(engine))
         clock = clock or SystemClock()
         classify = classify or await _warm_classifier()
@@ -228,6 +228,28 @@ class App:
         if self.transport is not None:
             await self.transport.close()
         await self.engine.dispose()
+
+
+async def _open_database(settings: Settings) -> AsyncEngine:
+    """The engine, at the schema's head; a database that cannot be opened (a bad URL, a
+    server that is down, a database that does not exist) is one line naming the setting."""
+    try:
+        engine = create_engine(settings.database_url, pool_settings(settings))
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise SettingsError(f"setting PROPDESK_DATABASE_URL: {_first_line(exc)}") from exc
+    try:
+        await upgrade(engine)
+    except (DBAPIError, OSError) as exc:
+        await engine.dispose()
+        raise SettingsError(
+            f"setting PROPDESK_DATABASE_URL: cannot open the database ({_first_line(exc)})"
+        ) from exc
+    return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 def pool_settings(settings: Settings) -> PoolSettings:

@@ -1,0 +1,34 @@
+"""A database that cannot be opened stops start-up with one line naming PROPDESK_DATABASE_URL:
+a URL no driver reads, a server nobody answers at, a database that does not exist."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import App
+from bot.config import Settings, SettingsError
+from tests.support.apps import settings_for
+from tests.support.people import fake_classify
+
+CASES = [
+    ("nosuchdriver://x", "Can't load plugin"),
+    ("postgresql+asyncpg://postgres@127.0.0.1:9/test", "cannot open the database"),
+]
+
+
+@pytest.mark.parametrize(("url", "said"), CASES)
+async def test_a_database_that_cannot_be_opened_is_one_line(url: str, said: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        await App.create(settings_for(url), classify=fake_classify)
+    message = str(error.value)
+    assert message.startswith("setting PROPDESK_DATABASE_URL") and said in message
+    assert "\n" not in message
+
+
+async def test_a_missing_postgresql_database_is_one_line(settings: Settings) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("needs the PostgreSQL server (this case runs in the postgres variant)")
+    url = settings.database_url.rsplit("/", 1)[0] + "/propdesk_no_such_database"
+    with pytest.raises(SettingsError) as error:
+        await App.create(settings_for(url), classify=fake_classify)
+    assert 'database "propdesk_no_such_database" does not exist' in str(error.value)
