@@ -14,6 +14,7 @@ PLAN_SECONDS = 60
 CLOSE_SECONDS = 600
 PRUNE_SECONDS = 3600
 RETENTION_SECONDS = 3600
+NOTICE_SECONDS = 30
 
 
 class PeriodicWork(Protocol):
@@ -31,6 +32,8 @@ class PeriodicWork(Protocol):
 
     async def retention_sweep(self) -> int: ...
 
+    async def notice_sweep(self) -> int: ...
+
 
 def core_jobs(work: PeriodicWork) -> list[JobSpec]:
     return [
@@ -41,4 +44,5 @@ def core_jobs(work: PeriodicWork) -> list[JobSpec]:
         JobSpec("auto-close", work.close_sweep, every(CLOSE_SECONDS)),
         JobSpec("prune-updates", work.prune_updates, every(PRUNE_SECONDS)),
         JobSpec("retention", work.retention_sweep, every(RETENTION_SECONDS)),
+        JobSpec("notices", work.notice_sweep, every(NOTICE_SECONDS)),
     ]

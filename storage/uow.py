@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.duty import DutyRepo
+from storage.notices import NoticeRepo
 from storage.privacy import PersonalDataRepo
 from storage.repositories import (
     CardRepo,
@@ -47,6 +48,7 @@ class UnitOfWork:
     surveys: SurveyRepo
     privacy: PersonalDataRepo
     duty: DutyRepo
+    notices: NoticeRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -78,6 +80,7 @@ class UnitOfWork:
         self.surveys = SurveyRepo(session)
         self.privacy = PersonalDataRepo(session)
         self.duty = DutyRepo(session)
+        self.notices = NoticeRepo(session)
         return self
 
     async def __aexit__(

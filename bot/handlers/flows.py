@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.handlers import (
+    announcements,
     buttons,
     duty,
     feedback,
@@ -30,6 +31,7 @@ ALL_FLOWS: tuple[Flow, ...] = (
     staff_cards.FLOW,
     feedback.VISIT_FLOW,
     privacy.FLOW,
+    announcements.FLOW,
 )
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in ALL_FLOWS}
 
@@ -47,6 +49,8 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     buttons.LANGUAGE,
     privacy.BUTTONS,
     duty.BUTTONS,
+    announcements.BUTTONS,
+    announcements.MANAGE,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.handlers import (
+    announcements,
     buttons,
     common,
     digests,
@@ -47,6 +48,8 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "stats": digests.on_stats,
     "export": digests.on_export,
     "ticket": digests.on_ticket,
+    "notice": announcements.on_notice,
+    "notices": announcements.on_notices,
 }
 # In groups only staff commands exist; anything else may be meant for another bot.
 GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
@@ -81,6 +84,8 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (buttons.VISIT, feedback.on_visit),
         (privacy.BUTTONS, privacy.on_callback),
         (duty.BUTTONS, duty.on_callback),
+        (announcements.BUTTONS, announcements.on_callback),
+        (announcements.MANAGE, announcements.on_manage),
     )
 }
 

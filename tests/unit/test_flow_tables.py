@@ -44,6 +44,11 @@ RELEASED_STEPS: frozenset[tuple[str, str]] = frozenset(
         ("staff", "eta"),
         ("visit", "outcome"),
         ("forget", "confirm"),
+        ("notice", "audience"),
+        ("notice", "unit"),
+        ("notice", "text"),
+        ("notice", "preview"),
+        ("notice", "when"),
     }
 )
 
