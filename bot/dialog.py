@@ -33,7 +33,16 @@ log = logging.getLogger(__name__)
 WRITER_HANDLER = 0
 WRITER_OUTBOX = 1
 
-BOT_COMMANDS: tuple[str, ...] = ("my", "cancel", "lang", "help", "start", "mydata", "forgetme")
+BOT_COMMANDS: tuple[str, ...] = (
+    "my",
+    "cancel",
+    "lang",
+    "help",
+    "start",
+    "mydata",
+    "forgetme",
+    "notices",
+)
 # Shown in groups, where only staff talk to the bot: (command, locale key).
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stats", "stats"),
