@@ -416,7 +416,8 @@ async def _send_now(ctx: Ctx) -> None:
         return
     await queue_notice(ctx.desk, started.notice, started.residents)
     stop = Button(ctx.t("notice.btn_stop"), MANAGE.encode(ManageButton.STOP, notice.id))
-    ctx.edit(ctx.t("notice.sending", id=notice.id, count=len(started.residents)), ((stop,),))
+    # a message of its own: the preview above stays readable (its buttons are stale now)
+    ctx.say(ctx.t("notice.sending", id=notice.id, count=len(started.residents)), ((stop,),))
 
 
 async def on_manage(ctx: Ctx, press: Press) -> None:

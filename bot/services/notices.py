@@ -181,11 +181,13 @@ class NoticeService:
     async def cancel(self, actor: Actor, notice_id: int) -> Notice:
         """Call off a notice that has not started."""
         notice = await self._managed(actor, notice_id)
-        if not await self.uow.notices.move(
+        moved = await self.uow.notices.move(
             notice_id, NoticeStatus.SCHEDULED, NoticeStatus.CANCELLED
-        ):
-            raise NotAllowed("notice.already_started")
+        )
         await self.uow.session.refresh(notice)
+        if not moved:
+            cancelled = notice.status == NoticeStatus.CANCELLED
+            raise NotAllowed("notice.already_cancelled" if cancelled else "notice.already_started")
         notice.finished_at = self.desk.now()
         return notice
 

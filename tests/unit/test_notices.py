@@ -194,7 +194,7 @@ async def test_scheduled_notice_goes_out_once_at_its_time_and_can_be_cancelled(
     await manager.press(cancel)
     assert "已取消" in manager.texts()
     await manager.press(cancel)  # pressed twice
-    assert "已开始发送" in manager.answers[-1].text
+    assert "已经取消" in manager.answers[-1].text
     world.app.clock.advance(seconds=6 * 3600)
     await periodic.notice_sweep()
     assert len(await notice_rows(world)) == len(BUILDING_THREE)
