@@ -383,7 +383,8 @@ async def _on_audience(ctx: Ctx, actor: Actor, press: Press) -> None:
             Button(category_label(ctx.t, code), _press(ctx, ComposeButton.CATEGORY, code))
             for code in CATEGORIES
         ]
-        ctx.say(ctx.t("notice.ask_category"), in_rows(buttons, 3))
+        drop = Button(ctx.t("notice.btn_drop"), _press(ctx, ComposeButton.DROP))
+        ctx.say(ctx.t("notice.ask_category"), (*in_rows(buttons, 3), (drop,)))
         return
     elif action == ComposeButton.CATEGORY:
         chosen = Audience(NoticeAudience.CATEGORY, home, category=press.argument)

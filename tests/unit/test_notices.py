@@ -21,7 +21,7 @@ from bot.domain.policy import (
 from bot.domain.vocabulary import SendPriority
 from storage.models import Notice, OutboxMessage, Resident
 from tests.support.apps import START
-from tests.support.world import LI, MANAGER, GroupPerson, World, staffed
+from tests.support.world import LI, MANAGER, WANG, GroupPerson, World, report, staffed
 
 SERVICE_LEAD = 2005
 BUILDING_ONE = [5101, 5102, 5103]
@@ -235,3 +235,20 @@ async def test_bad_input_is_answered_politely(world: World) -> None:
     stranger = world.person(BUILDING_ONE[0], BUILDING_ONE[0], "住户")
     await stranger.press("nx:1:stop")
     assert "只有管理人员" in stranger.answers[-1].text
+
+
+async def test_a_notice_with_a_photo_to_residents_with_open_repair_tickets(world: World) -> None:
+    await seed(world)
+    await report(world)  # 王女士 (3栋) has an open repair ticket; the seeded residents none
+    manager = world.person(MANAGER, MANAGER, "周经理")
+    await manager.say("/notice")
+    await manager.press(manager.button("某类未完成工单"))
+    await manager.press(manager.button("报修"))
+    await manager.photo("photo-file-1")
+    assert "图片已收到" in manager.texts()
+    await manager.photo("photo-file-2", caption="维修师傅明天上门复查")
+    assert "当前接收人数:<b>1</b>" in manager.texts()
+    assert any(o.photos == ("photo-file-2",) for o in manager.last)
+    await manager.press(manager.button("立即发送"))
+    [row] = await notice_rows(world)
+    assert row.chat_id == WANG and row.payload.get("photos") == ["photo-file-2"]
