@@ -12,6 +12,8 @@ from sqlalchemy import select
 from bot.clock import FixedClock
 from bot.domain.policy import (
     Actor,
+    may_address_all_properties,
+    may_manage_notice,
     may_send_notice,
     may_send_safety_notice,
     notice_priority,
@@ -46,6 +48,17 @@ def test_who_may_send_announcements() -> None:
 def test_only_managers_send_safety_notices() -> None:
     assert may_send_safety_notice(actor({"managers": "manager"}))
     assert not may_send_safety_notice(actor({"service": "lead"}))
+
+
+def test_who_may_cancel_or_stop_and_address_every_property() -> None:
+    manager = actor({"managers": "manager"})
+    assert may_manage_notice(manager, author_id=99, property_id=1)
+    assert not may_manage_notice(manager, author_id=99, property_id=2)
+    assert may_manage_notice(actor({"service": "lead"}), author_id=1, property_id=1)
+    assert not may_manage_notice(actor({"service": "lead"}), author_id=99, property_id=1)
+    assert may_manage_notice(actor({}, admin=True), author_id=99, property_id=None)
+    assert may_address_all_properties(actor({}, admin=True))
+    assert not may_address_all_properties(manager)
 
 
 def test_opt_out_priority_and_times() -> None:
