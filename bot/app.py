@@ -92,6 +92,10 @@ class App:
         uow_factory = UnitOfWorkFactory(session_factory(engine))
         clock = clock or SystemClock()
         classify = classify or await _warm_classifier()
+        if settings.faq_file:  # jieba and the FAQ index, off the event loop, before updates
+            from bot.services.faq import matcher_for
+
+            await asyncio.to_thread(matcher_for, settings)
         dialog = DialogEngine(uow_factory, settings, clock, classify)
         app = cls(settings, engine, uow_factory, dialog, clock)
         await app.sync_properties()
@@ -149,9 +153,13 @@ class App:
 
     async def _run_outbox(self, outbox: OutboxSender, stop: asyncio.Event) -> None:
         """One sender per database for now: what a dead process held is ours at once."""
-        released = await outbox.release_claims()
-        if released:
-            log.info("outbox: %s messages held by an earlier run are sent again", released)
+        try:
+            released = await outbox.release_claims()
+        except Exception:  # sending must start anyway; held rows come back at their lease
+            log.exception("outbox: claims of an earlier run not released")
+        else:
+            if released:
+                log.info("outbox: %s messages held by an earlier run are sent again", released)
         await outbox.run(stop)
 
     async def _stop_outbox(self) -> None:
@@ -190,7 +198,10 @@ class App:
         loop = asyncio.get_running_loop()
         try:
             if self._outbox_task is not None:
-                await asyncio.wait_for(asyncio.shield(self._outbox_task), deadline - loop.time())
+                with contextlib.suppress(Exception):  # a failed loop must not skip the flush
+                    await asyncio.wait_for(
+                        asyncio.shield(self._outbox_task), deadline - loop.time()
+                    )
             while loop.time() < deadline:
                 if await asyncio.wait_for(self.outbox.drain(), deadline - loop.time()) == 0:
                     break

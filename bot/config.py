@@ -155,6 +155,14 @@ class RetentionConfig(BaseModel):
     closed_ticket_days: int | None = Field(default=None, gt=0)
 
 
+class VisitorConfig(BaseModel):
+    """Visitor registration (访客登记)."""
+
+    keep_days: int = Field(default=30, gt=0)  # then the scheduler deletes the record
+    max_days_ahead: int = Field(default=7, gt=0)  # a pre-registered window ends within this
+    host_answer_minutes: int = Field(default=5, gt=0)  # then the guard decides alone
+
+
 class ExportConfig(BaseModel):
     """Managers' spreadsheet exports (`/export`, `propdesk export`)."""
 
@@ -269,6 +277,9 @@ class Settings(BaseSettings):
     # How long a request waits for a lock (SQLite's write lock, a PostgreSQL row or table lock).
     db_lock_timeout: float = Field(default=30.0, gt=0)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    visitors: VisitorConfig = Field(default_factory=VisitorConfig)
+    # The property's own questions and answers (TOML), validated at start; None: no FAQ.
+    faq_file: str | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -330,6 +341,20 @@ class Settings(BaseSettings):
             if (code, rota.team) in seen:
                 raise ValueError(f"two rotas for team {rota.team!r} at property {code!r}")
             seen.add((code, rota.team))
+        return value
+
+    @field_validator("faq_file")
+    @classmethod
+    def _valid_faq(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A bad FAQ file stops start-up with the file and the entry named."""
+        if value:
+            from bot.nlp.faq import FaqError, load_faq  # parses TOML only; no jieba here
+
+            properties = info.data.get("properties") or []
+            try:
+                load_faq(value, {p.code for p in properties})
+            except FaqError as exc:
+                raise ValueError(str(exc)) from exc
         return value
 
     @property

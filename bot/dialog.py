@@ -35,6 +35,7 @@ WRITER_OUTBOX = 1
 
 BOT_COMMANDS: tuple[str, ...] = (
     "my",
+    "visitor",
     "cancel",
     "lang",
     "help",
@@ -52,6 +53,7 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("invite", "invite"),
     ("remove", "remove"),
     ("takeover", "takeover"),
+    ("report", "report"),
     ("duty", "duty"),
     ("onduty", "onduty"),
     ("offduty", "offduty"),
@@ -174,7 +176,7 @@ class DialogEngine:
             if inc.is_private:
                 await desk.mark_reachable(inc.user_id)
             await route(ctx)
-            await self._save_state(uow, inc, ctx.state)
+            await self._save_state(uow, inc, ctx.state, had_state=stored is not None)
             reply, chats = await _queue_replies(desk, inc, ctx.reply)
             await uow.commit()
         if self.after_commit is not None:
@@ -189,7 +191,11 @@ class DialogEngine:
             return resident.locale
         return normalise_locale(inc.language_code, self._settings.locale)
 
-    async def _save_state(self, uow: UnitOfWork, inc: Incoming, state: State) -> None:
+    async def _save_state(
+        self, uow: UnitOfWork, inc: Incoming, state: State, *, had_state: bool
+    ) -> None:
+        if not state.flow and not had_state:
+            return  # nothing stored, nothing to store: no statement
         if state.flow:
             await uow.dialogs.save(
                 inc.chat_id, inc.user_id, state.flow, state.step, state.data, self._clock.now()

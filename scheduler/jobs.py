@@ -32,6 +32,8 @@ class PeriodicWork(Protocol):
 
     async def retention_sweep(self) -> int: ...
 
+    async def visitor_purge(self) -> int: ...
+
     async def notice_sweep(self) -> int: ...
 
 
@@ -44,5 +46,6 @@ def core_jobs(work: PeriodicWork) -> list[JobSpec]:
         JobSpec("auto-close", work.close_sweep, every(CLOSE_SECONDS)),
         JobSpec("prune-updates", work.prune_updates, every(PRUNE_SECONDS)),
         JobSpec("retention", work.retention_sweep, every(RETENTION_SECONDS)),
+        JobSpec("visitor-purge", work.visitor_purge, every(RETENTION_SECONDS)),
         JobSpec("notices", work.notice_sweep, every(NOTICE_SECONDS)),
     ]

@@ -195,6 +195,11 @@ class Ticket(Base):
     estimate_at: Mapped[datetime | None]
     # When the description and photos were blanked (retention, or the resident's /forgetme).
     redacted_at: Mapped[datetime | None]
+    # How the request reached the desk (`vocabulary.Channel`), and the staff member who
+    # registered it when it did not come from the resident's own Telegram chat.
+    channel: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
+    registered_by: Mapped[int | None] = mapped_column(BigInteger)
+    registered_by_name: Mapped[str | None] = mapped_column(String(64))
 
 
 class TicketEvent(Base):
@@ -466,6 +471,53 @@ class DutyCallRow(Base):
     telegram_id: Mapped[int] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(64), default="")
     kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+
+
+class Visitor(Base):
+    """访客: announced by a resident, or met at the gate by a guard; kept a limited time."""
+
+    __tablename__ = "visitors"
+    __table_args__ = (
+        Index("ix_visitors_property_created", "property_id", "created_at"),
+        Index("ix_visitors_code", "code"),
+        Index("ix_visitors_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    host_resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL")
+    )
+    host_address: Mapped[str] = mapped_column(String(128), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # expected (pre-registered) or walk_in
+    status: Mapped[str] = mapped_column(String(16))  # `vocabulary.VisitorStatus`
+    name: Mapped[str] = mapped_column(String(64))
+    people: Mapped[int] = mapped_column(Integer, default=1)
+    plate: Mapped[str] = mapped_column(String(16), default="")
+    code: Mapped[str] = mapped_column(String(8), default="")
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    registered_by: Mapped[int | None] = mapped_column(BigInteger)  # the guard, for walk-ins
+    guard_chat_id: Mapped[int | None] = mapped_column(BigInteger)  # where the guard asked
+    answer_due_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class FaqGap(Base):
+    """A question the FAQ did not answer, or whose answer the resident rejected: what the
+    FAQ should grow by (`propdesk faq gaps`, the weekly digest)."""
+
+    __tablename__ = "faq_gaps"
+    __table_args__ = (Index("ix_faq_gaps_property_at", "property_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # unanswered or rejected
+    question: Mapped[str] = mapped_column(Text)
+    entry_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime]
 
 

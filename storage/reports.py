@@ -43,6 +43,7 @@ from storage.models import (
     SurveyResponse,
     Ticket,
     TicketEvent,
+    Visitor,
 )
 
 
@@ -249,6 +250,15 @@ class ReportRepo:
         )
         return [(str(k), int(n)) for k, n in (await self.session.execute(query)).all()]
 
+    async def by_two_columns(
+        self, w: Window, first: str, second: str
+    ) -> list[tuple[str, str, int]]:
+        """Tickets reported in the window per pair of values: two breakdowns in one read."""
+        a, b = getattr(Ticket, first), getattr(Ticket, second)
+        query = select(a, b, func.count()).where(*reported_in(w)).group_by(a, b)
+        rows = (await self.session.execute(query)).all()
+        return [(str(x), str(y), int(n)) for x, y, n in rows]
+
     async def oldest_open(self, w: Window, limit: int = 3) -> list[Ticket]:
         """The tickets open at the window's end that were reported first."""
         # OFFSET 0 keeps the candidates a subquery of their own, planned for all its rows:
@@ -375,6 +385,8 @@ class ExportRepo:
                 Ticket.category,
                 Ticket.urgency,
                 Ticket.hazard,
+                Ticket.channel,
+                Ticket.registered_by_name,
                 Ticket.address,
                 Ticket.contact_name,
                 Ticket.contact_phone,
@@ -458,6 +470,31 @@ class ExportRepo:
             .where(w.holds(SurveyResponse.sent_at), *w.of_property(SurveyResponse.property_id))
             .order_by(SurveyResponse.sent_at, SurveyResponse.id)
         )
+        return self._stream(query)
+
+    def visitors(self, w: Window) -> AsyncIterator[Row[Any]]:
+        """Visitors registered in the window (records older than the keeping period are gone)."""
+        query = (
+            select(
+                Property.code,
+                Visitor.kind,
+                Visitor.status,
+                Visitor.name,
+                Visitor.people,
+                Visitor.plate,
+                Visitor.host_address,
+                Visitor.starts_at,
+                Visitor.ends_at,
+                Visitor.arrived_at,
+                Visitor.left_at,
+                Visitor.created_at,
+            )
+            .join(Property, Property.id == Visitor.property_id)
+            .where(Visitor.created_at >= w.start, Visitor.created_at < w.end)
+            .order_by(Visitor.created_at, Visitor.id)
+        )
+        if w.property_id is not None:
+            query = query.where(Visitor.property_id == w.property_id)
         return self._stream(query)
 
 

@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,10 +89,22 @@ class PropertyRepo(_Repo):
 
 
 class ResidentRepo(_Repo):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        # One update asks for its person several times (locale, reachability, the handler):
+        # found once per unit of work, while the row is still in the session.
+        self._found: dict[int, Resident] = {}
+
     async def by_telegram_id(self, telegram_id: int) -> Resident | None:
-        return await self.session.scalar(
+        known = self._found.get(telegram_id)
+        if known is not None and inspect(known).persistent:
+            return known
+        found = await self.session.scalar(
             select(Resident).where(Resident.telegram_id == telegram_id)
         )
+        if found is not None:
+            self._found[telegram_id] = found
+        return found
 
     async def get(self, resident_id: int) -> Resident | None:
         return await self.session.get(Resident, resident_id)
@@ -99,6 +122,37 @@ class ResidentRepo(_Repo):
         if property_id is not None:
             query = query.where(Resident.property_id == property_id)
         return list((await self.session.scalars(query.order_by(Resident.id))).all())
+
+    async def by_phone(self, property_id: int, phone: str) -> Sequence[Resident]:
+        """Registered residents of a property with this number (a family may share one)."""
+        query = select(Resident).where(
+            Resident.property_id == property_id,
+            Resident.phone == phone,
+            Resident.registered.is_(True),
+        )
+        return (await self.session.scalars(query.order_by(Resident.id).limit(10))).all()
+
+    async def by_joined_address(self, property_id: int, address: str) -> Resident | None:
+        """A registered resident whose building, unit and room read together as `address`."""
+        joined = Resident.building + Resident.unit + Resident.room
+        query = select(Resident).where(
+            Resident.property_id == property_id,
+            Resident.registered.is_(True),
+            joined == address,
+        )
+        return await self.session.scalar(query.order_by(Resident.id.desc()).limit(1))
+
+    async def at_address(
+        self, property_id: int, building: str, unit: str, room: str
+    ) -> Sequence[Resident]:
+        query = select(Resident).where(
+            Resident.property_id == property_id,
+            Resident.building == building,
+            Resident.unit == unit,
+            Resident.room == room,
+            Resident.registered.is_(True),
+        )
+        return (await self.session.scalars(query.order_by(Resident.id).limit(10))).all()
 
     async def set_active(self, telegram_id: int, active: bool, now: datetime) -> int:
         result = await self.session.execute(
@@ -137,6 +191,25 @@ class TicketRepo(_Repo):
             .limit(limit)
         )
         return (await self.session.scalars(query)).all()
+
+    async def open_for_caller(
+        self, property_id: int, resident_id: int | None, phone: str, since: datetime
+    ) -> Sequence[Ticket]:
+        """Open tickets of one caller (by resident, or by phone when unregistered) created
+        since a moment: what a second registration of the same call would duplicate."""
+        who = Ticket.resident_id == resident_id if resident_id is not None else None
+        if phone:
+            by_phone = Ticket.contact_phone == phone
+            who = by_phone if who is None else or_(who, by_phone)
+        if who is None:
+            return ()
+        query = select(Ticket).where(
+            Ticket.property_id == property_id,
+            Ticket.created_at >= since,
+            Ticket.status.in_(("new", "accepted", "in_progress", "waiting")),
+            who,
+        )
+        return (await self.session.scalars(query.order_by(Ticket.id).limit(5))).all()
 
     async def add_event(self, event: TicketEvent) -> TicketEvent:
         self.session.add(event)

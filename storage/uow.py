@@ -26,6 +26,7 @@ from storage.repositories import (
     TicketRepo,
     UpdateLog,
 )
+from storage.visitors import FaqGapRepo, VisitorRepo
 
 
 class UnitOfWork:
@@ -48,6 +49,8 @@ class UnitOfWork:
     surveys: SurveyRepo
     privacy: PersonalDataRepo
     duty: DutyRepo
+    visitors: VisitorRepo
+    faq_gaps: FaqGapRepo
     notices: NoticeRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -80,6 +83,8 @@ class UnitOfWork:
         self.surveys = SurveyRepo(session)
         self.privacy = PersonalDataRepo(session)
         self.duty = DutyRepo(session)
+        self.visitors = VisitorRepo(session)
+        self.faq_gaps = FaqGapRepo(session)
         self.notices = NoticeRepo(session)
         return self
 

@@ -1,4 +1,4 @@
-"""`propdesk` command line: run, migrate, demo, eval, digest, export, lexicon.
+"""`propdesk` command line: run, migrate, demo, eval, digest, export, faq, lexicon.
 
 The parser and the thin handlers live here; each command's body is a module of this package
 (`digest`, `lexicon`, `classifier`, `demo`), imported only when that command runs.
@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--property", help="property code (default: every property)")
     export.add_argument("--out", required=True, help="the .xlsx file to write")
     export.set_defaults(handler=_export)
+
+    faq = sub.add_parser("faq", help="the property FAQ (faq_file)")
+    faq_sub = faq.add_subparsers(dest="faq_command", required=True)
+    gaps = faq_sub.add_parser("gaps", help="questions the FAQ did not answer or that were rejected")
+    gaps.add_argument("--days", type=int, default=30, help="how far back (default: 30)")
+    gaps.set_defaults(handler=_faq_gaps)
 
     lexicon = sub.add_parser("lexicon", help="classifier lexicon tools")
     lexicon_sub = lexicon.add_subparsers(dest="lexicon_command", required=True)
@@ -195,6 +201,12 @@ def _export(args: argparse.Namespace) -> int:
     return asyncio.run(
         write_export_file(load_settings(), args.first, args.last, args.property, Path(args.out))
     )
+
+
+def _faq_gaps(args: argparse.Namespace) -> int:
+    from bot.cli.faq import print_gaps
+
+    return asyncio.run(print_gaps(load_settings(), args.days))
 
 
 def _lexicon_suggest(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
 from storage.models import Ticket
 
 SCRIPT = Path(__file__).with_name("demo_script.toml")
+FAQ = Path(__file__).resolve().parents[2] / "examples" / "faq.toml"  # in a source checkout
 INVITE_CODE = re.compile(r"\b([2-9A-HJ-NP-Z]{8})\b")
 
 
@@ -125,6 +126,7 @@ def demo_settings(script: dict[str, Any], base_url: str, transport: str, folder:
             "database_url": f"sqlite+aiosqlite:///{folder / 'demo.db'}",
             "properties": [script["property"]],
             "admin_ids": [script["staff"]["admin_id"]],
+            "faq_file": str(FAQ) if FAQ.exists() else None,
         }
     )
 
@@ -188,7 +190,38 @@ async def play(demo: Demo, script: dict[str, Any]) -> None:
     stars = demo.last_with(residents[0].id, "⭐⭐⭐⭐⭐")
     await residents[0].press(stars, "⭐⭐⭐⭐⭐")
     await demo.settle()
+    await front_desk(demo, script["front_desk"], admin, residents[0], groups["security"].id)
     await next_morning_digest(demo)
+
+
+async def front_desk(
+    demo: Demo, desk: dict[str, Any], admin: SimUser, resident: SimUser, gate: int
+) -> None:
+    """A phone request for a caller without Telegram, a visitor, and an FAQ answer."""
+    print_marker(demo.emu, "the front desk")
+    await demo.say(admin, "/new")
+    await demo.press(admin, desk["channel"])
+    caller = desk["caller"]
+    await demo.say(admin, caller["phone"])
+    await demo.say(admin, caller["name"])
+    await demo.press(admin, caller["building"])
+    await demo.press(admin, caller["unit"])
+    await demo.say(admin, caller["room"])
+    await demo.say(admin, caller["problem"])
+    await demo.press(admin, desk["file"])
+
+    visitor = desk["visitor"]
+    await demo.say(resident, "/visitor")
+    await demo.say(resident, visitor["name"])
+    await demo.press(resident, visitor["people"])
+    await demo.say(resident, visitor["plate"])
+    local = demo.clock.now().astimezone(demo.app.settings.tz)
+    start, end = local + timedelta(hours=1), local + timedelta(hours=3)
+    await demo.say(resident, f"{start:%H:%M}-{end:%H:%M}")
+    await demo.press(admin, visitor["arrived"], gate)
+
+    await demo.say(resident, desk["question"])
+    await demo.press(resident, desk["helped"])
 
 
 async def next_morning_digest(demo: Demo) -> None:

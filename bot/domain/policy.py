@@ -474,6 +474,79 @@ def retention_cutoff(now: datetime, keep_days: int | None) -> datetime | None:
     return None if keep_days is None else now - timedelta(days=keep_days)
 
 
+# --- front desk ----------------------------------------------------------------------------
+
+# Two registrations of one caller within this window are probably the same call.
+DUPLICATE_CALLER_WINDOW = timedelta(hours=2)
+
+
+def may_register_requests(actor: Actor) -> bool:
+    """`/new` (代客登记): the service team (the front desk), and leads, managers and admins
+    of any team, who also take calls."""
+    return (
+        actor.is_manager
+        or actor.role_in(Team.SERVICE) is not None
+        or Role.LEAD in actor.roles.values()
+    )
+
+
+def may_report_finding(actor: Actor) -> bool:
+    """`/report` (巡查发现): every staff member may report a common-area problem."""
+    return actor.is_staff
+
+
+def may_confirm_by_phone(actor: Actor, ticket: TicketLike) -> bool:
+    """Recording what a caller without Telegram said about a fix: whoever may work on the
+    ticket's card, and the service team that registered the call."""
+    if not _same_property(actor, ticket):
+        return False
+    return may_act_on_ticket(actor, ticket, CardAction.ACCEPT) or may_register_requests(actor)
+
+
+def is_possible_duplicate(registered_at: datetime, now: datetime) -> bool:
+    """An open ticket of the same caller registered this recently is shown before filing."""
+    return now - registered_at <= DUPLICATE_CALLER_WINDOW
+
+
+def confirms_by_phone(resident_telegram_id: int | None, resident_active: bool) -> bool:
+    """A caller without a Telegram account (or who blocked the bot) hears nothing from us:
+    staff confirm the fix with them by phone and record the answer and the stars."""
+    return resident_telegram_id is None or not resident_active
+
+
+# --- visitors ------------------------------------------------------------------------------
+
+
+def visitor_window_refusal(
+    now: datetime, starts: datetime, ends: datetime, max_days_ahead: int
+) -> str | None:
+    """Why a pre-registered visit's window is refused (a locale key), or None when fine:
+    it must end after it starts, not be over already, and end within `max_days_ahead`."""
+    if ends <= starts:
+        return "visitor.window_backwards"
+    if ends <= now:
+        return "visitor.window_past"
+    if ends > now + timedelta(days=max_days_ahead):
+        return "visitor.window_too_far"
+    return None
+
+
+def may_guard_visitors(actor: Actor) -> bool:
+    """Marking arrivals and departures and registering walk-ins: the security team,
+    managers and admins."""
+    return actor.is_manager or actor.role_in(Team.SECURITY) is not None
+
+
+def host_answer_counts(now: datetime, answer_due_at: datetime | None) -> bool:
+    """A host's answer to a walk-in counts until the guard's wait is over."""
+    return answer_due_at is not None and now <= answer_due_at
+
+
+def visitor_purge_cutoff(now: datetime, keep_days: int) -> datetime:
+    """Visitor records registered before this are deleted."""
+    return now - timedelta(days=keep_days)
+
+
 # --- announcements -------------------------------------------------------------------------
 
 NOTICE_TEXT_LIMIT = 3500  # Telegram's 4096, less the heading and the escaping's growth

@@ -117,6 +117,32 @@ class Handover(StrEnum):
     KEEP = "keep"  # the holder keeps it
 
 
+class Channel(StrEnum):
+    """How a request reached the desk: the resident's own chat, or registered by staff."""
+
+    TELEGRAM = "telegram"
+    PHONE = "phone"
+    WALK_IN = "walk_in"
+    EMAIL = "email"
+    OTHER = "other"
+    PATROL = "patrol"  # found by staff on patrol: a common area, no resident
+
+
+class VisitorKind(StrEnum):
+    EXPECTED = "expected"  # pre-registered by the resident
+    WALK_IN = "walk_in"  # met at the gate by a guard
+
+
+class VisitorStatus(StrEnum):
+    EXPECTED = "expected"  # announced, not here yet
+    ASKING = "asking"  # a walk-in: the host was asked
+    LET_IN = "let_in"  # the host said yes
+    REFUSED = "refused"  # the host does not know them
+    GUARD = "guard"  # nobody to ask, or no answer in time: the guard decides
+    ARRIVED = "arrived"
+    LEFT = "left"
+
+
 class HotlineKind(StrEnum):
     """Keys of a property's `hotlines` setting."""
 
@@ -133,6 +159,9 @@ ROLES: tuple[str, ...] = tuple(Role)
 CATEGORIES: tuple[str, ...] = tuple(Category)
 URGENCIES: tuple[str, ...] = tuple(Urgency)
 HAZARDS: tuple[str, ...] = tuple(Hazard)
+CHANNELS: tuple[str, ...] = tuple(Channel)
+# What staff pick at `/new`: the ways a resident reaches the front desk.
+DESK_CHANNELS: tuple[str, ...] = (Channel.PHONE, Channel.WALK_IN, Channel.EMAIL, Channel.OTHER)
 RATING_OPEN_STATES: tuple[str, ...] = (
     RatingState.SCHEDULED,
     RatingState.ASKED,

@@ -11,11 +11,12 @@ import logging
 import secrets
 
 from bot.domain.policy import card_teams, new_card_priority
-from bot.domain.vocabulary import DutyCall, Team
+from bot.domain.vocabulary import Channel, DutyCall, Team
 from bot.handlers.base import shorten
 from bot.handlers.buttons import CARD, RESOLVED, CardButton, ResolvedButton
 from bot.handlers.presenters import (
     category_label,
+    channel_label,
     duration,
     local_time,
     team_label,
@@ -71,6 +72,15 @@ def card_text(t: Translator, desk: Desk, ticket: Ticket, extra: str = "") -> str
         ),
         t("card.description", text=shorten(t.redact(ticket.description), CARD_DESCRIPTION_LIMIT)),
     ]
+    if ticket.channel and ticket.channel != Channel.TELEGRAM:  # registered by staff
+        lines.insert(
+            2,
+            t(
+                "card.registered",
+                channel=channel_label(t, ticket.channel),
+                name=ticket.registered_by_name or "",
+            ),
+        )
     if ticket.photo_file_ids:
         lines.append(t("report.photos", count=len(ticket.photo_file_ids)))
     lines.append(

@@ -27,11 +27,12 @@ from bot.domain.policy import (
     performance_teams,
     ticket_readable_in_group,
 )
-from bot.domain.vocabulary import CATEGORIES, SendPriority
+from bot.domain.vocabulary import CATEGORIES, Channel, SendPriority
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator
 from bot.handlers.presenters import (
     category_label,
+    channel_label,
     local_time,
     status_label,
     team_label,
@@ -102,6 +103,21 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
     if digest.by_team:
         pairs = [(team_label(t, code), n) for code, n in digest.by_team]
         lines.append(t("digest.by_team", items=_items(t, pairs)))
+    if any(code != Channel.TELEGRAM for code, _ in digest.by_channel):
+        pairs = [(channel_label(t, code), n) for code, n in digest.by_channel]
+        lines.append(t("digest.by_channel", items=_items(t, pairs)))
+    if digest.visitors_expected or digest.visitors_walk_in:
+        lines.append(
+            t(
+                "digest.visitors",
+                expected=digest.visitors_expected,
+                walk_in=digest.visitors_walk_in,
+                arrived=digest.visitors_arrived,
+            )
+        )
+    if digest.faq_gaps and digest.period.kind == "week":
+        lines.append(t("digest.faq_gaps", count=digest.faq_gaps))
+        lines += [t("digest.faq_gap", question=shorten(q, 60)) for q in digest.faq_gap_questions]
     lines.append(_oldest(t, digest))
     if digest.on_duty:
         teams = [

@@ -10,11 +10,13 @@ from bot.handlers import (
     duty,
     feedback,
     followup,
+    frontdesk,
     my_tickets,
     privacy,
     registration,
     reporting,
     staff_cards,
+    visitors,
 )
 from bot.handlers.base import Ctx
 from bot.handlers.flow import CallbackCodec, Flow, Handler, StepSpec
@@ -31,6 +33,8 @@ ALL_FLOWS: tuple[Flow, ...] = (
     staff_cards.FLOW,
     feedback.VISIT_FLOW,
     privacy.FLOW,
+    frontdesk.FLOW,
+    visitors.FLOW,
     announcements.FLOW,
 )
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in ALL_FLOWS}
@@ -49,6 +53,11 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     buttons.LANGUAGE,
     privacy.BUTTONS,
     duty.BUTTONS,
+    frontdesk.BUTTONS,
+    frontdesk.PHONE_BUTTONS,
+    visitors.FORM,
+    visitors.GATE,
+    visitors.HOST,
     announcements.BUTTONS,
     announcements.MANAGE,
 )

@@ -95,3 +95,29 @@ def parse_id(text: str | None) -> int | None:
         return None
     value = int(text)
     return value if value <= MAX_ID else None
+
+
+_WINDOW = re.compile(
+    r"^(?:(?:(?P<y>\d{4})[-/.])?(?P<mo>\d{1,2})[-/.](?P<d>\d{1,2})\s+)?"
+    r"(?P<h1>\d{1,2})[:：](?P<m1>\d{2})\s*[-~～]\s*(?P<h2>\d{1,2})[:：](?P<m2>\d{2})$"
+)
+
+
+def parse_local_window(text: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    """ "14:00-16:00" (today), "12-08 14:00-16:00" or "2026-12-08 14:00-16:00", local time;
+    None when it does not read as a window (whether it is allowed is policy's question)."""
+    match = _WINDOW.match(clean_text(text))
+    if match is None:
+        return None
+    local_now = now.astimezone(tz)
+    try:
+        day = (
+            int(match["y"] or local_now.year),
+            int(match["mo"] or local_now.month),
+            int(match["d"] or local_now.day),
+        )
+        starts = datetime(*day, int(match["h1"]), int(match["m1"]), tzinfo=tz)
+        ends = datetime(*day, int(match["h2"]), int(match["m2"]), tzinfo=tz)
+    except ValueError:
+        return None
+    return starts, ends

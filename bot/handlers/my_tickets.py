@@ -12,6 +12,7 @@ from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text
 from bot.handlers.presenters import (
     category_label,
+    channel_label,
     local_time,
     status_label,
     team_label,
@@ -248,6 +249,7 @@ def event_words(ctx: Ctx, event: TicketEvent) -> str:
         "category": lambda: t("event.category", new=category_label(t, new)),
         "urgency": lambda: t("event.urgency", new=urgency_label(t, new)),
         "info": lambda: t("event.info", note=note or "📷"),
+        "registered": lambda: t("event.registered", channel=channel_label(t, new), name=note),
     }
     if event.kind in labels:
         return labels[event.kind]()

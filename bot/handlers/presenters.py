@@ -20,6 +20,10 @@ def status_label(t: Translator, code: str) -> str:
     return t(f"status.{code}")
 
 
+def channel_label(t: Translator, code: str) -> str:
+    return t(f"channel.{code}")
+
+
 def team_label(t: Translator, code: str) -> str:
     return t(f"team.{code}")
 

@@ -13,7 +13,7 @@ from bot.domain.policy import (
     opens_as_emergency,
     safety_advice_key,
 )
-from bot.domain.vocabulary import CATEGORIES, Urgency
+from bot.domain.vocabulary import CATEGORIES, Category, Urgency
 from bot.handlers import registration
 from bot.handlers.base import Ctx, in_rows, new_token, shorten
 from bot.handlers.cards import post_cards
@@ -26,8 +26,10 @@ from bot.handlers.presenters import (
     urgency_label,
 )
 from bot.messages import Button, Keyboard
+from bot.nlp.faq import FaqEntry
 from bot.services.desk import Draft, address_of
 from bot.services.duty import DutyService
+from bot.services.faq import Faq
 from bot.services.phones import mask_phone
 from storage.models import Resident, Ticket
 
@@ -38,6 +40,7 @@ class Step(FlowStep):
     CONFIRM = "confirm"
     CATEGORY = "category"
     PHOTOS = "photos"
+    FAQ = "faq"  # an inquiry answered from the property's FAQ: helped, or ask staff
 
 
 class DraftButton(StrEnum):
@@ -49,6 +52,8 @@ class DraftButton(StrEnum):
     EDIT_DETAILS = "edit"
     CANCEL = "x"
     EMERGENCY = "sos"
+    FAQ_HELPED = "faq"
+    FAQ_ASK_STAFF = "staff"
 
 
 BUTTONS = CallbackCodec(
@@ -218,12 +223,80 @@ async def _after_classification(ctx: Ctx, resident: Resident, draft: Draft) -> N
     if opens_as_emergency(draft.urgency, resident_pressed_alarm=False):
         await _open_emergency(ctx, resident, draft)
         return
+    if draft.category == Category.INQUIRY and await _answered_from_faq(ctx, resident, draft):
+        return
     if draft.category == "other":
         ctx.goto(Step.CATEGORY)
         ctx.say(ctx.t("report.unsure_category"), _category_buttons(ctx))
         return
     ctx.goto(Step.CONFIRM)
     await _show_draft(ctx)
+
+
+async def _answered_from_faq(ctx: Ctx, resident: Resident, draft: Draft) -> bool:
+    """A question the property's FAQ answers confidently is answered at once (once per
+    draft); one it cannot answer is recorded for the FAQ to grow by."""
+    if ctx.state.data.get("faq_tried"):
+        return False
+    ctx.state.data["faq_tried"] = True
+    faq = Faq(ctx.desk)
+    entry = await faq.answer(resident, draft.description)
+    if entry is None:
+        await faq.record_gap(resident, draft.description, "unanswered")
+        return False
+    ctx.goto(Step.FAQ, faq=entry.id)
+    ctx.say(_faq_text(ctx, entry), _faq_buttons(ctx))
+    return True
+
+
+async def _show_faq(ctx: Ctx) -> None:
+    entry = await Faq(ctx.desk).entry(str(ctx.state.data.get("faq", "")))
+    if entry is None:
+        ctx.goto(Step.CONFIRM)
+        await _show_draft(ctx)
+        return
+    ctx.say(_faq_text(ctx, entry), _faq_buttons(ctx))
+
+
+async def _faq_helped(ctx: Ctx) -> None:
+    if ctx.state.step != Step.FAQ:
+        ctx.toast(ctx.t("common.stale_button"))
+        return
+    ctx.toast()
+    entry = await Faq(ctx.desk).entry(str(ctx.state.data.get("faq", "")))
+    ctx.finish()
+    ctx.edit(_faq_text(ctx, entry) if entry else ctx.t("faq.thanks"))
+    ctx.say(ctx.t("faq.thanks"))
+
+
+async def _faq_ask_staff(ctx: Ctx) -> None:
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    if ctx.state.step != Step.FAQ or resident is None:
+        ctx.toast(ctx.t("common.stale_button"))
+        return
+    ctx.toast()
+    faq = Faq(ctx.desk)
+    entry = await faq.entry(str(ctx.state.data.get("faq", "")))
+    draft = _draft(ctx)
+    await faq.record_gap(resident, draft.description, "rejected", entry.id if entry else None)
+    if entry is not None:
+        ctx.edit(_faq_text(ctx, entry))
+    ctx.goto(Step.CONFIRM)
+    await _show_draft(ctx)
+
+
+def _faq_text(ctx: Ctx, entry: FaqEntry) -> str:
+    return ctx.t("faq.answer", question=entry.question, answer=entry.answer)
+
+
+def _faq_buttons(ctx: Ctx) -> Keyboard:
+    d = ctx.state.data["draft_id"]
+    return (
+        (
+            Button(ctx.t("faq.btn_helped"), BUTTONS.encode(DraftButton.FAQ_HELPED, d)),
+            Button(ctx.t("faq.btn_ask_staff"), BUTTONS.encode(DraftButton.FAQ_ASK_STAFF, d)),
+        ),
+    )
 
 
 async def _open_emergency(
@@ -377,6 +450,8 @@ _ON_BUTTON: dict[DraftButton, Callable[[Ctx], Awaitable[None]]] = {
     DraftButton.EDIT_DETAILS: _edit_details,
     DraftButton.CANCEL: _cancel,
     DraftButton.EMERGENCY: _mark_emergency,
+    DraftButton.FAQ_HELPED: _faq_helped,
+    DraftButton.FAQ_ASK_STAFF: _faq_ask_staff,
 }
 
 FLOW = Flow(
@@ -386,6 +461,7 @@ FLOW = Flow(
         Step.CONFIRM: StepSpec(on_message, _show_draft, takes_photos=True),
         Step.CATEGORY: StepSpec(on_message, _ask_category, takes_photos=True),
         Step.PHOTOS: StepSpec(on_message, ask_photos, takes_photos=True),
+        Step.FAQ: StepSpec(on_message, _show_faq, takes_photos=True),
     },
     restart=restart,
     summary="a report: description, then the classified draft to confirm, correct or add to",

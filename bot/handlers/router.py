@@ -13,12 +13,14 @@ from bot.handlers import (
     feedback,
     flows,
     followup,
+    frontdesk,
     my_tickets,
     privacy,
     registration,
     reporting,
     staff_admin,
     staff_cards,
+    visitors,
 )
 from bot.handlers.base import Ctx
 from bot.handlers.flow import CallbackCodec, Press
@@ -48,6 +50,9 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "stats": digests.on_stats,
     "export": digests.on_export,
     "ticket": digests.on_ticket,
+    "new": frontdesk.on_new,
+    "report": frontdesk.on_report,
+    "visitor": visitors.on_visitor,
     "notice": announcements.on_notice,
     "notices": announcements.on_notices,
 }
@@ -65,6 +70,8 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "stats": digests.on_stats,
     "export": digests.on_export,
     "ticket": digests.on_ticket,
+    "report": frontdesk.on_group_report,
+    "visitor": visitors.on_group_visitor,
 }
 
 # Each button family's codec and the handler of its presses.
@@ -84,6 +91,11 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (buttons.VISIT, feedback.on_visit),
         (privacy.BUTTONS, privacy.on_callback),
         (duty.BUTTONS, duty.on_callback),
+        (frontdesk.BUTTONS, frontdesk.on_callback),
+        (frontdesk.PHONE_BUTTONS, frontdesk.on_phone_confirmation),
+        (visitors.FORM, visitors.on_form_button),
+        (visitors.GATE, visitors.on_gate_button),
+        (visitors.HOST, visitors.on_host_button),
         (announcements.BUTTONS, announcements.on_callback),
         (announcements.MANAGE, announcements.on_manage),
     )

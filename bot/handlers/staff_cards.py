@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.domain.vocabulary import CATEGORIES, TEAMS, URGENCIES, CardAction
+from bot.handlers import frontdesk
 from bot.handlers.base import Ctx, in_rows
 from bot.handlers.buttons import CARD, POOL, CardButton
 from bot.handlers.cards import (
@@ -29,6 +30,7 @@ from bot.i18n import Translator
 from bot.messages import Button, Outgoing
 from bot.services.cards import CardBook
 from bot.services.dispatch import Conflict, Dispatch
+from bot.services.frontdesk import FrontDesk
 from bot.services.lifecycle import IllegalTransition, Status, next_status
 from bot.services.phones import display_phone
 from bot.services.staff import Actor, NotAllowed, StaffService
@@ -124,8 +126,11 @@ async def _complete(
     await d.complete(actor, ticket, note, photos)
     ctx.finish()
     ctx.toast(ctx.t("staff.completed_toast"))
-    ctx.say(ctx.t("staff.completed", number=ticket.number))
     await refresh_cards(ctx.desk, ticket)
+    if await FrontDesk(ctx.desk).confirms_by_phone(ticket):
+        await frontdesk.ask_phone_confirmation(ctx, ticket)  # nobody to tell in Telegram
+        return
+    ctx.say(ctx.t("staff.completed", number=ticket.number))
     await notify_resident(
         ctx.desk,
         ticket,

@@ -90,7 +90,10 @@ class Desk:
         return await self._uow.residents.set_active(telegram_id, False, self.now()) > 0
 
     async def mark_reachable(self, telegram_id: int) -> None:
-        await self._uow.residents.set_active(telegram_id, True, self.now())
+        """Someone wrote to us, so we can write to them (no write when nothing changes)."""
+        resident = await self.resident(telegram_id)
+        if resident is not None and not resident.active:
+            resident.active, resident.updated_at = True, self.now()
 
     # properties ------------------------------------------------------------------------
     async def properties(self) -> Sequence[Property]:
@@ -158,6 +161,12 @@ class Desk:
         )
         await self.record(ticket, "plan", actor_kind="system", new=plan.code)
         return ticket
+
+    async def new_ticket(
+        self, property_id: int, category: str, urgency: str, team: str, **fields: Any
+    ) -> Ticket:
+        """A numbered ticket with its deadlines and timers; `fields` fill in the rest."""
+        return await self._new_ticket(property_id, category, urgency, team, **fields)
 
     async def _new_ticket(
         self, property_id: int, category: str, urgency: str, team: str, **fields: Any

@@ -18,7 +18,13 @@ Definitions (README "Digests and figures" says the same):
   resolved by the period's end. None when there were none.
 - **ratings**: answered in the period; low = 1-2 stars; of the low ones, how many have a
   return visit (回访) and how many of those have their outcome recorded.
-- **by category / by team**: tickets reported in the period.
+- **by category / by team / by channel**: tickets reported in the period; the channel says
+  how each arrived (the resident's Telegram, registered by the front desk by phone, walk-in,
+  email or otherwise, or found by staff on patrol).
+- **visitors**: visits registered in the period (announced by residents, walk-ins met by a
+  guard) and how many of them arrived.
+- **FAQ gaps**: questions the FAQ did not answer, or whose answer the resident rejected,
+  in the period (weekly digests list the latest five).
 - **on duty**: per person on duty, the emergencies whose card reached them privately in the
   period (outside business hours), how many were accepted within the response time, how many
   they hold, and how many are resolved.
@@ -40,16 +46,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.domain.vocabulary import VisitorKind
 from bot.services.desk import Desk, uow_of
 from bot.services.duty import DutyCallFigures, duty_figures, duty_roster
 from bot.services.hotspots import Hotspots, hotspots_of
 from storage.duty import DutyRepo
 from storage.models import Property
 from storage.reports import FeedbackRepo, GroupFigures, PerformanceRepo, ReportRepo, Window
+from storage.visitors import FaqGapRepo, VisitorRepo
 
 PeriodKind = Literal["day", "week", "month", "today"]
 CHART_DAYS = 7
 OLDEST_LIMIT = 3
+FAQ_GAP_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,15 @@ class Digest:
     duty: tuple[DutyCallFigures, ...] = ()
     # who was on duty in the period, per team (rota and marks; empty without settings)
     on_duty: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # How the period's tickets arrived (`vocabulary.Channel`): Telegram, the front desk, patrol.
+    by_channel: tuple[tuple[str, int], ...] = ()
+    # Visitors registered in the period: announced by residents, walk-ins, and arrivals.
+    visitors_expected: int = 0
+    visitors_walk_in: int = 0
+    visitors_arrived: int = 0
+    # Questions the FAQ did not answer or whose answer was rejected (weekly digests list some).
+    faq_gaps: int = 0
+    faq_gap_questions: tuple[str, ...] = ()
     days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
     previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
     teams: tuple[GroupFigures, ...] = ()  # weekly: each team's performance in the period
@@ -195,6 +213,11 @@ async def compute(
     ratings = await feedback.ratings(w)
     survey = await feedback.survey(w)
     oldest = await reports.oldest_open(w, OLDEST_LIMIT)
+    team_channel = await reports.by_two_columns(w, "team", "channel")
+    visits = await VisitorRepo(session).counts(prop.id, period.start, period.end)
+    gaps = FaqGapRepo(session)
+    gap_count = await gaps.count(prop.id, period.start, period.end)
+    gap_questions = await gaps.latest(prop.id, period.start, period.end, FAQ_GAP_LIMIT)
     digest = Digest(
         property_code=prop.code,
         property_name=prop.name,
@@ -219,7 +242,13 @@ async def compute(
         survey_count=survey.count,
         survey_average=survey.average,
         by_category=tuple(await reports.by_column(w, "category")),
-        by_team=tuple(await reports.by_column(w, "team")),
+        by_team=_totals(team_channel, 0),
+        by_channel=_totals(team_channel, 1),
+        visitors_expected=visits.get(VisitorKind.EXPECTED, 0),
+        visitors_walk_in=visits.get(VisitorKind.WALK_IN, 0),
+        visitors_arrived=visits["arrived"],
+        faq_gaps=gap_count,
+        faq_gap_questions=tuple(gap_questions),
         oldest_open=tuple(
             OldTicket(t.number, t.description, period.end - t.created_at) for t in oldest
         ),
@@ -239,6 +268,15 @@ async def compute(
             hotspots=await hotspots_of(session, prop.id, period.end),
         )
     return digest
+
+
+def _totals(rows: list[tuple[str, str, int]], side: int) -> tuple[tuple[str, int], ...]:
+    """One breakdown of a two-column count, most first (as `by_column` orders)."""
+    totals: dict[str, int] = {}
+    for first, second, count in rows:
+        key = second if side else first
+        totals[key] = totals.get(key, 0) + count
+    return tuple(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 async def chart_days(

@@ -269,6 +269,37 @@ class Dispatch:
             photos=photos,
         )
 
+    # a caller without Telegram, through staff on the phone -----------------------------
+    async def close_for_caller(self, actor: Actor, ticket: Ticket) -> TicketEvent:
+        """The caller told staff the fix works: closed as their own "solved" would close it."""
+        return await self._move(
+            ticket, "confirm", actor, event_kind="confirmed_by_phone", closed_at=self.desk.now()
+        )
+
+    async def reopen_for_caller(self, actor: Actor, ticket: Ticket, reason: str) -> TicketEvent:
+        """The caller told staff it is not fixed: back to the team's pool, as `reopen`."""
+        now = self.desk.now()
+        due = self.desk.sla.deadlines(ticket.category, ticket.urgency, now)
+        event = await self._move(
+            ticket,
+            "reopen",
+            actor,
+            note=reason[:NOTE_LIMIT],
+            assignee_id=None,
+            assignee_name=None,
+            accepted_at=None,
+            resolved_at=None,
+            closed_at=None,
+            response_due_at=due.response_due,
+            resolution_due_at=due.resolution_due,
+            sla_stage="",
+            escalations=0,
+            resident_warned_at=None,
+        )
+        reschedule(ticket, self.desk.settings.escalation)
+        await Ratings(self.desk).open_return_visit(ticket, "not_solved")
+        return event
+
     # internals -------------------------------------------------------------------------
     async def auto_close(self, ticket: Ticket) -> TicketEvent:
         """A fix the resident neither confirmed nor disputed in time closes by itself."""

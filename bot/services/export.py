@@ -87,6 +87,8 @@ TICKET_COLUMNS = (
     Column("col_category", 10),
     Column("col_urgency", 8),
     Column("col_hazard", 8),
+    Column("col_channel", 10),
+    Column("col_registered_by", 12),
     Column("col_address", 20),
     Column("col_contact", 12),
     Column("col_phone", 15),
@@ -147,6 +149,20 @@ PERFORMANCE_COLUMNS = (
     Column("col_low_ratings", 8),
     Column("col_reopened_n", 8),
     Column("col_visits_done", 8),
+)
+VISITOR_COLUMNS = (
+    Column("col_property", 12),
+    Column("col_visitor_kind", 10),
+    Column("col_status", 10),
+    Column("col_visitor", 14),
+    Column("col_people", 6),
+    Column("col_plate", 12),
+    Column("col_address", 20),
+    Column("col_window_start", 17),
+    Column("col_window_end", 17),
+    Column("col_arrived", 17),
+    Column("col_left", 17),
+    Column("col_registered", 17),
 )
 TEAM_COLUMNS = (Column("col_team", 14), *PERFORMANCE_COLUMNS)
 STAFF_COLUMNS = (Column("col_staff", 14), Column("col_staff_id", 14), *PERFORMANCE_COLUMNS)
@@ -246,6 +262,8 @@ def _ticket_row(w: _Writer) -> Callable[[WriteOnlyWorksheet, Any], list[Any]]:
             w.code("category", r.category),
             w.code("urgency", r.urgency),
             r.hazard,
+            w.code("channel", r.channel),
+            w.text(ws, r.registered_by_name),
             w.text(ws, r.address),
             w.text(ws, r.contact_name),
             w.phone(r.contact_phone),
@@ -349,6 +367,26 @@ def _survey_row(w: _Writer) -> Callable[[WriteOnlyWorksheet, Any], list[Any]]:
     return convert
 
 
+def _visitor_row(w: _Writer) -> Callable[[WriteOnlyWorksheet, Any], list[Any]]:
+    def convert(ws: WriteOnlyWorksheet, r: Any) -> list[Any]:
+        return [
+            r.code,
+            w.code("export.visitor_kind", r.kind),
+            w.code("export.visitor_status", r.status),
+            w.text(ws, r.name),
+            r.people,
+            r.plate or None,
+            w.text(ws, r.host_address),
+            w.time(r.starts_at),
+            w.time(r.ends_at),
+            w.time(r.arrived_at),
+            w.time(r.left_at),
+            w.time(r.created_at),
+        ]
+
+    return convert
+
+
 async def write_export(
     session: AsyncSession,
     window: Window,
@@ -375,6 +413,9 @@ async def write_export(
         writer, "sheet_surveys", SURVEY_COLUMNS, repo.surveys(window), _survey_row(writer)
     )
     _write_performance(writer, await performance_of(session, window))
+    await _write_rows(
+        writer, "sheet_visitors", VISITOR_COLUMNS, repo.visitors(window), _visitor_row(writer)
+    )
     writer.book.save(target)
     return ExportSummary(tickets, events, ratings, surveys)
 

@@ -18,9 +18,10 @@ import contextlib
 import logging
 import os
 import random
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.clock import Clock
@@ -288,6 +289,8 @@ class OutboxSender:
         for _, chat_id, _ in heads:
             if len(self._workers) >= self._max_workers:
                 break
+            if self.pacer.chat_delay(chat_id) > HOLD_LIMIT:
+                continue  # closed by Telegram for a while: its moment is noted
             self._start_worker(chat_id)
 
     def _pause(self, interval: float) -> float:
@@ -304,10 +307,19 @@ class OutboxSender:
             task.cancel()
 
     def _start_worker(self, chat_id: int) -> None:
-        if chat_id in self._workers:
+        running = self._workers.get(chat_id)
+        if running is not None and not running.done():
             return
         self.sending += 1
-        self._workers[chat_id] = asyncio.create_task(self._work(chat_id))
+        task = asyncio.create_task(self._work(chat_id))
+        self._workers[chat_id] = task
+        # also when the task is cancelled before its first step (its finally never runs)
+        task.add_done_callback(lambda done: self._forget(chat_id, done))
+
+    def _forget(self, chat_id: int, task: asyncio.Task[int]) -> None:
+        if self._workers.get(chat_id) is task:
+            del self._workers[chat_id]
+            self.sending -= 1
 
     # one chat's worker -----------------------------------------------------------------
     async def _work(self, chat_id: int) -> int:
@@ -325,9 +337,11 @@ class OutboxSender:
         except Exception:  # one chat's trouble must not end the sender
             log.exception("outbox worker for chat %s failed", chat_id)
         finally:
-            self._workers.pop(chat_id, None)
-            self.sending -= 1
-            self._wake.set()  # a row may have been put back, or another chat waits a slot
+            if self._workers.get(chat_id) is asyncio.current_task():
+                del self._workers[chat_id]
+                self.sending -= 1
+            if handled:
+                self._wake.set()  # a row may have been put back, or another chat waits
         return handled
 
     async def _wait_for_chat(self, chat_id: int) -> bool:
@@ -360,7 +374,7 @@ class OutboxSender:
             if row is None:
                 return None
             payload = dict(row.payload)
-            prepared = await self._prepare(uow, row.chat_id, payload)
+            prepared = await self._prepared(uow, row, payload, now)
             claimed = _Claimed(
                 row_id,
                 row.chat_id,
@@ -374,6 +388,19 @@ class OutboxSender:
             )
             await uow.commit()
         return claimed
+
+    async def _prepared(
+        self, uow: UnitOfWork, row: Any, payload: dict[str, Any], now: datetime
+    ) -> _Prepared:
+        """What to send, or why not: too old to help anyone, or not readable at all (a row
+        that cannot be read must fail, not block its chat)."""
+        if now - row.created_at > EXPIRY:
+            return _Prepared(None, give_up="expired: never sent within a day")
+        try:
+            return await self._prepare(uow, row.chat_id, payload)
+        except Exception as exc:
+            log.exception("outbox %s: payload not readable", row.dedupe_key)
+            return _Prepared(None, give_up=f"unreadable: {exc}")
 
     async def _deliver(self, c: _Claimed) -> None:
         if c.give_up is not None:
@@ -390,6 +417,8 @@ class OutboxSender:
         grows long enough to go back to the database."""
         uncertain = 0
         for attempt in range(HELD_ATTEMPTS):
+            while (pace := self.pacer.chat_delay(out.chat_id)) > 0:  # retries keep the pace too
+                await self.pacer.timer.sleep(pace)
             await self.pacer.take(out.chat_id, c.priority)
             try:
                 sent = await self._sender.send(out)
@@ -401,10 +430,14 @@ class OutboxSender:
                     return
                 continue
             except ChatMigrated as exc:
-                await self._migrate(c.chat_id, exc.new_chat_id)
+                new_chat = exc.new_chat_id
+                await self._recording(partial(self._migrate, c.chat_id, new_chat))
                 return
             except RecipientBlocked as exc:
-                await self._blocked(c.row_id, c.chat_id, c.payload, str(exc))
+                blocked = str(exc)
+                await self._recording(
+                    partial(self._blocked, c.row_id, c.chat_id, c.payload, blocked)
+                )
                 self.stats.failed += 1
                 return
             except BadRequest as exc:
@@ -423,11 +456,11 @@ class OutboxSender:
                 log.info("outbox %s: transient failure (%s)", c.key, exc)
                 await self.pacer.timer.sleep(_backoff(attempt))
                 continue
-            except Exception:  # an error no transport translated: treated as passing
-                self.stats.transient += 1
-                log.exception("outbox %s: unexpected failure", c.key)
-                await self.pacer.timer.sleep(_backoff(attempt))
-                continue
+            except Exception as exc:  # untranslated: retrying a bug would block the chat
+                log.exception("outbox %s: unexpected failure, not retried", c.key)
+                self.stats.failed += 1
+                await self._finish(c.row_id, error=f"unexpected: {exc!r}", uncertain=uncertain)
+                return
             self.stats.sent += 1
             self.stats.last_sent_at = self._clock.now()
             await self._finish(
@@ -495,14 +528,27 @@ class OutboxSender:
         """Sent when there is no error; tried again after `retry_in`; otherwise failed.
         What Telegram did is recorded even through a busy database: a send recorded late is
         better than one sent again."""
-        for attempt in range(RECORD_ATTEMPTS):
+        # a sent message not recorded would be sent again: that one is tried until it sticks
+        attempts = None if error is None else RECORD_ATTEMPTS
+        await self._recording(
+            lambda: self._record(row_id, sent_id, card_key, retry_in, error, uncertain),
+            attempts,
+        )
+
+    async def _recording(
+        self, write: Callable[[], Awaitable[None]], attempts: int | None = RECORD_ATTEMPTS
+    ) -> None:
+        """A write of what Telegram did, tried again through a busy database."""
+        attempt = 0
+        while True:
             try:
-                await self._record(row_id, sent_id, card_key, retry_in, error, uncertain)
+                await write()
                 return
             except Exception:
-                if attempt == RECORD_ATTEMPTS - 1:
+                attempt += 1
+                if attempts is not None and attempt >= attempts:
                     raise
-                log.warning("outbox row %s: could not record the outcome yet", row_id)
+                log.warning("outbox: could not record an outcome yet (try %s)", attempt)
                 await self.pacer.timer.sleep(min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt))
 
     async def _record(

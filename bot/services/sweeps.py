@@ -20,6 +20,7 @@ from bot.services.notify import Notifier
 from bot.services.privacy import PersonalData
 from bot.services.ratings import Ratings
 from bot.services.timers import take_due
+from bot.services.visitors import Visitors
 from storage.models import SurveyResponse
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -152,6 +153,13 @@ class Periodic:
                 return 0
             await self._commit(uow)
             return 1
+
+    async def visitor_purge(self) -> int:
+        """Visitor records older than `visitors.keep_days` are deleted (one statement)."""
+        async with self.uow_factory() as uow:
+            removed = await Visitors(self._desk(uow)).purge()
+            await self._commit(uow)
+        return removed
 
     # surveys ---------------------------------------------------------------------------
     async def survey_tick(self) -> int:

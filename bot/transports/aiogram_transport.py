@@ -14,12 +14,15 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     ClientDecodeError,
+    TelegramAPIError,
     TelegramBadRequest,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import (
     BotCommand,
@@ -40,6 +43,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
     Update,
 )
+from pydantic import ValidationError
 
 from bot.messages import (
     BadRequest,
@@ -167,10 +171,18 @@ async def _translate_errors(call: Coroutine[Any, Any, T]) -> T:
         raise BadRequest(exc.message) from exc
     except (TelegramServerError, ClientDecodeError) as exc:  # 5xx, or a proxy's HTML page
         raise TransientError(str(exc)) from exc
+    except TelegramEntityTooLarge as exc:  # (a kind of network error to aiogram) 413: for good
+        raise BadRequest(exc.message) from exc
+    except TelegramUnauthorizedError as exc:  # the token: kept until the operator fixes it
+        raise TransientError(exc.message) from exc
     except TelegramNetworkError as exc:
         if common.was_not_sent(exc):
             raise TransientError(exc.message) from exc
         raise OutcomeUnknown(exc.message) from exc
+    except TelegramAPIError as exc:  # 404, 409 and the rest: retrying will not help
+        raise BadRequest(exc.message) from exc
+    except ValidationError as exc:  # refused before sending: the message itself is wrong
+        raise BadRequest(str(exc)) from exc
 
 
 def _markup(

@@ -171,7 +171,7 @@ def was_not_sent(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if type(current).__name__ in _NOT_SENT:
-            return True
+        if any(cls.__name__ in _NOT_SENT for cls in type(current).__mro__):
+            return True  # (DNS, TLS and proxy failures are kinds of a refused connection)
         current = current.__cause__ or current.__context__
     return False

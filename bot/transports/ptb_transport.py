@@ -27,7 +27,14 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest as PtbBadRequest
 from telegram.error import ChatMigrated as PtbChatMigrated
-from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot.messages import (
@@ -47,6 +54,9 @@ from bot.messages import (
 from bot.transports import common
 from bot.transports.delivery import InFlight
 from bot.transports.polling import Fetched, Poller
+
+# HTTP answers PTB reports as network errors that no retry will change (413: too large).
+PERMANENT_CODES = (413,)
 
 # Opt in to PTB's coming timedelta `retry_after` (we read both forms) and skip the warning.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -172,7 +182,13 @@ async def _translate_errors(call: Coroutine[Any, Any, T]) -> T:
     except NetworkError as exc:  # 5xx and proxies' pages come here too, answered in full
         if exc.message.startswith("httpx.") and not common.was_not_sent(exc):
             raise OutcomeUnknown(exc.message) from exc
+        if any(f"({code})" in exc.message for code in PERMANENT_CODES):
+            raise BadRequest(exc.message) from exc
         raise TransientError(exc.message) from exc
+    except InvalidToken as exc:  # the token: kept until the operator fixes it
+        raise TransientError(exc.message) from exc
+    except TelegramError as exc:  # 404, 409 and the rest: retrying will not help
+        raise BadRequest(exc.message) from exc
 
 
 def _markup(out: Outgoing) -> Markup | None:

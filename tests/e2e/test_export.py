@@ -30,7 +30,7 @@ async def test_export_in_the_managers_group(harness: Harness, emulator: BotAPIEm
     stored = emulator.world.files.get(message.document["file_id"])
     assert stored is not None
     book = load_workbook(BytesIO(stored.data))
-    assert book.sheetnames == ["工单", "处理记录", "评价", "满意度调查", "班组", "员工"]
+    assert book.sheetnames == ["工单", "处理记录", "评价", "满意度调查", "班组", "员工", "访客"]
     header, row = list(book["工单"].iter_rows(values_only=True))
     ticket = dict(zip(header, row, strict=True))
     assert ticket["类别"] == "报修" and ticket["小区"] == "sunshine"

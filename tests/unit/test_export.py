@@ -108,11 +108,13 @@ async def test_sheets_values_types_and_local_times(app: App, tmp_path: Path) -> 
     out = tmp_path / "export.xlsx"
     await _export(app, DAY, DAY, out)
     book = load_workbook(out)
-    assert book.sheetnames == ["Tickets", "Timeline", "Ratings", "Surveys", "Teams", "Staff"]
+    assert book.sheetnames == [
+        "Tickets", "Timeline", "Ratings", "Surveys", "Teams", "Staff", "Visitors"
+    ]  # fmt: skip
     tickets = book["Tickets"]
     assert tickets.freeze_panes == "A2"
-    assert tickets.auto_filter.ref == "A1:V9"  # 22 columns, a header and 8 tickets
-    assert tickets.column_dimensions["V"].width == 50
+    assert tickets.auto_filter.ref == "A1:X9"  # 24 columns, a header and 8 tickets
+    assert tickets.column_dimensions["X"].width == 50
     assert tickets["A1"].font.bold
     rows = _rows(tickets)
     assert [str(r["Number"])[-4:] for r in rows] == [
@@ -129,6 +131,7 @@ async def test_sheets_values_types_and_local_times(app: App, tmp_path: Path) -> 
     assert (t5["Response deadline"], t5["Resolution deadline"]) == ("missed", "missed")
     assert (t1["Category"], t1["Team"], t1["Status"]) == ("Repair", "engineering team", "Done")
     assert t1["Property"] == "sunshine" and t1["Reopened"] == 0
+    assert (t1["Channel"], t1["Registered by"]) == ("Telegram", None)  # the resident's own
     assert x["Reopened"] == 2 and isinstance(x["Reopened"], int)
     assert x["Assignee"] == "李师傅" and x["Urgency"] == "High"
     # The formula-like address stays text.
@@ -206,7 +209,7 @@ async def test_an_empty_period_has_headers_and_filters_only(app: App, tmp_path: 
     out = tmp_path / "empty.xlsx"
     await _export(app, date(2026, 10, 1), date(2026, 10, 31), out)
     ws = load_workbook(out)["Tickets"]
-    assert ws.max_row == 1 and ws.auto_filter.ref == "A1:V1"
+    assert ws.max_row == 1 and ws.auto_filter.ref == "A1:X1"
 
 
 def test_deadline_outcomes() -> None:

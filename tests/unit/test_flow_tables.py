@@ -44,6 +44,20 @@ RELEASED_STEPS: frozenset[tuple[str, str]] = frozenset(
         ("staff", "eta"),
         ("visit", "outcome"),
         ("forget", "confirm"),
+        ("desk", "channel"),
+        ("desk", "phone"),
+        ("desk", "match"),
+        ("desk", "name"),
+        ("desk", "building"),
+        ("desk", "unit"),
+        ("desk", "room"),
+        ("desk", "describe"),
+        ("desk", "confirm"),
+        ("report", "faq"),
+        ("visitor", "name"),
+        ("visitor", "people"),
+        ("visitor", "plate"),
+        ("visitor", "window"),
         ("notice", "audience"),
         ("notice", "unit"),
         ("notice", "text"),
@@ -79,6 +93,7 @@ class RenamedReportStep(FlowStep):
     CONFIRM = "confirm"
     CATEGORY = "category"
     ADD_PHOTOS = "add_photos"  # was "photos"
+    FAQ = "faq"
 
 
 def test_renaming_a_step_without_moving_stored_dialogs_is_caught() -> None:

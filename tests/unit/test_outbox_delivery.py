@@ -211,3 +211,46 @@ async def test_a_claim_left_by_a_dead_sender_is_free_at_the_next_start(world: Wo
     assert await outbox.release_claims() == 1
     await outbox.drain()
     assert [o.text for o in sender.shown] == ["hello"]
+
+
+async def test_an_unreadable_row_fails_and_the_chat_goes_on(world: World) -> None:
+    await queue(
+        world,
+        ("old", RESIDENT, "from an older version", SendPriority.REPLY),
+        ("next", RESIDENT, "fine", SendPriority.REPLY),
+    )
+    async with world.app.uow_factory() as uow:
+        row = await uow.outbox.by_key("old")
+        assert row is not None
+        row.payload = {"text": "x", "buttons": [[["two", "items"]]]}  # rows of 3 expected
+        await uow.commit()
+    sender = ScriptedSender()
+    await sender_for(world, sender, TravelTimer()).drain()
+    found = await rows(world)
+    assert found["old"].status == "failed" and (found["old"].error or "").startswith("unreadable")
+    assert [o.text for o in sender.shown] == ["fine"]
+
+
+async def test_a_message_a_day_old_is_not_sent_any_more(world: World) -> None:
+    await queue(world, ("stale", RESIDENT, "accepted yesterday", SendPriority.CARD))
+    world.app.clock.advance(hours=25)  # type: ignore[attr-defined]
+    sender = ScriptedSender()
+    await sender_for(world, sender, TravelTimer()).drain()
+    assert sender.attempts == []
+    row = (await rows(world))["stale"]
+    assert row.status == "failed" and (row.error or "").startswith("expired")
+
+
+async def test_an_untranslated_error_fails_the_row_instead_of_blocking_the_chat(
+    world: World,
+) -> None:
+    sender = ScriptedSender(failing(RESIDENT, range(1, 2), lambda: ValueError("a bug")))
+    await queue(
+        world,
+        ("bad", RESIDENT, "broken", SendPriority.REPLY),
+        ("next", RESIDENT, "fine", SendPriority.REPLY),
+    )
+    await sender_for(world, sender, TravelTimer()).drain()
+    found = await rows(world)
+    assert found["bad"].status == "failed"
+    assert [o.text for o in sender.attempts] == ["broken", "fine"]  # tried once, not twelve

@@ -2,7 +2,7 @@
 person on duty
 
 Revision ID: 0009_duty
-Revises: 0007_delivery
+Revises: 0008_front_desk
 Create Date: 2026-12-07 04:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0009_duty"
-down_revision: str | None = "0007_delivery"
+down_revision: str | None = "0008_front_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
