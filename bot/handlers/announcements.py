@@ -121,8 +121,20 @@ def _press(ctx: Ctx, action: ComposeButton, argument: str = "") -> str:
     return BUTTONS.encode(action, ctx.state.data.get("token", ""), argument)
 
 
+async def _composer(ctx: Ctx) -> Actor | None:
+    """The person as a composer; None (the dialog ends, politely) once they may not."""
+    try:
+        return await NoticeService(ctx.desk).composer(ctx.inc.user_id)
+    except NotAllowed as exc:
+        ctx.finish()
+        ctx.say(ctx.t(exc.reason))
+        return None
+
+
 async def ask_audience(ctx: Ctx) -> None:
-    actor = await NoticeService(ctx.desk).composer(ctx.inc.user_id)
+    actor = await _composer(ctx)
+    if actor is None:
+        return
     t = ctx.t
     rows: list[tuple[Button, ...]] = []
     properties = await ctx.desk.properties()
@@ -148,6 +160,8 @@ async def ask_audience(ctx: Ctx) -> None:
 
 async def ask_unit(ctx: Ctx) -> None:
     building = await _chosen_building(ctx)
+    if building is None and not ctx.state.flow:
+        return  # no longer allowed: already told
     if building is None:
         ctx.goto(Step.AUDIENCE)
         await ask_audience(ctx)
@@ -173,7 +187,9 @@ async def ask_unit(ctx: Ctx) -> None:
 
 
 async def _chosen_building(ctx: Ctx) -> Building | None:
-    actor = await NoticeService(ctx.desk).composer(ctx.inc.user_id)
+    actor = await _composer(ctx)
+    if actor is None:
+        return None
     home = await _home(ctx, actor)
     wanted = ctx.state.data.get("building_id")
     for building in await ctx.desk.buildings(home) if home is not None else []:
@@ -229,7 +245,9 @@ async def on_text(ctx: Ctx) -> None:
 
 async def show_preview(ctx: Ctx) -> None:
     service = NoticeService(ctx.desk)
-    actor = await service.composer(ctx.inc.user_id)
+    actor = await _composer(ctx)
+    if actor is None:
+        return
     audience = _audience(ctx)
     safety = bool(ctx.state.data.get("safety"))
     count = len(await service.recipients(audience, safety))
@@ -493,7 +511,9 @@ async def on_notices(ctx: Ctx) -> None:
 
 
 async def _history(ctx: Ctx, service: NoticeService) -> None:
-    actor = await service.composer(ctx.inc.user_id)
+    actor = await _composer(ctx)
+    if actor is None:
+        return
     listed = await service.history(actor)
     if not listed:
         ctx.say(ctx.t("notice.history_empty"))
