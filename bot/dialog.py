@@ -42,6 +42,7 @@ BOT_COMMANDS: tuple[str, ...] = (
     "start",
     "mydata",
     "forgetme",
+    "notices",
 )
 # Shown in groups, where only staff talk to the bot: (command, locale key).
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (

@@ -14,6 +14,7 @@ PLAN_SECONDS = 60
 CLOSE_SECONDS = 600
 PRUNE_SECONDS = 3600
 RETENTION_SECONDS = 3600
+NOTICE_SECONDS = 30
 
 
 class PeriodicWork(Protocol):
@@ -33,6 +34,8 @@ class PeriodicWork(Protocol):
 
     async def visitor_purge(self) -> int: ...
 
+    async def notice_sweep(self) -> int: ...
+
 
 def core_jobs(work: PeriodicWork) -> list[JobSpec]:
     return [
@@ -44,4 +47,5 @@ def core_jobs(work: PeriodicWork) -> list[JobSpec]:
         JobSpec("prune-updates", work.prune_updates, every(PRUNE_SECONDS)),
         JobSpec("retention", work.retention_sweep, every(RETENTION_SECONDS)),
         JobSpec("visitor-purge", work.visitor_purge, every(RETENTION_SECONDS)),
+        JobSpec("notices", work.notice_sweep, every(NOTICE_SECONDS)),
     ]

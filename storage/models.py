@@ -519,3 +519,52 @@ class FaqGap(Base):
     question: Mapped[str] = mapped_column(Text)
     entry_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime]
+
+
+class Notice(Base):
+    """An announcement to residents (通知): who it is for, what it says, when it goes."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        Index("ix_notices_status_send_at", "status", "send_at"),
+        Index("ix_notices_property_created", "property_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None: every property (an administrator's announcement)
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    author_name: Mapped[str] = mapped_column(String(64), default="")
+    audience: Mapped[str] = mapped_column(String(16))
+    # the building's name, "building/unit", or the category code; "" for a whole property
+    audience_value: Mapped[str] = mapped_column(String(80), default="")
+    text: Mapped[str] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(String(256))
+    safety: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    send_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NoticeRecipient(Base):
+    """Who an announcement was queued to (their outbox row is `notice:<id>:<telegram id>`)."""
+
+    __tablename__ = "notice_recipients"
+    __table_args__ = (Index("ix_notice_recipients_telegram", "telegram_id", "notice_id"),)
+
+    notice_id: Mapped[int] = mapped_column(
+        ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True
+    )
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class NoticeOptOut(Base):
+    """A resident who turned ordinary notices off (`/notices off`); safety notices still come."""
+
+    __tablename__ = "notice_optouts"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime]

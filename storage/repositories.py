@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, inspect, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -441,6 +452,34 @@ class OutboxRepo(_Repo):
 
     async def all(self) -> Sequence[OutboxMessage]:
         return (await self.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+
+    async def outcomes(self, key_prefix: str) -> dict[str, tuple[int, int]]:
+        """Rows whose key starts with `key_prefix`: status -> (rows, of which blocked)."""
+        row = OutboxMessage
+        blocked = case((row.error.like("blocked:%"), 1), else_=0)
+        query = (
+            select(row.status, func.count(), func.sum(blocked))
+            .where(row.dedupe_key.like(f"{key_prefix}%"))
+            .group_by(row.status)
+        )
+        rows = await self.session.execute(query)
+        return {str(status): (int(n), int(b or 0)) for status, n, b in rows}
+
+    async def cancel_pending(self, key_prefix: str, reason: str, now: datetime) -> int:
+        """Waiting rows whose key starts with `key_prefix` will not be sent: marked cancelled
+        with the reason (the sender only ever takes pending rows). Rows already in flight
+        (claimed) finish as they are."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.dedupe_key.like(f"{key_prefix}%"),
+                OutboxMessage.status == "pending",
+                _unclaimed(OutboxMessage, now),
+            )
+            .values(status="cancelled", error=f"cancelled: {reason}")
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _unclaimed(row: Any, now: datetime) -> ColumnElement[bool]:

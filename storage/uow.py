@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.duty import DutyRepo
+from storage.notices import NoticeRepo
 from storage.privacy import PersonalDataRepo
 from storage.repositories import (
     CardRepo,
@@ -50,6 +51,7 @@ class UnitOfWork:
     duty: DutyRepo
     visitors: VisitorRepo
     faq_gaps: FaqGapRepo
+    notices: NoticeRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -83,6 +85,7 @@ class UnitOfWork:
         self.duty = DutyRepo(session)
         self.visitors = VisitorRepo(session)
         self.faq_gaps = FaqGapRepo(session)
+        self.notices = NoticeRepo(session)
         return self
 
     async def __aexit__(

@@ -545,3 +545,52 @@ def host_answer_counts(now: datetime, answer_due_at: datetime | None) -> bool:
 def visitor_purge_cutoff(now: datetime, keep_days: int) -> datetime:
     """Visitor records registered before this are deleted."""
     return now - timedelta(days=keep_days)
+
+
+# --- announcements -------------------------------------------------------------------------
+
+NOTICE_TEXT_LIMIT = 3500  # Telegram's 4096, less the heading and the escaping's growth
+NOTICE_CAPTION_LIMIT = 900  # Telegram's 1024 for a photo's caption, less the heading
+NOTICE_AHEAD_LIMIT = timedelta(days=30)  # a scheduled announcement is at most this far ahead
+NOTICE_HISTORY = 10  # how many announcements /notices lists
+
+
+def may_send_notice(actor: Actor) -> bool:
+    """Managers and the service team's lead speak to residents at large."""
+    return actor.is_manager or actor.role_in(Team.SERVICE) == Role.LEAD
+
+
+def may_send_safety_notice(actor: Actor) -> bool:
+    """A safety notice reaches residents who turned notices off: managers only."""
+    return actor.is_manager
+
+
+def may_address_all_properties(actor: Actor) -> bool:
+    """Every property at once is the administrators' call; others speak to their own."""
+    return actor.is_admin
+
+
+def may_manage_notice(actor: Actor, author_id: int, property_id: int | None) -> bool:
+    """Cancel or stop: the author, or a manager of the property (an admin for all)."""
+    if actor.telegram_id == author_id or actor.is_admin:
+        return True
+    return actor.is_manager and property_id is not None and property_id == actor.property_id
+
+
+def notice_reaches(safety: bool, opted_out: bool) -> bool:
+    """Ordinary notices respect `/notices off`; safety notices reach everyone."""
+    return safety or not opted_out
+
+
+def notice_priority(safety: bool) -> SendPriority:
+    """Announcements wait behind replies and cards; a safety notice goes first."""
+    return SendPriority.URGENT if safety else SendPriority.BULK
+
+
+def notice_text_limit(with_photo: bool) -> int:
+    return NOTICE_CAPTION_LIMIT if with_photo else NOTICE_TEXT_LIMIT
+
+
+def notice_time_ok(now: datetime, send_at: datetime) -> bool:
+    """A scheduled time is in the future and not absurdly far."""
+    return now < send_at <= now + NOTICE_AHEAD_LIMIT

@@ -184,3 +184,33 @@ class SendPriority(IntEnum):
     CARD = 2  # new cards, card updates, notices about a person's own ticket
     ROUTINE = 3  # reminders, escalations, digests
     BULK = 4  # rating requests, surveys, announcements
+
+
+class NoticeStatus(StrEnum):
+    """An announcement's life: waits for its time, goes out, then is reported."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"  # every row sent or failed; the sender has had the report
+    CANCELLED = "cancelled"  # called off before it started
+    STOPPED = "stopped"  # stopped while sending; the report follows
+
+
+class NoticeAudience(StrEnum):
+    """Who an announcement is for."""
+
+    ALL = "all"  # every property
+    PROPERTY = "property"
+    BUILDING = "building"
+    UNIT = "unit"
+    CATEGORY = "category"  # residents with an open ticket in one category
+
+
+class DeliveryOutcome(StrEnum):
+    """How one announcement row ended, for the sender's report."""
+
+    DELIVERED = "delivered"
+    BLOCKED = "blocked"  # the resident blocked the bot
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # stopped before it left
+    PENDING = "pending"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.handlers import (
+    announcements,
     buttons,
     duty,
     feedback,
@@ -34,6 +35,7 @@ ALL_FLOWS: tuple[Flow, ...] = (
     privacy.FLOW,
     frontdesk.FLOW,
     visitors.FLOW,
+    announcements.FLOW,
 )
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in ALL_FLOWS}
 
@@ -56,6 +58,8 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     visitors.FORM,
     visitors.GATE,
     visitors.HOST,
+    announcements.BUTTONS,
+    announcements.MANAGE,
 )
 
 

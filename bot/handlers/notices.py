@@ -7,8 +7,11 @@ nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.domain.policy import reminder_priority
 from bot.domain.vocabulary import DutyCall, SendPriority
+from bot.handlers.announcements import queue_notice, report_notice
 from bot.handlers.buttons import RATING, REASON, SURVEY, VISIT, ReasonButton, Stars, VisitButton
 from bot.handlers.cards import (
     group_translator,
@@ -25,14 +28,21 @@ from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
 from bot.services.desk import Desk
 from bot.services.duty import DutyService
+from bot.services.notices import NoticeCounts
 from bot.services.ratings import REASONS
 from bot.services.staff import StaffService
-from storage.models import Rating, ReturnVisit, Ticket
+from storage.models import Notice, Rating, Resident, ReturnVisit, Ticket
 
 STARS = "⭐"
 
 
 class HandlerNotifier(DigestNotices):
+    async def notice_due(self, desk: Desk, notice: Notice, residents: Sequence[Resident]) -> None:
+        await queue_notice(desk, notice, residents)
+
+    async def notice_report(self, desk: Desk, notice: Notice, counts: NoticeCounts) -> None:
+        await report_notice(desk, notice, counts)
+
     async def sla_reminder(self, desk: Desk, ticket: Ticket) -> None:
         t = group_translator(desk)
         text = t(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.handlers import (
+    announcements,
     buttons,
     common,
     digests,
@@ -52,6 +53,8 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "new": frontdesk.on_new,
     "report": frontdesk.on_report,
     "visitor": visitors.on_visitor,
+    "notice": announcements.on_notice,
+    "notices": announcements.on_notices,
 }
 # In groups only staff commands exist; anything else may be meant for another bot.
 GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
@@ -93,6 +96,8 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (visitors.FORM, visitors.on_form_button),
         (visitors.GATE, visitors.on_gate_button),
         (visitors.HOST, visitors.on_host_button),
+        (announcements.BUTTONS, announcements.on_callback),
+        (announcements.MANAGE, announcements.on_manage),
     )
 }
 

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Protocol
 from storage.models import Rating, ReturnVisit, Ticket
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from bot.config import Settings
     from bot.services.desk import Desk
     from bot.services.digest import Digest
+    from bot.services.notices import NoticeCounts
+    from storage.models import Notice, Resident
 
 
 class Notifier(Protocol):
@@ -46,3 +49,9 @@ class Notifier(Protocol):
     async def digest(self, desk: Desk, digest: Digest, *, late: bool, chart: Path | None) -> bool:
         """Queue a digest (text and chart) to the property's managers group; False when
         none is bound. `late`: sent after downtime, so the text says so."""
+
+    async def notice_due(self, desk: Desk, notice: Notice, residents: Sequence[Resident]) -> None:
+        """A scheduled announcement's time came: queue it to each of its residents."""
+
+    async def notice_report(self, desk: Desk, notice: Notice, counts: NoticeCounts) -> None:
+        """Every row of an announcement is done: tell its sender how delivery went."""

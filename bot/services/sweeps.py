@@ -15,6 +15,7 @@ from bot.domain.vocabulary import RatingState
 from bot.services.desk import Desk
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.lifecycle import IllegalTransition
+from bot.services.notices import NoticeService
 from bot.services.notify import Notifier
 from bot.services.privacy import PersonalData
 from bot.services.ratings import Ratings
@@ -212,6 +213,39 @@ class Periodic:
                 opened += 1
             await self._commit(uow)
         return opened
+
+    # announcements ---------------------------------------------------------------------
+    async def notice_sweep(self) -> int:
+        """Scheduled notices whose time came go out; notices with no row left waiting are
+        reported to their sender, once. Returns how many of either."""
+        async with self.uow_factory() as uow:
+            service = NoticeService(self._desk(uow))
+            due, sending = list(await service.due()), await service.to_report()
+        for notice_id in due:
+            await self._notice_start(notice_id)
+        reported = 0
+        for notice_id in sending:
+            reported += await self._notice_report(notice_id)
+        return len(due) + reported
+
+    async def _notice_start(self, notice_id: int) -> None:
+        async with self.uow_factory() as uow:
+            desk = self._desk(uow)
+            started = await NoticeService(desk).start(notice_id)
+            if started is None:
+                return  # another worker started it, or it was cancelled
+            await self.notifier.notice_due(desk, started.notice, started.residents)
+            await self._commit(uow)
+
+    async def _notice_report(self, notice_id: int) -> int:
+        async with self.uow_factory() as uow:
+            desk = self._desk(uow)
+            finished = await NoticeService(desk).finish(notice_id)
+            if finished is None:
+                return 0
+            await self.notifier.notice_report(desk, *finished)
+            await self._commit(uow)
+            return 1
 
 
 def last_fire(

@@ -58,6 +58,11 @@ RELEASED_STEPS: frozenset[tuple[str, str]] = frozenset(
         ("visitor", "people"),
         ("visitor", "plate"),
         ("visitor", "window"),
+        ("notice", "audience"),
+        ("notice", "unit"),
+        ("notice", "text"),
+        ("notice", "preview"),
+        ("notice", "when"),
     }
 )
 
