@@ -19,7 +19,7 @@ from bot.handlers.notices import HandlerNotifier
 from bot.messages import ApiUnreachable, Core, TokenRefused
 from bot.services.desk import Desk
 from bot.services.outbox import OutboxSender
-from bot.services.pacing import Limits, Pacer, RealTimer, Timer
+from bot.services.pacing import UNLIMITED, Limits, Pacer, RealTimer, Timer
 from bot.services.sweeps import Periodic
 from bot.transports.delivery import InFlight
 from scheduler.jobs import core_jobs
@@ -98,6 +98,8 @@ class App:
             await asyncio.to_thread(matcher_for, settings)
         dialog = DialogEngine(uow_factory, settings, clock, classify)
         app = cls(settings, engine, uow_factory, dialog, clock)
+        if not settings.flood_limits:
+            app.limits = UNLIMITED
         await app.sync_properties()
         return app
 

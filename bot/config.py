@@ -271,6 +271,9 @@ class Settings(BaseSettings):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     # SIGTERM / SIGINT: stop taking updates, finish and send within this many seconds, exit 0.
     shutdown_seconds: float = Field(default=8.0, gt=0)
+    # Telegram's flood limits kept by the outbox; off only against a server without them
+    # (the emulator with its limits off, in tests and benchmarks).
+    flood_limits: bool = True
     # PostgreSQL connections kept open, and extra ones allowed under load.
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

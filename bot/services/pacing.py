@@ -46,6 +46,16 @@ class Limits:
     chat_per_second: float = 1.0
 
 
+# For a server without Telegram's limits: nothing waits for pacing.
+UNLIMITED = Limits(
+    per_second=1_000_000,
+    overall_burst=1_000_000,
+    per_group_minute=1_000_000,
+    chat_burst=1_000_000,
+    chat_per_second=1_000_000.0,
+)
+
+
 @dataclass
 class _Bucket:
     tokens: float

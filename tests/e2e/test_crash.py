@@ -197,6 +197,7 @@ async def scene(
         quiet_emulator.base_url,
         transport,
         PROPDESK_SHUTDOWN_SECONDS=str(SHUTDOWN_SECONDS),
+        PROPDESK_FLOOD_LIMITS="false",  # as the emulator here: crashes, not pacing
     )
     bot = BotProcess(quiet_emulator, env, tmp_path / "bot.log")
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.domain.vocabulary import SendPriority
-from bot.services.pacing import Limits, Pacer
+from bot.services.pacing import UNLIMITED, Limits, Pacer
 
 
 class FakeTime:
@@ -108,3 +108,12 @@ async def test_the_most_urgent_waiter_takes_the_next_overall_slot() -> None:
     time.tick.set()
     await asyncio.gather(*waiting)
     assert order == ["bulk0", "emergency", "bulk1", "bulk2"]
+
+
+async def test_without_flood_limits_nothing_waits() -> None:
+    """PROPDESK_FLOOD_LIMITS=false (a server without Telegram's limits): no pacing at all."""
+    time = FakeTime()
+    pacer = Pacer(UNLIMITED, time)
+    for n in range(1000):
+        await send(pacer, -1001 if n % 2 else 7)
+    assert time.now == 1000.0

@@ -3,10 +3,13 @@ a URL no driver reads, a server nobody answers at, a database that does not exis
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.app import App
 from bot.config import Settings, SettingsError
+from bot.services.pacing import UNLIMITED, Limits
 from tests.support.apps import settings_for
 from tests.support.people import fake_classify
 
@@ -32,3 +35,18 @@ async def test_a_missing_postgresql_database_is_one_line(settings: Settings) -> 
     with pytest.raises(SettingsError) as error:
         await App.create(settings_for(url), classify=fake_classify)
     assert 'database "propdesk_no_such_database" does not exist' in str(error.value)
+
+
+async def test_flood_limits_off_lifts_the_outbox_pacing(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    settings = settings_for(url).model_copy(update={"flood_limits": False})
+    app = await App.create(settings, classify=fake_classify)
+    try:
+        assert app.limits == UNLIMITED
+    finally:
+        await app.close()
+    default = await App.create(settings_for(url), classify=fake_classify)
+    try:
+        assert default.limits == Limits()  # Telegram's, unless told otherwise
+    finally:
+        await default.close()
