@@ -454,11 +454,7 @@ async def _category_menu(ctx: Ctx, _: str) -> None:
 
 
 async def _category(ctx: Ctx, category: str) -> None:
-    draft = _draft(ctx)
-    draft.category = category
-    _store_draft(ctx, draft)
-    ctx.state.data["chosen"] = True
-    ctx.edit(_draft_text(ctx), _draft_buttons(ctx))
+    await _correct(ctx, category=category)
 
 
 async def _urgency_menu(ctx: Ctx, _: str) -> None:
@@ -470,8 +466,14 @@ async def _urgency_menu(ctx: Ctx, _: str) -> None:
 
 
 async def _urgency(ctx: Ctx, urgency: str) -> None:
+    await _correct(ctx, urgency=urgency)
+
+
+async def _correct(ctx: Ctx, **fields: str) -> None:
+    """Staff corrected the classifier's category or urgency before filing."""
     draft = _draft(ctx)
-    draft.urgency = urgency
+    for name, value in fields.items():
+        setattr(draft, name, value)
     _store_draft(ctx, draft)
     ctx.state.data["chosen"] = True
     ctx.edit(_draft_text(ctx), _draft_buttons(ctx))

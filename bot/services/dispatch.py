@@ -227,28 +227,7 @@ class Dispatch:
     async def reopen(self, resident: Resident, ticket: Ticket, reason: str) -> TicketEvent:
         """Not solved: back to the same team's pool with a fresh response deadline."""
         _own(resident, ticket)
-        now = self.desk.now()
-        due = self.desk.sla.deadlines(ticket.category, ticket.urgency, now)
-        event = await self._move(
-            ticket,
-            "reopen",
-            resident,
-            note=reason[:NOTE_LIMIT],
-            assignee_id=None,
-            assignee_name=None,
-            accepted_at=None,
-            resolved_at=None,
-            closed_at=None,
-            response_due_at=due.response_due,
-            resolution_due_at=due.resolution_due,
-            sla_stage="",
-            escalations=0,
-            resident_warned_at=None,
-        )
-        # Fresh promises, fresh timers; and the service team calls the resident back (回访).
-        reschedule(ticket, self.desk.settings.escalation)
-        await Ratings(self.desk).open_return_visit(ticket, "not_solved")
-        return event
+        return await self._reopen(ticket, resident, reason)
 
     async def add_info(
         self, resident: Resident, ticket: Ticket, text: str, photos: Sequence[str] = ()
@@ -278,12 +257,15 @@ class Dispatch:
 
     async def reopen_for_caller(self, actor: Actor, ticket: Ticket, reason: str) -> TicketEvent:
         """The caller told staff it is not fixed: back to the team's pool, as `reopen`."""
+        return await self._reopen(ticket, actor, reason)
+
+    async def _reopen(self, ticket: Ticket, who: Actor | Resident, reason: str) -> TicketEvent:
         now = self.desk.now()
         due = self.desk.sla.deadlines(ticket.category, ticket.urgency, now)
         event = await self._move(
             ticket,
             "reopen",
-            actor,
+            who,
             note=reason[:NOTE_LIMIT],
             assignee_id=None,
             assignee_name=None,
@@ -296,6 +278,7 @@ class Dispatch:
             escalations=0,
             resident_warned_at=None,
         )
+        # Fresh promises, fresh timers; and the service team calls the resident back (回访).
         reschedule(ticket, self.desk.settings.escalation)
         await Ratings(self.desk).open_return_visit(ticket, "not_solved")
         return event
