@@ -158,7 +158,7 @@ class DialogEngine:
         async with self._uow_factory() as uow:
             if not await uow.updates.claim(inc.update_id, self._clock.now()):
                 log.info("update %s already processed", inc.update_id)
-                return Reply()
+                return _stop_spinner(inc)
             desk = Desk(uow, self._settings, self._clock)
             stored = await uow.dialogs.get(inc.chat_id, inc.user_id)
             # A deep copy: mutating the loaded JSON in place would hide the change from the ORM.
@@ -216,6 +216,16 @@ class DialogEngine:
         if groups:
             return [(name, translate(locale, f"command.{key}")) for name, key in GROUP_COMMANDS]
         return [(name, translate(locale, f"command.{name}")) for name in BOT_COMMANDS]
+
+
+def _stop_spinner(inc: Incoming) -> Reply:
+    """A press delivered again (the process died after its commit, before it answered the
+    press): its work and replies are stored already, but the button still spins until
+    it is answered."""
+    reply = Reply()
+    if inc.callback_id is not None:
+        reply.add(CallbackAnswer(inc.callback_id, ""))
+    return reply
 
 
 async def _queue_replies(desk: Desk, inc: Incoming, reply: Reply) -> tuple[Reply, list[int]]:
