@@ -250,6 +250,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         # "is an earlier message to this chat still waiting?", asked before every send
         Index("ix_outbox_chat_status", "chat_id", "status", "priority", "id"),
+        # an announcement's delivery report and its stop read only that notice's rows
+        Index("ix_outbox_notice_status", "notice_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -270,6 +272,8 @@ class OutboxMessage(Base):
     # Sends whose outcome was unknown (request sent, answer lost) and were sent again:
     # each may have shown the message twice.
     uncertain_sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The announcement this row is one resident's copy of (None for everything else).
+    notice_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Team(Base):

@@ -125,7 +125,8 @@ def scans(plan: dict[str, Any], known: dict[str, IndexInfo]) -> Iterator[Scan]:
     """Every node of `plan` that reads a table or an index, depth first."""
     index = plan.get("Index Name")
     table = plan.get("Relation Name") or (known[index].table if index in known else None)
-    if table is not None:
+    # An UPDATE's or DELETE's ModifyTable node writes the rows its child scan found.
+    if table is not None and plan["Node Type"] != "ModifyTable":
         yield Scan(plan["Node Type"], table, index, plan.get("Index Cond"))
     for child in plan.get("Plans", ()):
         yield from scans(child, known)

@@ -342,6 +342,7 @@ class OutboxRepo(_Repo):
         payload: dict[str, Any],
         now: datetime,
         priority: int = 2,
+        notice_id: int | None = None,
     ) -> int | None:
         """Queue a message once per dedupe key; its row id, or None when already queued."""
         statement = (
@@ -355,6 +356,7 @@ class OutboxRepo(_Repo):
                 next_attempt_at=now,
                 created_at=now,
                 priority=priority,
+                notice_id=notice_id,
             )
             .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
             .returning(OutboxMessage.id)
@@ -453,26 +455,26 @@ class OutboxRepo(_Repo):
     async def all(self) -> Sequence[OutboxMessage]:
         return (await self.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
 
-    async def outcomes(self, key_prefix: str) -> dict[str, tuple[int, int]]:
-        """Rows whose key starts with `key_prefix`: status -> (rows, of which blocked)."""
+    async def outcomes(self, notice_id: int) -> dict[str, tuple[int, int]]:
+        """An announcement's rows: status -> (rows, of which blocked)."""
         row = OutboxMessage
         blocked = case((row.error.like("blocked:%"), 1), else_=0)
         query = (
             select(row.status, func.count(), func.sum(blocked))
-            .where(row.dedupe_key.like(f"{key_prefix}%"))
+            .where(row.notice_id == notice_id)
             .group_by(row.status)
         )
         rows = await self.session.execute(query)
         return {str(status): (int(n), int(b or 0)) for status, n, b in rows}
 
-    async def cancel_pending(self, key_prefix: str, reason: str, now: datetime) -> int:
-        """Waiting rows whose key starts with `key_prefix` will not be sent: marked cancelled
-        with the reason (the sender only ever takes pending rows). Rows already in flight
-        (claimed) finish as they are."""
+    async def cancel_pending(self, notice_id: int, reason: str, now: datetime) -> int:
+        """An announcement's waiting rows will not be sent: marked cancelled with the reason
+        (the sender only ever takes pending rows). Rows already in flight (claimed) finish
+        as they are."""
         result = await self.session.execute(
             update(OutboxMessage)
             .where(
-                OutboxMessage.dedupe_key.like(f"{key_prefix}%"),
+                OutboxMessage.notice_id == notice_id,
                 OutboxMessage.status == "pending",
                 _unclaimed(OutboxMessage, now),
             )

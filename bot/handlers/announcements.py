@@ -475,7 +475,12 @@ async def queue_notice(desk: Desk, notice: Notice, residents: Sequence[Resident]
             text=render(t, names[resident.property_id], notice.text, notice.safety),
             photos=(notice.photo,) if notice.photo else (),
         )
-        await desk.enqueue(recipient_key(notice.id, resident.telegram_id), out, priority=priority)
+        await desk.enqueue(
+            recipient_key(notice.id, resident.telegram_id),
+            out,
+            priority=priority,
+            notice_id=notice.id,
+        )
 
 
 async def report_notice(desk: Desk, notice: Notice, counts: NoticeCounts) -> None:

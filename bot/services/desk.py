@@ -215,13 +215,16 @@ class Desk:
         reply_to_card: int | None = None,
         fallback: Outgoing | None = None,
         priority: SendPriority = SendPriority.CARD,
+        notice_id: int | None = None,
     ) -> bool:
         """A message to send after this transaction commits (the outbox); False when a
         message with this key was already queued."""
         payload = to_payload(
             out, edit_card=edit_card, reply_to_card=reply_to_card, fallback=fallback
         )
-        row = await self._uow.outbox.add(key, out.chat_id, payload, self.now(), int(priority))
+        row = await self._uow.outbox.add(
+            key, out.chat_id, payload, self.now(), int(priority), notice_id=notice_id
+        )
         return row is not None
 
     async def record(

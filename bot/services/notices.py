@@ -27,7 +27,7 @@ UNIT_SEPARATOR = "/"
 
 
 def recipient_key(notice_id: int, telegram_id: int) -> str:
-    """The outbox key of one resident's copy; the report counts rows by this prefix."""
+    """The outbox key of one resident's copy (queued once per notice and resident)."""
     return f"{key_prefix(notice_id)}{telegram_id}"
 
 
@@ -197,11 +197,11 @@ class NoticeService:
         if not await self.uow.notices.move(notice_id, NoticeStatus.SENDING, NoticeStatus.STOPPED):
             raise NotAllowed("notice.not_sending")
         reason = f"notice stopped by {actor.telegram_id}"
-        return await self.uow.outbox.cancel_pending(key_prefix(notice.id), reason, self.desk.now())
+        return await self.uow.outbox.cancel_pending(notice.id, reason, self.desk.now())
 
     # reports ---------------------------------------------------------------------------
     async def counts(self, notice_id: int) -> NoticeCounts:
-        outcomes = await self.uow.outbox.outcomes(key_prefix(notice_id))
+        outcomes = await self.uow.outbox.outcomes(notice_id)
         failed, blocked = outcomes.get("failed", (0, 0))
         return NoticeCounts(
             delivered=outcomes.get("sent", (0, 0))[0],

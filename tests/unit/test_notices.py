@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.clock import FixedClock
 from bot.domain.policy import (
@@ -21,7 +21,18 @@ from bot.domain.policy import (
     notice_time_ok,
 )
 from bot.domain.vocabulary import SendPriority
+from bot.services.desk import Desk
+from bot.services.notices import NoticeService
 from storage.models import Notice, OutboxMessage, Resident
+from storage.plans import (
+    StatementLog,
+    explain,
+    indexes,
+    sqlite_indexes,
+    sqlite_plan,
+    sqlite_whole_table_reads,
+    whole_table_reads,
+)
 from tests.support.apps import START
 from tests.support.world import LI, MANAGER, WANG, GroupPerson, World, report, staffed
 
@@ -265,3 +276,31 @@ async def test_a_notice_with_a_photo_to_residents_with_open_repair_tickets(world
     await manager.press(manager.button("立即发送"))
     [row] = await notice_rows(world)
     assert row.chat_id == WANG and row.payload.get("photos") == ["photo-file-2"]
+
+
+# -- the report reads only its notice's rows ------------------------------------------------
+async def test_a_notices_report_and_stop_read_only_its_own_outbox_rows(world: World) -> None:
+    """The outbox holds every message the desk ever queued; a notice's report and its stop
+    find that notice's rows by an index, as the database's own plan says."""
+    app = world.app
+    with StatementLog(app.engine) as log:
+        async with app.uow_factory() as uow:
+            service = NoticeService(Desk(uow, app.settings, app.clock))
+            counts = await service.counts(41)
+            await uow.outbox.cancel_pending(41, "test", app.clock.now())
+    assert counts.pending == 0 and counts.delivered == 0
+    queries = [s for s in log.statements if "outbox" in s.sql]
+    assert len(queries) == 2
+    async with app.engine.connect() as connection:
+        found = []
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SET enable_seqscan = off"))
+            known = await indexes(connection)
+            for query in queries:
+                found += whole_table_reads(await explain(connection, query), known, ["outbox"])
+        else:
+            known = await sqlite_indexes(connection, ["outbox"])
+            for query in queries:
+                lines = await sqlite_plan(connection, query)
+                found += sqlite_whole_table_reads(lines, known, ["outbox"])
+    assert found == []
