@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Notice, NoticeOptOut, NoticeRecipient, Resident, Ticket
@@ -61,10 +61,10 @@ class NoticeRepo:
         return (await self.session.scalars(query)).all()
 
     async def add_recipients(self, notice_id: int, telegram_ids: Sequence[int]) -> None:
-        self.session.add_all(
-            NoticeRecipient(notice_id=notice_id, telegram_id=t) for t in telegram_ids
-        )
-        await self.session.flush()
+        if not telegram_ids:
+            return
+        rows = [{"notice_id": notice_id, "telegram_id": t} for t in telegram_ids]
+        await self.session.execute(insert(NoticeRecipient), rows)
 
     # who -------------------------------------------------------------------------------
     async def residents(

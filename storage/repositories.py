@@ -363,6 +363,37 @@ class OutboxRepo(_Repo):
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def add_many(
+        self,
+        rows: Sequence[tuple[str, int, dict[str, Any]]],
+        now: datetime,
+        priority: int,
+        notice_id: int | None = None,
+    ) -> None:
+        """Queue many messages (dedupe key, chat, payload) in one statement: an
+        announcement to thousands holds the database's write lock for a moment, not for
+        thousands of round trips. A key already queued is skipped."""
+        if not rows:
+            return
+        values = [
+            {
+                "dedupe_key": key,
+                "chat_id": chat_id,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "priority": priority,
+                "notice_id": notice_id,
+            }
+            for key, chat_id, payload in rows
+        ]
+        statement = self._insert(OutboxMessage).on_conflict_do_nothing(
+            index_elements=[OutboxMessage.dedupe_key]
+        )
+        await self.session.execute(statement, values)
+
     async def head_of(self, chat_id: int, now: datetime) -> tuple[int, int] | None:
         """(row id, priority) of the chat's first waiting message, when it is due and nobody
         holds it; None otherwise (nothing waits, or the first must be waited for)."""

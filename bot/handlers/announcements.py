@@ -463,24 +463,22 @@ def render(t: Translator, property_name: str, text: str, safety: bool) -> str:
 
 async def queue_notice(desk: Desk, notice: Notice, residents: Sequence[Resident]) -> None:
     """One row per resident, in their language, at the notice's priority."""
-    priority = notice_priority(notice.safety)
-    names: dict[int | None, str] = {}
+    texts: dict[tuple[int | None, str], str] = {}  # (property, locale) -> the words
     service = NoticeService(desk)
+    messages = []
     for resident in residents:
-        if resident.property_id not in names:
-            names[resident.property_id] = await service.property_name(resident.property_id)
-        t = Translator(resident.locale)
+        shown_as = (resident.property_id, resident.locale)
+        if shown_as not in texts:
+            name = await service.property_name(resident.property_id)
+            t = Translator(resident.locale)
+            texts[shown_as] = render(t, name, notice.text, notice.safety)
         out = Outgoing(
             chat_id=resident.telegram_id,
-            text=render(t, names[resident.property_id], notice.text, notice.safety),
+            text=texts[shown_as],
             photos=(notice.photo,) if notice.photo else (),
         )
-        await desk.enqueue(
-            recipient_key(notice.id, resident.telegram_id),
-            out,
-            priority=priority,
-            notice_id=notice.id,
-        )
+        messages.append((recipient_key(notice.id, resident.telegram_id), out))
+    await desk.enqueue_many(messages, priority=notice_priority(notice.safety), notice_id=notice.id)
 
 
 async def report_notice(desk: Desk, notice: Notice, counts: NoticeCounts) -> None:

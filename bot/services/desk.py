@@ -227,6 +227,18 @@ class Desk:
         )
         return row is not None
 
+    async def enqueue_many(
+        self,
+        messages: Sequence[tuple[str, Outgoing]],
+        *,
+        priority: SendPriority,
+        notice_id: int | None = None,
+    ) -> None:
+        """Many messages (key, message) queued in one statement; a key already queued is
+        skipped."""
+        rows = [(key, out.chat_id, to_payload(out)) for key, out in messages]
+        await self._uow.outbox.add_many(rows, self.now(), int(priority), notice_id=notice_id)
+
     async def record(
         self,
         ticket: Ticket,
