@@ -198,9 +198,14 @@ def notices_of(emu: BotAPIEmulator, person: SimUser) -> int:
 async def wait_delivered(emu: BotAPIEmulator, recorder: Recorder, people: Cast) -> float:
     """Until every building 1 resident holds the notice; the moment the last one came."""
     deadline = time.monotonic() + DRAIN_TIMEOUT
+    shown = time.monotonic()
     while time.monotonic() < deadline:
-        if all(recorder.count(p.id) > 0 for p in people.recipients):
+        arrived = sum(1 for p in people.recipients if recorder.count(p.id) > 0)
+        if arrived == len(people.recipients):
             return max(recorder.times[p.id][0] for p in people.recipients)
+        if time.monotonic() - shown >= 10:
+            print(f"  ... {arrived} of {len(people.recipients)} notices arrived", flush=True)
+            shown = time.monotonic()
         await asyncio.sleep(0.5)
     raise SystemExit(f"the notice did not reach everyone within {DRAIN_TIMEOUT:.0f} s")
 
@@ -263,6 +268,7 @@ async def measure(
     opts: argparse.Namespace,
     outcome: Outcome,
 ) -> None:
+    print(f"idle phase: {len(people.reporters)} residents report for {opts.idle:.0f} s", flush=True)
     stop_idle = asyncio.Event()
     idle = asyncio.create_task(reporting(people.reporters, replies, "idle", stop_idle))
     await asyncio.sleep(opts.idle)
@@ -273,6 +279,7 @@ async def measure(
     stop = asyncio.Event()
     busy = asyncio.create_task(reporting(people.reporters, replies, "busy", stop))
     await asyncio.sleep(opts.idle / 4)  # the reporters are in their stride
+    print(f"announcing to {len(people.recipients)} residents while they go on", flush=True)
     checked, refused, accepted = recorder.checked, recorder.refused, len(recorder.all)
     started = time.monotonic()
     await announce(app, people)
