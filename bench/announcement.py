@@ -24,9 +24,9 @@ accepted over that window; the 429s received as a share of sending calls; the re
 residents' reply latency (median and worst) in each phase. Checks that each of building
 1's residents got the notice exactly once, building 2's none, and the manager the report.
 Exits 1 naming each missed target: every message accepted over the window (the notices
-share Telegram's 30 a second with the replies and cards) >= 0.85 of 30/s, 429s <= 1 % of sends, worst
-reply while announcing <= 3 s (the delivery issue's bound), median reply while announcing
-<= 3x the idle median.
+share Telegram's 30 a second with the replies and cards) >= 0.85 of 30/s, 429s <= 1 % of
+sends, worst reply while announcing <= 3 s (the delivery issue's bound), median reply while
+announcing <= 3x the idle median.
 """
 
 from __future__ import annotations
