@@ -44,6 +44,17 @@ class VisitorRepo:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def unanswered(self, now: datetime, limit: int) -> list[int]:
+        """Walk-ins whose host was asked and whose answer time is over
+        (`ix_visitors_status_due`: the sweep reads what is due, not what is stored)."""
+        query = (
+            select(Visitor.id)
+            .where(Visitor.status == "asking", Visitor.answer_due_at < now)
+            .order_by(Visitor.answer_due_at, Visitor.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
     async def refresh(self, visitor: Visitor) -> None:
         await self.session.refresh(visitor)
 
