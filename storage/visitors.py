@@ -89,7 +89,8 @@ class FaqGapRepo:
         await self.session.flush()
 
     async def since(self, property_id: int | None, start: datetime) -> Sequence[FaqGap]:
-        query = select(FaqGap).where(FaqGap.at >= start)
+        # a question blanked by /forgetme still counts, but has nothing to show
+        query = select(FaqGap).where(FaqGap.at >= start, FaqGap.question != "")
         if property_id is not None:
             query = query.where(FaqGap.property_id == property_id)
         return (await self.session.scalars(query.order_by(FaqGap.at, FaqGap.id))).all()
@@ -99,7 +100,12 @@ class FaqGapRepo:
     ) -> Sequence[str]:
         query = (
             select(FaqGap.question)
-            .where(FaqGap.property_id == property_id, FaqGap.at >= start, FaqGap.at < end)
+            .where(
+                FaqGap.property_id == property_id,
+                FaqGap.at >= start,
+                FaqGap.at < end,
+                FaqGap.question != "",
+            )
             .order_by(FaqGap.at.desc(), FaqGap.id.desc())
             .limit(limit)
         )

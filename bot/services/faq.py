@@ -59,6 +59,7 @@ class Faq:
             kind=kind,
             question=question[:QUESTION_LIMIT],
             entry_id=entry_id,
+            telegram_id=resident.telegram_id,
             at=self.desk.now(),
         )
         await self.uow.faq_gaps.add(gap)
