@@ -4,18 +4,20 @@ could not answer are in the export; forgetting blanks them but keeps the counts.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.messages import Outgoing
 from bot.services.desk import Desk
 from bot.services.faq import Faq
 from storage.models import FaqGap, Visitor
 from tests.support.people import GroupPerson, register
 from tests.support.world import WANG, World
-from tests.unit.test_privacy_data import document_of
 
 FAQ = Path(__file__).resolve().parents[2] / "examples" / "faq.toml"
 
@@ -50,6 +52,13 @@ async def announced(world: World) -> GroupPerson:
             await faq.record_gap(resident, question, kind, "parcel" if kind == "rejected" else None)
         await uow.commit()
     return wang
+
+
+def document_of(replies: list[Outgoing]) -> dict[str, Any]:
+    [out] = [o for o in replies if o.document is not None]
+    assert out.document is not None
+    loaded: dict[str, Any] = json.loads(out.document.content.decode("utf-8"))
+    return loaded
 
 
 async def rows(world: World, model: type) -> list:  # type: ignore[type-arg]
