@@ -353,7 +353,7 @@ class Settings(BaseSettings):
     def _valid_faq(cls, value: str | None, info: ValidationInfo) -> str | None:
         """A bad FAQ file stops start-up with the file and the entry named."""
         if value:
-            from bot.nlp.faq import FaqError, load_faq  # parses TOML only; no jieba here
+            from bot.nlp.faq import FaqError, load_faq  # parses TOML or YAML only; no jieba here
 
             properties = info.data.get("properties") or []
             try:

@@ -54,6 +54,7 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("remove", "remove"),
     ("takeover", "takeover"),
     ("report", "report"),
+    ("faqdrafts", "faqdrafts"),
     ("duty", "duty"),
     ("onduty", "onduty"),
     ("offduty", "offduty"),

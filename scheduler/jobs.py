@@ -15,6 +15,7 @@ CLOSE_SECONDS = 600
 PRUNE_SECONDS = 3600
 RETENTION_SECONDS = 3600
 NOTICE_SECONDS = 30
+VISITOR_ANSWER_SECONDS = 30
 
 
 class PeriodicWork(Protocol):
@@ -36,6 +37,8 @@ class PeriodicWork(Protocol):
 
     async def notice_sweep(self) -> int: ...
 
+    async def visitor_answer_sweep(self) -> int: ...
+
 
 def core_jobs(work: PeriodicWork) -> list[JobSpec]:
     return [
@@ -48,4 +51,5 @@ def core_jobs(work: PeriodicWork) -> list[JobSpec]:
         JobSpec("retention", work.retention_sweep, every(RETENTION_SECONDS)),
         JobSpec("visitor-purge", work.visitor_purge, every(RETENTION_SECONDS)),
         JobSpec("notices", work.notice_sweep, every(NOTICE_SECONDS)),
+        JobSpec("visitor-answers", work.visitor_answer_sweep, every(VISITOR_ANSWER_SECONDS)),
     ]

@@ -486,6 +486,7 @@ class Visitor(Base):
         Index("ix_visitors_property_created", "property_id", "created_at"),
         Index("ix_visitors_code", "code"),
         Index("ix_visitors_created", "created_at"),
+        Index("ix_visitors_status_due", "status", "answer_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -515,14 +516,44 @@ class FaqGap(Base):
     FAQ should grow by (`propdesk faq gaps`, the weekly digest)."""
 
     __tablename__ = "faq_gaps"
-    __table_args__ = (Index("ix_faq_gaps_property_at", "property_id", "at"),)
+    __table_args__ = (
+        Index("ix_faq_gaps_property_at", "property_id", "at"),
+        Index("ix_faq_gaps_telegram", "telegram_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # unanswered or rejected
     question: Mapped[str] = mapped_column(Text)
     entry_id: Mapped[str | None] = mapped_column(String(64))
+    # who asked (their /mydata lists it; /forgetme blanks the question and this id)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger)
     at: Mapped[datetime]
+
+
+class FaqDraft(Base):
+    """An FAQ entry staff wrote from a resolved inquiry; joins the matcher once a manager
+    approves it (as entry `draft-<id>` of its property)."""
+
+    __tablename__ = "faq_drafts"
+    __table_args__ = (
+        UniqueConstraint("ticket_id"),  # one draft per inquiry: a second press finds it
+        Index("ix_faq_drafts_status_property", "status", "property_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    author_name: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16))  # `vocabulary.FaqDraftStatus`
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    reviewed_by: Mapped[int | None] = mapped_column(BigInteger)
+    reviewed_by_name: Mapped[str] = mapped_column(String(64), default="")
+    reviewed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
 
 
 class Notice(Base):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Correction,
     DialogState,
+    FaqGap,
     OutboxMessage,
     Rating,
     Resident,
@@ -19,6 +20,7 @@ from storage.models import (
     SurveyResponse,
     Ticket,
     TicketEvent,
+    Visitor,
 )
 
 CLOSED_STATUSES = ("closed", "cancelled")
@@ -52,6 +54,16 @@ class PersonalDataRepo:
             .where(SurveyResponse.resident_telegram_id == telegram_id)
             .order_by(SurveyResponse.id)
         )
+        return (await self.session.scalars(query)).all()
+
+    async def visitors_of(self, resident_id: int) -> Sequence[Visitor]:
+        """Visits the resident announced, and walk-ins who asked for them."""
+        query = select(Visitor).where(Visitor.host_resident_id == resident_id).order_by(Visitor.id)
+        return (await self.session.scalars(query)).all()
+
+    async def faq_questions_of(self, telegram_id: int) -> Sequence[FaqGap]:
+        """Questions they asked that the FAQ did not answer, or whose answer they rejected."""
+        query = select(FaqGap).where(FaqGap.telegram_id == telegram_id).order_by(FaqGap.id)
         return (await self.session.scalars(query)).all()
 
     # retention ---------------------------------------------------------------------------
@@ -109,6 +121,24 @@ class PersonalDataRepo:
             update(SurveyResponse)
             .where(SurveyResponse.resident_telegram_id == telegram_id)
             .values(comment=None, resident_telegram_id=-SurveyResponse.id)
+        )
+
+    async def anonymise_visitors(self, resident_id: int) -> int:
+        """Their visitors lose name, plate, the address visited, the pass code and the link
+        to the resident; kind, status, people and times stay for the digest's counts."""
+        result = await self.session.execute(
+            update(Visitor)
+            .where(Visitor.host_resident_id == resident_id)
+            .values(name="", plate="", host_address="", code="", host_resident_id=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def blank_faq_questions(self, telegram_id: int) -> None:
+        """The questions they asked leave the FAQ gaps (which keep their count and time)."""
+        await self.session.execute(
+            update(FaqGap)
+            .where(FaqGap.telegram_id == telegram_id)
+            .values(question="", telegram_id=None)
         )
 
     async def drop_private_chat(self, telegram_id: int) -> None:

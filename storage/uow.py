@@ -26,7 +26,7 @@ from storage.repositories import (
     TicketRepo,
     UpdateLog,
 )
-from storage.visitors import FaqGapRepo, VisitorRepo
+from storage.visitors import FaqDraftRepo, FaqGapRepo, VisitorRepo
 
 
 class UnitOfWork:
@@ -51,6 +51,7 @@ class UnitOfWork:
     duty: DutyRepo
     visitors: VisitorRepo
     faq_gaps: FaqGapRepo
+    faq_drafts: FaqDraftRepo
     notices: NoticeRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -85,6 +86,7 @@ class UnitOfWork:
         self.duty = DutyRepo(session)
         self.visitors = VisitorRepo(session)
         self.faq_gaps = FaqGapRepo(session)
+        self.faq_drafts = FaqDraftRepo(session)
         self.notices = NoticeRepo(session)
         return self
 

@@ -90,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     gaps = faq_sub.add_parser("gaps", help="questions the FAQ did not answer or that were rejected")
     gaps.add_argument("--days", type=int, default=30, help="how far back (default: 30)")
     gaps.set_defaults(handler=_faq_gaps)
+    entries = faq_sub.add_parser("list", help="every FAQ entry: the file's and approved drafts")
+    entries.set_defaults(handler=_faq_list)
 
     lexicon = sub.add_parser("lexicon", help="classifier lexicon tools")
     lexicon_sub = lexicon.add_subparsers(dest="lexicon_command", required=True)
@@ -225,6 +227,12 @@ def _faq_gaps(args: argparse.Namespace) -> int:
     from bot.cli.faq import print_gaps
 
     return asyncio.run(print_gaps(load_settings(), args.days))
+
+
+def _faq_list(args: argparse.Namespace) -> int:
+    from bot.cli.faq import print_entries
+
+    return asyncio.run(print_entries(load_settings()))
 
 
 def _lexicon_suggest(args: argparse.Namespace) -> int:

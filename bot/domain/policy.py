@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.vocabulary import (
     CardAction,
+    Category,
     Hazard,
     HotlineKind,
     Role,
@@ -545,6 +546,27 @@ def host_answer_counts(now: datetime, answer_due_at: datetime | None) -> bool:
 def visitor_purge_cutoff(now: datetime, keep_days: int) -> datetime:
     """Visitor records registered before this are deleted."""
     return now - timedelta(days=keep_days)
+
+
+# --- FAQ drafts ----------------------------------------------------------------------------
+
+
+def offers_faq_draft(category: str, status: str) -> bool:
+    """The card of a resolved or closed inquiry offers [Add to FAQ]."""
+    return category == Category.INQUIRY and status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def may_draft_faq(actor: Actor, ticket: TicketLike) -> bool:
+    """Writing an FAQ entry from an inquiry: the ticket's own team (who answered it), and
+    managers of its property."""
+    if not _same_property(actor, ticket):
+        return False
+    return actor.is_manager or actor.role_in(ticket.team) is not None
+
+
+def may_review_faq(actor: Actor) -> bool:
+    """Approving or rejecting FAQ drafts (`/faqdrafts`): managers and admins."""
+    return actor.is_manager
 
 
 # --- announcements -------------------------------------------------------------------------

@@ -143,6 +143,15 @@ class VisitorStatus(StrEnum):
     LEFT = "left"
 
 
+class FaqDraftStatus(StrEnum):
+    """An FAQ entry staff write from a resolved inquiry, on its way into the FAQ."""
+
+    WRITING = "writing"  # the staff member's private dialog is open
+    PENDING = "pending"  # waiting for a manager
+    APPROVED = "approved"  # part of the FAQ (entry `draft-<id>`)
+    REJECTED = "rejected"
+
+
 class HotlineKind(StrEnum):
     """Keys of a property's `hotlines` setting."""
 

@@ -28,6 +28,7 @@ class CardButton(StrEnum):
     BACK = "back"
     WAIT = "wt"
     ESTIMATE = "eta"
+    FAQ = "faq"  # a resolved inquiry becomes an FAQ draft
 
 
 POOL = "pool"  # reassign back to the same team's pool

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from bot.domain.policy import card_teams, new_card_priority
+from bot.domain.policy import card_teams, new_card_priority, offers_faq_draft
 from bot.domain.vocabulary import Channel, DutyCall, Team
 from bot.handlers.base import shorten
 from bot.handlers.buttons import CARD, RESOLVED, CardButton, ResolvedButton
@@ -154,6 +154,14 @@ def card_buttons(t: Translator, ticket: Ticket) -> Keyboard:
         )
     if ticket.status == Status.IN_PROGRESS:
         return ((b["done"], b["re"]), (b["ph"], b["note"], wait, eta), (b["cat"], b["urg"]))
+    return closed_card_buttons(t, ticket)
+
+
+def closed_card_buttons(t: Translator, ticket: Ticket) -> Keyboard:
+    """What a finished card still offers: a resolved or closed inquiry can become an FAQ
+    entry (kept on the card when it is retired at closing)."""
+    if offers_faq_draft(ticket.category, ticket.status):
+        return ((Button(t("faq_draft.btn_add"), CARD.encode(CardButton.FAQ, ticket.id)),),)
     return ()
 
 
@@ -258,7 +266,7 @@ async def refresh_cards(
     presser is looking at, edited directly in the reply). `retire` ends the cards."""
     t = group_translator(desk)
     text = card_text(t, desk, ticket, extra)
-    buttons = () if retire else card_buttons(t, ticket)
+    buttons = closed_card_buttons(t, ticket) if retire else card_buttons(t, ticket)
     book = CardBook(desk)
     for card in await book.live(ticket):
         if retire:

@@ -8,6 +8,7 @@ from bot.handlers import (
     announcements,
     buttons,
     duty,
+    faq_drafts,
     feedback,
     followup,
     frontdesk,
@@ -36,6 +37,7 @@ ALL_FLOWS: tuple[Flow, ...] = (
     frontdesk.FLOW,
     visitors.FLOW,
     announcements.FLOW,
+    faq_drafts.FLOW,
 )
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in ALL_FLOWS}
 
@@ -60,6 +62,8 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     visitors.HOST,
     announcements.BUTTONS,
     announcements.MANAGE,
+    faq_drafts.FORM,
+    faq_drafts.REVIEW,
 )
 
 

@@ -24,6 +24,7 @@ from bot.handlers.cards import (
 from bot.handlers.digests import DigestNotices
 from bot.handlers.flow import CallbackCodec
 from bot.handlers.presenters import local_time, team_label
+from bot.handlers.visitors import tell_guard_no_answer
 from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
 from bot.services.desk import Desk
@@ -31,7 +32,7 @@ from bot.services.duty import DutyService
 from bot.services.notices import NoticeCounts
 from bot.services.ratings import REASONS
 from bot.services.staff import StaffService
-from storage.models import Notice, Rating, Resident, ReturnVisit, Ticket
+from storage.models import Notice, Rating, Resident, ReturnVisit, Ticket, Visitor
 
 STARS = "⭐"
 
@@ -128,6 +129,9 @@ class HandlerNotifier(DigestNotices):
 
     async def auto_closed(self, desk: Desk, ticket: Ticket) -> None:
         await refresh_cards(desk, ticket, retire=True)
+
+    async def visitor_no_answer(self, desk: Desk, visitor: Visitor) -> None:
+        await tell_guard_no_answer(desk, visitor)
 
     async def plan_ticket(self, desk: Desk, ticket: Ticket) -> None:
         await post_cards(desk, ticket)

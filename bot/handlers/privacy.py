@@ -17,7 +17,7 @@ from bot.messages import Button, Document
 from bot.services.lifecycle import OPEN_STATUSES
 from bot.services.phones import display_phone
 from bot.services.privacy import MyData, PersonalData
-from storage.models import Rating, Ticket, TicketEvent
+from storage.models import FaqGap, Rating, Ticket, TicketEvent, Visitor
 
 JSON_MIME = "application/json"
 
@@ -49,7 +49,12 @@ async def on_mydata(ctx: Ctx) -> None:
     day = ctx.desk.now().astimezone(ctx.settings.tz).strftime("%Y%m%d")
     content = json.dumps(export_document(ctx, data), ensure_ascii=False, indent=2)
     document = Document(f"propdesk-mydata-{day}.json", content.encode("utf-8"), JSON_MIME)
-    caption = ctx.t("privacy.mydata_caption", tickets=len(data.tickets))
+    caption = ctx.t(
+        "privacy.mydata_caption",
+        tickets=len(data.tickets),
+        visitors=len(data.visitors),
+        questions=len(data.faq_questions),
+    )
     ctx.say(caption, document=document)
 
 
@@ -81,6 +86,35 @@ def export_document(ctx: Ctx, data: MyData) -> dict[str, Any]:
             }
             for s in data.surveys
         ],
+        "visitors": [_visitor(ctx, v) for v in data.visitors],
+        "faq_questions": [_faq_question(ctx, gap) for gap in data.faq_questions],
+    }
+
+
+def _visitor(ctx: Ctx, visitor: Visitor) -> dict[str, Any]:
+    t = ctx.t
+    return {
+        "kind": t(f"export.visitor_kind.{visitor.kind}"),
+        "name": visitor.name,
+        "people": visitor.people,
+        "plate": visitor.plate,
+        "address": visitor.host_address,
+        "pass_code": visitor.code,
+        "window_start": _when(ctx, visitor.starts_at),
+        "window_end": _when(ctx, visitor.ends_at),
+        "status": t(f"export.visitor_status.{visitor.status}"),
+        "arrived_at": _when(ctx, visitor.arrived_at),
+        "left_at": _when(ctx, visitor.left_at),
+        "registered_at": _when(ctx, visitor.created_at),
+    }
+
+
+def _faq_question(ctx: Ctx, gap: FaqGap) -> dict[str, Any]:
+    """A question the FAQ could not answer, or whose answer they asked staff about."""
+    return {
+        "asked_at": _when(ctx, gap.at),
+        "question": gap.question,
+        "outcome": ctx.t(f"faq.gap_{gap.kind}", entry=gap.entry_id or ""),
     }
 
 
@@ -175,6 +209,7 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
             "privacy.forgotten",
             tickets=len(forgotten.anonymised),
             cancelled=len(forgotten.cancelled),
+            visitors=forgotten.visitors,
         )
     )
 

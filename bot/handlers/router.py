@@ -10,6 +10,7 @@ from bot.handlers import (
     common,
     digests,
     duty,
+    faq_drafts,
     feedback,
     flows,
     followup,
@@ -55,6 +56,7 @@ COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "visitor": visitors.on_visitor,
     "notice": announcements.on_notice,
     "notices": announcements.on_notices,
+    "faqdrafts": faq_drafts.on_faqdrafts,
 }
 # In groups only staff commands exist; anything else may be meant for another bot.
 GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
@@ -72,6 +74,7 @@ GROUP_COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "ticket": digests.on_ticket,
     "report": frontdesk.on_group_report,
     "visitor": visitors.on_group_visitor,
+    "faqdrafts": faq_drafts.on_faqdrafts,
 }
 
 # Each button family's codec and the handler of its presses.
@@ -98,6 +101,8 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (visitors.HOST, visitors.on_host_button),
         (announcements.BUTTONS, announcements.on_callback),
         (announcements.MANAGE, announcements.on_manage),
+        (faq_drafts.FORM, faq_drafts.on_form_button),
+        (faq_drafts.REVIEW, faq_drafts.on_review_button),
     )
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.domain.vocabulary import CATEGORIES, TEAMS, URGENCIES, CardAction
-from bot.handlers import frontdesk
+from bot.handlers import faq_drafts, frontdesk
 from bot.handlers.base import Ctx, in_rows
 from bot.handlers.buttons import CARD, POOL, CardButton
 from bot.handlers.cards import (
@@ -318,6 +318,7 @@ ACTIONS: dict[CardButton, Action] = {
     CardButton.BACK: _back,
     CardButton.WAIT: _wait,
     CardButton.ESTIMATE: _ask_eta,
+    CardButton.FAQ: faq_drafts.on_card_button,
 }
 
 

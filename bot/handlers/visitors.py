@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.domain.vocabulary import VisitorStatus
 from bot.handlers.base import Ctx, new_token
@@ -21,6 +22,7 @@ from bot.handlers.inputs import clean_address, clean_name, clean_text, parse_loc
 from bot.handlers.presenters import local_time
 from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
+from bot.services.desk import Desk
 from bot.services.plates import normalise_plate
 from bot.services.staff import Actor, NotAllowed, StaffService
 from bot.services.visitors import CODE_LENGTH, MAX_PEOPLE, VisitorRefused, Visitors
@@ -173,7 +175,7 @@ async def on_window(ctx: Ctx) -> None:
         ctx.say(ctx.t(refused.reason, days=ctx.settings.visitors.max_days_ahead))
         return
     ctx.finish()
-    ctx.say(ctx.t("visitor.announced", **_fields(ctx.t, ctx, visitor)))
+    ctx.say(ctx.t("visitor.announced", **_fields(ctx.t, ctx.settings.tz, visitor)))
     await _post_card(ctx, visitor)
 
 
@@ -226,9 +228,12 @@ async def _arrive_by_code(ctx: Ctx, visitors: Visitors, actor: Actor, code: str)
     try:
         await visitors.arrive(actor, visitor)
     except VisitorRefused as refused:
-        ctx.say(ctx.t(refused.reason, **_fields(ctx.t, ctx, visitor)))
+        ctx.say(ctx.t(refused.reason, **_fields(ctx.t, ctx.settings.tz, visitor)))
         return
-    ctx.say(ctx.t("visitor.arrived", **_fields(ctx.t, ctx, visitor)), _gate_buttons(ctx, visitor))
+    ctx.say(
+        ctx.t("visitor.arrived", **_fields(ctx.t, ctx.settings.tz, visitor)),
+        _gate_buttons(ctx, visitor),
+    )
     await _tell_host(ctx, visitor, "visitor.host_arrived")
 
 
@@ -240,7 +245,7 @@ async def _walk_in(ctx: Ctx, visitors: Visitors, actor: Actor, name: str, addres
     if property_id is None:
         return
     visitor, host = await visitors.walk_in(actor, property_id, name, address, ctx.inc.chat_id)
-    fields = _fields(ctx.t, ctx, visitor)
+    fields = _fields(ctx.t, ctx.settings.tz, visitor)
     if host is None:
         ctx.say(ctx.t("visitor.walk_in_no_host", **fields), _gate_buttons(ctx, visitor))
         return
@@ -255,7 +260,7 @@ async def _walk_in(ctx: Ctx, visitors: Visitors, actor: Actor, name: str, addres
     )
     ask = Outgoing(
         chat_id=host.telegram_id,
-        text=t("visitor.host_asked", minutes=minutes, **_fields(t, ctx, visitor)),
+        text=t("visitor.host_asked", minutes=minutes, **_fields(t, ctx.settings.tz, visitor)),
         buttons=buttons,
     )
     await ctx.desk.enqueue(f"visitor:{visitor.id}:ask", ask)
@@ -280,7 +285,7 @@ async def on_gate_button(ctx: Ctx, press: Press) -> None:
         else:
             await visitors.leave(actor, visitor)
     except VisitorRefused as refused:
-        ctx.toast(ctx.t(refused.reason, **_fields(ctx.t, ctx, visitor)), alert=True)
+        ctx.toast(ctx.t(refused.reason, **_fields(ctx.t, ctx.settings.tz, visitor)), alert=True)
         return
     ctx.toast()
     ctx.edit(_card_text(t, ctx, visitor), _gate_buttons(ctx, visitor))
@@ -298,13 +303,34 @@ async def on_host_button(ctx: Ctx, press: Press) -> None:
         ctx.toast(ctx.t(refused.reason), alert=True)
         return
     ctx.toast()
-    fields = _fields(ctx.t, ctx, visitor)
+    fields = _fields(ctx.t, ctx.settings.tz, visitor)
     ctx.edit(ctx.t("visitor.host_let_in" if let_in else "visitor.host_refused", **fields))
     if visitor.guard_chat_id is not None:
         g = group_translator(ctx.desk)
         key = "visitor.guard_let_in" if let_in else "visitor.guard_refused"
-        told = Outgoing(chat_id=visitor.guard_chat_id, text=g(key, **_fields(g, ctx, visitor)))
+        told = Outgoing(
+            chat_id=visitor.guard_chat_id, text=g(key, **_fields(g, ctx.settings.tz, visitor))
+        )
         await ctx.desk.enqueue(f"visitor:{visitor.id}:answer", told)
+
+
+# the scheduler ------------------------------------------------------------------------
+async def tell_guard_no_answer(desk: Desk, visitor: Visitor) -> None:
+    """The host did not answer in time: the guard who registered the walk-in decides, under
+    the same gate buttons (arrived) as before."""
+    if visitor.guard_chat_id is None:
+        return
+    t = group_translator(desk)
+    told = Outgoing(
+        chat_id=visitor.guard_chat_id,
+        text=t(
+            "visitor.guard_no_answer",
+            minutes=desk.settings.visitors.host_answer_minutes,
+            **_fields(t, desk.settings.tz, visitor),
+        ),
+        buttons=gate_keyboard(t, visitor),
+    )
+    await desk.enqueue(f"visitor:{visitor.id}:no-answer", told)
 
 
 # cards and notices ---------------------------------------------------------------------
@@ -327,18 +353,21 @@ async def _tell_host(ctx: Ctx, visitor: Visitor, key: str) -> None:
     if host is None or not host.active:
         return
     t = Translator(host.locale)
-    out = Outgoing(chat_id=host.telegram_id, text=t(key, **_fields(t, ctx, visitor)))
+    out = Outgoing(chat_id=host.telegram_id, text=t(key, **_fields(t, ctx.settings.tz, visitor)))
     await ctx.desk.enqueue(f"visitor:{visitor.id}:{key}", out)
 
 
 def _card_text(t: Translator, ctx: Ctx, visitor: Visitor) -> str:
-    lines = [t("visitor.card", **_fields(t, ctx, visitor))]
-    lines.append(t(f"visitor.status_{visitor.status}", **_fields(t, ctx, visitor)))
+    lines = [t("visitor.card", **_fields(t, ctx.settings.tz, visitor))]
+    lines.append(t(f"visitor.status_{visitor.status}", **_fields(t, ctx.settings.tz, visitor)))
     return "\n".join(lines)
 
 
 def _gate_buttons(ctx: Ctx, visitor: Visitor, t: Translator | None = None) -> Keyboard:
-    t = t or _reader(ctx)
+    return gate_keyboard(t or _reader(ctx), visitor)
+
+
+def gate_keyboard(t: Translator, visitor: Visitor) -> Keyboard:
     if visitor.status == VisitorStatus.LEFT or visitor.status == VisitorStatus.REFUSED:
         return ()
     if visitor.status == VisitorStatus.ARRIVED:
@@ -346,8 +375,7 @@ def _gate_buttons(ctx: Ctx, visitor: Visitor, t: Translator | None = None) -> Ke
     return ((Button(t("visitor.btn_arrived"), GATE.encode(GateButton.ARRIVED, visitor.id)),),)
 
 
-def _fields(t: Translator, ctx: Ctx, visitor: Visitor) -> dict[str, object]:
-    tz = ctx.settings.tz
+def _fields(t: Translator, tz: ZoneInfo, visitor: Visitor) -> dict[str, object]:
     window = ""
     if visitor.starts_at is not None and visitor.ends_at is not None:
         window = t(

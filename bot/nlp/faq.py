@@ -1,6 +1,7 @@
 """Consultations answered from a property's own FAQ (常见问题).
 
-`load_faq(path, property_codes)` reads and validates the TOML file named by PROPDESK_FAQ_FILE
+`load_faq(path, property_codes)` reads and validates the file named by PROPDESK_FAQ_FILE
+(TOML, or YAML when it ends in .yaml or .yml)
 (a bad entry stops start-up with the file and the entry named, as the lexicon does);
 `FaqMatcher.match(text, property_code)` ranks the property's entries for a question with
 Okapi BM25 over jieba tokens of each entry's question, keywords and example questions,
@@ -55,19 +56,29 @@ class FaqMatch:
     score: float
 
 
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
 def load_faq(path: str | Path, property_codes: set[str] | None = None) -> list[FaqEntry]:
-    """Entries of the file, validated: unique ids, a question and an answer each, and a
-    property that settings list (or "*")."""
+    """Entries of the file (TOML, or YAML by its suffix), validated the same way either
+    way: unique ids, a question and an answer each, and a property that settings list
+    (or "*")."""
     where = str(path)
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise FaqError(f"{where}: file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise FaqError(f"{where}: not valid TOML: {exc}") from exc
+    data = (
+        _parse_yaml(where, text)
+        if where.lower().endswith(YAML_SUFFIXES)
+        else _parse_toml(where, text)
+    )
+    raw_entries = data.get("entries", [])
+    if not isinstance(raw_entries, list):
+        raise FaqError(f"{where}: entries must be a list")
     entries: list[FaqEntry] = []
     seen: set[str] = set()
-    for index, raw in enumerate(data.get("entries", [])):
+    for index, raw in enumerate(raw_entries):
         entry = _entry(where, index, raw)
         if entry.id in seen:
             raise FaqError(f"{where}: entry {entry.id!r}: duplicate id")
@@ -78,27 +89,56 @@ def load_faq(path: str | Path, property_codes: set[str] | None = None) -> list[F
     return entries
 
 
+def _parse_toml(where: str, text: str) -> dict[str, object]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FaqError(f"{where}: not valid TOML: {exc}") from exc
+
+
+def _parse_yaml(where: str, text: str) -> dict[str, object]:
+    """`yaml.safe_load`: plain data only, never a Python object built from a tag."""
+    import yaml  # only a property with a YAML file pays for the import
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FaqError(f"{where}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FaqError(f"{where}: expected a mapping with a list of entries")
+    return data
+
+
 def _entry(where: str, index: int, raw: object) -> FaqEntry:
     if not isinstance(raw, dict):
         raise FaqError(f"{where}: entry #{index + 1}: not a table")
-    name = str(raw.get("id", "")).strip()
+    name = _text(raw, "id")
     if not name:
         raise FaqError(f"{where}: entry #{index + 1}: no id")
     for key in ("question", "answer"):
-        if not str(raw.get(key, "")).strip():
+        if not _text(raw, key):
             raise FaqError(f"{where}: entry {name!r}: empty {key}")
-    lists = {key: raw.get(key, []) for key in ("keywords", "examples")}
+    # YAML gives None for a key without a value (`keywords:`): the same as leaving it out
+    lists = {key: raw.get(key) or [] for key in ("keywords", "examples")}
     for key, value in lists.items():
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise FaqError(f"{where}: entry {name!r}: {key} must be a list of strings")
     return FaqEntry(
         id=name,
-        property=str(raw.get("property", ANY_PROPERTY)),
-        question=str(raw["question"]).strip(),
-        answer=str(raw["answer"]).strip(),
+        property=ANY_PROPERTY if raw.get("property") is None else _text(raw, "property"),
+        question=_text(raw, "question"),
+        answer=_text(raw, "answer"),
         keywords=tuple(k.strip() for k in lists["keywords"] if k.strip()),
         examples=tuple(e.strip() for e in lists["examples"] if e.strip()),
     )
+
+
+def _text(raw: dict[str, object], key: str) -> str:
+    """A field as stripped text; YAML's None (`answer:` with nothing after it) is empty."""
+    value = raw.get(key)
+    return "" if value is None else str(value).strip()
 
 
 class FaqMatcher:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from storage.models import Rating, ReturnVisit, Ticket
+from storage.models import Rating, ReturnVisit, Ticket, Visitor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,6 +42,9 @@ class Notifier(Protocol):
 
     async def plan_ticket(self, desk: Desk, ticket: Ticket) -> None:
         """An inspection plan opened a ticket: post its card."""
+
+    async def visitor_no_answer(self, desk: Desk, visitor: Visitor) -> None:
+        """A walk-in's host did not answer in time: tell the guard the decision is theirs."""
 
     async def digest_chart(self, settings: Settings, digest: Digest) -> Path | None:
         """Draw the digest's chart; called with no transaction open (it takes a while)."""

@@ -16,7 +16,15 @@ from bot.domain.policy import retention_cutoff
 from bot.services.desk import Desk, uow_of
 from bot.services.dispatch import Dispatch
 from bot.services.lifecycle import OPEN_STATUSES
-from storage.models import Rating, Resident, SurveyResponse, Ticket, TicketEvent
+from storage.models import (
+    FaqGap,
+    Rating,
+    Resident,
+    SurveyResponse,
+    Ticket,
+    TicketEvent,
+    Visitor,
+)
 
 REDACTED_BY_RETENTION = "redacted"
 ANONYMISED = "anonymised"
@@ -32,6 +40,8 @@ class MyData:
     timelines: dict[int, list[TicketEvent]]
     ratings: dict[int, Rating]
     surveys: Sequence[SurveyResponse]
+    visitors: Sequence[Visitor] = ()
+    faq_questions: Sequence[FaqGap] = ()
 
 
 @dataclass
@@ -40,6 +50,7 @@ class Forgotten:
 
     cancelled: list[Ticket] = field(default_factory=list)
     anonymised: list[Ticket] = field(default_factory=list)
+    visitors: int = 0
 
 
 class PersonalData:
@@ -66,6 +77,8 @@ class PersonalData:
             timelines=dict(timelines),
             ratings=ratings,
             surveys=await self.uow.privacy.surveys_of(telegram_id),
+            visitors=await self.uow.privacy.visitors_of(resident.id),
+            faq_questions=await self.uow.privacy.faq_questions_of(telegram_id),
         )
 
     # /forgetme -----------------------------------------------------------------------------
@@ -90,6 +103,8 @@ class PersonalData:
         if ids:
             await self.uow.privacy.blank_ticket_texts(ids)
         await self.uow.privacy.detach_resident(telegram_id, ids)
+        done.visitors = await self.uow.privacy.anonymise_visitors(resident.id)
+        await self.uow.privacy.blank_faq_questions(telegram_id)
         await self.uow.privacy.drop_private_chat(telegram_id)
         await self.uow.privacy.delete_resident(resident)
         return done

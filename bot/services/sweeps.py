@@ -161,6 +161,26 @@ class Periodic:
             await self._commit(uow)
         return removed
 
+    async def visitor_answer_sweep(self) -> int:
+        """Walk-ins whose host did not answer in `visitors.host_answer_minutes`: the guard
+        who registered them is told the decision is theirs (once, in the same transaction)."""
+        async with self.uow_factory() as uow:
+            due = await Visitors(self._desk(uow)).unanswered(BATCH)
+        told = 0
+        for visitor_id in due:
+            told += await self._visitor_timed_out(visitor_id)
+        return told
+
+    async def _visitor_timed_out(self, visitor_id: int) -> int:
+        async with self.uow_factory() as uow:
+            desk = self._desk(uow)
+            visitor = await Visitors(desk).answer_timed_out(visitor_id)
+            if visitor is None:
+                return 0
+            await self.notifier.visitor_no_answer(desk, visitor)
+            await self._commit(uow)
+            return 1
+
     # surveys ---------------------------------------------------------------------------
     async def survey_tick(self) -> int:
         """Once per cron period, ask every active resident for an overall score."""

@@ -156,6 +156,21 @@ class Visitors:
         return await self.desk.resident_by_id(visitor.host_resident_id)
 
     # the scheduler and the digest -------------------------------------------------------
+    async def unanswered(self, limit: int) -> list[int]:
+        return await self.uow.visitors.unanswered(self.desk.now(), limit)
+
+    async def answer_timed_out(self, visitor_id: int) -> Visitor | None:
+        """The host's time to answer is over: the guard decides (`guard`). None when the
+        host answered meanwhile, or another worker got there first."""
+        visitor = await self.uow.visitors.get(visitor_id)
+        if visitor is None or host_answer_counts(self.desk.now(), visitor.answer_due_at):
+            return None
+        values = {"status": VisitorStatus.GUARD}
+        if not await self.uow.visitors.move(visitor.id, (VisitorStatus.ASKING,), values):
+            return None
+        await self.uow.visitors.refresh(visitor)
+        return visitor
+
     async def purge(self) -> int:
         cutoff = visitor_purge_cutoff(self.desk.now(), self.config.keep_days)
         return await self.uow.visitors.purge(cutoff)

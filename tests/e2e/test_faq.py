@@ -57,6 +57,7 @@ async def test_answered_from_the_faq_or_passed_to_staff(
     gaps = await _rows(harness, FaqGap)
     assert [(g.kind, g.entry_id) for g in gaps] == [("rejected", "parcel"), ("unanswered", None)]
     assert gaps[1].question == "请问业委会怎么联系"
+    assert {g.telegram_id for g in gaps} == {wang.id}  # in their /mydata, gone at /forgetme
 
     # managers see them in the weekly digest and with `propdesk faq gaps`
     assert harness.app is not None

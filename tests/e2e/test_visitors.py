@@ -125,11 +125,22 @@ async def test_walk_ins_let_in_refused_and_answered_late(
 
     await harness.act(guard.send_text("/visitor 钱七 3栋2单元501", chat=gate))
     assert harness.app is not None and isinstance(harness.app.clock, FixedClock)
-    harness.app.clock.advance(seconds=6 * 60)  # past the 5 minutes the guard waits
+    periodic = harness.app.periodic()
+    harness.app.clock.advance(seconds=4 * 60)
+    assert await periodic.visitor_answer_sweep() == 0  # the host still has a minute
+    harness.app.clock.advance(seconds=2 * 60)  # past the 5 minutes the guard waits
+    assert await periodic.visitor_answer_sweep() == 1
+    assert await periodic.visitor_answer_sweep() == 0  # told once
+    await harness.drain_outbox()
+    [told] = [m for m in emulator.bot_messages(gate) if m.body.startswith("⏰")]
+    assert "钱七" in told.body and "5 分钟内没有回复" in told.body
+    assert (await _visitors(harness))[-1].status == "guard"  # the guard decides
     late = await wang.press(wang.last_message() or ask, "✅ 让他进来")
     await harness.settle()
     assert "已超过回复时间" in ((await late.wait_answer()).get("text") or "")
-    assert (await _visitors(harness))[-1].status == "asking"  # the guard decides
+    assert (await _visitors(harness))[-1].status == "guard"
+    await harness.act(guard.press(told, "✅ 已到达"))  # the guard's buttons still work
+    assert (await _visitors(harness))[-1].status == "arrived"
 
     not_guard = await harness.act(desk.li.send_text("/visitor 孙八 3栋2单元501", chat=desk.eng))
     assert "只有安保部" in texts(not_guard)

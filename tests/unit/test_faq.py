@@ -15,6 +15,7 @@ from tests.support.apps import demo_properties
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "faq.toml"
+EXAMPLE_YAML = ROOT / "examples" / "faq.yaml"
 LABELLED = ROOT / "tests" / "data" / "faq_questions.jsonl"
 
 GOOD = """
@@ -44,6 +45,60 @@ def test_a_bad_file_names_the_file_and_the_entry(tmp_path: Path, text: str, mess
     assert str(path) in str(caught.value)
     with pytest.raises(ValidationError, match=message):  # stops start-up
         Settings(faq_file=str(path), properties=demo_properties())
+
+
+GOOD_YAML = """
+entries:
+  - id: a
+    property: sunshine
+    question: Q
+    answer: A
+"""
+GOOD_YAML_ENTRY = GOOD_YAML.split("entries:\n", 1)[1]
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD_YAML + GOOD_YAML_ENTRY, "entry 'a': duplicate id"),
+        (GOOD_YAML.replace("answer: A", "answer: ' '"), "entry 'a': empty answer"),
+        (GOOD_YAML.replace("answer: A", "answer:"), "entry 'a': empty answer"),
+        (GOOD_YAML.replace("sunshine", "moon"), "entry 'a': unknown property 'moon'"),
+        ("entries:\n  - question: Q\n", "entry #1: no id"),
+        (GOOD_YAML + "    keywords: [1, 2]\n", "entry 'a': keywords must be a list of strings"),
+        ("entries: [a\n", "not valid YAML"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("entries: {a: 1}\n", "entries must be a list"),
+        # safe_load builds no Python objects: a tag that would run code is refused
+        ("entries: !!python/object/apply:os.system ['true']\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_yaml_file_names_the_file_and_the_entry(
+    tmp_path: Path, text: str, message: str, suffix: str
+) -> None:
+    path = tmp_path / f"faq{suffix}"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(FaqError, match=message) as caught:
+        load_faq(path, {"sunshine"})
+    assert str(path) in str(caught.value)
+    with pytest.raises(ValidationError, match=message):  # stops start-up
+        Settings(faq_file=str(path), properties=demo_properties())
+
+
+def test_a_yaml_file_is_read_as_yaml_and_a_toml_one_as_toml(tmp_path: Path) -> None:
+    (tmp_path / "faq.yaml").write_text(GOOD_YAML, encoding="utf-8")
+    (tmp_path / "faq.toml").write_text(GOOD_YAML, encoding="utf-8")  # YAML in a .toml file
+    [entry] = load_faq(tmp_path / "faq.yaml", {"sunshine"})
+    assert (entry.id, entry.property, entry.question, entry.answer) == ("a", "sunshine", "Q", "A")
+    with pytest.raises(FaqError, match="not valid TOML"):
+        load_faq(tmp_path / "faq.toml", {"sunshine"})
+
+
+def test_the_yaml_example_holds_the_toml_example_s_entries() -> None:
+    assert load_faq(EXAMPLE_YAML) == load_faq(EXAMPLE)
+    settings = Settings(faq_file=str(EXAMPLE_YAML), properties=demo_properties())
+    assert settings.faq_file == str(EXAMPLE_YAML)
 
 
 def test_the_example_file_is_valid_in_settings() -> None:

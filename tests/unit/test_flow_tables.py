@@ -63,6 +63,9 @@ RELEASED_STEPS: frozenset[tuple[str, str]] = frozenset(
         ("notice", "text"),
         ("notice", "preview"),
         ("notice", "when"),
+        ("faqdraft", "answer"),
+        ("faqdraft", "question"),
+        ("faqdraft", "keywords"),
     }
 )
 
