@@ -1,7 +1,7 @@
 """outbox.notice_id: an announcement's delivery report and stop read its own rows by index
 
 Revision ID: 0014_notice_outbox
-Revises: 0010_notices
+Revises: 0013_faq_drafts
 Create Date: 2026-12-07 07:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_notice_outbox"
-down_revision: str | None = "0010_notices"
+down_revision: str | None = "0013_faq_drafts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
