@@ -600,7 +600,14 @@ def set_webhook(world: World, p: Params) -> bool:
     allowed = p.get_json("allowed_updates", "allowed updates")
     if allowed:
         world.allowed_updates = frozenset(allowed)
-    world.webhook = {"url": url, "secret_token": p.get_str("secret_token")} if url else {}
+    connections = p.get_int("max_connections") or 40
+    if not 1 <= connections <= 100:
+        raise bad_request("invalid max_connections specified")
+    world.webhook = (
+        {"url": url, "secret_token": p.get_str("secret_token"), "max_connections": connections}
+        if url
+        else {}
+    )
     world.notify()
     return True
 
@@ -619,8 +626,11 @@ def get_webhook_info(world: World, p: Params) -> Json:
         "has_custom_certificate": False,
         "pending_update_count": len(world.updates),
     }
+    for key in ("last_error_message", "last_error_date"):
+        if world.webhook.get(key):
+            info[key] = world.webhook[key]
     if world.webhook:
-        info["max_connections"] = 40
+        info["max_connections"] = world.webhook.get("max_connections", 40)
         info["allowed_updates"] = sorted(world.allowed_updates)
     return info
 
