@@ -277,18 +277,31 @@ async def telegram_checked(step: Awaitable[T], settings: Settings) -> T:
 async def _open_database(settings: Settings) -> AsyncEngine:
     """The engine, at the schema's head; a database that cannot be opened (a bad URL, a
     server that is down, a database that does not exist) is one line naming the setting."""
+    engine = open_engine(settings)
+    await reach_database(engine, settings, lambda: upgrade(engine))
+    return engine
+
+
+def open_engine(settings: Settings) -> AsyncEngine:
+    """The engine for the configured URL (connects lazily); a URL no driver reads is one line."""
     try:
-        engine = create_engine(settings.database_url, pool_settings(settings))
+        return create_engine(settings.database_url, pool_settings(settings))
     except (ArgumentError, ImportError, ValueError) as exc:
         raise SettingsError(f"setting PROPDESK_DATABASE_URL: {_first_line(exc)}") from exc
+
+
+async def reach_database(
+    engine: AsyncEngine, settings: Settings, step: Callable[[], Awaitable[T]]
+) -> T:
+    """`step()` on the database, tried again with backoff for PROPDESK_DB_CONNECT_SECONDS;
+    then one line naming the setting (the engine is disposed)."""
     try:
-        await with_retry(lambda: upgrade(engine), settings.db_connect_seconds)
+        return await with_retry(step, settings.db_connect_seconds)
     except (DBAPIError, OSError) as exc:
         await engine.dispose()
         raise SettingsError(
             f"setting PROPDESK_DATABASE_URL: cannot open the database ({_first_line(exc)})"
         ) from exc
-    return engine
 
 
 # PostgreSQL answers that no wait will change: no such database, a refused password or role.

@@ -33,6 +33,7 @@ from bot.domain.vocabulary import TEAMS
 
 Locale = Literal["zh-CN", "en"]
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 
 
 class BuildingConfig(BaseModel):
@@ -316,6 +317,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        """Empty is unset; a token of the wrong shape is refused here, never printed."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not BOT_TOKEN.fullmatch(value.get_secret_value().strip()):
+            raise ValueError("not a bot token (digits, a colon, then letters: from @BotFather)")
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("telegram_api_base")
     @classmethod
