@@ -205,6 +205,33 @@ async def test_backup_and_restore_into_a_scratch_database(database_url: str) -> 
         await admin.dispose()
 
 
+async def test_sqlite_backup_command(tmp_path: Path) -> None:
+    """The guide's SQLite backup: sqlite3's online `.backup` of the live file."""
+    if shutil.which("sqlite3") is None:
+        pytest.skip("the sqlite3 command is not installed")
+    live, copy = tmp_path / "propdesk.db", tmp_path / "backup.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{live}")
+    try:
+        await upgrade(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO properties (code, name) VALUES ('a', 'A')"))
+        # taken while the bot's engine still has the file open
+        result = subprocess.run(
+            ["sqlite3", str(live), f".backup {copy}"], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+    finally:
+        await engine.dispose()
+    restored = create_engine(f"sqlite+aiosqlite:///{copy}")
+    try:
+        assert await current_revision(restored) == head_revision()
+        async with restored.connect() as connection:
+            rows = (await connection.execute(text("SELECT name FROM properties"))).all()
+        assert ("A",) in rows
+    finally:
+        await restored.dispose()
+
+
 def _script(name: str, *args: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         ["sh", str(DEPLOY / name), *args],
