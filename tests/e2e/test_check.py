@@ -3,6 +3,10 @@ then the groups bound per property and team, the admins and the SLA table."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
 
@@ -10,7 +14,10 @@ from bot.cli.check import run_check
 from bot.config import Settings, SettingsError, SlaTimes
 from emulator import BotAPIEmulator
 from tests.support.apps import ADMIN
+from tests.support.botprocess import bot_environment
 from tests.support.harness import FloodClock, StaffedProperty, running_harness
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_check_reports_groups_admins_and_sla_without_starting_the_bot(
@@ -60,3 +67,19 @@ async def test_check_stops_at_a_refused_token(
         await run_check(checked)
     assert "PROPDESK_TELEGRAM_TOKEN" in str(error.value)
     assert "WRONG-token" not in str(error.value)
+
+
+async def test_propdesk_check_command_exits_0_and_prints_the_report(
+    emulator: BotAPIEmulator, settings: Settings, transport: str
+) -> None:
+    env = bot_environment(settings.database_url, emulator.base_url, transport, PROPDESK_LOCALE="en")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "check",
+        env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    report = out.decode()
+    assert "token accepted, the bot is @propdesk_bot" in report
+    assert "SLA (minutes to respond / to resolve):" in report
+    assert "TEST" not in report + err.decode()  # the token's secret part
