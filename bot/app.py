@@ -27,7 +27,7 @@ from bot.services.outbox import OutboxSender
 from bot.services.pacing import UNLIMITED, Limits, Pacer, RealTimer, Timer
 from bot.services.sweeps import Periodic
 from bot.transports.delivery import InFlight
-from bot.transports.webhook import Health, WebhookSpec
+from bot.transports.webhook import Health, ListenFailed, WebhookRefused, WebhookSpec
 from scheduler.jobs import core_jobs
 from scheduler.jobs_digest import digest_jobs
 from scheduler.runner import JobSpec, Scheduler
@@ -260,7 +260,8 @@ class App:
 
 
 async def telegram_checked(step: Awaitable[T], settings: Settings) -> T:
-    """A refused token or an unreachable Bot API as one line naming the setting."""
+    """A refused token, an unreachable Bot API, a refused webhook or a port that cannot be
+    listened on, as one line naming the setting."""
     try:
         return await step
     except TokenRefused as exc:
@@ -272,6 +273,10 @@ async def telegram_checked(step: Awaitable[T], settings: Settings) -> T:
         raise SettingsError(
             f"setting PROPDESK_TELEGRAM_API_BASE: cannot reach {settings.telegram_api_base} ({exc})"
         ) from exc
+    except WebhookRefused as exc:
+        raise SettingsError(f"setting PROPDESK_WEBHOOK_URL: Telegram refused it ({exc})") from exc
+    except ListenFailed as exc:
+        raise SettingsError(f"setting PROPDESK_WEBHOOK_PORT: cannot listen on {exc}") from exc
 
 
 async def _open_database(settings: Settings) -> AsyncEngine:

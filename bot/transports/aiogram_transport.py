@@ -64,7 +64,7 @@ from bot.messages import (
 from bot.transports import common
 from bot.transports.delivery import InFlight
 from bot.transports.polling import Fetched, Poller
-from bot.transports.webhook import WebhookServer, WebhookSpec
+from bot.transports.webhook import WebhookRefused, WebhookServer, WebhookSpec
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -258,13 +258,16 @@ class AiogramTransport:
         await self.identify()
         if self.server is not None and self.webhook is not None:
             await self.server.start()  # listening before Telegram is told where to post
-            await self.bot.set_webhook(
-                url=self.webhook.url,
-                secret_token=self.webhook.secret,
-                max_connections=self.webhook.max_connections,
-                allowed_updates=list(common.ALLOWED_UPDATES),
-                drop_pending_updates=False,
-            )
+            try:
+                await self.bot.set_webhook(
+                    url=self.webhook.url,
+                    secret_token=self.webhook.secret,
+                    max_connections=self.webhook.max_connections,
+                    allowed_updates=list(common.ALLOWED_UPDATES),
+                    drop_pending_updates=False,
+                )
+            except TelegramBadRequest as exc:
+                raise WebhookRefused(exc.message) from exc
         else:
             await self._drop_leftover_webhook()
         await self._set_commands()

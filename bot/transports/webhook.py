@@ -37,6 +37,14 @@ Health = Callable[[], Awaitable[Json]]
 Handle = Callable[[Json], Awaitable[None]]
 
 
+class ListenFailed(Exception):
+    """The webhook's address cannot be listened on (the port taken, the address not ours)."""
+
+
+class WebhookRefused(Exception):
+    """Telegram refused setWebhook (not HTTPS, a port it does not post to, ...)."""
+
+
 @dataclass(frozen=True)
 class WebhookSpec:
     """What setWebhook is told and where the bot listens."""
@@ -95,7 +103,12 @@ class WebhookServer:
         self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.spec.listen, self.spec.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.close()
+            where = f"{self.spec.listen}:{self.spec.port}"
+            raise ListenFailed(f"{where}: {exc.strerror or exc}") from exc
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         if sockets:  # port 0 in tests: the one the system chose

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -106,6 +107,18 @@ CASES: dict[str, Case] = {
         {"PROPDESK_TELEGRAM_API_BASE": "http://127.0.0.1:9", "PROPDESK_TRANSPORT": "ptb"},
         "PROPDESK_TELEGRAM_API_BASE",
     ),
+    "webhook Telegram refuses (not HTTPS)": Case(
+        {"PROPDESK_WEBHOOK_URL": "http://desk.example.com/tg", "PROPDESK_WEBHOOK_SECRET": "s"},
+        "PROPDESK_WEBHOOK_URL",
+    ),
+    "webhook port taken": Case(
+        {
+            "PROPDESK_WEBHOOK_URL": "https://desk.example.com/tg",
+            "PROPDESK_WEBHOOK_SECRET": "s",
+            "PROPDESK_WEBHOOK_PORT": "{busy}",
+        },
+        "PROPDESK_WEBHOOK_PORT",
+    ),
     "database URL no driver reads": Case(
         {"PROPDESK_DATABASE_URL": "nosuchdriver://x"}, "PROPDESK_DATABASE_URL"
     ),
@@ -142,8 +155,17 @@ async def test_each_bad_start_is_one_line_exit_2_and_no_token(
     if case.toml is not None:
         (tmp_path / "p.toml").write_text(case.toml)
         env["PROPDESK_CONFIG"] = str(tmp_path / "p.toml")
-    env.update({k: v.replace("{tmp}", str(tmp_path)) for k, v in case.env.items()})
-    status, out, err = await _propdesk(case.command, env)
+    with socket.socket() as busy:  # a port another program listens on
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        env.update(
+            {
+                k: v.replace("{tmp}", str(tmp_path)).replace("{busy}", port)
+                for k, v in case.env.items()
+            }
+        )
+        status, out, err = await _propdesk(case.command, env)
     lines = [line for line in err.splitlines() if line.strip()]
     assert status == 2, err
     assert len(lines) == 1, err
