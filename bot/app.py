@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,10 +22,12 @@ from bot.handlers.base import Classifier
 from bot.handlers.notices import HandlerNotifier
 from bot.messages import ApiUnreachable, Core, TokenRefused
 from bot.services.desk import Desk
+from bot.services.health import health_report
 from bot.services.outbox import OutboxSender
 from bot.services.pacing import UNLIMITED, Limits, Pacer, RealTimer, Timer
 from bot.services.sweeps import Periodic
 from bot.transports.delivery import InFlight
+from bot.transports.webhook import Health, ListenFailed, WebhookRefused, WebhookSpec
 from scheduler.jobs import core_jobs
 from scheduler.jobs_digest import digest_jobs
 from scheduler.runner import JobSpec, Scheduler
@@ -30,6 +36,7 @@ from storage.migrate import upgrade
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The part of the shutdown time that updates being handled may take; the rest is for sending,
 # less what closing connections needs at the end.
@@ -40,6 +47,8 @@ CLOSING_SHARE = 0.1
 class Transport(Protocol):
     name: str
     in_flight: InFlight
+
+    async def identify(self) -> str: ...
 
     async def prepare(self) -> None: ...
 
@@ -56,15 +65,33 @@ def default_classifier() -> Classifier:
     return classify
 
 
-def make_transport(settings: Settings, core: Core) -> Transport:
+def make_transport(settings: Settings, core: Core, webhook: WebhookSpec | None = None) -> Transport:
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
     if settings.transport == "ptb":
         from bot.transports.ptb_transport import PtbTransport
 
-        return PtbTransport(token, settings.telegram_api_base, core)
+        return PtbTransport(token, settings.telegram_api_base, core, webhook)
     from bot.transports.aiogram_transport import AiogramTransport
 
-    return AiogramTransport(token, settings.telegram_api_base, core)
+    return AiogramTransport(token, settings.telegram_api_base, core, webhook)
+
+
+def webhook_spec(settings: Settings, health: Health | None = None) -> WebhookSpec | None:
+    """Webhook mode when a webhook URL is set; None: long polling."""
+    if not settings.webhook_url or settings.webhook_secret is None:
+        return None
+    return WebhookSpec(
+        url=settings.webhook_url,
+        secret=settings.webhook_secret.get_secret_value(),
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        max_connections=settings.webhook_max_connections,
+        health=health,
+    )
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -83,6 +110,9 @@ class App:
     # (tests travel through waits instead of sleeping).
     limits: Limits = field(default_factory=Limits)
     timer: Timer = field(default_factory=RealTimer)
+    # Which process runs the outbox and the sweeps (host:pid), for /healthz; None: nobody
+    # right now. One process per database for now: this one.
+    leader: Callable[[], str | None] = this_process
 
     @classmethod
     async def create(
@@ -108,20 +138,17 @@ class App:
             await Desk(uow, self.settings, self.clock).sync_properties()
             await uow.commit()
 
+    async def health(self) -> dict[str, Any]:
+        """/healthz: the database, the outbox, the last send, the leader."""
+        report = await health_report(self.uow_factory, self.clock)
+        report["leader"] = self.leader()
+        report["transport"] = self.settings.transport
+        return report
+
     async def start_transport(self) -> Transport:
-        self.transport = make_transport(self.settings, self.dialog)
-        try:
-            await self.transport.prepare()
-        except TokenRefused as exc:
-            raise SettingsError(
-                "setting PROPDESK_TELEGRAM_TOKEN: Telegram refused the token "
-                "(401; copy it again from @BotFather)"
-            ) from exc
-        except ApiUnreachable as exc:
-            raise SettingsError(
-                f"setting PROPDESK_TELEGRAM_API_BASE: cannot reach "
-                f"{self.settings.telegram_api_base} ({exc})"
-            ) from exc
+        webhook = webhook_spec(self.settings, self.health)
+        self.transport = make_transport(self.settings, self.dialog, webhook)
+        await telegram_checked(self.transport.prepare(), self.settings)
         self._start_outbox(self.transport)
         await self.start_scheduler()
         return self.transport
@@ -232,21 +259,91 @@ class App:
         await self.engine.dispose()
 
 
+async def telegram_checked(step: Awaitable[T], settings: Settings) -> T:
+    """A refused token, an unreachable Bot API, a refused webhook or a port that cannot be
+    listened on, as one line naming the setting."""
+    try:
+        return await step
+    except TokenRefused as exc:
+        raise SettingsError(
+            "setting PROPDESK_TELEGRAM_TOKEN: Telegram refused the token "
+            "(401; copy it again from @BotFather)"
+        ) from exc
+    except ApiUnreachable as exc:
+        raise SettingsError(
+            f"setting PROPDESK_TELEGRAM_API_BASE: cannot reach {settings.telegram_api_base} ({exc})"
+        ) from exc
+    except WebhookRefused as exc:
+        raise SettingsError(f"setting PROPDESK_WEBHOOK_URL: Telegram refused it ({exc})") from exc
+    except ListenFailed as exc:
+        raise SettingsError(f"setting PROPDESK_WEBHOOK_PORT: cannot listen on {exc}") from exc
+
+
 async def _open_database(settings: Settings) -> AsyncEngine:
     """The engine, at the schema's head; a database that cannot be opened (a bad URL, a
     server that is down, a database that does not exist) is one line naming the setting."""
+    engine = open_engine(settings)
+    await reach_database(engine, settings, lambda: upgrade(engine))
+    return engine
+
+
+def open_engine(settings: Settings) -> AsyncEngine:
+    """The engine for the configured URL (connects lazily); a URL no driver reads is one line."""
     try:
-        engine = create_engine(settings.database_url, pool_settings(settings))
+        return create_engine(settings.database_url, pool_settings(settings))
     except (ArgumentError, ImportError, ValueError) as exc:
         raise SettingsError(f"setting PROPDESK_DATABASE_URL: {_first_line(exc)}") from exc
+
+
+async def reach_database(
+    engine: AsyncEngine, settings: Settings, step: Callable[[], Awaitable[T]]
+) -> T:
+    """`step()` on the database, tried again with backoff for PROPDESK_DB_CONNECT_SECONDS;
+    then one line naming the setting (the engine is disposed)."""
     try:
-        await upgrade(engine)
+        return await with_retry(step, settings.db_connect_seconds)
     except (DBAPIError, OSError) as exc:
         await engine.dispose()
         raise SettingsError(
             f"setting PROPDESK_DATABASE_URL: cannot open the database ({_first_line(exc)})"
         ) from exc
-    return engine
+
+
+# PostgreSQL answers that no wait will change: no such database, a refused password or role.
+PERMANENT_SQLSTATES = frozenset({"3D000", "28P01", "28000"})
+FIRST_RETRY, MAX_RETRY = 0.5, 5.0
+
+
+async def with_retry(
+    attempt: Callable[[], Awaitable[T]],
+    seconds: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> T:
+    """`attempt()` until it succeeds or `seconds` have passed (backoff 0.5 s doubling to 5 s):
+    a database server still starting after a reboot is waited for, not reported."""
+    deadline = monotonic() + seconds
+    wait = FIRST_RETRY
+    while True:
+        try:
+            return await attempt()
+        except (DBAPIError, OSError) as exc:
+            left = deadline - monotonic()
+            if left <= 0 or _permanent(exc):
+                raise
+            log.warning(
+                "database not reachable (%s); trying again in %.1f s", _first_line(exc), wait
+            )
+            await sleep(min(wait, left))
+            wait = min(wait * 2, MAX_RETRY)
+
+
+def _permanent(exc: BaseException) -> bool:
+    cause = getattr(exc, "orig", None) or exc
+    state = getattr(cause, "sqlstate", None) or getattr(
+        getattr(cause, "__cause__", None), "sqlstate", None
+    )
+    return state in PERMANENT_SQLSTATES
 
 
 def _first_line(exc: BaseException) -> str:

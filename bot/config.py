@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 import typing
 from datetime import time
@@ -31,6 +32,8 @@ from bot.domain.policy import DEFAULT_ROUTING
 from bot.domain.vocabulary import TEAMS
 
 Locale = Literal["zh-CN", "en"]
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+BOT_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 
 
 class BuildingConfig(BaseModel):
@@ -285,6 +288,17 @@ class Settings(BaseSettings):
     visitors: VisitorConfig = Field(default_factory=VisitorConfig)
     # The property's own questions and answers (TOML), validated at start; None: no FAQ.
     faq_file: str | None = None
+    # How long start-up keeps trying a database that does not answer (retry with backoff),
+    # e.g. a PostgreSQL server still starting after a reboot; 0: one try.
+    db_connect_seconds: float = Field(default=30.0, ge=0)
+    # Webhook mode (unset: long polling): the public HTTPS address Telegram posts to; the bot
+    # serves its path on webhook_listen:webhook_port, usually behind a reverse proxy.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; required in webhook mode.
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -304,12 +318,42 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        """Empty is unset; a token of the wrong shape is refused here, never printed."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not BOT_TOKEN.fullmatch(value.get_secret_value().strip()):
+            raise ValueError("not a bot token (digits, a colon, then letters: from @BotFather)")
+        return SecretStr(value.get_secret_value().strip())
+
     @field_validator("telegram_api_base")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (Telegram posts to HTTPS only)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            if info.data.get("webhook_url"):
+                raise ValueError("required with a webhook (1-256 of A-Z a-z 0-9 _ -)")
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
+        return value
 
     @field_validator("properties")
     @classmethod

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import errors
 from .errors import bad_request
@@ -593,14 +594,39 @@ def get_file(world: World, p: Params) -> Json:
 # -- webhook and session ------------------------------------------------------------------
 
 
+# Telegram posts to these ports only, over HTTPS; the emulator also posts over plain HTTP
+# to loopback (tests run the bot there, with no certificate).
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _check_webhook_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.hostname in LOOPBACK and parts.scheme in ("http", "https"):
+        return
+    if parts.scheme != "https":
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    if (parts.port or 443) not in WEBHOOK_PORTS:
+        raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+
+
 def set_webhook(world: World, p: Params) -> bool:
     url = p.get_str("url") or ""
+    if url:
+        _check_webhook_url(url)
     if p.get_bool("drop_pending_updates"):
         world.updates.clear()
     allowed = p.get_json("allowed_updates", "allowed updates")
     if allowed:
         world.allowed_updates = frozenset(allowed)
-    world.webhook = {"url": url, "secret_token": p.get_str("secret_token")} if url else {}
+    connections = p.get_int("max_connections") or 40
+    if not 1 <= connections <= 100:
+        raise bad_request("invalid max_connections specified")
+    world.webhook = (
+        {"url": url, "secret_token": p.get_str("secret_token"), "max_connections": connections}
+        if url
+        else {}
+    )
     world.notify()
     return True
 
@@ -619,8 +645,11 @@ def get_webhook_info(world: World, p: Params) -> Json:
         "has_custom_certificate": False,
         "pending_update_count": len(world.updates),
     }
+    for key in ("last_error_message", "last_error_date"):
+        if world.webhook.get(key):
+            info[key] = world.webhook[key]
     if world.webhook:
-        info["max_connections"] = 40
+        info["max_connections"] = world.webhook.get("max_connections", 40)
         info["allowed_updates"] = sorted(world.allowed_updates)
     return info
 

@@ -33,7 +33,7 @@ from .faults import (
 from .limits import FloodStats
 from .methods import METHODS
 from .params import Params, read_params
-from .world import UPDATE_TYPES_DEFAULT, World
+from .world import UPDATE_TYPES_DEFAULT, PendingUpdate, World, push_chat
 
 log = logging.getLogger(__name__)
 
@@ -365,23 +365,40 @@ class ApiServer:
     # -- webhook delivery ---------------------------------------------------------------
 
     async def _push_webhooks(self) -> None:
+        """As Telegram: up to the webhook's max_connections posts at once, one at a time per
+        chat; an update not answered 2xx stays pending and is posted again a little later."""
         async with aiohttp.ClientSession() as session:
-            while not self.closing:
-                hook = dict(self.world.webhook)
-                batch = self.world.take(1) if hook.get("url") else []
-                if not batch:
-                    await self.world.wait_change(1.0)
-                    continue
-                self.inflight += 1
-                try:
-                    delivered = await self._push(session, hook, batch[0].to_json())
-                finally:
-                    self.inflight -= 1
-                    self.last_activity = time.monotonic()
-                if delivered:
-                    self.world.confirm(batch[0].update_id + 1)
-                else:
-                    await asyncio.sleep(0.2)
+            posting: dict[asyncio.Task[None], int] = {}
+            try:
+                while not self.closing:
+                    hook = dict(self.world.webhook)
+                    room = int(hook.get("max_connections") or 40) - len(posting)
+                    busy = set(posting.values())
+                    batch = self.world.take_for_push(room, busy) if hook.get("url") else []
+                    for update in batch:
+                        task = asyncio.create_task(self._post_update(session, hook, update))
+                        posting[task] = push_chat(update)
+                        task.add_done_callback(posting.pop)
+                    if not batch:
+                        await self.world.wait_change(1.0)
+            finally:
+                for task in list(posting):
+                    task.cancel()
+
+    async def _post_update(
+        self, session: aiohttp.ClientSession, hook: dict[str, Any], update: PendingUpdate
+    ) -> None:
+        self.inflight += 1
+        try:
+            delivered = await self._push(session, hook, update.to_json())
+        finally:
+            self.inflight -= 1
+            self.last_activity = time.monotonic()
+        if delivered:
+            self.world.pushed(update)
+        else:
+            await asyncio.sleep(0.2)  # Telegram waits longer; the chat stays busy meanwhile
+        self.world.notify()
 
     async def _push(
         self, session: aiohttp.ClientSession, hook: dict[str, Any], update: dict[str, Any]

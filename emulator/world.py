@@ -137,6 +137,15 @@ class PendingUpdate:
         return {"update_id": self.update_id, self.kind: self.payload}
 
 
+def push_chat(update: PendingUpdate) -> int:
+    """The chat an update belongs to (a button press: its message's chat)."""
+    payload = update.payload
+    message = payload.get("message") if update.kind == "callback_query" else payload
+    chat = (message or {}).get("chat") or {}
+    sender = payload.get("from") or {}
+    return int(chat.get("id") or sender.get("id") or 0)
+
+
 @dataclass
 class CallbackRecord:
     id: str
@@ -362,6 +371,37 @@ class World:
         if batch:
             self.notify()
         return batch
+
+    def take_for_push(self, limit: int, busy: set[int]) -> list[PendingUpdate]:
+        """Updates to post to the webhook now: the oldest first, none of a chat whose earlier
+        update is still being posted (a chat's updates go one after another), at most
+        `limit`. Each stays pending until `pushed` says the webhook took it."""
+        self.updates = [u for u in self.updates if u.kind in self.allowed_updates]
+        batch: list[PendingUpdate] = []
+        seen = set(busy)
+        for update in sorted(self.updates, key=lambda u: u.update_id):
+            if len(batch) >= limit:
+                break
+            chat = push_chat(update)
+            if chat in seen:
+                continue
+            seen.add(chat)  # later updates of this chat wait for this one
+            batch.append(update)
+        for update in batch:
+            update.fetched = True
+            self.handed_out[update.update_id] += 1
+        if batch:
+            self.notify()
+        return batch
+
+    def pushed(self, update: PendingUpdate) -> None:
+        """The webhook answered 2xx: Telegram forgets the update."""
+        self.updates = [u for u in self.updates if u is not update]
+        waiting = [u.update_id for u in self.updates if not u.forced]
+        below = min(waiting) if waiting else update.update_id + 1
+        if below > self.confirmed_below:
+            self.confirmed_below = below
+        self.notify()
 
     def unfetched(self, update_id: int | None = None) -> bool:
         """Whether an update (any, or this one) waits to be handed to the bot."""

@@ -483,6 +483,17 @@ class OutboxRepo(_Repo):
         count, oldest = (await self.session.execute(query)).one()
         return int(count), oldest
 
+    async def last_sent(self) -> datetime | None:
+        """When the newest message that went out was sent (by id: a walk back along the
+        primary key from the newest row, not a scan of years of sent rows)."""
+        query = (
+            select(OutboxMessage.sent_at)
+            .where(OutboxMessage.status == "sent")
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(query)
+
     async def all(self) -> Sequence[OutboxMessage]:
         return (await self.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
 

@@ -1,4 +1,4 @@
-"""`propdesk` command line: run, migrate, demo, eval, digest, export, faq, lexicon.
+"""`propdesk` command line: run, check, migrate, demo, eval, digest, export, faq, lexicon.
 
 The parser and the thin handlers live here; each command's body is a module of this package
 (`digest`, `lexicon`, `classifier`, `demo`), imported only when that command runs.
@@ -58,7 +58,22 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="webhook mode at this public HTTPS address (PROPDESK_WEBHOOK_URL); "
+        "needs PROPDESK_WEBHOOK_SECRET",
+    )
     run.set_defaults(handler=_run)
+
+    check = sub.add_parser(
+        "check",
+        help="the start-up checks without starting the bot; groups, admins, SLA table",
+        epilog=_settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("-v", "--verbose", action="store_true")
+    check.set_defaults(handler=_check)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(handler=_migrate)
@@ -124,7 +139,8 @@ def _settings_help() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    overrides = {"webhook_url": args.webhook} if getattr(args, "webhook", None) else {}
+    settings = load_settings(**overrides)
     if settings.telegram_token is None:
         raise SettingsError(
             "setting PROPDESK_TELEGRAM_TOKEN: required by `propdesk run` "
@@ -168,6 +184,14 @@ async def _run_until_stopped(app: App, stop: asyncio.Event) -> int:
     finally:
         stopping.cancel()
         running.cancel()
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.cli.check import run_check
+
+    for line in asyncio.run(run_check(load_settings())):
+        print(line)
+    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:

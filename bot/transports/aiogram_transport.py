@@ -64,6 +64,7 @@ from bot.messages import (
 from bot.transports import common
 from bot.transports.delivery import InFlight
 from bot.transports.polling import Fetched, Poller
+from bot.transports.webhook import WebhookRefused, WebhookServer, WebhookSpec
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -221,7 +222,9 @@ class AiogramTransport:
 
     name = "aiogram"
 
-    def __init__(self, token: str, api_base: str, core: Core) -> None:
+    def __init__(
+        self, token: str, api_base: str, core: Core, webhook: WebhookSpec | None = None
+    ) -> None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
         self.bot = Bot(
             token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
@@ -235,8 +238,13 @@ class AiogramTransport:
         self._username = ""
         self.in_flight = InFlight()
         self.poller: Poller[Update] = Poller(self._fetch, self._feed, tracker=self.in_flight)
+        self.webhook = webhook
+        self.server = (
+            WebhookServer(webhook, self._feed_raw, tracker=self.in_flight) if webhook else None
+        )
 
-    async def prepare(self) -> None:
+    async def identify(self) -> str:
+        """getMe: the bot's username, or TokenRefused / ApiUnreachable."""
         try:
             me = await self.bot.get_me()
         except TelegramUnauthorizedError as exc:
@@ -244,7 +252,24 @@ class AiogramTransport:
         except TelegramNetworkError as exc:
             raise ApiUnreachable(exc.message) from exc
         self._username = me.username or ""
-        await self._drop_leftover_webhook()
+        return self._username
+
+    async def prepare(self) -> None:
+        await self.identify()
+        if self.server is not None and self.webhook is not None:
+            await self.server.start()  # listening before Telegram is told where to post
+            try:
+                await self.bot.set_webhook(
+                    url=self.webhook.url,
+                    secret_token=self.webhook.secret,
+                    max_connections=self.webhook.max_connections,
+                    allowed_updates=list(common.ALLOWED_UPDATES),
+                    drop_pending_updates=False,
+                )
+            except TelegramBadRequest as exc:
+                raise WebhookRefused(exc.message) from exc
+        else:
+            await self._drop_leftover_webhook()
         await self._set_commands()
 
     async def _drop_leftover_webhook(self) -> None:
@@ -285,12 +310,23 @@ class AiogramTransport:
     async def _feed(self, update: Update) -> None:
         await self.dp.feed_update(self.bot, update)
 
+    async def _feed_raw(self, raw: dict[str, Any]) -> None:
+        await self._feed(Update.model_validate(raw, context={"bot": self.bot}))
+
     async def run(self) -> None:
+        if self.server is not None:
+            await self.server.wait_stopped()
+            return
         await self.poller.run()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Take no more updates; finish those taken within `timeout` s; confirm them."""
+        if self.server is not None:
+            await self.server.shutdown(timeout)
+            return
         await self.poller.shutdown(timeout)
 
     async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
         await self.bot.session.close()

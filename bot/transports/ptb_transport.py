@@ -57,6 +57,7 @@ from bot.messages import (
 from bot.transports import common
 from bot.transports.delivery import InFlight
 from bot.transports.polling import Fetched, Poller
+from bot.transports.webhook import WebhookRefused, WebhookServer, WebhookSpec
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,9 @@ class PtbTransport:
 
     name = "ptb"
 
-    def __init__(self, token: str, api_base: str, core: Core) -> None:
+    def __init__(
+        self, token: str, api_base: str, core: Core, webhook: WebhookSpec | None = None
+    ) -> None:
         self.core = core
         self.application = (
             ApplicationBuilder()
@@ -240,15 +243,37 @@ class PtbTransport:
         self.sender = PtbSender(self.application)
         self.in_flight = InFlight()
         self.poller: Poller[Update] = Poller(self._fetch, self._feed, tracker=self.in_flight)
+        self.webhook = webhook
+        self.server = (
+            WebhookServer(webhook, self._feed_raw, tracker=self.in_flight) if webhook else None
+        )
 
-    async def prepare(self) -> None:
+    async def identify(self) -> str:
+        """getMe (PTB's initialize): the bot's username, or TokenRefused / ApiUnreachable."""
         try:
             await self.application.initialize()  # calls getMe
         except InvalidToken as exc:
             raise TokenRefused("Unauthorized") from exc  # (PTB's message holds the token)
         except NetworkError as exc:
             raise ApiUnreachable(exc.message) from exc
-        await self._drop_leftover_webhook()
+        return self.application.bot.username or ""
+
+    async def prepare(self) -> None:
+        await self.identify()
+        if self.server is not None and self.webhook is not None:
+            await self.server.start()  # listening before Telegram is told where to post
+            try:
+                await self.application.bot.set_webhook(
+                    url=self.webhook.url,
+                    secret_token=self.webhook.secret,
+                    max_connections=self.webhook.max_connections,
+                    allowed_updates=list(common.ALLOWED_UPDATES),
+                    drop_pending_updates=False,
+                )
+            except PtbBadRequest as exc:
+                raise WebhookRefused(exc.message) from exc
+        else:
+            await self._drop_leftover_webhook()
         await self._set_commands()
 
     async def _drop_leftover_webhook(self) -> None:
@@ -289,13 +314,26 @@ class PtbTransport:
     async def _feed(self, update: Update) -> None:
         await self.application.process_update(update)
 
+    async def _feed_raw(self, raw: dict[str, Any]) -> None:
+        update = Update.de_json(raw, self.application.bot)
+        if update is not None:
+            await self._feed(update)
+
     async def run(self) -> None:
+        if self.server is not None:
+            await self.server.wait_stopped()
+            return
         await self.poller.run()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Take no more updates; finish those taken within `timeout` s; confirm them."""
+        if self.server is not None:
+            await self.server.shutdown(timeout)
+            return
         await self.poller.shutdown(timeout)
 
     async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
         with contextlib.suppress(RuntimeError):
             await self.application.shutdown()
