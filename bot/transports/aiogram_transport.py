@@ -16,6 +16,7 @@ from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramMigrateToChat,
@@ -55,6 +56,7 @@ from bot.messages import (
     NotModified,
     OutcomeUnknown,
     Outgoing,
+    PollingConflict,
     RateLimited,
     RecipientBlocked,
     Sent,
@@ -273,13 +275,16 @@ class AiogramTransport:
     async def _fetch(
         self, offset: int | None, timeout: float, limit: int
     ) -> Sequence[Fetched[Update]]:
-        updates = await self.bot.get_updates(
-            offset=offset,
-            limit=limit,
-            timeout=int(timeout),
-            allowed_updates=list(common.ALLOWED_UPDATES),
-            request_timeout=int(timeout) + POLL_MARGIN,
-        )
+        try:
+            updates = await self.bot.get_updates(
+                offset=offset,
+                limit=limit,
+                timeout=int(timeout),
+                allowed_updates=list(common.ALLOWED_UPDATES),
+                request_timeout=int(timeout) + POLL_MARGIN,
+            )
+        except TelegramConflictError as exc:
+            raise PollingConflict(exc.message) from exc
         return [Fetched(u.update_id, common.ordering_key(u), u) for u in updates]
 
     async def _feed(self, update: Update) -> None:

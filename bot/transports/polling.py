@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from bot.messages import PollingConflict
+
 log = logging.getLogger(__name__)
 
 U = TypeVar("U")
@@ -33,6 +35,11 @@ U = TypeVar("U")
 # How long to back off after a failed getUpdates, doubling up to the maximum.
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 15.0
+# A 409 (another process polls the token) this soon after our first poll means we are the
+# newcomer: we stop. Later, we were here first: we poll again at once, so the newcomer's
+# poll is cut off in turn and it stops (Telegram answers the older poll with the 409).
+CONFLICT_GRACE = 30.0
+CONFLICT_RETRY = 0.5
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class Poller(Generic[U]):
         requery: float = 0.25,
         tracker: Tracker | None = None,
         backoff: float = FIRST_BACKOFF,
+        conflict_grace: float = CONFLICT_GRACE,
     ) -> None:
         self._fetch = fetch
         self._handle = handle
@@ -115,6 +123,8 @@ class Poller(Generic[U]):
         self._requery = requery
         self._tracker = tracker
         self._first_backoff = backoff
+        self._conflict_grace = conflict_grace
+        self._started: float | None = None  # loop time of our first poll
         self.offsets = Offsets()
         self._confirmed: int | None = None
         self._queues: dict[Hashable, deque[Fetched[U]]] = {}
@@ -134,6 +144,7 @@ class Poller(Generic[U]):
     async def run(self) -> None:
         """Poll until `stop()`; returns without waiting for the updates still being handled."""
         backoff = self._first_backoff
+        self._started = asyncio.get_running_loop().time()
         while not self._stopping.is_set():
             try:
                 batch = await self._poll()
@@ -141,6 +152,10 @@ class Poller(Generic[U]):
                 if self._stopping.is_set():
                     return  # stop() cut the long poll short
                 raise
+            except PollingConflict as exc:
+                self._on_conflict(exc)
+                await self._pause(CONFLICT_RETRY)
+                continue
             except Exception as exc:  # a lost connection, a 409, a 5xx: try again later
                 log.warning("getUpdates failed (%s); retrying in %.1f s", exc, backoff)
                 await self._pause(backoff)
@@ -152,6 +167,14 @@ class Poller(Generic[U]):
                 self._enqueue(item)
             if batch and not fresh:
                 await self._wait_progress()  # only updates we already hold came back
+
+    def _on_conflict(self, exc: PollingConflict) -> None:
+        """Raise when we are the newcomer (see CONFLICT_GRACE); otherwise say so and go on."""
+        assert self._started is not None
+        polling_for = asyncio.get_running_loop().time() - self._started
+        if polling_for < self._conflict_grace:
+            raise exc
+        log.warning("getUpdates: %s; polling again so the newer process stops", exc)
 
     async def _poll(self) -> Sequence[Fetched[U]]:
         offset = self.offsets.next
