@@ -168,6 +168,7 @@ class App:
                 self._run_outbox(self.outbox, self._outbox_stop)
             )
         await self.start_scheduler()
+        log.info("leading: outbox sender running, sweeps scheduled")
 
     async def _follow(self) -> None:
         """Another process may lead now: stop the sweeps and claiming rows; sends already

@@ -35,10 +35,11 @@ U = TypeVar("U")
 # How long to back off after a failed getUpdates, doubling up to the maximum.
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 15.0
-# A 409 (another process polls the token) this soon after our first poll means we are the
-# newcomer: we stop. Later, we were here first: we poll again at once, so the newcomer's
-# poll is cut off in turn and it stops (Telegram answers the older poll with the 409).
-CONFLICT_GRACE = 30.0
+# A 409 (another process polls the token) before any getUpdates of ours was answered means
+# we are the newcomer: we stop. After one was, we were here first: we poll again at once, so
+# the newcomer's poll is cut off in turn (Telegram answers the older poll with the 409) and
+# it stops. Either way one process is left polling. (A long poll is answered within its
+# timeout, so a process polling for a while has always been answered.)
 CONFLICT_RETRY = 0.5
 
 
@@ -114,7 +115,6 @@ class Poller(Generic[U]):
         requery: float = 0.25,
         tracker: Tracker | None = None,
         backoff: float = FIRST_BACKOFF,
-        conflict_grace: float = CONFLICT_GRACE,
     ) -> None:
         self._fetch = fetch
         self._handle = handle
@@ -123,8 +123,7 @@ class Poller(Generic[U]):
         self._requery = requery
         self._tracker = tracker
         self._first_backoff = backoff
-        self._conflict_grace = conflict_grace
-        self._started: float | None = None  # loop time of our first poll
+        self._answered = False  # a getUpdates of ours was answered (not refused)
         self.offsets = Offsets()
         self._confirmed: int | None = None
         self._queues: dict[Hashable, deque[Fetched[U]]] = {}
@@ -144,7 +143,6 @@ class Poller(Generic[U]):
     async def run(self) -> None:
         """Poll until `stop()`; returns without waiting for the updates still being handled."""
         backoff = self._first_backoff
-        self._started = asyncio.get_running_loop().time()
         while not self._stopping.is_set():
             try:
                 batch = await self._poll()
@@ -169,10 +167,8 @@ class Poller(Generic[U]):
                 await self._wait_progress()  # only updates we already hold came back
 
     def _on_conflict(self, exc: PollingConflict) -> None:
-        """Raise when we are the newcomer (see CONFLICT_GRACE); otherwise say so and go on."""
-        assert self._started is not None
-        polling_for = asyncio.get_running_loop().time() - self._started
-        if polling_for < self._conflict_grace:
+        """Raise when we are the newcomer (see CONFLICT_RETRY); otherwise say so, go on."""
+        if not self._answered:
             raise exc
         log.warning("getUpdates: %s; polling again so the newer process stops", exc)
 
@@ -186,6 +182,7 @@ class Poller(Generic[U]):
             batch = await self._fetching
         finally:
             self._fetching = None
+        self._answered = True
         self._confirmed = offset
         return batch
 
