@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import App
 from bot.config import Settings
 from bot.i18n import translate
 from storage.db import is_sqlite
 from storage.models import OutboxMessage, Resident, Ticket, TicketCard
+from storage.uow import UnitOfWorkFactory
 from tests.support.apps import AppFactory
 from tests.support.people import Person
 
@@ -32,9 +34,9 @@ BUSY_BUTTON = translate("zh-CN", "common.busy_button")
 FIRST_ID = 5_000_000
 
 
-async def seed(app_uow_factory: object, count: int) -> list[int]:
+async def seed(uow_factory: UnitOfWorkFactory, count: int) -> list[int]:
     now = datetime.now(UTC)
-    async with app_uow_factory() as uow:  # type: ignore[operator]
+    async with uow_factory() as uow:
         prop = (await uow.properties.all())[0]
         for code, chat_id in GROUPS.items():
             team = await uow.teams.ensure(prop.id, code)
@@ -60,15 +62,15 @@ async def seed(app_uow_factory: object, count: int) -> list[int]:
     return [FIRST_ID + i for i in range(count)]
 
 
-async def report_across(person: Person, workers: list[object], index: int) -> None:
+async def report_across(person: Person, workers: list[App], index: int) -> None:
     """The draft at one worker, the Submit press at the other; "busy" means: again."""
-    person.dialog = workers[index % 2].dialog  # type: ignore[attr-defined]
+    person.dialog = workers[index % 2].dialog
     for _ in range(10):
         replies = await person.say(f"卫生间天花板一直在滴水(第{index}户)")
         if all(BUSY not in out.text for out in replies):
             break
     button = person.button(SUBMIT)
-    person.dialog = workers[(index + 1) % 2].dialog  # type: ignore[attr-defined]
+    person.dialog = workers[(index + 1) % 2].dialog
     for _ in range(10):
         await person.press(button)
         if not person.answers or person.answers[-1].text != BUSY_BUTTON:
