@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.app import App
 from bot.config import Settings
@@ -218,7 +218,25 @@ async def test_one_leader_and_kill_9_hands_over_within_10_seconds(
         print(f"cards doubled: {len(doubled)} (cut off mid-send: {len(cut_numbers)})")
         assert doubled <= cut_numbers, (doubled - cut_numbers, second.describe())
         assert set(cards) <= set(posted), set(cards) - set(posted)
-        assert await second.terminate(timeout=20) == 0
+
+        # The first comes back and stands by; the leader's lock connection is cut (as by a
+        # network failure): it exits 1 with one line, and the first takes over polling.
+        await first.start()
+        await until(emulator, lambda: "standing by" in log_of(first), 60, first.describe)
+        since = len(emulator.world.requests)
+        async with seeded.engine.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name LIKE 'propdesk leader %'"
+                )
+            )
+            await connection.commit()
+        assert await second.exited(timeout=30) == 1, second.describe()
+        said = [line for line in log_of(second).splitlines() if line.startswith("propdesk:")]
+        assert len(said) == 1 and "lost the lead" in said[0], said
+        await until(emulator, lambda: requests_by(emulator, transport, since)["getupdates"] > 0, 15)
+        assert await first.terminate(timeout=20) == 0
     finally:
         await first.close()
         await second.close()
