@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -20,9 +18,10 @@ from bot.config import Settings, SettingsError
 from bot.dialog import WRITER_OUTBOX, DialogEngine
 from bot.handlers.base import Classifier
 from bot.handlers.notices import HandlerNotifier
-from bot.messages import ApiUnreachable, Core, TokenRefused
+from bot.messages import ApiUnreachable, Core, PollingConflict, TokenRefused
 from bot.services.desk import Desk
 from bot.services.health import health_report
+from bot.services.leadership import Leadership
 from bot.services.outbox import OutboxSender
 from bot.services.pacing import UNLIMITED, Limits, Pacer, RealTimer, Timer
 from bot.services.sweeps import Periodic
@@ -32,6 +31,7 @@ from scheduler.jobs import core_jobs
 from scheduler.jobs_digest import digest_jobs
 from scheduler.runner import JobSpec, Scheduler
 from storage.db import PoolSettings, create_engine, session_factory
+from storage.leadership import PgLeaderLock, is_postgres, process_name
 from storage.migrate import upgrade
 from storage.uow import UnitOfWorkFactory
 
@@ -42,6 +42,17 @@ T = TypeVar("T")
 # less what closing connections needs at the end.
 HANDLING_SHARE = 0.6
 CLOSING_SHARE = 0.1
+# A new leader releases the outbox rows the previous one held only after this many seconds:
+# a leader that lost its lock's connection (but not its process) stops claiming within a
+# second or two, and lets the sends it has in progress finish and be recorded first.
+HANDOVER_SETTLE = 2.0
+# Seconds to release the lead at the end (one statement, then the connection closes).
+CLOSING_TIMEOUT = 5.0
+
+
+class LeadershipLost(Exception):
+    """A polling process lost the lead (its lock's database connection ended): it stops, so
+    that the new leader polls alone; a supervisor starts it again as a follower."""
 
 
 class Transport(Protocol):
@@ -90,10 +101,6 @@ def webhook_spec(settings: Settings, health: Health | None = None) -> WebhookSpe
     )
 
 
-def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 @dataclass
 class App:
     settings: Settings
@@ -110,9 +117,11 @@ class App:
     # (tests travel through waits instead of sleeping).
     limits: Limits = field(default_factory=Limits)
     timer: Timer = field(default_factory=RealTimer)
-    # Which process runs the outbox and the sweeps (host:pid), for /healthz; None: nobody
-    # right now. One process per database for now: this one.
-    leader: Callable[[], str | None] = this_process
+    # Which process of those sharing the database runs the outbox sender and the sweeps.
+    leader: Leadership | None = None
+    _leader_task: asyncio.Task[None] | None = None
+    _leader_stop: asyncio.Event | None = None
+    _settle_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def create(
@@ -141,7 +150,9 @@ class App:
     async def health(self) -> dict[str, Any]:
         """/healthz: the database, the outbox, the last send, the leader."""
         report = await health_report(self.uow_factory, self.clock)
-        report["leader"] = self.leader()
+        status = self.leader.status() if self.leader is not None else None
+        report["leader"] = status.leader if status is not None else None
+        report["leadership"] = status.as_dict() if status is not None else None
         report["transport"] = self.settings.transport
         return report
 
@@ -149,9 +160,45 @@ class App:
         webhook = webhook_spec(self.settings, self.health)
         self.transport = make_transport(self.settings, self.dialog, webhook)
         await telegram_checked(self.transport.prepare(), self.settings)
-        self._start_outbox(self.transport)
-        await self.start_scheduler()
+        self._make_outbox(self.transport)
+        await self._start_leadership()
         return self.transport
+
+    def make_leadership(self) -> Leadership:
+        """PostgreSQL: an advisory lock decides; SQLite: this process leads (one per file)."""
+        name = process_name()
+        lock = PgLeaderLock(self.engine, name=name) if is_postgres(self.engine) else None
+        return Leadership(lock, self.clock, name)
+
+    async def _start_leadership(self) -> None:
+        """The first try is made here, so a process that can lead does so before updates
+        come in; then a loop tries again (follower) or checks the lock (leader)."""
+        self.leader = leader = self.make_leadership()
+        self._leader_stop = stop = asyncio.Event()
+        await leader.step(self._lead, self._follow)
+        self._leader_task = asyncio.create_task(leader.run(self._lead, self._follow, stop))
+
+    async def _lead(self) -> None:
+        """Become the one process that sends the outbox and runs the sweeps."""
+        if self.outbox is not None:
+            self.outbox.active = True
+            self._outbox_stop = asyncio.Event()
+            self._outbox_task = asyncio.create_task(
+                self._run_outbox(self.outbox, self._outbox_stop)
+            )
+        await self.start_scheduler()
+        log.info("leading: outbox sender running, sweeps scheduled")
+
+    async def _follow(self) -> None:
+        """Another process may lead now: stop the sweeps and claiming rows; sends already
+        in progress end and are recorded."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+            self.scheduler = None
+        if self.outbox is not None:
+            self.outbox.active = False
+            await self.outbox.wait_idle(HANDOVER_SETTLE / 2)
+        await self._stop_outbox()
 
     def notifier(self) -> HandlerNotifier:
         return HandlerNotifier()
@@ -170,8 +217,9 @@ class App:
         await self.scheduler.run_all_once()
         self.scheduler.start()
 
-    def _start_outbox(self, transport: Transport) -> None:
-        """Messages to other chats (cards, resident updates) leave through the outbox."""
+    def _make_outbox(self, transport: Transport) -> None:
+        """Messages to other chats (cards, resident updates) leave through the outbox; its
+        sender runs while this process leads."""
         sender = getattr(transport, "sender", None)
         if sender is None:
             return
@@ -187,22 +235,46 @@ class App:
             writer=self.dialog.writer,
             writer_priority=WRITER_OUTBOX,
         )
-        self._outbox_stop = asyncio.Event()
-        self._outbox_task = asyncio.create_task(self._run_outbox(self.outbox, self._outbox_stop))
-        self.dialog.after_commit = self.outbox.committed
+        self.outbox.active = False  # until this process leads
+        self.dialog.after_commit = self._committed
+
+    def _committed(self, chat_ids: Iterable[int]) -> None:
+        """A handler committed: the leader sends at once; a follower's rows are found by the
+        leader's next look (every second)."""
+        if self.outbox is not None and self.outbox.active:
+            self.outbox.committed(chat_ids)
 
     async def _run_outbox(self, outbox: OutboxSender, stop: asyncio.Event) -> None:
-        """One sender per database for now: what a dead process held is ours at once."""
+        """One sender per database (the leader's): rows a dead sender held are ours once it
+        is surely gone (at once when no other process can share the database)."""
+        shared = self.leader is not None and self.leader.shared
+        self._settle_task = asyncio.create_task(
+            self._release_claims(outbox, HANDOVER_SETTLE if shared else 0.0)
+        )
+        if not shared:
+            await self._settle_task  # as before: held rows are free before the first look
+        await outbox.run(stop)
+
+    async def _release_claims(self, outbox: OutboxSender, settle: float) -> None:
+        if settle:
+            await asyncio.sleep(settle)
+        if not outbox.active:
+            return  # led for less than the settling time
         try:
             released = await outbox.release_claims()
         except Exception:  # sending must start anyway; held rows come back at their lease
             log.exception("outbox: claims of an earlier run not released")
-        else:
-            if released:
-                log.info("outbox: %s messages held by an earlier run are sent again", released)
-        await outbox.run(stop)
+            return
+        if released:
+            log.info("outbox: %s messages held by an earlier sender are sent again", released)
+            outbox.nudge()
 
     async def _stop_outbox(self) -> None:
+        if self._settle_task is not None:
+            self._settle_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._settle_task
+            self._settle_task = None
         if self._outbox_stop is not None:
             self._outbox_stop.set()
         if self._outbox_task is not None:
@@ -214,7 +286,48 @@ class App:
     async def run(self) -> None:
         transport = await self.start_transport()
         log.info("PropDesk running with %s", transport.name)
-        await transport.run()
+        leader = self.leader
+        # A transport without `polls = False` (webhook mode sets it) takes updates by long
+        # polling, which Telegram allows one process at a time: only the leader polls.
+        try:
+            if leader is None or not leader.shared or not getattr(transport, "polls", True):
+                await transport.run()
+                return
+            await self._poll_while_leading(transport, leader)
+        except PollingConflict as exc:
+            raise SettingsError(
+                "setting PROPDESK_TELEGRAM_TOKEN: another process is polling this bot "
+                f"(Telegram: {exc}); one polling process per bot, or several workers "
+                "sharing one PostgreSQL database"
+            ) from exc
+
+    async def _poll_while_leading(self, transport: Transport, leader: Leadership) -> None:
+        """Telegram lets one process poll a token: the leader polls, the others stand by
+        and take over (polling, outbox, sweeps) when it dies."""
+        if not leader.leading:
+            log.warning(
+                "standing by: %s leads (polls, sends, sweeps); taking over when it stops",
+                leader.leader or "another process",
+            )
+            await leader.wait_leading()
+            log.warning("taking over from the previous leader: polling")
+        polling = asyncio.create_task(transport.run())
+        lost = asyncio.create_task(leader.wait_following())
+        try:
+            await asyncio.wait({polling, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+        if polling.done():
+            polling.result()
+            return
+        await transport.stop(self.settings.shutdown_seconds * HANDLING_SHARE)
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        raise LeadershipLost(
+            "lost the lead (the database connection holding it ended); stopping so that "
+            "the new leader polls alone"
+        )
 
     async def stop(self, grace: float | None = None) -> None:
         """An orderly stop within `grace` s (default: the shutdown setting): take no more
@@ -228,6 +341,15 @@ class App:
             await self.transport.stop(grace * HANDLING_SHARE)
         await self._flush_outbox(deadline)
         await self._stop_outbox()
+        await self._stop_leadership()  # a follower takes over at its next try
+
+    async def _stop_leadership(self) -> None:
+        if self._leader_stop is not None:
+            self._leader_stop.set()
+        if self._leader_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._leader_task, CLOSING_TIMEOUT)
+        self._leader_task = self._leader_stop = None
 
     async def _flush_outbox(self, deadline: float) -> None:
         """Send what is due until nothing is left or the time is up; rows left over stay
@@ -254,6 +376,7 @@ class App:
         if self.scheduler is not None:
             self.scheduler.shutdown()
         await self._stop_outbox()
+        await self._stop_leadership()
         if self.transport is not None:
             await self.transport.close()
         await self.engine.dispose()

@@ -157,7 +157,9 @@ class DialogEngine:
 
     async def _handle(self, inc: Incoming) -> Reply:
         async with self._uow_factory() as uow:
-            if not await uow.updates.claim(inc.update_id, self._clock.now()):
+            # Several workers may hold updates of one person: one at a time, in any process.
+            person = (inc.chat_id, inc.user_id)
+            if not await uow.updates.claim(inc.update_id, self._clock.now(), person):
                 log.info("update %s already processed", inc.update_id)
                 return _stop_spinner(inc)
             desk = Desk(uow, self._settings, self._clock)

@@ -171,6 +171,10 @@ class ApiUnreachable(DeliveryError):
     """The Bot API server could not be reached at all (wrong address, no network)."""
 
 
+class PollingConflict(DeliveryError):
+    """409 to getUpdates: another process polls the same token (or a webhook is set)."""
+
+
 class ChatMigrated(DeliveryError):
     def __init__(self, new_chat_id: int) -> None:
         super().__init__(f"migrated to {new_chat_id}")

@@ -229,6 +229,7 @@ class ApiServer:
         method = request.match_info["method"].lower()
         if request.match_info["token"] != self.world.token:
             return self._count(_answer(errors.UNAUTHORIZED.to_json(), 401))
+        self.world.requests.append((method, request.headers.get("User-Agent", "")))
         polling = method == "getupdates"
         if not polling:
             self.inflight += 1

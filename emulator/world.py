@@ -202,6 +202,9 @@ class World:
     commands: dict[tuple[str, str], list[Json]] = field(default_factory=dict)
     webhook: Json = field(default_factory=dict)
     calls: list[tuple[str, Json]] = field(default_factory=list)
+    # Every request with a valid token, getUpdates included: (method, the client's
+    # User-Agent), so a test can tell which of several bot processes made it.
+    requests: list[tuple[str, str]] = field(default_factory=list)
     _waiters: list[asyncio.Event] = field(default_factory=list)
     limiter: RateLimiter = field(init=False)
 

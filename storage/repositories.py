@@ -7,13 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    DateTime,
     and_,
     case,
     delete,
     exists,
     func,
     inspect,
+    literal,
     or_,
     select,
     update,
@@ -23,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.leadership import person_lock
 from storage.models import (
     Building,
     Correction,
@@ -49,10 +53,12 @@ class _Repo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    def _dialect(self) -> str:
+        return self.session.bind.dialect.name if self.session.bind else "sqlite"
+
     def _insert(self, table: Any) -> Any:
         # ON CONFLICT is spelled the same on both, but each dialect has its own construct.
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        return (pg_insert if self._dialect() == "postgresql" else sqlite_insert)(table)
 
 
 class PropertyRepo(_Repo):
@@ -316,14 +322,25 @@ class DialogRepo(_Repo):
 
 
 class UpdateLog(_Repo):
-    async def claim(self, update_id: int, now: datetime) -> bool:
-        """Record an update id; False when it was already processed."""
-        statement = (
-            self._insert(ProcessedUpdate)
-            .values(update_id=update_id, processed_at=now)
-            .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
-            .returning(ProcessedUpdate.update_id)
-        )
+    async def claim(
+        self, update_id: int, now: datetime, person: tuple[int, int] | None = None
+    ) -> bool:
+        """Record an update id; False when it was already processed. With `person` (chat,
+        user), on PostgreSQL, first wait for that person's lock, held to the transaction's end:
+        one person's updates are handled one at a time by any number of processes (in the
+        same statement, so it costs no round trip)."""
+        statement = self._insert(ProcessedUpdate)
+        if person is not None and self._dialect() == "postgresql":
+            locked = select(person_lock(*person).label("locked")).subquery("person_lock")
+            rows = select(
+                literal(update_id, BigInteger), literal(now, DateTime(timezone=True))
+            ).select_from(locked)
+            statement = statement.from_select(["update_id", "processed_at"], rows)
+        else:
+            statement = statement.values(update_id=update_id, processed_at=now)
+        statement = statement.on_conflict_do_nothing(
+            index_elements=[ProcessedUpdate.update_id]
+        ).returning(ProcessedUpdate.update_id)
         return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
     async def prune(self, before: datetime) -> int:

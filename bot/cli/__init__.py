@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -151,21 +151,46 @@ def _run(args: argparse.Namespace) -> int:
 
 async def _serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT, then stop in order within PROPDESK_SHUTDOWN_SECONDS."""
-    from bot.app import App
+    from bot.app import App, LeadershipLost
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)  # from here on a signal means "stop in order"
     try:
-        app = await App.create(settings)
-        try:
-            return await _run_until_stopped(app, stop)
-        finally:
-            await app.close()
+        with _one_process_per_sqlite_file(settings):
+            app = await App.create(settings)
+            try:
+                return await _run_until_stopped(app, stop)
+            except LeadershipLost as exc:
+                print(f"propdesk: {exc}", file=sys.stderr)
+                return 1
+            finally:
+                await app.close()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+@contextlib.contextmanager
+def _one_process_per_sqlite_file(settings: Settings) -> Iterator[None]:
+    """SQLite has no way to choose a leader: a second process on the same file is refused
+    (before it touches the database) instead of sending and sweeping twice."""
+    from storage.db import is_sqlite
+    from storage.leadership import DatabaseInUse, SqliteFileLock
+
+    if not is_sqlite(settings.database_url):
+        yield
+        return
+    lock = SqliteFileLock(settings.database_url)
+    try:
+        lock.acquire()
+    except DatabaseInUse as exc:
+        raise SettingsError(f"setting PROPDESK_DATABASE_URL: {exc}") from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 async def _run_until_stopped(app: App, stop: asyncio.Event) -> int:

@@ -216,6 +216,8 @@ class OutboxSender:
         self._workers: dict[int, asyncio.Task[int]] = {}
         self._wake = asyncio.Event()
         self._next_look: float | None = None  # pacer time when a paused chat opens again
+        # False while another process leads: no row is claimed here (sends in progress end).
+        self.active = True
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[UnitOfWork]:
@@ -307,6 +309,8 @@ class OutboxSender:
             task.cancel()
 
     def _start_worker(self, chat_id: int) -> None:
+        if not self.active:
+            return
         running = self._workers.get(chat_id)
         if running is not None and not running.done():
             return
@@ -325,7 +329,7 @@ class OutboxSender:
     async def _work(self, chat_id: int) -> int:
         handled = 0
         try:
-            while await self._wait_for_chat(chat_id):
+            while self.active and await self._wait_for_chat(chat_id):
                 claimed = await self._claim_head(chat_id)
                 if claimed is None:
                     break

@@ -16,6 +16,7 @@ from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramMigrateToChat,
@@ -55,6 +56,7 @@ from bot.messages import (
     NotModified,
     OutcomeUnknown,
     Outgoing,
+    PollingConflict,
     RateLimited,
     RecipientBlocked,
     Sent,
@@ -254,6 +256,12 @@ class AiogramTransport:
         self._username = me.username or ""
         return self._username
 
+    @property
+    def polls(self) -> bool:
+        """Long polling, which Telegram allows one process at a time, unless a webhook
+        serves the updates (then every worker takes its share)."""
+        return self.server is None
+
     async def prepare(self) -> None:
         await self.identify()
         if self.server is not None and self.webhook is not None:
@@ -298,13 +306,16 @@ class AiogramTransport:
     async def _fetch(
         self, offset: int | None, timeout: float, limit: int
     ) -> Sequence[Fetched[Update]]:
-        updates = await self.bot.get_updates(
-            offset=offset,
-            limit=limit,
-            timeout=int(timeout),
-            allowed_updates=list(common.ALLOWED_UPDATES),
-            request_timeout=int(timeout) + POLL_MARGIN,
-        )
+        try:
+            updates = await self.bot.get_updates(
+                offset=offset,
+                limit=limit,
+                timeout=int(timeout),
+                allowed_updates=list(common.ALLOWED_UPDATES),
+                request_timeout=int(timeout) + POLL_MARGIN,
+            )
+        except TelegramConflictError as exc:
+            raise PollingConflict(exc.message) from exc
         return [Fetched(u.update_id, common.ordering_key(u), u) for u in updates]
 
     async def _feed(self, update: Update) -> None:

@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from bot.messages import PollingConflict
+
 log = logging.getLogger(__name__)
 
 U = TypeVar("U")
@@ -33,6 +35,12 @@ U = TypeVar("U")
 # How long to back off after a failed getUpdates, doubling up to the maximum.
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 15.0
+# A 409 (another process polls the token) before any getUpdates of ours was answered means
+# we are the newcomer: we stop. After one was, we were here first: we poll again at once, so
+# the newcomer's poll is cut off in turn (Telegram answers the older poll with the 409) and
+# it stops. Either way one process is left polling. (A long poll is answered within its
+# timeout, so a process polling for a while has always been answered.)
+CONFLICT_RETRY = 0.5
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,7 @@ class Poller(Generic[U]):
         self._requery = requery
         self._tracker = tracker
         self._first_backoff = backoff
+        self._answered = False  # a getUpdates of ours was answered (not refused)
         self.offsets = Offsets()
         self._confirmed: int | None = None
         self._queues: dict[Hashable, deque[Fetched[U]]] = {}
@@ -141,6 +150,10 @@ class Poller(Generic[U]):
                 if self._stopping.is_set():
                     return  # stop() cut the long poll short
                 raise
+            except PollingConflict as exc:
+                self._on_conflict(exc)
+                await self._pause(CONFLICT_RETRY)
+                continue
             except Exception as exc:  # a lost connection, a 409, a 5xx: try again later
                 log.warning("getUpdates failed (%s); retrying in %.1f s", exc, backoff)
                 await self._pause(backoff)
@@ -153,6 +166,12 @@ class Poller(Generic[U]):
             if batch and not fresh:
                 await self._wait_progress()  # only updates we already hold came back
 
+    def _on_conflict(self, exc: PollingConflict) -> None:
+        """Raise when we are the newcomer (see CONFLICT_RETRY); otherwise say so, go on."""
+        if not self._answered:
+            raise exc
+        log.warning("getUpdates: %s; polling again so the newer process stops", exc)
+
     async def _poll(self) -> Sequence[Fetched[U]]:
         offset = self.offsets.next
         # While updates we hold are unfinished, Telegram answers at once anyway.
@@ -163,6 +182,7 @@ class Poller(Generic[U]):
             batch = await self._fetching
         finally:
             self._fetching = None
+        self._answered = True
         self._confirmed = offset
         return batch
 

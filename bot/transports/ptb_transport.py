@@ -28,6 +28,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest as PtbBadRequest
 from telegram.error import ChatMigrated as PtbChatMigrated
+from telegram.error import Conflict as PtbConflict
 from telegram.error import (
     Forbidden,
     InvalidToken,
@@ -48,6 +49,7 @@ from bot.messages import (
     NotModified,
     OutcomeUnknown,
     Outgoing,
+    PollingConflict,
     RateLimited,
     RecipientBlocked,
     Sent,
@@ -258,6 +260,12 @@ class PtbTransport:
             raise ApiUnreachable(exc.message) from exc
         return self.application.bot.username or ""
 
+    @property
+    def polls(self) -> bool:
+        """Long polling, which Telegram allows one process at a time, unless a webhook
+        serves the updates (then every worker takes its share)."""
+        return self.server is None
+
     async def prepare(self) -> None:
         await self.identify()
         if self.server is not None and self.webhook is not None:
@@ -303,12 +311,15 @@ class PtbTransport:
         self, offset: int | None, timeout: float, limit: int
     ) -> Sequence[Fetched[Update]]:
         # PTB adds the long-poll timeout to the read timeout itself.
-        updates = await self.application.bot.get_updates(
-            offset=offset,
-            limit=limit,
-            timeout=int(timeout),
-            allowed_updates=list(common.ALLOWED_UPDATES),
-        )
+        try:
+            updates = await self.application.bot.get_updates(
+                offset=offset,
+                limit=limit,
+                timeout=int(timeout),
+                allowed_updates=list(common.ALLOWED_UPDATES),
+            )
+        except PtbConflict as exc:
+            raise PollingConflict(exc.message) from exc
         return [Fetched(u.update_id, common.ordering_key(u), u) for u in updates]
 
     async def _feed(self, update: Update) -> None:

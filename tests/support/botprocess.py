@@ -105,6 +105,10 @@ class BotProcess:
         os.kill(self.pid, signal.SIGKILL)
         assert await self._wait(10) == -signal.SIGKILL
 
+    async def exited(self, timeout: float) -> int:
+        """Until the process ends by itself: its exit status."""
+        return await self._wait(timeout)
+
     async def terminate(self, timeout: float) -> int:
         """SIGTERM; the exit status (TimeoutError if it takes longer than `timeout`)."""
         assert self.pid is not None

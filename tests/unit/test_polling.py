@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bot.messages import PollingConflict
 from bot.transports.polling import Fetched, Offsets, Poller
 
 
@@ -26,6 +27,7 @@ class FakeTelegram:
     updates: list[Update] = field(default_factory=list)
     offsets: list[int | None] = field(default_factory=list)
     fail_next: int = 0
+    conflicts: int = 0  # the next getUpdates calls answered 409 (another process polls)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     last_id: int = 0
@@ -44,6 +46,9 @@ class FakeTelegram:
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("connection reset")
+        if self.conflicts:
+            self.conflicts -= 1
+            raise PollingConflict("Conflict: terminated by other getUpdates request")
         if offset is not None:
             self.updates = [u for u in self.updates if u.update_id >= offset]
         if not self.updates and timeout > 0:
@@ -239,3 +244,32 @@ def test_a_released_update_is_never_confirmed(released: bool) -> None:
     if released:
         offsets.release(5)
     assert offsets.next == 5
+
+
+async def test_a_newcomer_meeting_a_409_stops_instead_of_fighting() -> None:
+    """Telegram cuts off the older of two polls with 409; the older process polls again at
+    once, so the newer one meets a 409 before any poll of its own was answered: it ends."""
+    telegram, recorder = FakeTelegram(), Recorder()
+    poller: Poller[Update] = Poller(telegram.fetch, recorder.handle, requery=0.01)
+    telegram.conflicts = 1
+    with pytest.raises(PollingConflict, match="terminated by other getUpdates"):
+        await asyncio.wait_for(poller.run(), 5)
+    assert len(telegram.offsets) == 1  # no retry
+
+
+async def test_the_process_polling_first_keeps_polling_through_a_409(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    telegram, recorder = FakeTelegram(), Recorder()
+    poller: Poller[Update] = Poller(telegram.fetch, recorder.handle, requery=0.01)
+    running = asyncio.create_task(poller.run())
+    first = telegram.send(person=1)
+    await until(lambda: first in recorder.handled)  # a poll of ours was answered
+    telegram.conflicts = 2
+    update = telegram.send(person=1)
+    await until(lambda: telegram.conflicts == 0 and update in recorder.handled)
+    later = telegram.send(person=2)  # and it still polls after the conflicts
+    await until(lambda: later in recorder.handled)
+    poller.stop()
+    await running
+    assert sum("polling again so the newer process stops" in r.message for r in caplog.records) == 2
