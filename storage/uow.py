@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.duty import DutyRepo
+from storage.incidents import IncidentRepo
 from storage.notices import NoticeRepo
 from storage.privacy import PersonalDataRepo
 from storage.repositories import (
@@ -52,6 +53,7 @@ class UnitOfWork:
     visitors: VisitorRepo
     faq_gaps: FaqGapRepo
     notices: NoticeRepo
+    incidents: IncidentRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -86,6 +88,7 @@ class UnitOfWork:
         self.visitors = VisitorRepo(session)
         self.faq_gaps = FaqGapRepo(session)
         self.notices = NoticeRepo(session)
+        self.incidents = IncidentRepo(session)
         return self
 
     async def __aexit__(

@@ -60,6 +60,7 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     visitors.HOST,
     announcements.BUTTONS,
     announcements.MANAGE,
+    buttons.INCIDENT,
 )
 
 

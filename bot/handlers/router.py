@@ -14,6 +14,7 @@ from bot.handlers import (
     flows,
     followup,
     frontdesk,
+    incidents,
     my_tickets,
     privacy,
     registration,
@@ -98,6 +99,7 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (visitors.HOST, visitors.on_host_button),
         (announcements.BUTTONS, announcements.on_callback),
         (announcements.MANAGE, announcements.on_manage),
+        (buttons.INCIDENT, incidents.on_callback),
     )
 }
 
