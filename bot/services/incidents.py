@@ -74,6 +74,11 @@ class Incidents:
 
     # reports ---------------------------------------------------------------------------
     @staticmethod
+    def topic(text: str) -> str:
+        """The shared service a text is about ("" for none)."""
+        return topic_of(text)
+
+    @staticmethod
     def words(text: str) -> ReportWords:
         return report_words(text, get_classifier().tokens(text))
 

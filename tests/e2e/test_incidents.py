@@ -161,7 +161,7 @@ async def test_a_weaker_match_asks_staff_and_merge_twice_is_answered(
 
     # the merged resident says theirs is something else: its own card again
     told = [m for m in emulator.bot_messages(people[1]) if "已并入该事件" in m.body][-1]
-    await harness.act(people[1].press(told, "单独报修"))
+    await harness.act(people[1].press(told, "不是这个问题,单独报修"))
     await harness.drain_outbox()
     rows = await tickets(harness)
     assert rows[1].incident_id is None and rows[1].status == "new"
