@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Incident, Ticket
 
+MEMBER_ROLE = "member"  # a report riding on its incident's lead (no card, no SLA of its own)
 # A ticket that counts as a report of its incident (a split or cancelled one does not).
 REPORTING_ROLES = ("lead", "member")
 LIVE_STATUSES = ("new", "accepted", "in_progress", "waiting", "resolved", "closed")
