@@ -34,7 +34,7 @@ from bot.messages import Button, Keyboard, Outgoing
 from bot.services.cards import CardBook
 from bot.services.desk import Desk
 from bot.services.duty import DutyService
-from bot.services.incidents import LEAD, SUGGESTED, Incidents, IncidentView
+from bot.services.incidents import LEAD, MEMBER, SUGGESTED, Incidents, IncidentView
 from bot.services.lifecycle import OPEN_STATUSES, Status
 from bot.services.phones import mask_phone, mask_phones_in
 from bot.services.staff import StaffService
@@ -371,8 +371,13 @@ async def anonymise_cards(desk: Desk, ticket: Ticket) -> int:
 
 
 async def reply_to_cards(desk: Desk, ticket: Ticket, text: str, photos: tuple[str, ...]) -> int:
-    """A message under each live card (the resident added something, or cancelled)."""
-    cards = await CardBook(desk).live(ticket)
+    """A message under each live card (the resident added something, or cancelled); a
+    report riding on an incident has none of its own, so it goes under the incident's."""
+    carrier = ticket
+    if ticket.incident_role == MEMBER:
+        view = await incident_of(desk, ticket)
+        carrier = view.lead if view is not None and view.lead is not None else ticket
+    cards = await CardBook(desk).live(carrier)
     for card in cards:
         # No buttons here, so text and photos may share one message (or album + text).
         message = Outgoing(chat_id=card.chat_id, text=text, photos=photos, thread_id=card.thread_id)

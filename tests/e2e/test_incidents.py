@@ -188,6 +188,18 @@ async def test_a_joined_report_cancelled_by_its_resident(
     live = cards_in(emulator, desk.eng)[-1]
     assert rows[1].number in live.body and "2 户报告" in live.body
 
+    # a report that joined is cancelled by its resident: it stops counting, said under the card
+    listing = await harness.act(people[2].send_text("/my"))
+    await harness.act_press_last(people[2], listing[-1].button_texts[0])
+    await harness.act_press_last(people[2], "取消工单")
+    await harness.act_press_last(people[2], "确定取消")
+    await harness.drain_outbox()
+    live = next(m for m in cards_in(emulator, desk.eng) if m.message_id == live.message_id)
+    assert "1 户报告" in live.body
+    under = [m for m in emulator.bot_messages(desk.eng) if m.reply_to_message_id == live.message_id]
+    assert any(rows[2].number in m.body and "住户已取消" in m.body for m in under)
+    assert len(cards_in(emulator, desk.eng)) == 2  # no card of its own, ever
+
 
 async def test_planned_work_answers_a_report_with_the_notice(
     harness: Harness, emulator: BotAPIEmulator
