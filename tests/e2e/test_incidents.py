@@ -120,6 +120,7 @@ async def test_thirty_reports_of_one_outage_are_one_incident(
     assert (split.status, split.incident_id, split.incident_role) == ("new", None, "")
     assert len(cards_in(emulator, desk.eng)) == 3
     assert "住户反馈没解决" in cards_in(emulator, desk.eng)[-1].body
+    assert "已从事件" in cards_in(emulator, desk.eng)[-1].body
 
     # the others confirm; each is asked for a rating once
     for person in reporters:
