@@ -83,17 +83,25 @@ class IncidentRepo:
     async def in_period(
         self, property_id: int, start: datetime, end: datetime
     ) -> list[tuple[int, int]]:
-        """(incident id, households) of the unplanned incidents opened in [start, end)."""
-        query = (
-            select(Incident.id, func.count(func.distinct(Ticket.resident_id)))
-            .join(Ticket, Ticket.incident_id == Incident.id)
-            .where(
-                Incident.property_id == property_id,
-                Incident.planned.is_(False),
-                Incident.opened_at >= start,
-                Incident.opened_at < end,
-                Ticket.incident_role.in_(REPORTING_ROLES),
+        """(incident id, households) of the unplanned incidents opened in [start, end).
+        Two bounded reads: the period's incidents (`ix_incidents_property_opened`), then
+        only their tickets (`ix_tickets_incident_id`), never the whole ticket table."""
+        ids = (
+            await self.session.scalars(
+                select(Incident.id).where(
+                    Incident.property_id == property_id,
+                    Incident.opened_at >= start,
+                    Incident.opened_at < end,
+                    Incident.planned.is_(False),
+                )
             )
-            .group_by(Incident.id)
+        ).all()
+        if not ids:
+            return []
+        query = (
+            select(Ticket.incident_id, func.count(func.distinct(Ticket.resident_id)))
+            .where(Ticket.incident_id.in_(ids), Ticket.incident_role.in_(REPORTING_ROLES))
+            .group_by(Ticket.incident_id)
         )
-        return [(int(i), int(n)) for i, n in (await self.session.execute(query)).all()]
+        rows = (await self.session.execute(query)).all()
+        return [(int(i or 0), int(n or 0)) for i, n in rows]

@@ -215,7 +215,10 @@ class Incident(Base):
     are answered with the notice instead of becoming tickets."""
 
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_place_status", "property_id", "building", "status"),)
+    __table_args__ = (
+        Index("ix_incidents_place_status", "property_id", "building", "status"),
+        Index("ix_incidents_property_opened", "property_id", "opened_at"),  # digest figures
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))

@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
     )
     op.create_index("ix_incidents_place_status", "incidents", ["property_id", "building", "status"])
+    op.create_index("ix_incidents_property_opened", "incidents", ["property_id", "opened_at"])
     with op.batch_alter_table("tickets") as batch:
         batch.add_column(sa.Column("incident_id", sa.Integer(), nullable=True))
         batch.add_column(
@@ -75,5 +76,6 @@ def downgrade() -> None:
         batch.drop_constraint("fk_tickets_incident_id_incidents", type_="foreignkey")
         batch.drop_column("incident_role")
         batch.drop_column("incident_id")
+    op.drop_index("ix_incidents_property_opened", table_name="incidents")
     op.drop_index("ix_incidents_place_status", table_name="incidents")
     op.drop_table("incidents")
