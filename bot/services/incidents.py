@@ -102,8 +102,9 @@ class Incidents:
 
     async def place(self, ticket: Ticket, resident: Resident) -> Placement:
         """Put a just-opened ticket where it belongs (see the module's docstring)."""
-        if not self.config.enabled or ticket.urgency == "emergency":
-            return Placement("")  # emergencies keep their own alarm path
+        if not self.config.enabled or ticket.urgency == "emergency" or not resident.building:
+            # Emergencies keep their own alarm path; without a building there is no place.
+            return Placement("")
         words = self.words(ticket.description)
         if not words.topic:
             return Placement("")
