@@ -182,6 +182,7 @@ async def _do_reassign(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, reas
     old_team, had_assignee = ticket.team, ticket.assignee_name
     await d.reassign(actor, ticket, None if target == "pool" else target, reason)
     ctx.finish()
+    await _reassign_members(ctx, d, actor, ticket, None if target == "pool" else target, reason)
     t = group_translator(ctx.desk)
     if ticket.team != old_team:
         moved = t("card.moved", team=team_label(t, ticket.team), reason=reason)
@@ -200,6 +201,23 @@ async def _do_reassign(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, reas
     ctx.say(ctx.t("staff.requeued", number=ticket.number))
     if had_assignee:  # they were told who; now nobody has it
         await notify_resident(ctx.desk, ticket, "notify.requeued")
+
+
+async def _reassign_members(
+    ctx: Ctx, d: Dispatch, actor: Actor, lead: Ticket, team: str | None, reason: str
+) -> None:
+    """The incident's other reports go where its card went (another team, or the pool);
+    each reporter hears it once, as the first one does."""
+    for member in await Incidents(ctx.desk).members_of(lead):
+        had_assignee = member.assignee_name
+        try:
+            await d.reassign(actor, member, team, reason)
+        except (IllegalTransition, NotAllowed, Conflict):
+            continue  # already where the lead is
+        if team is not None:
+            await notify_resident(ctx.desk, member, "notify.reassigned")
+        elif had_assignee:
+            await notify_resident(ctx.desk, member, "notify.requeued")
 
 
 # contact, notes, corrections -----------------------------------------------------------

@@ -134,3 +134,20 @@ async def test_the_digest_counts_the_incident_once(world: World) -> None:
     assert (digest.new, digest.resolved) == (4, 4)  # every report is counted as a report
     assert (digest.sla_due, digest.sla_met) == (1, 1)  # one promise, kept once
     assert (digest.incidents, digest.incident_households) == (1, 4)
+
+
+async def test_the_incident_moves_to_another_team_with_all_its_reports(world: World) -> None:
+    ids = await seed(world, 3)
+    await report_outage(world, ids)
+    lead = (await world.tickets())[0]
+    li = world.person(LI, ENG_GROUP, "李师傅")
+    message_id = await world.card_message(lead.id, ENG_GROUP)
+    await li.press(f"tk:{lead.id}:acc", message_id)
+    await li.press(f"tk:{lead.id}:rt:environment", message_id)
+    await li.reply("是保洁部的水箱", to=1)
+    await world.flush()
+    tickets = await world.tickets()
+    assert {(t.team, t.status) for t in tickets} == {("environment", "new")}
+    for telegram_id in ids:  # each reporter: accepted once, moved once
+        said = world.sender.text_to(telegram_id)
+        assert said.count("已接单") == 1 and said.count("已转交") == 1, said
