@@ -391,6 +391,15 @@ async def on_takeover(ctx: Ctx) -> None:
     ctx.say(ctx.t("staff.taken_over", number=ticket.number))
     if was_new:  # accepted just now: the resident hears who, as with the Accept button
         await notify_resident(ctx.desk, ticket, "notify.accepted")
+    # An incident's reports change hands with it (the newly accepted ones hear who).
+    for member in await Incidents(ctx.desk).members_of(ticket):
+        member_was_new = member.status == Status.NEW
+        try:
+            await dispatch.take_over(actor, member)
+        except (NotAllowed, IllegalTransition, Conflict):
+            continue
+        if member_was_new:
+            await notify_resident(ctx.desk, member, "notify.accepted")
 
 
 # replies -------------------------------------------------------------------------------

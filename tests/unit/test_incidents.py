@@ -16,7 +16,7 @@ from bot.nlp import get_classifier
 from bot.nlp.incidents import report_words, score
 from bot.services.digest import compute, day_period
 from storage.models import Notice, Resident, TicketCard
-from tests.support.world import ENG_GROUP, LI, MANAGER, GroupPerson, World, staffed
+from tests.support.world import ENG_GROUP, LI, MANAGER, ZHAO_LEAD, GroupPerson, World, staffed
 
 TZ = ZoneInfo("Asia/Shanghai")
 CONFIG = IncidentConfig()
@@ -151,3 +151,15 @@ async def test_the_incident_moves_to_another_team_with_all_its_reports(world: Wo
     for telegram_id in ids:  # each reporter: accepted once, moved once
         said = world.sender.text_to(telegram_id)
         assert said.count("已接单") == 1 and said.count("已转交") == 1, said
+
+
+async def test_a_lead_taking_over_the_incident_takes_its_reports(world: World) -> None:
+    ids = await seed(world, 3)
+    await report_outage(world, ids)
+    lead = (await world.tickets())[0]
+    li = world.person(LI, ENG_GROUP, "李师傅")
+    await li.press(f"tk:{lead.id}:acc", await world.card_message(lead.id, ENG_GROUP))
+    zhao = world.person(ZHAO_LEAD, ENG_GROUP, "赵组长")
+    await zhao.say(f"/takeover {lead.number}")
+    await world.flush()
+    assert {t.assignee_name for t in await world.tickets()} == {"赵组长"}
