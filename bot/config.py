@@ -168,6 +168,18 @@ class VisitorConfig(BaseModel):
     host_answer_minutes: int = Field(default=5, gt=0)  # then the guard decides alone
 
 
+class IncidentConfig(BaseModel):
+    """Incidents (one outage, many reports): how close in time and text a report must be."""
+
+    enabled: bool = True
+    # a report joins an open incident of its building reported within this many minutes
+    window_minutes: int = Field(default=60, gt=0)
+    # text similarity (0-1) from which a report joins by itself; below it, down to
+    # `suggest_score`, the card asks staff [merge] / [not the same]
+    join_score: float = Field(default=0.6, gt=0, le=1)
+    suggest_score: float = Field(default=0.2, ge=0, le=1)
+
+
 class ExportConfig(BaseModel):
     """Managers' spreadsheet exports (`/export`, `propdesk export`)."""
 
@@ -286,6 +298,7 @@ class Settings(BaseSettings):
     db_lock_timeout: float = Field(default=30.0, gt=0)
     export: ExportConfig = Field(default_factory=ExportConfig)
     visitors: VisitorConfig = Field(default_factory=VisitorConfig)
+    incidents: IncidentConfig = Field(default_factory=IncidentConfig)
     # The property's own questions and answers (TOML), validated at start; None: no FAQ.
     faq_file: str | None = None
     # How long start-up keeps trying a database that does not answer (retry with backoff),

@@ -200,6 +200,44 @@ class Ticket(Base):
     channel: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
     registered_by: Mapped[int | None] = mapped_column(BigInteger)
     registered_by_name: Mapped[str | None] = mapped_column(String(64))
+    # The incident (one outage, many reports) the ticket belongs to, and its part in it:
+    # "lead" holds the one card, "member" rides on it, "suggested" waits for staff to say.
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), index=True
+    )
+    incident_role: Mapped[str] = mapped_column(String(12), default="", server_default="")
+
+
+class Incident(Base):
+    """Many reports of one problem at one place (停水 in 3栋): one card, one SLA count.
+
+    A planned incident comes from an announcement and covers its window: reports in it
+    are answered with the notice instead of becoming tickets."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_place_status", "property_id", "building", "status"),
+        Index("ix_incidents_property_opened", "property_id", "opened_at"),  # digest figures
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    building: Mapped[str] = mapped_column(String(32), default="")
+    category: Mapped[str] = mapped_column(String(16))
+    hazard: Mapped[str | None] = mapped_column(String(16))
+    topic: Mapped[str] = mapped_column(String(16), default="")
+    # the first report's content words, the yardstick later reports are measured against
+    words: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | closed
+    planned: Mapped[bool] = mapped_column(Boolean, default=False)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"))
+    lead_ticket_id: Mapped[int | None] = mapped_column(Integer)
+    opened_at: Mapped[datetime]
+    last_report_at: Mapped[datetime]
+    # planned work: the announced window; unplanned: None
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
 
 
 class TicketEvent(Base):

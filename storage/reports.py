@@ -34,6 +34,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 
+from storage.incidents import MEMBER_ROLE
 from storage.models import (
     Property,
     Rating,
@@ -184,8 +185,12 @@ class ReportRepo:
         created = w.holds(Ticket.created_at)
         resolved = w.holds(Ticket.resolved_at)
         open_at_end = open_at(w.end)
+        # An incident is one promise kept or missed, however many reported it: its members
+        # count as reports (new, resolved) but not in the SLA figures, which its lead carries.
+        once = Ticket.incident_role != MEMBER_ROLE
         # Met: resolved in the window within both its response and resolution deadlines.
         met = and_(
+            once,
             resolved,
             Ticket.resolved_at <= Ticket.resolution_due_at,
             Ticket.accepted_at.is_not(None),
@@ -201,10 +206,10 @@ class ReportRepo:
             _count(created),
             _count(resolved),
             _count(open_at_end),
-            _count(overdue_at(w.end)),
+            _count(and_(once, overdue_at(w.end))),
             _count(and_(created, Ticket.resolved_at.is_not(None), Ticket.resolved_at < w.end)),
             _count(met),
-            _count(or_(resolved, missed_unresolved)),
+            _count(and_(once, or_(resolved, missed_unresolved))),
             _count(and_(created, cancelled)),
         ).where(reach(w), *w.of_property())
         row = (await self.session.execute(query)).one()
@@ -225,7 +230,7 @@ class ReportRepo:
                 func.row_number().over(order_by=seconds).label("rn"),
                 func.count().over().label("n"),
             )
-            .where(w.holds(happened), *w.of_property())
+            .where(w.holds(happened), *w.of_property(), Ticket.incident_role != MEMBER_ROLE)
             .subquery()
         )
         # One pass: the rows at every wanted rank come back together.

@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.duty import DutyRepo
+from storage.incidents import IncidentRepo
 from storage.notices import NoticeRepo
 from storage.privacy import PersonalDataRepo
 from storage.repositories import (
@@ -53,6 +54,7 @@ class UnitOfWork:
     faq_gaps: FaqGapRepo
     faq_drafts: FaqDraftRepo
     notices: NoticeRepo
+    incidents: IncidentRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -88,6 +90,7 @@ class UnitOfWork:
         self.faq_gaps = FaqGapRepo(session)
         self.faq_drafts = FaqDraftRepo(session)
         self.notices = NoticeRepo(session)
+        self.incidents = IncidentRepo(session)
         return self
 
     async def __aexit__(

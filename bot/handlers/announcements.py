@@ -22,11 +22,12 @@ from bot.domain.policy import (
 from bot.domain.vocabulary import CATEGORIES, NoticeAudience, NoticeStatus, SendPriority
 from bot.handlers.base import Ctx, in_rows, new_token, shorten
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
-from bot.handlers.inputs import clean_text
+from bot.handlers.inputs import clean_text, find_local_window
 from bot.handlers.presenters import category_label, local_time
 from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
 from bot.services.desk import Desk
+from bot.services.incidents import Incidents
 from bot.services.notices import (
     Audience,
     NoticeCounts,
@@ -61,6 +62,7 @@ class ComposeButton(StrEnum):
     LATER = "later"
     SAFETY = "safe"
     DROP = "drop"
+    PLANNED = "plan"  # planned work: the notice's window becomes a planned incident
 
 
 class ManageButton(StrEnum):
@@ -272,6 +274,9 @@ async def show_preview(ctx: Ctx) -> None:
     if may_send_safety_notice(actor):
         key = "notice.btn_safety_off" if safety else "notice.btn_safety_on"
         rows.append((Button(t(key), _press(ctx, ComposeButton.SAFETY)),))
+    if audience.kind == NoticeAudience.BUILDING and Incidents.topic(text):
+        key = "incident.btn_planned_on" if data_planned(ctx) else "incident.btn_planned"
+        rows.append((Button(t(key), _press(ctx, ComposeButton.PLANNED)),))
     rows.append((Button(t("notice.btn_drop"), _press(ctx, ComposeButton.DROP)),))
     words = await audience_words(t, ctx.desk, audience)
     mark = t("notice.preview_safety") if safety else ""
@@ -327,6 +332,7 @@ async def _create(ctx: Ctx, send_at: datetime | None) -> Notice | None:
     """The composed notice, stored; the dialog ends. None (and a refusal) when not allowed."""
     service = NoticeService(ctx.desk)
     data = ctx.state.data
+    planned = bool(data.get("planned"))
     try:
         actor = await service.composer(ctx.inc.user_id)
         notice = await service.create(
@@ -342,6 +348,7 @@ async def _create(ctx: Ctx, send_at: datetime | None) -> Notice | None:
         ctx.say(ctx.t(exc.reason))
         return None
     ctx.finish()
+    await _open_planned(ctx, notice, planned)
     return notice
 
 
@@ -367,6 +374,39 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
         await _on_preview(ctx, actor, press)
     else:
         ctx.say(ctx.t("common.stale_button"))
+
+
+def data_planned(ctx: Ctx) -> bool:
+    return bool(ctx.state.data.get("planned"))
+
+
+async def _toggle_planned(ctx: Ctx) -> None:
+    """Planned work needs a window in the text ("明天 9:00-12:00"); without one, say so."""
+    text = str(ctx.state.data.get("text", ""))
+    if not data_planned(ctx) and find_local_window(text, ctx.desk.now(), ctx.settings.tz) is None:
+        ctx.say(ctx.t("incident.planned_no_window"))
+        return
+    ctx.state.data["planned"] = not data_planned(ctx)
+    await show_preview(ctx)
+
+
+async def _open_planned(ctx: Ctx, notice: Notice, planned: bool) -> None:
+    """The sent or scheduled notice of planned work opens its planned incident."""
+    window = find_local_window(notice.text, ctx.desk.now(), ctx.settings.tz)
+    if not planned or window is None or notice.audience != NoticeAudience.BUILDING:
+        return
+    incidents = Incidents(ctx.desk)
+    incident = await incidents.open_planned(notice, *window)
+    tz = ctx.settings.tz
+    ctx.say(
+        ctx.t(
+            "incident.planned_opened",
+            building=incident.building,
+            topic=ctx.t(f"incident.topic_{incident.topic}"),
+            start=window[0].astimezone(tz).strftime("%m-%d %H:%M"),
+            end=window[1].astimezone(tz).strftime("%H:%M"),
+        )
+    )
 
 
 async def _on_audience(ctx: Ctx, actor: Actor, press: Press) -> None:
@@ -422,6 +462,8 @@ async def _on_preview(ctx: Ctx, actor: Actor, press: Press) -> None:
         await ask_when(ctx)
     elif press.action == ComposeButton.SEND:
         await _send_now(ctx)
+    elif press.action == ComposeButton.PLANNED:
+        await _toggle_planned(ctx)
     else:
         ctx.say(ctx.t("common.stale_button"))
 

@@ -124,3 +124,20 @@ class Language(StrEnum):
 
 
 LANGUAGE = CallbackCodec("lang", Language, summary="the language chosen with /lang")
+
+
+class IncidentButton(StrEnum):
+    MERGE = "m"  # staff, on a suggested report's card
+    APART = "n"  # staff: not the same
+    OTHER = "o"  # the resident: mine is something else
+    ANNOUNCE = "a"  # staff, on the incident's card: preview a notice to the building
+    ANNOUNCE_SEND = "as"  # ... and send it
+
+
+INCIDENT = CallbackCodec(
+    "ic",
+    IncidentButton,
+    subject="id",
+    summary="incidents: merge / not the same (staff), split mine out (resident), notify the "
+    "building (staff); subject: the ticket id",
+)

@@ -13,7 +13,14 @@ import secrets
 from bot.domain.policy import card_teams, new_card_priority, offers_faq_draft
 from bot.domain.vocabulary import Channel, DutyCall, Team
 from bot.handlers.base import shorten
-from bot.handlers.buttons import CARD, RESOLVED, CardButton, ResolvedButton
+from bot.handlers.buttons import (
+    CARD,
+    INCIDENT,
+    RESOLVED,
+    CardButton,
+    IncidentButton,
+    ResolvedButton,
+)
 from bot.handlers.presenters import (
     category_label,
     channel_label,
@@ -27,7 +34,8 @@ from bot.messages import Button, Keyboard, Outgoing
 from bot.services.cards import CardBook
 from bot.services.desk import Desk
 from bot.services.duty import DutyService
-from bot.services.lifecycle import Status
+from bot.services.incidents import LEAD, MEMBER, SUGGESTED, Incidents, IncidentView
+from bot.services.lifecycle import OPEN_STATUSES, Status
 from bot.services.phones import mask_phone, mask_phones_in
 from bot.services.staff import StaffService
 from storage.models import Resident, StaffMember, Ticket
@@ -52,7 +60,13 @@ def group_translator(desk: Desk) -> Translator:
 
 
 # card text -----------------------------------------------------------------------------
-def card_text(t: Translator, desk: Desk, ticket: Ticket, extra: str = "") -> str:
+def card_text(
+    t: Translator,
+    desk: Desk,
+    ticket: Ticket,
+    extra: str = "",
+    incident: IncidentView | None = None,
+) -> str:
     tz = desk.settings.tz
     head_key = "card.head_emergency" if ticket.urgency == "emergency" else "card.head"
     lines = [
@@ -96,7 +110,60 @@ def card_text(t: Translator, desk: Desk, ticket: Ticket, extra: str = "") -> str
     lines.append(_status_line(t, desk, ticket))
     if extra:
         lines.append(extra)
-    return "\n".join(lines)
+    head = incident_line(t, ticket, incident)
+    return "\n".join([head, *lines] if head else lines)
+
+
+# incidents -----------------------------------------------------------------------------
+async def incident_of(desk: Desk, ticket: Ticket) -> IncidentView | None:
+    """What the card shows of the ticket's incident (None: in none)."""
+    if ticket.incident_id is None:
+        return None
+    return await Incidents(desk).view(ticket)
+
+
+def topic_label(t: Translator, view: IncidentView) -> str:
+    return t(f"incident.topic_{view.incident.topic}")
+
+
+def incident_line(t: Translator, ticket: Ticket, view: IncidentView | None) -> str:
+    """ "3栋 停水 · 14 户报告" on the incident's card; a hint on a suggested report's."""
+    if view is None:
+        return ""
+    building = view.incident.building or "-"
+    if ticket.incident_role == LEAD:
+        return t(
+            "incident.card_line",
+            building=building,
+            topic=topic_label(t, view),
+            households=view.households,
+        )
+    if ticket.incident_role == SUGGESTED and view.lead is not None:
+        return t(
+            "incident.card_suggested",
+            number=view.lead.number,
+            building=building,
+            topic=topic_label(t, view),
+        )
+    return ""
+
+
+def incident_buttons(t: Translator, ticket: Ticket, view: IncidentView | None) -> Keyboard:
+    """[合并到 …] / [不是同一件事] on a suggested report; [📢 通知3栋] on an incident."""
+    if view is None or ticket.status not in OPEN_STATUSES:
+        return ()
+    if ticket.incident_role == SUGGESTED and view.lead is not None:
+        merge = t("incident.btn_merge", number=view.lead.number)
+        return (
+            (
+                Button(merge, INCIDENT.encode(IncidentButton.MERGE, ticket.id)),
+                Button(t("incident.btn_apart"), INCIDENT.encode(IncidentButton.APART, ticket.id)),
+            ),
+        )
+    if ticket.incident_role == LEAD and view.incident.building:
+        label = t("incident.btn_announce", building=view.incident.building)
+        return ((Button(label, INCIDENT.encode(IncidentButton.ANNOUNCE, ticket.id)),),)
+    return ()
 
 
 def _sla_line(t: Translator, ticket: Ticket) -> str:
@@ -124,8 +191,12 @@ def _status_line(t: Translator, desk: Desk, ticket: Ticket) -> str:
     return t(f"card.status_{ticket.status}")
 
 
-def card_buttons(t: Translator, ticket: Ticket) -> Keyboard:
-    """The next actions for the ticket's status; a closed ticket has none."""
+def card_buttons(t: Translator, ticket: Ticket, incident: IncidentView | None = None) -> Keyboard:
+    """The next actions for the ticket's status, and its incident's; a closed ticket has none."""
+    return (*_status_buttons(t, ticket), *incident_buttons(t, ticket, incident))
+
+
+def _status_buttons(t: Translator, ticket: Ticket) -> Keyboard:
 
     def button(key: str, action: CardButton) -> Button:
         return Button(t(key), CARD.encode(action, ticket.id))
@@ -198,10 +269,11 @@ async def post_private_card(
             photos=tuple(ticket.photo_file_ids),
         )
         await desk.enqueue(f"{key}:photos", photos, priority=priority)
+    view = await incident_of(desk, ticket)
     card = Outgoing(
         chat_id=member.telegram_id,
-        text=card_text(t, desk, ticket, extra or t("duty.card_private", name=member.name)),
-        buttons=card_buttons(t, ticket),
+        text=card_text(t, desk, ticket, extra or t("duty.card_private", name=member.name), view),
+        buttons=card_buttons(t, ticket, view),
     )
     # Someone who never opened a private chat with the bot (403): their group is told.
     bound = await StaffService(desk).team_chat(ticket.property_id, ticket.team)
@@ -243,10 +315,11 @@ async def _post_card(desk: Desk, ticket: Ticket, team: str, extra: str) -> int:
             thread_id=bound.thread_id,
         )
         await desk.enqueue(f"{key}:photos", photos, priority=priority)
+    view = await incident_of(desk, ticket)
     card = Outgoing(
         chat_id=bound.chat_id,
-        text=card_text(t, desk, ticket, extra),
-        buttons=card_buttons(t, ticket),
+        text=card_text(t, desk, ticket, extra, view),
+        buttons=card_buttons(t, ticket, view),
         thread_id=bound.thread_id,
     )
     await book.record(ticket, team, bound.chat_id, bound.thread_id, key)
@@ -265,8 +338,9 @@ async def refresh_cards(
     """Edit every live card of the ticket to its current state (`skip` is the card the
     presser is looking at, edited directly in the reply). `retire` ends the cards."""
     t = group_translator(desk)
-    text = card_text(t, desk, ticket, extra)
-    buttons = closed_card_buttons(t, ticket) if retire else card_buttons(t, ticket)
+    view = await incident_of(desk, ticket)
+    text = card_text(t, desk, ticket, extra, view)
+    buttons = closed_card_buttons(t, ticket) if retire else card_buttons(t, ticket, view)
     book = CardBook(desk)
     for card in await book.live(ticket):
         if retire:
@@ -305,8 +379,13 @@ async def anonymise_cards(desk: Desk, ticket: Ticket) -> int:
 
 
 async def reply_to_cards(desk: Desk, ticket: Ticket, text: str, photos: tuple[str, ...]) -> int:
-    """A message under each live card (the resident added something, or cancelled)."""
-    cards = await CardBook(desk).live(ticket)
+    """A message under each live card (the resident added something, or cancelled); a
+    report riding on an incident has none of its own, so it goes under the incident's."""
+    carrier = ticket
+    if ticket.incident_role == MEMBER:
+        view = await incident_of(desk, ticket)
+        carrier = view.lead if view is not None and view.lead is not None else ticket
+    cards = await CardBook(desk).live(carrier)
     for card in cards:
         # No buttons here, so text and photos may share one message (or album + text).
         message = Outgoing(chat_id=card.chat_id, text=text, photos=photos, thread_id=card.thread_id)

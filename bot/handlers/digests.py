@@ -115,6 +115,14 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
                 arrived=digest.visitors_arrived,
             )
         )
+    if digest.incidents:
+        lines.append(
+            t(
+                "incident.digest_line",
+                incidents=digest.incidents,
+                households=digest.incident_households,
+            )
+        )
     if digest.faq_gaps and digest.period.kind == "week":
         lines.append(t("digest.faq_gaps", count=digest.faq_gaps))
         lines += [t("digest.faq_gap", question=shorten(q, 60)) for q in digest.faq_gap_questions]

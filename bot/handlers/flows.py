@@ -64,6 +64,7 @@ ALL_CODECS: tuple[CallbackCodec, ...] = (
     announcements.MANAGE,
     faq_drafts.FORM,
     faq_drafts.REVIEW,
+    buttons.INCIDENT,
 )
 
 

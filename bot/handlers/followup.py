@@ -11,6 +11,7 @@ from bot.handlers.inputs import clean_text
 from bot.handlers.notices import HandlerNotifier
 from bot.handlers.presenters import status_label, team_label
 from bot.services.dispatch import Conflict, Dispatch
+from bot.services.incidents import Incidents
 from bot.services.lifecycle import IllegalTransition, Status
 from bot.services.ratings import Ratings
 from bot.services.staff import NotAllowed
@@ -69,14 +70,25 @@ async def on_message(ctx: Ctx) -> None:
     ctx.finish()
     if resident is None or ticket is None:
         return
+    if ticket.status != Status.RESOLVED:
+        ctx.say(ctx.t("my.not_open", status=status_label(ctx.t, ticket.status)))
+        return
     try:
         await Dispatch(ctx.desk).reopen(resident, ticket, reason)
     except (IllegalTransition, Conflict, NotAllowed):
         ctx.say(ctx.t("my.not_open", status=status_label(ctx.t, ticket.status)))
         return
+    # Not solved for this reporter: their ticket leaves the incident, on a card of its own.
+    left = await Incidents(ctx.desk).split(ticket)
     t = group_translator(ctx.desk)
+    extra = t("card.reopened", reason=reason)
+    if left is not None and left.lead_ticket_id not in (None, ticket.id):
+        lead = await ctx.desk.ticket(left.lead_ticket_id)
+        if lead is not None:  # one report fewer on the incident's card
+            await refresh_cards(ctx.desk, lead)
+            extra += "\n" + t("incident.split_not_solved", number=lead.number)
     await refresh_cards(ctx.desk, ticket, extra=t("card.reopened_old"), retire=True)
-    await post_cards(ctx.desk, ticket, extra=t("card.reopened", reason=reason))
+    await post_cards(ctx.desk, ticket, extra=extra)
     visit = await Ratings(ctx.desk).latest_visit(ticket.id)
     if visit is not None:  # "not solved" opened a return visit for the service team
         await HandlerNotifier().return_visit(ctx.desk, visit, ticket)

@@ -85,6 +85,32 @@ def parse_local_moment(text: str, now: datetime, tz: ZoneInfo) -> datetime | Non
     return moment if moment > local_now else None
 
 
+_TEXT_WINDOW = re.compile(
+    r"(?P<day>今天|今日|明天|明日|后天)?\s*(?P<h1>\d{1,2})[:：](?P<m1>\d{2})\s*"
+    r"(?:-|–|—|~|～|至|到)\s*(?P<h2>\d{1,2})[:：](?P<m2>\d{2})"
+)
+_DAY_OFFSET = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
+
+
+def find_local_window(text: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    """The first "明天 9:00-12:00" (today when no day is named) in a text, local time;
+    None when there is none, or it is malformed or already over."""
+    match = _TEXT_WINDOW.search(clean_text(text))
+    if match is None:
+        return None
+    day = now.astimezone(tz).date() + timedelta(days=_DAY_OFFSET.get(match["day"] or "", 0))
+    try:
+        start = datetime(
+            day.year, day.month, day.day, int(match["h1"]), int(match["m1"]), tzinfo=tz
+        )
+        end = datetime(day.year, day.month, day.day, int(match["h2"]), int(match["m2"]), tzinfo=tz)
+    except ValueError:
+        return None
+    if end <= start or end <= now:
+        return None
+    return start, end
+
+
 _ID = re.compile(r"[0-9]{1,10}")
 MAX_ID = 2**31 - 1  # row ids are 32-bit INTEGER columns
 

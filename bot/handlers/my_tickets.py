@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from bot.handlers.base import Ctx, shorten
-from bot.handlers.cards import group_translator, refresh_cards, reply_to_cards
+from bot.handlers.cards import group_translator, post_cards, refresh_cards, reply_to_cards
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text
 from bot.handlers.presenters import (
@@ -21,6 +21,7 @@ from bot.handlers.presenters import (
 from bot.i18n import has_key
 from bot.messages import Button, Keyboard
 from bot.services.dispatch import Conflict, Dispatch
+from bot.services.incidents import Incidents
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition
 from bot.services.staff import NotAllowed
 from storage.models import Resident, Ticket, TicketEvent
@@ -130,6 +131,22 @@ async def _cancel(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
     # Tell the group under the card first; retiring the cards ends their replies.
     await reply_to_cards(ctx.desk, ticket, t("card.resident_cancelled", number=ticket.number), ())
     await refresh_cards(ctx.desk, ticket, retire=True)
+    await _left_incident(ctx, ticket)
+
+
+async def _left_incident(ctx: Ctx, ticket: Ticket) -> None:
+    """A cancelled report of an incident stops counting on its card; a cancelled first
+    report hands the card to the next reporter's ticket."""
+    incidents = Incidents(ctx.desk)
+    view = await incidents.view(ticket)
+    if view is None:
+        return
+    new_lead = await incidents.after_cancel(ticket)
+    t = group_translator(ctx.desk)
+    if new_lead is not None:
+        await post_cards(ctx.desk, new_lead, extra=t("incident.lead_moved", number=ticket.number))
+    elif view.lead is not None and view.lead.id != ticket.id:
+        await refresh_cards(ctx.desk, view.lead)
 
 
 async def _keep(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:

@@ -14,9 +14,9 @@ from bot.domain.policy import (
     safety_advice_key,
 )
 from bot.domain.vocabulary import CATEGORIES, Category, Urgency
-from bot.handlers import registration
+from bot.handlers import incidents, registration
 from bot.handlers.base import Ctx, in_rows, new_token, shorten
-from bot.handlers.cards import post_cards
+from bot.handlers.cards import post_cards, refresh_cards
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text
 from bot.handlers.presenters import (
@@ -30,6 +30,7 @@ from bot.nlp.faq import FaqEntry
 from bot.services.desk import Draft, address_of
 from bot.services.duty import DutyService
 from bot.services.faq import Faq
+from bot.services.incidents import MEMBER, Incidents
 from bot.services.phones import mask_phone
 from storage.models import Resident, Ticket
 
@@ -159,10 +160,23 @@ async def _confirm(ctx: Ctx) -> None:
         ctx.toast(ctx.t("common.stale_button"))
         return
     ctx.toast(ctx.t("report.submitted_toast"))
+    group = Incidents(ctx.desk)
+    planned = await group.planned_for(resident, draft)
+    if planned is not None:  # announced work under way: the notice is the answer
+        ctx.edit(_draft_text(ctx, resident, draft))
+        ctx.finish()
+        ctx.say(incidents.planned_text(ctx, *planned))
+        return
     ticket = await ctx.desk.open_ticket(resident, draft)
-    await post_cards(ctx.desk, ticket)
+    placed = await group.place(ticket, resident)
     ctx.edit(_draft_text(ctx, resident, draft))
     ctx.finish()
+    if placed.role == MEMBER:  # a known incident: its one card counts one more report
+        if placed.lead is not None:
+            await refresh_cards(ctx.desk, placed.lead)
+        await incidents.tell_known(ctx, ticket, placed.lead)
+        return
+    await post_cards(ctx.desk, ticket)
     ctx.say(_submitted_text(ctx, ticket))
 
 

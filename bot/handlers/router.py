@@ -15,6 +15,7 @@ from bot.handlers import (
     flows,
     followup,
     frontdesk,
+    incidents,
     my_tickets,
     privacy,
     registration,
@@ -103,6 +104,7 @@ CALLBACKS: dict[str, tuple[CallbackCodec, CallbackHandler]] = {
         (announcements.MANAGE, announcements.on_manage),
         (faq_drafts.FORM, faq_drafts.on_form_button),
         (faq_drafts.REVIEW, faq_drafts.on_review_button),
+        (buttons.INCIDENT, incidents.on_callback),
     )
 }
 

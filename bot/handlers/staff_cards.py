@@ -18,6 +18,7 @@ from bot.handlers.cards import (
     card_buttons,
     card_text,
     group_translator,
+    incident_of,
     notify_resident,
     post_cards,
     refresh_cards,
@@ -31,6 +32,7 @@ from bot.messages import Button, Outgoing
 from bot.services.cards import CardBook
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.frontdesk import FrontDesk
+from bot.services.incidents import Incidents
 from bot.services.lifecycle import IllegalTransition, Status, next_status
 from bot.services.phones import display_phone
 from bot.services.staff import Actor, NotAllowed, StaffService
@@ -96,6 +98,7 @@ async def _accept(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -
     ctx.toast(ctx.t("staff.accepted_toast"))
     await _show(ctx, ticket)
     await notify_resident(ctx.desk, ticket, "notify.accepted")
+    await _fan_out(ctx, ticket, actor, "notify.accepted")
 
 
 async def _start(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
@@ -103,6 +106,7 @@ async def _start(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) ->
     ctx.toast(ctx.t("staff.started_toast"))
     await _show(ctx, ticket)
     await notify_resident(ctx.desk, ticket, "notify.started")
+    await _fan_out(ctx, ticket, actor, "notify.started")
 
 
 async def _ask_complete(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
@@ -139,6 +143,8 @@ async def _complete(
         photos=tuple(photos),
         note=note or "-",
     )
+    # Every reporter of the incident: one notice each, each with solved / not solved.
+    await _fan_out(ctx, ticket, actor, "notify.resolved", buttons_for="resolved", note=note or "-")
 
 
 # reassignment --------------------------------------------------------------------------
@@ -176,6 +182,7 @@ async def _do_reassign(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, reas
     old_team, had_assignee = ticket.team, ticket.assignee_name
     await d.reassign(actor, ticket, None if target == "pool" else target, reason)
     ctx.finish()
+    await _reassign_members(ctx, d, actor, ticket, None if target == "pool" else target, reason)
     t = group_translator(ctx.desk)
     if ticket.team != old_team:
         moved = t("card.moved", team=team_label(t, ticket.team), reason=reason)
@@ -194,6 +201,23 @@ async def _do_reassign(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, reas
     ctx.say(ctx.t("staff.requeued", number=ticket.number))
     if had_assignee:  # they were told who; now nobody has it
         await notify_resident(ctx.desk, ticket, "notify.requeued")
+
+
+async def _reassign_members(
+    ctx: Ctx, d: Dispatch, actor: Actor, lead: Ticket, team: str | None, reason: str
+) -> None:
+    """The incident's other reports go where its card went (another team, or the pool);
+    each reporter hears it once, as the first one does."""
+    for member in await Incidents(ctx.desk).members_of(lead):
+        had_assignee = member.assignee_name
+        try:
+            await d.reassign(actor, member, team, reason)
+        except (IllegalTransition, NotAllowed, Conflict):
+            continue  # already where the lead is
+        if team is not None:
+            await notify_resident(ctx.desk, member, "notify.reassigned")
+        elif had_assignee:
+            await notify_resident(ctx.desk, member, "notify.requeued")
 
 
 # contact, notes, corrections -----------------------------------------------------------
@@ -276,6 +300,7 @@ async def _wait(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> 
     ctx.toast(ctx.t("sla.waiting_toast"))
     await _show(ctx, ticket)
     await notify_resident(ctx.desk, ticket, "sla.resident_waiting")
+    await _fan_out(ctx, ticket, actor, "sla.resident_waiting")
 
 
 async def _ask_eta(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
@@ -295,6 +320,19 @@ async def _eta(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, text: str) -
     when = local_time(moment, ctx.settings.tz)
     ctx.say(ctx.t("sla.eta_saved", number=ticket.number, when=when))
     await notify_resident(ctx.desk, ticket, "sla.resident_estimate", estimate=when)
+    incidents = Incidents(ctx.desk)
+    for member in await incidents.members_of(ticket):
+        member.estimate_at = ticket.estimate_at
+        await notify_resident(ctx.desk, member, "sla.resident_estimate", estimate=when)
+
+
+async def _fan_out(
+    ctx: Ctx, lead: Ticket, actor: Actor, key: str, buttons_for: str | None = None, note: str = ""
+) -> None:
+    """The incident's other reporters follow the lead's move and hear of it once each
+    (a resolved incident takes no more reports)."""
+    for member in await Incidents(ctx.desk).followers(lead, actor):
+        await notify_resident(ctx.desk, member, key, buttons_for=buttons_for, note=note)
 
 
 async def _back(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, _: str) -> None:
@@ -354,6 +392,15 @@ async def on_takeover(ctx: Ctx) -> None:
     ctx.say(ctx.t("staff.taken_over", number=ticket.number))
     if was_new:  # accepted just now: the resident hears who, as with the Accept button
         await notify_resident(ctx.desk, ticket, "notify.accepted")
+    # An incident's reports change hands with it (the newly accepted ones hear who).
+    for member in await Incidents(ctx.desk).members_of(ticket):
+        member_was_new = member.status == Status.NEW
+        try:
+            await dispatch.take_over(actor, member)
+        except (NotAllowed, IllegalTransition, Conflict):
+            continue
+        if member_was_new:
+            await notify_resident(ctx.desk, member, "notify.accepted")
 
 
 # replies -------------------------------------------------------------------------------
@@ -437,7 +484,8 @@ async def _show(ctx: Ctx, ticket: Ticket) -> None:
         await CardBook(ctx.desk).by_message(ctx.inc.chat_id, message_id) if message_id else None
     )
     if pressed is not None and pressed.ticket_id == ticket.id and pressed.active:
-        ctx.edit(card_text(t, ctx.desk, ticket), card_buttons(t, ticket))
+        view = await incident_of(ctx.desk, ticket)
+        ctx.edit(card_text(t, ctx.desk, ticket, "", view), card_buttons(t, ticket, view))
     await refresh_cards(ctx.desk, ticket, skip=(ctx.inc.chat_id, message_id))
 
 

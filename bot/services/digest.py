@@ -51,6 +51,7 @@ from bot.services.desk import Desk, uow_of
 from bot.services.duty import DutyCallFigures, duty_figures, duty_roster
 from bot.services.hotspots import Hotspots, hotspots_of
 from storage.duty import DutyRepo
+from storage.incidents import IncidentRepo
 from storage.models import Property
 from storage.reports import FeedbackRepo, GroupFigures, PerformanceRepo, ReportRepo, Window
 from storage.visitors import FaqGapRepo, VisitorRepo
@@ -178,6 +179,9 @@ class Digest:
     # Questions the FAQ did not answer or whose answer was rejected (weekly digests list some).
     faq_gaps: int = 0
     faq_gap_questions: tuple[str, ...] = ()
+    # Incidents opened in the period (one outage, many reports) and the households they touched.
+    incidents: int = 0
+    incident_households: int = 0
     days: tuple[DayFigures, ...] = ()  # the chart: the last 7 days up to the period's end
     previous: Digest | None = field(default=None, repr=False)  # weekly: the week before
     teams: tuple[GroupFigures, ...] = ()  # weekly: each team's performance in the period
@@ -218,6 +222,8 @@ async def compute(
     gaps = FaqGapRepo(session)
     gap_count = await gaps.count(prop.id, period.start, period.end)
     gap_questions = await gaps.latest(prop.id, period.start, period.end, FAQ_GAP_LIMIT)
+    # Only incidents several households reported: a lone report is just a ticket.
+    shared = [n for _, n in await IncidentRepo(session).in_period(prop.id, w.start, w.end) if n > 1]
     digest = Digest(
         property_code=prop.code,
         property_name=prop.name,
@@ -249,6 +255,8 @@ async def compute(
         visitors_arrived=visits["arrived"],
         faq_gaps=gap_count,
         faq_gap_questions=tuple(gap_questions),
+        incidents=len(shared),
+        incident_households=sum(shared),
         oldest_open=tuple(
             OldTicket(t.number, t.description, period.end - t.created_at) for t in oldest
         ),

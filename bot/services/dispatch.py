@@ -283,6 +283,13 @@ class Dispatch:
         await Ratings(self.desk).open_return_visit(ticket, "not_solved")
         return event
 
+    async def follow(
+        self, ticket: Ticket, action: str, who: Actor | None, **values: Any
+    ) -> TicketEvent:
+        """A report of an incident follows its lead's move (accepted, started, resolved):
+        the same transition table and timeline, without asking for a second press."""
+        return await self._move(ticket, action, who, **values)
+
     # internals -------------------------------------------------------------------------
     async def auto_close(self, ticket: Ticket) -> TicketEvent:
         """A fix the resident neither confirmed nor disputed in time closes by itself."""

@@ -29,8 +29,8 @@ class Milestone:
 
 def milestones(ticket: Ticket, config: EscalationConfig) -> list[Milestone]:
     """What is still to come for this ticket, earliest first; nothing while paused or done."""
-    if ticket.status not in RUNNING:
-        return []
+    if ticket.status not in RUNNING or ticket.incident_role == "member":
+        return []  # a report riding on an incident: the incident's lead keeps the time
     pending: list[Milestone] = []
     if ticket.status == Status.NEW and ticket.sla_stage == "":
         half = ticket.created_at + (ticket.response_due_at - ticket.created_at) / 2

@@ -3,7 +3,7 @@ who asked each FAQ gap (for /mydata and /forgetme); an index for the sweep that 
 guard a walk-in's host did not answer
 
 Revision ID: 0013_faq_drafts
-Revises: 0010_notices
+Revises: 0011_incidents
 Create Date: 2026-12-07 08:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0013_faq_drafts"
-down_revision: str | None = "0010_notices"
+down_revision: str | None = "0011_incidents"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
