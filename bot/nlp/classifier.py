@@ -48,6 +48,24 @@ _NEG, _FIN, _ONG = _CUE_BIT["negation"], _CUE_BIT["finished"], _CUE_BIT["ongoing
 _HYP, _QUE, _QST = _CUE_BIT["hypothetical"], _CUE_BIT["question"], _CUE_BIT["question_start"]
 _HOW, _PAST, _PLAN = _CUE_BIT["howto"], _CUE_BIT["past"], _CUE_BIT["planned"]
 _REQ, _LOW, _INT = _CUE_BIT["request"], _CUE_BIT["low"], _CUE_BIT["intensifier"]
+_CALM, _CONTRAST = _CUE_BIT["calm"], _CUE_BIT["contrast"]
+# Words that keep an alarm an alarm inside a calm frame ("快" is no such word: "反应太快了" is
+# praise). Looked up in the normalised text.
+STRONG_ALARMS = (
+    "救命",
+    "快来",
+    "报警",
+    "不是演",
+    "不是测试",
+    "紧急",
+    "🆘",
+    "help",
+    "not a drill",
+    "emergency",
+    "urgent",
+)
+# Negations that deny a hazard by name ("不是着火 是邻居在熏腊肠"): every alarm word is off.
+DENIALS = frozenset(("不是", "并不是", "并非", "isn't", "wasn't", "not"))
 
 
 def _stem(word: str) -> str:
@@ -273,7 +291,7 @@ class Classifier:
                 self._cue_flags[word] |= _CUE_BIT[kind]
                 self._index_word(word)
         self._substring_bits: dict[str, int] = defaultdict(int)
-        for kind in ("past", "planned", "low"):
+        for kind in ("past", "planned", "low", "calm"):
             for word in lexicon.cues.get(kind, ()):
                 if len(word) >= 2 and not word.isascii():
                     self._substring_bits[word] |= _CUE_BIT[kind]
@@ -492,6 +510,63 @@ class Classifier:
                 or (old and hit.rule.urgency in ("emergency", "high"))
             )
 
+    def _calm_down(self, msg: _Message, norm: str, finished: bool) -> bool:
+        """Frames in which alarm words name no live danger (issue 15): praise, drills and
+        chatter; a hazard denied by name; an emergency told as over before a "but" (its
+        repair stays: "人出来了 但电梯还停着" is high); an alarm word that is only a homophone
+        guess. Returns whether the learned model must stay quiet as well."""
+        if any(word in norm for word in STRONG_ALARMS):
+            return False
+        alarming = [h for h in msg.hits if h.rule.urgency == "emergency" and not h.suppressed]
+        if self._calm_frame(msg):
+            for hit in msg.hits:
+                if hit.rule.urgency in ("emergency", "high"):
+                    hit.suppressed = True
+            return True
+        if not alarming:
+            return False
+        if any(h.negated and self._denied(msg, h) for h in msg.hits):
+            for hit in alarming:
+                hit.suppressed = hit.cancelled = True
+            return True
+        over = self._over_before_contrast(msg)
+        if over >= 0 and all(max(h.positions) < over for h in alarming):
+            for hit in alarming:
+                hit.suppressed = True
+            return True
+        return False
+
+    def _calm_frame(self, msg: _Message) -> bool:
+        """A calm cue not negated ("群里没说演习" is no drill)."""
+        if not msg.has(_CALM):
+            return False
+        marked = [pos for pos, flag in enumerate(msg.flags) if flag & _CALM]
+        if not marked:
+            return True  # found inside a longer token by the substring scan
+        return any(not self._negated(msg, pos, ()) for pos in marked)
+
+    @staticmethod
+    def _denied(msg: _Message, hit: _Hit) -> bool:
+        """A denial word ("不是") right before the hit in its clause."""
+        pos = min(hit.positions)
+        clause = msg.clauses[pos]
+        return any(
+            msg.tokens[i] in DENIALS and msg.clauses[i] == clause
+            for i in range(max(pos - NEGATION_REACH, 0), pos)
+        )
+
+    def _over_before_contrast(self, msg: _Message) -> int:
+        """Position of a contrast word following a non-negated "finished" cue, else -1."""
+        if not (msg.has(_FIN) and msg.has(_CONTRAST)):
+            return -1
+        over = False
+        for pos, flag in enumerate(msg.flags):
+            if flag & _FIN and not self._negated(msg, pos, ()):
+                over = True
+            elif over and flag & _CONTRAST:
+                return pos
+        return -1
+
     @staticmethod
     def _apply_unless(msg: _Message) -> None:
         """A rule's ``unless`` word next to its match cancels it (烟感 ... 没电了: a battery)."""
@@ -539,6 +614,7 @@ class Classifier:
         self._suppress(msg, question, finished, event_question)
         if msg.unless:
             self._apply_unless(msg)
+        calm = self._calm_down(msg, norm, finished)
         scores = self._scores(msg, event_question)
         emergency = self._live_emergency(msg)
         if emergency is not None:
@@ -551,6 +627,7 @@ class Classifier:
         learned_alarm = (
             emergency is None
             and opinion is not None
+            and not calm
             and not self._context_forbids_alarm(msg, finished, event_question)
             and opinion.alarm
             and not self._rules_overrule_alarm(msg, opinion.p_emergency)
