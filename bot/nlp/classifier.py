@@ -28,6 +28,8 @@ MIN_SCORE = 2.0  # below this the evidence is too thin: answer "other" and let t
 NEGATION_REACH = 3  # tokens before a hit that a negation word may govern
 RESPONSE_REACH = 2  # tokens after an "ongoing" cue where "nobody came" makes it a complaint
 RESPONSE_NEGATIONS = ("没人", "没有人", "无人", "nobody", "no one")
+# Words about the handling ("到现在也没个说法"): an ongoing cue before them is about the response.
+RESPONSE_WORDS = ("说法", "回复", "答复", "解释", "交代", "回音")
 LEARNED_ALONE = 0.6  # model probability that classifies a message no lexicon word matched
 # Categories whose team acts on an emergency (inquiries, suggestions and "other" do not).
 ACTING_CATEGORIES = frozenset(("repair", "cleaning", "security", "parking", "billing", "complaint"))
@@ -479,10 +481,13 @@ class Classifier:
             if not flag & _ONG:
                 continue
             after = range(pos + 1, min(pos + 1 + RESPONSE_REACH, len(tokens)))
+            further = range(pos + 1, min(pos + 1 + 2 * RESPONSE_REACH, len(tokens)))
             if not any(
                 clauses[i] == clauses[pos]
                 and (tokens[i].startswith(RESPONSE_NEGATIONS) or tokens[i] in RESPONSE_NEGATIONS)
                 for i in after
+            ) and not any(
+                clauses[i] == clauses[pos] and tokens[i] in RESPONSE_WORDS for i in further
             ):
                 return True
         return False
