@@ -108,6 +108,7 @@ class _Message:
     hits: list[_Hit] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
     unless: list[tuple[int, str]] = field(default_factory=list)  # (position, word) seen
+    over: bool = False  # an emergency told as over before a "but": what it left is high
 
     def has(self, bit: int) -> bool:
         return bool(self.all_flags & bit)
@@ -522,6 +523,11 @@ class Classifier:
         guess. Returns whether the learned model must stay quiet as well."""
         if any(word in norm for word in STRONG_ALARMS):
             return False
+        over = self._over_before_contrast(msg)
+        if over >= 0 and not msg.has(_PAST) and self._left_broken(msg, over):
+            # Only a fresh emergency: what an old one left ("前天爆管修好了 但墙面发霉") is
+            # an ordinary repair.
+            msg.over = True
         alarming = [h for h in msg.hits if h.rule.urgency == "emergency" and not h.suppressed]
         if self._calm_frame(msg):
             for hit in msg.hits:
@@ -534,7 +540,6 @@ class Classifier:
             for hit in alarming:
                 hit.suppressed = hit.cancelled = True
             return True
-        over = self._over_before_contrast(msg)
         if over >= 0 and all(max(h.positions) < over for h in alarming):
             for hit in alarming:
                 hit.suppressed = True
@@ -549,6 +554,15 @@ class Classifier:
         if not marked:
             return True  # found inside a longer token by the substring scan
         return any(not self._negated(msg, pos, ()) for pos in marked)
+
+    @staticmethod
+    def _left_broken(msg: _Message, contrast: int) -> bool:
+        """An alarm word before the contrast and a problem after it ("人出来了 但电梯还停着")."""
+        before = any(
+            h.rule.urgency == "emergency" and max(h.positions) < contrast for h in msg.hits
+        )
+        after = any(h.rule.kind == "problem" and min(h.positions) > contrast for h in msg.hits)
+        return before and after
 
     @staticmethod
     def _denied(msg: _Message, hit: _Hit) -> bool:
@@ -779,6 +793,9 @@ class Classifier:
         high = [h for h in live if h.rule.urgency == "high"]
         if high:
             return "high", [high[0].word]
+        if msg.over:
+            # "人出来了 但电梯还停着": the emergency is over, what it broke needs a quick look.
+            return "high", self._cue_words(msg, _CONTRAST)
         urgency, cues = self._ordinary_urgency(msg, live, category, question, finished)
         if category == "complaint" and urgency == "low":
             urgency = "normal"  # a complaint always gets a manager's look within the day
