@@ -516,19 +516,22 @@ class Classifier:
                 or (old and hit.rule.urgency in ("emergency", "high"))
             )
 
-    def _calm_down(self, msg: _Message, norm: str, finished: bool) -> bool:
+    def _calm_down(self, msg: _Message, norm: str) -> bool:
         """Frames in which alarm words name no live danger (issue 15): praise, drills and
         chatter; a hazard denied by name; an emergency told as over before a "but" (its
-        repair stays: "人出来了 但电梯还停着" is high); an alarm word that is only a homophone
-        guess. Returns whether the learned model must stay quiet as well."""
+        repair stays: "人出来了 但电梯还停着" is high). Returns whether the learned model must
+        stay quiet as well."""
+        alarming = [h for h in msg.hits if h.rule.urgency == "emergency" and not h.suppressed]
+        maybe_over = msg.has(_FIN) and msg.has(_CONTRAST)
+        if not (alarming or maybe_over or msg.has(_CALM)):
+            return False  # the common case, kept cheap
         if any(word in norm for word in STRONG_ALARMS):
             return False
-        over = self._over_before_contrast(msg)
+        over = self._over_before_contrast(msg) if maybe_over else -1
         if over >= 0 and not msg.has(_PAST) and self._left_broken(msg, over):
             # Only a fresh emergency: what an old one left ("前天爆管修好了 但墙面发霉") is
             # an ordinary repair.
             msg.over = True
-        alarming = [h for h in msg.hits if h.rule.urgency == "emergency" and not h.suppressed]
         if self._calm_frame(msg):
             for hit in msg.hits:
                 if hit.rule.urgency in ("emergency", "high"):
@@ -536,7 +539,7 @@ class Classifier:
             return True
         if not alarming:
             return False
-        if any(h.negated and self._denied(msg, h) for h in msg.hits):
+        if msg.has(_NEG) and any(h.negated and self._denied(msg, h) for h in msg.hits):
             for hit in alarming:
                 hit.suppressed = hit.cancelled = True
             return True
@@ -633,7 +636,7 @@ class Classifier:
         self._suppress(msg, question, finished, event_question)
         if msg.unless:
             self._apply_unless(msg)
-        calm = self._calm_down(msg, norm, finished)
+        calm = self._calm_down(msg, norm)
         scores = self._scores(msg, event_question)
         emergency = self._live_emergency(msg)
         if emergency is not None:
