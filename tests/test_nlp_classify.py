@@ -18,6 +18,8 @@ from bot.nlp import (
     load_lexicon,
     warm_up,
 )
+from bot.nlp.learned import features
+from bot.nlp.normalize import normalize
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -511,3 +513,13 @@ def test_emergency_over_but_broken_is_high() -> None:
     # "the person is out, but the lift is still stopped": the repair it left is high.
     result = check("刚才冒烟的那个电表箱已经不冒了 但是现在全家停电", "repair", "high")
     assert "但是" in result.matched
+
+
+def test_a_mess_filed_with_cleaning_is_no_learned_alarm() -> None:
+    # The model reads "someone" and "in the lift" as danger (p above its threshold here); a
+    # mess the rules file with cleaning is not an emergency, so the model does not overrule it.
+    text = "有人在电梯里尿尿 地上一滩"
+    models = Classifier(load_lexicon()).models
+    assert models is not None
+    assert models.emergency.probabilities(features(normalize(text)))["yes"] >= models.threshold
+    check(text, "cleaning", "normal")

@@ -703,7 +703,12 @@ class Classifier:
         if alarming and all(h.negated or h.cancelled for h in alarming):
             return True
         high = any(h.rule.urgency == "high" and not h.suppressed for h in msg.hits)
-        return high and p_emergency < OVERRULE_HIGH
+        if high and p_emergency < OVERRULE_HIGH:
+            return True
+        # A mess the rules file with cleaning (vomit in the lift, a dog's mess, a spill): the
+        # model reads "lift" and "someone" as danger; no cleaning matter is an emergency.
+        live = [h for h in msg.hits if not h.suppressed and h.rule.kind == "problem"]
+        return bool(live) and all(h.rule.category == "cleaning" for h in live)
 
     def _context_forbids_alarm(self, msg: _Message, finished: bool, event_question: bool) -> bool:
         """The model reads words, not time: a finished, hypothetical or old event, or a question
