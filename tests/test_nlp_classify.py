@@ -484,6 +484,8 @@ def test_span_finder_is_leftmost_longest_like_a_regex_trie() -> None:
         "电动车车胎没气了 哪里能打气",
         # the person already taken away by the ambulance
         "门口摔倒的阿姨已经被120拉走了",
+        # an everyday word that sounds like an alarm word (看不懂 / 不动)
+        "快递柜的操作老人看不懂 能不能贴个说明",
     ],
 )
 def test_calm_frames_raise_no_alarm(text: str) -> None:

@@ -66,6 +66,8 @@ STRONG_ALARMS = (
     "emergency",
     "urgent",
 )
+# Everyday words the compact dictionary lacks that sound like alarm words (不懂 / 不动).
+REAL_WORDS = frozenset(("不懂", "搞不懂", "看不懂", "听不懂"))
 # Negations that deny a hazard by name ("不是着火 是邻居在熏腊肠"): every alarm word is off.
 DENIALS = frozenset(("不是", "并不是", "并非", "isn't", "wasn't", "not"))
 
@@ -451,7 +453,7 @@ class Classifier:
         # not swap in a negation (没气味 is not 煤气味).
         if not any(a == b for a, b in zip(typed, term, strict=False)):
             return False
-        if self._tokenizer.FREQ.get(typed, 0) > 0:
+        if self._tokenizer.FREQ.get(typed, 0) > 0 or typed in REAL_WORDS:
             return False
         return not any(ch in "没不无未别" and ch not in term for ch in typed)
 
