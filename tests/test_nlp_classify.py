@@ -475,6 +475,7 @@ def test_span_finder_is_leftmost_longest_like_a_regex_trie() -> None:
         "下午两点消防演练 警报会响 大家别慌",
         # chatter: a figure of speech with laughter
         "热得我都要着火了 哈哈",
+        "笑死 我弟被我爸困在书房里背单词",
         # a hazard denied by name
         "放心 不是煤气泄漏 是垃圾桶里的烂菜叶味道",
         # an old emergency whose complaint is about the missing answer

@@ -540,7 +540,9 @@ class Classifier:
                     hit.suppressed = True
             return True
         if not alarming:
-            return False
+            # "人是救出来了 可电梯还不能用": nothing alarming after the "but", so the model's
+            # alarm words belong to the part that is over.
+            return over >= 0
         if msg.has(_NEG) and any(h.negated and self._denied(msg, h) for h in msg.hits):
             for hit in alarming:
                 hit.suppressed = hit.cancelled = True
