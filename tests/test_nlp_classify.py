@@ -526,3 +526,17 @@ def test_a_mess_filed_with_cleaning_is_no_learned_alarm() -> None:
     assert models is not None
     assert models.emergency.probabilities(features(normalize(text)))["yes"] >= models.threshold
     check(text, "cleaning", "normal")
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("阳台推拉门的锁扣坏了 锁不住", "repair"),  # a door that will not lock
+        ("有辆面包车停在我车后面 我的车开不出去", "parking"),  # a car shut in
+        ("家里全屋跳闸 推上去又掉", "repair"),  # the whole home without power
+        ("3号楼电梯停在12楼不动了 里面没人", "repair"),  # a lift stopped, nobody inside
+    ],
+)
+def test_high_borderlines(text: str, category: str) -> None:
+    # Issue 15: high, not normal, and no emergency (nobody is in danger).
+    check(text, category, "high")
