@@ -18,6 +18,8 @@ from bot.nlp import (
     load_lexicon,
     warm_up,
 )
+from bot.nlp.learned import features
+from bot.nlp.normalize import normalize
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -462,3 +464,79 @@ def test_span_finder_is_leftmost_longest_like_a_regex_trie() -> None:
             expected = [(m.start(), m.end(), keys[m.group()]) for m in pattern.finditer(text)]
             assert finder.find(text) == expected, (keys, text)
     assert SpanFinder({}).find("abc") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # praise of staff that names the hazard
+        "上个月车库着火 保安大哥第一时间拿灭火器冲过去 必须表扬",
+        # a drill announced in advance
+        "下午两点消防演练 警报会响 大家别慌",
+        # chatter: a figure of speech with laughter
+        "热得我都要着火了 哈哈",
+        "笑死 我弟被我爸困在书房里背单词",
+        # a hazard denied by name
+        "放心 不是煤气泄漏 是垃圾桶里的烂菜叶味道",
+        # an old emergency whose complaint is about the missing answer
+        "上周电梯关人的事 到现在还没给个说法",
+        # a running toilet cistern and a flat tyre
+        "马桶水箱一直在流水 停不下来",
+        "电动车车胎没气了 哪里能打气",
+        # the person already taken away by the ambulance
+        "门口摔倒的阿姨已经被120拉走了",
+        # an everyday word that sounds like an alarm word (看不懂 / 不动)
+        "快递柜的操作老人看不懂 能不能贴个说明",
+    ],
+)
+def test_calm_frames_raise_no_alarm(text: str) -> None:
+    # Issue 15: these name a hazard that is not happening now. Rules alone and with the
+    # learned layer both stay calm (the model defers to the calm frame).
+    for clf in (Classifier(load_lexicon(), models=False), None):
+        result = clf.classify(text) if clf is not None else classify(text)
+        assert result.urgency != "emergency", (text, result)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a negated drill cue is no drill
+        "群里没说是演练 楼道警报一直在响 还有烟味",
+        # an explicit alarm word beats the drill frame
+        "不是演练!!三楼真的着火了 快来",
+        # the hazard after the "but" is live
+        "刚才的火已经扑灭了 但是楼道里又冒出浓烟了",
+    ],
+)
+def test_calm_frames_keep_live_emergencies(text: str) -> None:
+    assert classify(text).urgency == "emergency", text
+
+
+def test_emergency_over_but_broken_is_high() -> None:
+    # "the person is out, but the lift is still stopped": the repair it left is high.
+    result = check("刚才冒烟的那个电表箱已经不冒了 但是现在全家停电", "repair", "high")
+    assert "但是" in result.matched
+
+
+def test_a_mess_filed_with_cleaning_is_no_learned_alarm() -> None:
+    # The model reads "someone" and "in the lift" as danger (p above its threshold here); a
+    # mess the rules file with cleaning is not an emergency, so the model does not overrule it.
+    text = "有人在电梯里尿尿 地上一滩"
+    models = Classifier(load_lexicon()).models
+    assert models is not None
+    assert models.emergency.probabilities(features(normalize(text)))["yes"] >= models.threshold
+    check(text, "cleaning", "normal")
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("阳台推拉门的锁扣坏了 锁不住", "repair"),  # a door that will not lock
+        ("有辆面包车停在我车后面 我的车开不出去", "parking"),  # a car shut in
+        ("家里全屋跳闸 推上去又掉", "repair"),  # the whole home without power
+        ("3号楼电梯停在12楼不动了 里面没人", "repair"),  # a lift stopped, nobody inside
+    ],
+)
+def test_high_borderlines(text: str, category: str) -> None:
+    # Issue 15: high, not normal, and no emergency (nobody is in danger).
+    check(text, category, "high")

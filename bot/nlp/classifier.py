@@ -28,6 +28,8 @@ MIN_SCORE = 2.0  # below this the evidence is too thin: answer "other" and let t
 NEGATION_REACH = 3  # tokens before a hit that a negation word may govern
 RESPONSE_REACH = 2  # tokens after an "ongoing" cue where "nobody came" makes it a complaint
 RESPONSE_NEGATIONS = ("没人", "没有人", "无人", "nobody", "no one")
+# Words about the handling ("到现在也没个说法"): an ongoing cue before them is about the response.
+RESPONSE_WORDS = ("说法", "回复", "答复", "解释", "交代", "回音")
 LEARNED_ALONE = 0.6  # model probability that classifies a message no lexicon word matched
 # Categories whose team acts on an emergency (inquiries, suggestions and "other" do not).
 ACTING_CATEGORIES = frozenset(("repair", "cleaning", "security", "parking", "billing", "complaint"))
@@ -48,6 +50,26 @@ _NEG, _FIN, _ONG = _CUE_BIT["negation"], _CUE_BIT["finished"], _CUE_BIT["ongoing
 _HYP, _QUE, _QST = _CUE_BIT["hypothetical"], _CUE_BIT["question"], _CUE_BIT["question_start"]
 _HOW, _PAST, _PLAN = _CUE_BIT["howto"], _CUE_BIT["past"], _CUE_BIT["planned"]
 _REQ, _LOW, _INT = _CUE_BIT["request"], _CUE_BIT["low"], _CUE_BIT["intensifier"]
+_CALM, _CONTRAST = _CUE_BIT["calm"], _CUE_BIT["contrast"]
+# Words that keep an alarm an alarm inside a calm frame ("快" is no such word: "反应太快了" is
+# praise). Looked up in the normalised text.
+STRONG_ALARMS = (
+    "救命",
+    "快来",
+    "报警",
+    "不是演",
+    "不是测试",
+    "紧急",
+    "🆘",
+    "help",
+    "not a drill",
+    "emergency",
+    "urgent",
+)
+# Everyday words the compact dictionary lacks that sound like alarm words (不懂 / 不动).
+REAL_WORDS = frozenset(("不懂", "搞不懂", "看不懂", "听不懂"))
+# Negations that deny a hazard by name ("不是着火 是邻居在熏腊肠"): every alarm word is off.
+DENIALS = frozenset(("不是", "并不是", "并非", "isn't", "wasn't", "not"))
 
 
 def _stem(word: str) -> str:
@@ -88,6 +110,7 @@ class _Message:
     hits: list[_Hit] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
     unless: list[tuple[int, str]] = field(default_factory=list)  # (position, word) seen
+    over: bool = False  # an emergency told as over before a "but": what it left is high
 
     def has(self, bit: int) -> bool:
         return bool(self.all_flags & bit)
@@ -273,7 +296,7 @@ class Classifier:
                 self._cue_flags[word] |= _CUE_BIT[kind]
                 self._index_word(word)
         self._substring_bits: dict[str, int] = defaultdict(int)
-        for kind in ("past", "planned", "low"):
+        for kind in ("past", "planned", "low", "calm"):
             for word in lexicon.cues.get(kind, ()):
                 if len(word) >= 2 and not word.isascii():
                     self._substring_bits[word] |= _CUE_BIT[kind]
@@ -430,7 +453,7 @@ class Classifier:
         # not swap in a negation (没气味 is not 煤气味).
         if not any(a == b for a, b in zip(typed, term, strict=False)):
             return False
-        if self._tokenizer.FREQ.get(typed, 0) > 0:
+        if self._tokenizer.FREQ.get(typed, 0) > 0 or typed in REAL_WORDS:
             return False
         return not any(ch in "没不无未别" and ch not in term for ch in typed)
 
@@ -461,10 +484,13 @@ class Classifier:
             if not flag & _ONG:
                 continue
             after = range(pos + 1, min(pos + 1 + RESPONSE_REACH, len(tokens)))
+            further = range(pos + 1, min(pos + 1 + 2 * RESPONSE_REACH, len(tokens)))
             if not any(
                 clauses[i] == clauses[pos]
                 and (tokens[i].startswith(RESPONSE_NEGATIONS) or tokens[i] in RESPONSE_NEGATIONS)
                 for i in after
+            ) and not any(
+                clauses[i] == clauses[pos] and tokens[i] in RESPONSE_WORDS for i in further
             ):
                 return True
         return False
@@ -491,6 +517,81 @@ class Classifier:
                 or (hypothesis and self._hypothetical_before(msg, min(hit.positions), question))
                 or (old and hit.rule.urgency in ("emergency", "high"))
             )
+
+    def _calm_down(self, msg: _Message, norm: str) -> bool:
+        """Frames in which alarm words name no live danger (issue 15): praise, drills and
+        chatter; a hazard denied by name; an emergency told as over before a "but" (its
+        repair stays: "人出来了 但电梯还停着" is high). Returns whether the learned model must
+        stay quiet as well."""
+        alarming = [h for h in msg.hits if h.rule.urgency == "emergency" and not h.suppressed]
+        maybe_over = msg.has(_FIN) and msg.has(_CONTRAST)
+        if not (alarming or maybe_over or msg.has(_CALM)):
+            return False  # the common case, kept cheap
+        if any(word in norm for word in STRONG_ALARMS):
+            return False
+        over = self._over_before_contrast(msg) if maybe_over else -1
+        if over >= 0 and not msg.has(_PAST) and self._left_broken(msg, over):
+            # Only a fresh emergency: what an old one left ("前天爆管修好了 但墙面发霉") is
+            # an ordinary repair.
+            msg.over = True
+        if self._calm_frame(msg):
+            for hit in msg.hits:
+                if hit.rule.urgency in ("emergency", "high"):
+                    hit.suppressed = True
+            return True
+        if not alarming:
+            # "人是救出来了 可电梯还不能用": nothing alarming after the "but", so the model's
+            # alarm words belong to the part that is over.
+            return over >= 0
+        if msg.has(_NEG) and any(h.negated and self._denied(msg, h) for h in msg.hits):
+            for hit in alarming:
+                hit.suppressed = hit.cancelled = True
+            return True
+        if over >= 0 and all(max(h.positions) < over for h in alarming):
+            for hit in alarming:
+                hit.suppressed = True
+            return True
+        return False
+
+    def _calm_frame(self, msg: _Message) -> bool:
+        """A calm cue not negated ("群里没说演习" is no drill)."""
+        if not msg.has(_CALM):
+            return False
+        marked = [pos for pos, flag in enumerate(msg.flags) if flag & _CALM]
+        if not marked:
+            return True  # found inside a longer token by the substring scan
+        return any(not self._negated(msg, pos, ()) for pos in marked)
+
+    @staticmethod
+    def _left_broken(msg: _Message, contrast: int) -> bool:
+        """An alarm word before the contrast and a problem after it ("人出来了 但电梯还停着")."""
+        before = any(
+            h.rule.urgency == "emergency" and max(h.positions) < contrast for h in msg.hits
+        )
+        after = any(h.rule.kind == "problem" and min(h.positions) > contrast for h in msg.hits)
+        return before and after
+
+    @staticmethod
+    def _denied(msg: _Message, hit: _Hit) -> bool:
+        """A denial word ("不是") right before the hit in its clause."""
+        pos = min(hit.positions)
+        clause = msg.clauses[pos]
+        return any(
+            msg.tokens[i] in DENIALS and msg.clauses[i] == clause
+            for i in range(max(pos - NEGATION_REACH, 0), pos)
+        )
+
+    def _over_before_contrast(self, msg: _Message) -> int:
+        """Position of a contrast word following a non-negated "finished" cue, else -1."""
+        if not (msg.has(_FIN) and msg.has(_CONTRAST)):
+            return -1
+        over = False
+        for pos, flag in enumerate(msg.flags):
+            if flag & _FIN and not self._negated(msg, pos, ()):
+                over = True
+            elif over and flag & _CONTRAST:
+                return pos
+        return -1
 
     @staticmethod
     def _apply_unless(msg: _Message) -> None:
@@ -539,6 +640,7 @@ class Classifier:
         self._suppress(msg, question, finished, event_question)
         if msg.unless:
             self._apply_unless(msg)
+        calm = self._calm_down(msg, norm)
         scores = self._scores(msg, event_question)
         emergency = self._live_emergency(msg)
         if emergency is not None:
@@ -551,6 +653,7 @@ class Classifier:
         learned_alarm = (
             emergency is None
             and opinion is not None
+            and not calm
             and not self._context_forbids_alarm(msg, finished, event_question)
             and opinion.alarm
             and not self._rules_overrule_alarm(msg, opinion.p_emergency)
@@ -604,7 +707,12 @@ class Classifier:
         if alarming and all(h.negated or h.cancelled for h in alarming):
             return True
         high = any(h.rule.urgency == "high" and not h.suppressed for h in msg.hits)
-        return high and p_emergency < OVERRULE_HIGH
+        if high and p_emergency < OVERRULE_HIGH:
+            return True
+        # A mess the rules file with cleaning (vomit in the lift, a dog's mess, a spill): the
+        # model reads "lift" and "someone" as danger; no cleaning matter is an emergency.
+        live = [h for h in msg.hits if not h.suppressed and h.rule.kind == "problem"]
+        return bool(live) and all(h.rule.category == "cleaning" for h in live)
 
     def _context_forbids_alarm(self, msg: _Message, finished: bool, event_question: bool) -> bool:
         """The model reads words, not time: a finished, hypothetical or old event, or a question
@@ -697,6 +805,9 @@ class Classifier:
         high = [h for h in live if h.rule.urgency == "high"]
         if high:
             return "high", [high[0].word]
+        if msg.over:
+            # "人出来了 但电梯还停着": the emergency is over, what it broke needs a quick look.
+            return "high", self._cue_words(msg, _CONTRAST)
         urgency, cues = self._ordinary_urgency(msg, live, category, question, finished)
         if category == "complaint" and urgency == "low":
             urgency = "normal"  # a complaint always gets a manager's look within the day

@@ -26,6 +26,8 @@ CUE_KINDS: tuple[str, ...] = (
     "request",
     "low",
     "intensifier",
+    "calm",
+    "contrast",
 )
 RULE_URGENCIES = ("emergency", "high", "low")
 RULE_KINDS = ("problem", "topic")
