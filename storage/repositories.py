@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -334,6 +335,27 @@ class UpdateLog(_Repo):
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+@dataclass(frozen=True)
+class OutboxHead:
+    """A chat's first waiting message, as its sender reads it (no ORM object to track)."""
+
+    id: int
+    chat_id: int
+    priority: int
+    dedupe_key: str
+    attempts: int
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    dedupe_key: str
+    chat_id: int
+    status: str
+    more_waiting: bool  # the chat has a pending message (this one, to retry, included)
+
+
 class OutboxRepo(_Repo):
     async def add(
         self,
@@ -364,10 +386,26 @@ class OutboxRepo(_Repo):
     async def head_of(self, chat_id: int, now: datetime) -> tuple[int, int] | None:
         """(row id, priority) of the chat's first waiting message, when it is due and nobody
         holds it; None otherwise (nothing waits, or the first must be waited for)."""
+        head = await self.head_row(chat_id, now)
+        return None if head is None else (head.id, head.priority)
+
+    async def head_row(self, chat_id: int, now: datetime) -> OutboxHead | None:
+        """The chat's first waiting message with what a sender needs of it, in one read,
+        when it is due and nobody holds it; None otherwise."""
         row = OutboxMessage
         order = [row.id] if chat_id > 0 else [row.priority, row.id]
         query = (
-            select(row.id, row.priority, row.next_attempt_at, row.claimed_until)
+            select(
+                row.id,
+                row.priority,
+                row.next_attempt_at,
+                row.claimed_until,
+                row.chat_id,
+                row.dedupe_key,
+                row.attempts,
+                row.created_at,
+                row.payload,
+            )
             .where(row.chat_id == chat_id, row.status == "pending")
             .order_by(*order)
             .limit(1)
@@ -377,7 +415,50 @@ class OutboxRepo(_Repo):
             return None
         if first.claimed_until is not None and first.claimed_until > now:
             return None
-        return int(first.id), int(first.priority)
+        return OutboxHead(
+            int(first.id), int(first.chat_id), int(first.priority), first.dedupe_key,
+            int(first.attempts), first.created_at, dict(first.payload),
+        )  # fmt: skip
+
+    async def record_outcome(
+        self,
+        row_id: int,
+        now: datetime,
+        *,
+        sent_id: int | None,
+        error: str | None,
+        retry_in: float | None,
+        uncertain: int,
+    ) -> Recorded | None:
+        """What a send came to, in one statement: sent when there is no error, tried again
+        after `retry_in` seconds, otherwise failed. None when the row is gone. Tells whether
+        the chat has another message waiting, so its sender need not look again."""
+        row = OutboxMessage
+        values: dict[str, Any] = {
+            "attempts": row.attempts + 1,
+            "error": error,
+            "claimed_until": None,
+            "uncertain_sends": row.uncertain_sends + uncertain,
+        }
+        if error is None:
+            values.update(status="sent", sent_at=now, sent_message_id=sent_id)
+        elif retry_in is not None:
+            values["next_attempt_at"] = now + timedelta(seconds=retry_in)
+        else:
+            values["status"] = "failed"
+        statement = (
+            update(row)
+            .where(row.id == row_id)
+            .values(**values)
+            .returning(row.dedupe_key, row.chat_id, row.status)
+            .execution_options(synchronize_session=False)
+        )
+        done = (await self.session.execute(statement)).first()
+        if done is None:
+            return None
+        waiting = select(row.id).where(row.chat_id == done.chat_id, row.status == "pending")
+        more = (await self.session.execute(waiting.limit(1))).first() is not None
+        return Recorded(done.dedupe_key, int(done.chat_id), done.status, more)
 
     async def due_heads(self, now: datetime, limit: int = 50) -> list[tuple[int, int, int]]:
         """(row id, chat id, priority) of the first waiting message of each chat, where it
