@@ -21,6 +21,8 @@ from pydantic import BaseModel
 _ORIGINAL = BaseModel.model_rebuild.__func__  # type: ignore[attr-defined]
 _NAMESPACE: dict[str, Any] = {}  # every Bot API type by name, as aiogram hands it over
 _state = {"importing": False}
+# the Bot API types the desk's calls return or its updates carry
+RECEIVED = ("Update", "Message", "CallbackQuery", "User", "Chat", "WebhookInfo")
 
 
 def _rebuild(
@@ -54,10 +56,15 @@ def import_aiogram_lazily() -> None:
     BaseModel.model_rebuild = classmethod(_rebuild)  # type: ignore[assignment,method-assign]
     _state["importing"] = True
     try:
-        importlib.import_module("aiogram.types")
+        types = importlib.import_module("aiogram.types")
         importlib.import_module("aiogram.methods")
     finally:
         _state["importing"] = False
+    # What the desk receives, built once now: otherwise each `Response[Message]` that aiogram
+    # makes per call (pydantic caches those classes weakly, so they come and go) would build
+    # Message's whole schema again inside it.
+    for name in RECEIVED:
+        getattr(types, name).model_rebuild()
 
 
 import_aiogram_lazily()
