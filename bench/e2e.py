@@ -1,6 +1,7 @@
 """End-to-end benchmark: the whole intake through `propdesk run` against a bare echo bot.
 
 Run: ``.venv/bin/python bench/e2e.py [--people 50] [--rounds 4] [--runs 3] [--only sqlite]``
+(``--profile PREFIX`` samples PropDesk with py-spy over each measured window, when installed)
 
 Both bots are real processes polling the project's Bot API emulator (flood limits off) in
 this process. 50 registered residents act at once; each one, `--rounds` times:
