@@ -356,6 +356,30 @@ class Recorded:
     more_waiting: bool  # the chat has a pending message (this one, to retry, included)
 
 
+_HEAD_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.priority,
+    OutboxMessage.chat_id,
+    OutboxMessage.dedupe_key,
+    OutboxMessage.attempts,
+    OutboxMessage.created_at,
+    OutboxMessage.payload,
+)
+
+
+def _head_order(chat_id: int) -> list[Any]:
+    # a private chat in the order made; a group by priority, then in the order made
+    row = OutboxMessage
+    return [row.id] if chat_id > 0 else [row.priority, row.id]
+
+
+def _head(found: Any) -> OutboxHead:
+    return OutboxHead(
+        int(found.id), int(found.chat_id), int(found.priority), found.dedupe_key,
+        int(found.attempts), found.created_at, dict(found.payload),
+    )  # fmt: skip
+
+
 class OutboxRepo(_Repo):
     async def add(
         self,
@@ -393,21 +417,10 @@ class OutboxRepo(_Repo):
         """The chat's first waiting message with what a sender needs of it, in one read,
         when it is due and nobody holds it; None otherwise."""
         row = OutboxMessage
-        order = [row.id] if chat_id > 0 else [row.priority, row.id]
         query = (
-            select(
-                row.id,
-                row.priority,
-                row.next_attempt_at,
-                row.claimed_until,
-                row.chat_id,
-                row.dedupe_key,
-                row.attempts,
-                row.created_at,
-                row.payload,
-            )
+            select(*_HEAD_COLUMNS, row.next_attempt_at, row.claimed_until)
             .where(row.chat_id == chat_id, row.status == "pending")
-            .order_by(*order)
+            .order_by(*_head_order(chat_id))
             .limit(1)
         )
         first = (await self.session.execute(query)).first()
@@ -415,10 +428,36 @@ class OutboxRepo(_Repo):
             return None
         if first.claimed_until is not None and first.claimed_until > now:
             return None
-        return OutboxHead(
-            int(first.id), int(first.chat_id), int(first.priority), first.dedupe_key,
-            int(first.attempts), first.created_at, dict(first.payload),
-        )  # fmt: skip
+        return _head(first)
+
+    async def claim_head(
+        self, chat_id: int, now: datetime, lease_until: datetime
+    ) -> OutboxHead | None:
+        """Find the chat's first waiting message and take it until `lease_until`, in one
+        statement: None when nothing waits, the first is not due, or a sender holds it (of
+        two senders exactly one wins, as with `claim`)."""
+        row = OutboxMessage
+        first = (
+            select(row.id)
+            .where(row.chat_id == chat_id, row.status == "pending")
+            .order_by(*_head_order(chat_id))
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = (
+            update(row)
+            .where(
+                row.id == first,
+                row.status == "pending",
+                row.next_attempt_at <= now,
+                _unclaimed(row, now),
+            )
+            .values(claimed_until=lease_until)
+            .returning(*_HEAD_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        taken = (await self.session.execute(statement)).first()
+        return None if taken is None else _head(taken)
 
     async def record_outcome(
         self,

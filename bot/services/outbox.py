@@ -372,11 +372,9 @@ class OutboxSender:
     async def _claim_head(self, chat_id: int) -> _Claimed | None:
         now = self._clock.now()
         async with self._session() as uow:
-            head = await uow.outbox.head_row(chat_id, now)
+            head = await uow.outbox.claim_head(chat_id, now, now + LEASE)
             if head is None:
-                return None
-            if not await uow.outbox.claim(head.id, now, now + LEASE):
-                return None  # another sender has it
+                return None  # nothing due, or another sender has it
             payload = head.payload
             prepared = await self._prepared(uow, head, payload, now)
             claimed = _Claimed(
