@@ -1,6 +1,7 @@
 """End-to-end benchmark: the whole intake through `propdesk run` against a bare echo bot.
 
 Run: ``.venv/bin/python bench/e2e.py [--people 50] [--rounds 4] [--runs 3] [--only sqlite]``
+(``--profile PREFIX`` samples PropDesk with py-spy over each measured window, when installed)
 
 Both bots are real processes polling the project's Bot API emulator (flood limits off) in
 this process. 50 registered residents act at once; each one, `--rounds` times:
@@ -332,7 +333,7 @@ async def stop(process: asyncio.subprocess.Process, timeout: float) -> int:
 
 
 async def run_propdesk(
-    stage: Stage, env: dict[str, str], rounds: int, run_no: int, log: Path
+    stage: Stage, env: dict[str, str], rounds: int, run_no: int, log: Path, profile: str | None
 ) -> Result:
     emulator, people, replies = await stage.open()
     command = Path(sys.executable).parent / "propdesk"
@@ -349,11 +350,14 @@ async def run_propdesk(
             await emulator.world.wait_change(0.5)
         await emulator.wait_polling(timeout=60)
         rss_idle, cpu_before = await settle(process.pid)
+        spy = await py_spy(process.pid, f"{profile}.{stage.opened}.txt") if profile else None
         tally = Tally()
         seconds = await everyone(
             people, lambda p, t: propdesk_resident(p, replies, rounds, run_no, t), tally
         )
         rss_after, cpu_after = proc_status(process.pid)
+        if spy is not None:
+            await stop_py_spy(spy)
     finally:
         status = await stop(process, 60)
         await emulator.stop()
@@ -363,6 +367,23 @@ async def run_propdesk(
         "propdesk", seconds, tally.replies, tally.latencies, rss_idle, rss_after,
         cpu_after - cpu_before, tally.busy, tally.failures + failures,
     )  # fmt: skip
+
+
+async def py_spy(pid: int, out_file: str) -> asyncio.subprocess.Process:
+    """Sample the bot's stacks over the measured window only (collapsed stacks, on-CPU only:
+    `py-spy` must be installed, e.g. `.venv/bin/pip install py-spy`)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    process = await asyncio.create_subprocess_exec(
+        str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
+        "--output", out_file, stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(0.5)  # attached
+    return process
+
+
+async def stop_py_spy(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+    await asyncio.wait_for(process.wait(), 30)
 
 
 # -- one database ------------------------------------------------------------------------------
@@ -377,7 +398,14 @@ async def free_port() -> int:
 
 
 async def bench_database(
-    name: str, url: str, port: int, people: int, rounds: int, runs: int, folder: Path
+    name: str,
+    url: str,
+    port: int,
+    people: int,
+    rounds: int,
+    runs: int,
+    folder: Path,
+    profile: str | None = None,
 ) -> list[tuple[Result, Result]]:
     settings = settings_for(url)
     app = await prepared_app(settings)
@@ -395,7 +423,7 @@ async def bench_database(
     for run_no in range(1, runs + 1):
         echo = await run_echo(stage, rounds, folder)
         print(f"  {name} run {run_no}: {echo.line()}", flush=True)
-        propdesk = await run_propdesk(stage, env, rounds, run_no, log)
+        propdesk = await run_propdesk(stage, env, rounds, run_no, log, profile)
         print(f"  {name} run {run_no}: {propdesk.line()}", flush=True)
         pairs.append((echo, propdesk))
     return pairs
@@ -459,7 +487,9 @@ def verdict(name: str, pairs: list[tuple[Result, Result]]) -> list[str]:
     return missed
 
 
-async def main(people: int, rounds: int, runs: int, only: str | None) -> int:
+async def main(
+    people: int, rounds: int, runs: int, only: str | None, profile: str | None = None
+) -> int:
     load = os.getloadavg()
     print(
         f"{people} residents x {rounds} intakes (2 updates each), {runs} interleaved runs; "
@@ -471,7 +501,7 @@ async def main(people: int, rounds: int, runs: int, only: str | None) -> int:
         folder = Path(tmp)
         if only in (None, "sqlite"):
             url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-            pairs = await bench_database("sqlite", url, port, people, rounds, runs, folder)
+            pairs = await bench_database("sqlite", url, port, people, rounds, runs, folder, profile)
             missed += verdict("sqlite", pairs)
         if only in (None, "postgres"):
             name = await pg_database()
@@ -481,7 +511,7 @@ async def main(people: int, rounds: int, runs: int, only: str | None) -> int:
                 )
                 try:
                     pairs = await bench_database(
-                        "postgres", f"{url}/{name}", port, people, rounds, runs, folder
+                        "postgres", f"{url}/{name}", port, people, rounds, runs, folder, profile
                     )
                     missed += verdict("postgres", pairs)
                 finally:
@@ -501,5 +531,10 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="sample PropDesk with py-spy over each run, PREFIX.<n>.txt (collapsed stacks)",
+    )
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.people, args.rounds, args.runs, args.only)))
+    sys.exit(asyncio.run(main(args.people, args.rounds, args.runs, args.only, args.profile)))

@@ -7,9 +7,12 @@ labels, because matplotlib would draw Chinese characters as empty boxes.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -134,3 +137,44 @@ def _categories(days: Sequence[ChartDay], order: Sequence[str]) -> list[str]:
     present = {code for d in days for code, n in d.counts.items() if n}
     ordered = [code for code in order if code in present]
     return ordered + sorted(present - set(ordered))
+
+
+# drawing in a child process ---------------------------------------------------------------
+async def render_apart(
+    days: Sequence[ChartDay],
+    labels: ChartLabels,
+    path: Path,
+    order: Sequence[str] = (),
+    fallback: ChartLabels | None = None,
+) -> Path:
+    """`render_chart` in a short-lived child process (`python -m bot.charts`): a bot that
+    drew a chart in its own process would keep matplotlib and its fonts mapped, about 35 MB,
+    for a picture a day. `fallback` are the labels to use when no CJK font is installed
+    (the child looks, as looking loads matplotlib too)."""
+    request = {
+        "days": [[d.day.isoformat(), d.counts, d.compliance] for d in days],
+        "labels": asdict(labels),
+        "fallback": asdict(fallback) if fallback is not None else None,
+        "path": str(path),
+        "order": list(order),
+    }
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.charts",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await child.communicate(json.dumps(request).encode())
+    if child.returncode != 0:
+        raise RuntimeError(f"chart child exited {child.returncode}: {err.decode()[-2000:]}")
+    return Path(out.decode().strip())
+
+
+def _serve_one_request() -> None:
+    request = json.load(sys.stdin)
+    chosen = request["fallback"] if request["fallback"] and not cjk_font() else request["labels"]
+    days = [ChartDay(date.fromisoformat(d), counts, share) for d, counts, share in request["days"]]
+    print(render_chart(days, ChartLabels(**chosen), Path(request["path"]), request["order"]))
+
+
+if __name__ == "__main__":
+    _serve_one_request()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -351,6 +352,51 @@ class UpdateLog(_Repo):
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+@dataclass(frozen=True)
+class OutboxHead:
+    """A chat's first waiting message, as its sender reads it (no ORM object to track)."""
+
+    id: int
+    chat_id: int
+    priority: int
+    dedupe_key: str
+    attempts: int
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    dedupe_key: str
+    chat_id: int
+    status: str
+    more_waiting: bool  # the chat has a pending message (this one, to retry, included)
+
+
+_HEAD_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.priority,
+    OutboxMessage.chat_id,
+    OutboxMessage.dedupe_key,
+    OutboxMessage.attempts,
+    OutboxMessage.created_at,
+    OutboxMessage.payload,
+)
+
+
+def _head_order(chat_id: int) -> list[Any]:
+    # a private chat in the order made; a group by priority, then in the order made
+    row = OutboxMessage
+    return [row.id] if chat_id > 0 else [row.priority, row.id]
+
+
+def _head(found: Any) -> OutboxHead:
+    return OutboxHead(
+        int(found.id), int(found.chat_id), int(found.priority), found.dedupe_key,
+        int(found.attempts), found.created_at, dict(found.payload),
+    )  # fmt: skip
+
+
 class OutboxRepo(_Repo):
     async def add(
         self,
@@ -414,12 +460,17 @@ class OutboxRepo(_Repo):
     async def head_of(self, chat_id: int, now: datetime) -> tuple[int, int] | None:
         """(row id, priority) of the chat's first waiting message, when it is due and nobody
         holds it; None otherwise (nothing waits, or the first must be waited for)."""
+        head = await self.head_row(chat_id, now)
+        return None if head is None else (head.id, head.priority)
+
+    async def head_row(self, chat_id: int, now: datetime) -> OutboxHead | None:
+        """The chat's first waiting message with what a sender needs of it, in one read,
+        when it is due and nobody holds it; None otherwise."""
         row = OutboxMessage
-        order = [row.id] if chat_id > 0 else [row.priority, row.id]
         query = (
-            select(row.id, row.priority, row.next_attempt_at, row.claimed_until)
+            select(*_HEAD_COLUMNS, row.next_attempt_at, row.claimed_until)
             .where(row.chat_id == chat_id, row.status == "pending")
-            .order_by(*order)
+            .order_by(*_head_order(chat_id))
             .limit(1)
         )
         first = (await self.session.execute(query)).first()
@@ -427,7 +478,76 @@ class OutboxRepo(_Repo):
             return None
         if first.claimed_until is not None and first.claimed_until > now:
             return None
-        return int(first.id), int(first.priority)
+        return _head(first)
+
+    async def claim_head(
+        self, chat_id: int, now: datetime, lease_until: datetime
+    ) -> OutboxHead | None:
+        """Find the chat's first waiting message and take it until `lease_until`, in one
+        statement: None when nothing waits, the first is not due, or a sender holds it (of
+        two senders exactly one wins, as with `claim`)."""
+        row = OutboxMessage
+        first = (
+            select(row.id)
+            .where(row.chat_id == chat_id, row.status == "pending")
+            .order_by(*_head_order(chat_id))
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = (
+            update(row)
+            .where(
+                row.id == first,
+                row.status == "pending",
+                row.next_attempt_at <= now,
+                _unclaimed(row, now),
+            )
+            .values(claimed_until=lease_until)
+            .returning(*_HEAD_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        taken = (await self.session.execute(statement)).first()
+        return None if taken is None else _head(taken)
+
+    async def record_outcome(
+        self,
+        row_id: int,
+        now: datetime,
+        *,
+        sent_id: int | None,
+        error: str | None,
+        retry_in: float | None,
+        uncertain: int,
+    ) -> Recorded | None:
+        """What a send came to, in one statement: sent when there is no error, tried again
+        after `retry_in` seconds, otherwise failed. None when the row is gone. Tells whether
+        the chat has another message waiting, so its sender need not look again."""
+        row = OutboxMessage
+        values: dict[str, Any] = {
+            "attempts": row.attempts + 1,
+            "error": error,
+            "claimed_until": None,
+            "uncertain_sends": row.uncertain_sends + uncertain,
+        }
+        if error is None:
+            values.update(status="sent", sent_at=now, sent_message_id=sent_id)
+        elif retry_in is not None:
+            values["next_attempt_at"] = now + timedelta(seconds=retry_in)
+        else:
+            values["status"] = "failed"
+        statement = (
+            update(row)
+            .where(row.id == row_id)
+            .values(**values)
+            .returning(row.dedupe_key, row.chat_id, row.status)
+            .execution_options(synchronize_session=False)
+        )
+        done = (await self.session.execute(statement)).first()
+        if done is None:
+            return None
+        waiting = select(row.id).where(row.chat_id == done.chat_id, row.status == "pending")
+        more = (await self.session.execute(waiting.limit(1))).first() is not None
+        return Recorded(done.dedupe_key, int(done.chat_id), done.status, more)
 
     async def due_heads(self, now: datetime, limit: int = 50) -> list[tuple[int, int, int]]:
         """(row id, chat id, priority) of the first waiting message of each chat, where it

@@ -1,5 +1,5 @@
-"""A `propdesk run` process loads what it serves with: matplotlib only once a chart is
-drawn, and never the training stack (scikit-learn) nor the spreadsheet writer.
+"""A `propdesk run` process loads what it serves with: never matplotlib (its digest charts
+are drawn by a child process), never the training stack (scikit-learn) nor the spreadsheet writer.
 
 Checked in a fresh interpreter, since this test process has imported everything already.
 """
@@ -43,11 +43,14 @@ SCRIPT = textwrap.dedent(
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(start(folder))
         at_run = loaded()
-        from bot.charts import ChartDay, ChartLabels, render_chart
+        from bot.charts import ChartDay, ChartLabels, render_apart, render_chart
         labels = ChartLabels("t", "n", "%", {})
-        render_chart([ChartDay(date(2026, 11, 27), {"repair": 1}, 1.0)], labels,
-                     Path(folder) / "chart.png")
-    print(json.dumps({"run": at_run, "chart": loaded()}))
+        days = [ChartDay(date(2026, 11, 27), {"repair": 1}, 1.0)]
+        # the bot's way: drawn by a child process, so the bot still has no matplotlib
+        drawn = asyncio.run(render_apart(days, labels, Path(folder) / "apart.png", (), labels))
+        apart = {"png": drawn.read_bytes()[1:4] == b"PNG", "modules": loaded()}
+        render_chart(days, labels, Path(folder) / "chart.png")
+    print(json.dumps({"run": at_run, "apart": apart, "chart": loaded()}))
     """
 )
 
@@ -61,3 +64,6 @@ def test_run_imports_no_chart_or_training_library() -> None:
     assert [name for name in NEVER_BEFORE_A_CHART if name in modules["run"]] == []
     assert "jieba" in modules["run"] and "aiogram" in modules["run"]  # it did start
     assert "matplotlib" in modules["chart"]  # and the check would see matplotlib
+    # the digest's chart, drawn the bot's way, leaves no matplotlib in the bot's process
+    assert modules["apart"]["png"]
+    assert "matplotlib" not in modules["apart"]["modules"]

@@ -6,7 +6,6 @@ queues them (the outbox) or replies.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import re
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_chart
+from bot.charts import ChartDay, ChartLabels, cjk_font, default_folder, render_apart
 from bot.config import Settings
 from bot.domain.policy import (
     Actor,
@@ -296,8 +295,10 @@ async def draw_chart(t: Translator, digest: Digest, folder: Path) -> Path | None
     days = [ChartDay(d.day, dict(d.by_category), d.compliance) for d in digest.days]
     name = f"digest-{digest.property_code}-{digest.period.kind}-{digest.period.key}.png"
     path = folder / name.replace("..", "_")
-    labels = chart_labels(chart_translator(t))
-    return await asyncio.to_thread(render_chart, days, labels, path, CATEGORIES)
+    # drawn in a child process, which also picks the English labels when it finds no CJK
+    # font (chart_translator's rule): matplotlib never enters the bot's own memory
+    fallback = None if t.locale == "en" else chart_labels(Translator("en"))
+    return await render_apart(days, chart_labels(t), path, CATEGORIES, fallback)
 
 
 def chart_folder(settings: Settings) -> Path:

@@ -218,6 +218,7 @@ class OutboxSender:
         self._next_look: float | None = None  # pacer time when a paused chat opens again
         # False while another process leads: no row is claimed here (sends in progress end).
         self.active = True
+        self._drained: set[int] = set()  # chats whose last recorded send left nothing waiting
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[UnitOfWork]:
@@ -333,11 +334,18 @@ class OutboxSender:
                 claimed = await self._claim_head(chat_id)
                 if claimed is None:
                     break
+                self._drained.discard(chat_id)
                 try:
                     await self._deliver(claimed)
                 finally:
                     self.finished += 1
                 handled += 1
+                if chat_id in self._drained:
+                    # the outcome's transaction saw nothing more waiting here: no look again
+                    # (a row committed since then starts a worker of its own, or the wake
+                    # below brings the loop to it)
+                    self._drained.discard(chat_id)
+                    break
         except Exception:  # one chat's trouble must not end the sender
             log.exception("outbox worker for chat %s failed", chat_id)
         finally:
@@ -368,24 +376,18 @@ class OutboxSender:
     async def _claim_head(self, chat_id: int) -> _Claimed | None:
         now = self._clock.now()
         async with self._session() as uow:
-            head = await uow.outbox.head_of(chat_id, now)
+            head = await uow.outbox.claim_head(chat_id, now, now + LEASE)
             if head is None:
-                return None
-            row_id, priority = head
-            if not await uow.outbox.claim(row_id, now, now + LEASE):
-                return None  # another sender has it
-            row = await uow.outbox.get(row_id)
-            if row is None:
-                return None
-            payload = dict(row.payload)
-            prepared = await self._prepared(uow, row, payload, now)
+                return None  # nothing due, or another sender has it
+            payload = head.payload
+            prepared = await self._prepared(uow, head, payload, now)
             claimed = _Claimed(
-                row_id,
-                row.chat_id,
-                priority,
-                row.dedupe_key,
-                row.attempts,
-                row.created_at,
+                head.id,
+                head.chat_id,
+                head.priority,
+                head.dedupe_key,
+                head.attempts,
+                head.created_at,
                 payload,
                 prepared.out,
                 prepared.give_up,
@@ -566,23 +568,18 @@ class OutboxSender:
     ) -> None:
         now = self._clock.now()
         async with self._session() as uow:
-            row = await uow.outbox.get(row_id)
-            if row is None:
+            done = await uow.outbox.record_outcome(
+                row_id, now, sent_id=sent_id, error=error, retry_in=retry_in, uncertain=uncertain
+            )
+            if done is None:
                 return
-            row.attempts += 1
-            row.error = error
-            row.claimed_until = None
-            row.uncertain_sends += uncertain
-            if error is None:
-                row.status, row.sent_at, row.sent_message_id = "sent", now, sent_id
-                if card_key is not None and sent_id is not None:
-                    await uow.cards.set_message_id(card_key, sent_id)
-            elif retry_in is not None:
-                row.next_attempt_at = now + timedelta(seconds=retry_in)
-            else:
-                row.status = "failed"
-                log.warning("outbox %s failed: %s", row.dedupe_key, error)
+            if error is None and card_key is not None and sent_id is not None:
+                await uow.cards.set_message_id(card_key, sent_id)
+            if done.status == "failed":
+                log.warning("outbox %s failed: %s", done.dedupe_key, error)
             await uow.commit()
+        if not done.more_waiting:
+            self._drained.add(done.chat_id)
 
     async def _blocked(
         self, row_id: int, chat_id: int, payload: dict[str, Any], error: str

@@ -214,3 +214,32 @@ def test_a_second_process_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
     other = SqliteFileLock(f"sqlite+aiosqlite:///{tmp_path / 'other.db'}")
     other.acquire()  # another file: no conflict
     other.release()
+
+
+@pytest.mark.postgres
+async def test_a_desk_in_another_database_is_not_our_leader(
+    engines: list[AsyncEngine], pg_database: str
+) -> None:
+    """Advisory locks belong to one database; pg_locks lists every database's, so another
+    desk on the same server must not be taken for ours."""
+    other_name = f"{pg_database.rsplit('/', 1)[1]}_other"
+    admin = engines[2]
+    async with admin.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text(f'CREATE DATABASE "{other_name}"'))
+    base = pg_database.replace("postgresql://", "postgresql+asyncpg://", 1).rsplit("/", 1)[0]
+    elsewhere = create_engine(f"{base}/{other_name}")
+    try:
+        theirs = PgLeaderLock(elsewhere, name="other-desk:9")
+        assert await theirs.try_acquire()
+        ours = PgLeaderLock(engines[0], name="host-a:1")
+        assert await ours.holder() is None
+        assert await ours.try_acquire()
+        assert await PgLeaderLock(engines[1], name="host-b:2").holder() == "host-a:1"
+        await ours.release()
+        await theirs.release()
+    finally:
+        await elsewhere.dispose()
+        async with admin.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{other_name}" WITH (FORCE)'))
