@@ -296,7 +296,6 @@ async def test_three_webhook_workers_share_the_load_and_survive_the_leader(
         await leader.process.kill()
         killed_at = loop.time()
         _, held = await outbox_rows(seeded.uow_factory)
-        posts_at_kill = sum(len(emulator.bot_messages(group)) for group in groups)
 
         async def another_leads() -> bool:
             now = await healths(session, others)
@@ -305,11 +304,15 @@ async def test_three_webhook_workers_share_the_load_and_survive_the_leader(
         async def swept() -> bool:  # the new leader's catch-up sweep took the due reminders
             return await sla_stages(seeded, due) == {"remind"}
 
-        async def sending() -> bool:  # only the leader sends to groups; the dead one cannot
-            return sum(len(emulator.bot_messages(group)) for group in groups) > posts_at_kill
+        def group_posts() -> int:
+            return sum(len(emulator.bot_messages(group)) for group in groups)
+
+        async def sending() -> bool:  # only the leader sends to groups
+            return group_posts() > posts_when_leading
 
         await poll(another_leads, 30, "another worker leading")
         leading_after = loop.time() - killed_at
+        posts_when_leading = group_posts()
         await poll(sending, 30, "the new leader sending")
         sending_after = loop.time() - killed_at
         await poll(swept, 30, "the new leader sweeping")
