@@ -115,8 +115,15 @@ async def seeded(quiet_emulator: BotAPIEmulator, settings: Settings) -> AsyncIte
 
 
 @pytest.fixture
+async def groups(quiet_emulator: BotAPIEmulator, seeded: App) -> list[SimGroup]:
+    """Every team's group bound before the workers start (the managers' too: the first
+    leader's catch-up sends yesterday's and last week's digests there at once)."""
+    return await bind_groups(seeded.uow_factory, quiet_emulator)
+
+
+@pytest.fixture
 async def workers(
-    quiet_emulator: BotAPIEmulator, settings: Settings, seeded: App, tmp_path: Path
+    quiet_emulator: BotAPIEmulator, settings: Settings, groups: list[SimGroup], tmp_path: Path
 ) -> AsyncIterator[list[Worker]]:
     started = [
         Worker(quiet_emulator, settings, i, tmp_path / f"worker{i}.log")
@@ -202,6 +209,21 @@ def reminders(emulator: BotAPIEmulator, groups: list[SimGroup]) -> Counter[str]:
     )
 
 
+DIGEST_TITLES = [
+    re.sub(r"<[^>]+>", "", translate("zh-CN", key, name="\x00", date="\x01", last="\x02"))
+    .split("\x01")[-1]
+    .split("\x02")[-1]
+    .strip()
+    for key in ("digest.title_day", "digest.title_week")
+]
+
+
+def digests(emulator: BotAPIEmulator, groups: list[SimGroup]) -> list[int]:
+    """Daily and weekly digests posted (messages whose body starts a digest)."""
+    bodies = [m.body for group in groups for m in emulator.bot_messages(group)]
+    return [sum(1 for body in bodies if title in body) for title in DIGEST_TITLES]
+
+
 def confirmations(emulator: BotAPIEmulator, person: SimUser, number: str) -> int:
     """Messages (not edits of the draft) naming the number in the person's chat."""
     return sum(
@@ -260,11 +282,10 @@ async def numbers_held(app: App, held: set[int]) -> set[str]:
 
 
 async def test_three_webhook_workers_share_the_load_and_survive_the_leader(
-    quiet_emulator: BotAPIEmulator, seeded: App, workers: list[Worker]
+    quiet_emulator: BotAPIEmulator, seeded: App, groups: list[SimGroup], workers: list[Worker]
 ) -> None:
     emulator = quiet_emulator
     people = await seed_residents(seeded.uow_factory, emulator, PEOPLE + LATE)
-    groups = await bind_groups(seeded.uow_factory, emulator)
     loop = asyncio.get_running_loop()
     async with aiohttp.ClientSession() as session:
         # All three serve; exactly one leads, and all agree which.
@@ -277,6 +298,7 @@ async def test_three_webhook_workers_share_the_load_and_survive_the_leader(
         assert len({r["leader"] for r in reports}) == 1, reports
         assert [r["leadership"]["role"] for r in reports].count("leader") == 1, reports
         assert emulator.world.webhook.get("url") == PUBLIC_URL
+        await until(emulator, lambda: digests(emulator, groups) == [1, 1], WAIT)
 
         # Round 1: 200 reports at once, spread over the workers.
         began = loop.time()
@@ -357,5 +379,9 @@ async def test_three_webhook_workers_share_the_load_and_survive_the_leader(
     # One confirmation each; one reminder per due ticket.
     for person, number in zip(everyone, all_numbers, strict=True):
         assert confirmations(emulator, person, number) == 1, emulator.bot_messages(person)
+    # The digests the first leader sent are not sent again by the next one.
+    assert digests(emulator, groups) == [1, 1], [
+        m.body[:40] for m in emulator.bot_messages(groups[-1])
+    ]
     sent_reminders = reminders(emulator, groups)
     assert sent_reminders == Counter({number: 1 for number in due}), sent_reminders
