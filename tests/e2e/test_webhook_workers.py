@@ -7,9 +7,11 @@ per chat, a non-2xx answer posted again).
 ticket, one card posted once in its team's group and one confirmation, and the draft and
 the ticket keep the two lines in the order they were written although they may reach
 different workers. Then reminders fall due and the leader is killed with kill -9 in the
-middle of more reports: another worker leads (its /healthz says so) and sends within 10 s,
-the reminders go out exactly once, the new reports' cards arrive, and nothing is posted
-twice but a send the kill cut off mid-request (its outcome unknown, as after any crash).
+middle of more reports: another worker leads (its /healthz says so), sends and has run
+its catch-up sweep within 10 s; the reminders go out exactly once, the daily and weekly
+digests the first leader sent at its start are not sent again, the new reports' cards
+arrive, and nothing is posted twice but a send the kill cut off mid-request (its outcome
+unknown, as after any crash).
 
 The workers mix both transports (aiogram, python-telegram-bot, aiogram)."""
 
