@@ -31,8 +31,11 @@ PERSON_SPACE = 0x5044  # "PD"
 CHECK_TIMEOUT = 3.0
 APPLICATION_PREFIX = "propdesk leader"
 # pg_locks shows a bigint key as its high half (classid) and low half (objid), objsubid 1.
+# Advisory locks are per database, but pg_locks lists every database's: without the
+# database's own oid a follower would name the leader of another deployment on the server.
 _MATCH = (
     "locktype = 'advisory' AND granted AND objsubid = 1 "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND classid = (CAST(:key AS bigint) >> 32)::oid "
     "AND objid = (CAST(:key AS bigint) & 4294967295)::oid"
 )

@@ -21,6 +21,7 @@ from bot.clock import FixedClock
 from bot.services.leadership import Leadership
 from storage.db import create_engine, is_sqlite
 from storage.leadership import DatabaseInUse, PgLeaderLock, SqliteFileLock, person_lock
+from tests.conftest import PG_ADMIN_DSN
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -61,6 +62,28 @@ async def test_one_lock_holder_and_the_next_after_release(engines: list[AsyncEng
     assert not await first.try_acquire()
     assert await first.holder() == "host-b:2"
     await second.release()
+
+
+@pytest.mark.postgres
+async def test_a_leader_in_another_database_of_the_server_is_not_ours(
+    engines: list[AsyncEngine],
+) -> None:
+    """Two deployments (say staging and production) on one PostgreSQL server: each has a
+    leader of its own, and a follower names its own deployment's leader only."""
+    other = create_engine(PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://", 1))
+    elsewhere = PgLeaderLock(other, name="staging:7")
+    ours = PgLeaderLock(engines[0], name="production:1")
+    follower = PgLeaderLock(engines[1], name="production:2")
+    try:
+        assert await elsewhere.try_acquire()
+        assert await follower.holder() is None  # nobody leads in our database
+        assert await ours.try_acquire()
+        assert await follower.holder() == "production:1"
+        assert await elsewhere.holder() == "staging:7"
+    finally:
+        await ours.release()
+        await elsewhere.release()
+        await other.dispose()
 
 
 @pytest.mark.postgres
