@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -426,6 +427,19 @@ class BotAPIEmulator:
         if self.world.last_update is None:
             raise LookupError("no update to redeliver")
         self.world.redeliver(self.world.last_update)
+
+    def spread_webhook(self, targets: Iterable[str]) -> None:
+        """Act as a reverse proxy in front of several webhook workers: each post goes to the
+        next of ``targets`` (full URLs) in turn, whatever URL the bot set; a target refusing
+        the connection is skipped for the next. Telegram's rules stay: one post at a time per
+        chat, posted again after a non-2xx answer. An empty list posts to the set URL again."""
+        self.server.webhook_targets = list(targets)
+        self.world.notify()
+
+    @property
+    def posts_by_target(self) -> Counter[str]:
+        """Posts answered by each target of ``spread_webhook`` (any status)."""
+        return self.server.posts_by_target
 
     def set_privacy(self, enabled: bool) -> None:
         """Privacy mode as set with @BotFather (on by default)."""

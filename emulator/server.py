@@ -137,6 +137,10 @@ class ApiServer:
         self._poll: _Poll | None = None
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
+        # Acting as a reverse proxy in front of webhook workers (see `spread_webhook`).
+        self.webhook_targets: list[str] = []
+        self.posts_by_target: Counter[str] = Counter()
+        self._next_target = 0
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -401,6 +405,33 @@ class ApiServer:
             await asyncio.sleep(0.2)  # Telegram waits longer; the chat stays busy meanwhile
         self.world.notify()
 
+    async def _post_once(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        update: dict[str, Any],
+        headers: dict[str, str],
+    ) -> int:
+        """One post as Telegram makes it: to the webhook's URL, or (acting as a reverse proxy
+        with `webhook_targets`) to the next target in turn, skipping a target that refuses
+        the connection as nginx's upstream does; any answer, even non-2xx, is passed on."""
+        if not self.webhook_targets:
+            return await _send_post(session, url, update, headers)
+        targets = list(self.webhook_targets)
+        refused: OSError | None = None
+        for _ in targets:
+            target = targets[self._next_target % len(targets)]
+            self._next_target += 1
+            try:
+                status = await _send_post(session, target, update, headers)
+            except aiohttp.ClientConnectorError as exc:  # refused: try the next worker
+                refused = exc
+                continue
+            self.posts_by_target[target] += 1
+            return status
+        assert refused is not None
+        raise refused
+
     async def _push(
         self, session: aiohttp.ClientSession, hook: dict[str, Any], update: dict[str, Any]
     ) -> bool:
@@ -408,10 +439,10 @@ class ApiServer:
         if hook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
         try:
-            async with session.post(hook["url"], json=update, headers=headers) as response:
-                if 200 <= response.status < 300:
-                    return True
-                error = f"Wrong response from the webhook: {response.status}"
+            status = await self._post_once(session, hook["url"], update, headers)
+            if 200 <= status < 300:
+                return True
+            error = f"Wrong response from the webhook: {status}"
         except (aiohttp.ClientError, OSError) as exc:
             error = f"Connection failed: {exc}"
         # Recorded on the webhook that failed only: one deleted meanwhile stays deleted.
@@ -419,6 +450,13 @@ class ApiServer:
             self.world.webhook["last_error_message"] = error
             self.world.webhook["last_error_date"] = self.world.now()
         return False
+
+
+async def _send_post(
+    session: aiohttp.ClientSession, url: str, update: dict[str, Any], headers: dict[str, str]
+) -> int:
+    async with session.post(url, json=update, headers=headers) as response:
+        return response.status
 
 
 def _chat_id(params: Params) -> int | None:
