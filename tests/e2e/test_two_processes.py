@@ -35,6 +35,7 @@ pytestmark = pytest.mark.e2e
 
 PEOPLE = 24
 TAKEOVER_LIMIT = 10.0  # seconds from the leader's death to the other polling and sending
+DRAIN_SECONDS = 180.0  # every row sent after the handover, however loaded the machine
 NUMBER = re.compile(r"\d{8}-\d{4}")
 START_UP = {"getme", "getwebhookinfo", "deletewebhook", "setmycommands"}
 OTHER = {"aiogram": "ptb", "ptb": "aiogram"}
@@ -126,6 +127,28 @@ async def numbers_in_rows(app: App, row_ids: set[int]) -> set[str]:
         return {n for row in rows for n in NUMBER.findall(str(row.payload.get("text", "")))}
 
 
+async def drained(emulator: BotAPIEmulator, app: App, bot: BotProcess) -> None:
+    """Until no row waits (the new leader may be slow to reach them on a loaded machine)."""
+    deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
+    while asyncio.get_running_loop().time() < deadline:
+        await emulator.wait_for_idle(quiet=0.6, timeout=60)
+        due, _ = await outbox_rows(app.uow_factory)
+        if due == 0:
+            return
+    raise AssertionError(f"the outbox never drained\n{bot.describe()}")
+
+
+async def rows_about(app: App, numbers: set[str]) -> list[tuple[object, ...]]:
+    """The outbox rows whose text names one of `numbers`: what became of them."""
+    async with app.uow_factory() as uow:
+        rows = await uow.session.scalars(select(OutboxMessage))
+        return [
+            (r.id, r.chat_id, r.status, r.next_attempt_at, r.claimed_until, r.error)
+            for r in rows
+            if any(n in str(r.payload.get("text", "")) for n in numbers)
+        ]
+
+
 def posted_numbers(emulator: BotAPIEmulator, groups: dict[str, int]) -> Counter[str]:
     return Counter(
         number
@@ -199,11 +222,7 @@ async def test_one_leader_and_kill_9_hands_over_within_10_seconds(
         assert sending_after < TAKEOVER_LIMIT, (sending_after, second.describe())
         assert sweeping_after < TAKEOVER_LIMIT, (sweeping_after, second.describe())
         await asyncio.wait_for(asyncio.gather(*tasks), 120)
-        for _ in range(60):  # until the outbox is drained
-            await emulator.wait_for_idle(quiet=0.6, timeout=60)
-            due, _ = await outbox_rows(seeded.uow_factory)
-            if due == 0:
-                break
+        await drained(emulator, seeded, second)
         assert set(requests_by(emulator, transport, since)) == set()  # the dead one is dead
 
         # Every report once: one ticket, one card row, posted once (a send the kill cut off
@@ -217,7 +236,8 @@ async def test_one_leader_and_kill_9_hands_over_within_10_seconds(
         cut_numbers = await numbers_in_rows(seeded, cut_off)
         print(f"cards doubled: {len(doubled)} (cut off mid-send: {len(cut_numbers)})")
         assert doubled <= cut_numbers, (doubled - cut_numbers, second.describe())
-        assert set(cards) <= set(posted), set(cards) - set(posted)
+        never = set(cards) - set(posted)
+        assert not never, (never, await rows_about(seeded, never), second.describe())
 
         # The first comes back and stands by; the leader's lock connection is cut (as by a
         # network failure): it exits 1 with one line, and the first takes over polling.
