@@ -22,9 +22,9 @@ from tests.support.apps import START, AppFactory, build_app, settings_for
 from tests.support.digest_data import NOW as DIGEST_NOW
 from tests.support.digest_data import seed as seed_digest_dataset
 from tests.support.people import fake_classify
+from tests.support.postgres import PG_ADMIN_DSN
 from tests.support.world import World
 
-PG_ADMIN_DSN = os.environ.get("PROPDESK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("PROPDESK_REQUIRE_POSTGRES") == "1"
 
 

@@ -21,7 +21,7 @@ from bot.clock import FixedClock
 from bot.services.leadership import Leadership
 from storage.db import create_engine, is_sqlite
 from storage.leadership import DatabaseInUse, PgLeaderLock, SqliteFileLock, person_lock
-from tests.conftest import PG_ADMIN_DSN
+from tests.support.postgres import PG_ADMIN_DSN
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
