@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -248,20 +249,24 @@ class App:
         """One sender per database (the leader's): rows a dead sender held are ours once it
         is surely gone (at once when no other process can share the database)."""
         shared = self.leader is not None and self.leader.shared
+        leading_since = self.clock.now()
         self._settle_task = asyncio.create_task(
-            self._release_claims(outbox, HANDOVER_SETTLE if shared else 0.0)
+            self._release_claims(outbox, leading_since, HANDOVER_SETTLE if shared else 0.0)
         )
         if not shared:
             await self._settle_task  # as before: held rows are free before the first look
         await outbox.run(stop)
 
-    async def _release_claims(self, outbox: OutboxSender, settle: float) -> None:
+    async def _release_claims(
+        self, outbox: OutboxSender, leading_since: datetime, settle: float
+    ) -> None:
         if settle:
             await asyncio.sleep(settle)
         if not outbox.active:
             return  # led for less than the settling time
         try:
-            released = await outbox.release_claims()
+            # only claims made before we led: ours, made while settling, are live sends
+            released = await outbox.release_claims(made_before=leading_since)
         except Exception:  # sending must start anyway; held rows come back at their lease
             log.exception("outbox: claims of an earlier run not released")
             return

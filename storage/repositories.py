@@ -596,11 +596,17 @@ class OutboxRepo(_Repo):
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
-    async def release_claims(self) -> int:
-        """At start-up: claims of a sender that died are free at once, not at their lease."""
+    async def release_claims(self, held_until_before: datetime) -> int:
+        """At start-up: claims of a sender that died are free at once, not at their lease.
+        Only claims that end by `held_until_before`: a claim's end is its start plus the
+        lease, so later ones were made by the sender that is running now."""
         result = await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.claimed_until.is_not(None))
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.claimed_until.is_not(None),
+                OutboxMessage.claimed_until <= held_until_before,
+            )
             .values(claimed_until=None)
             .execution_options(synchronize_session=False)
         )

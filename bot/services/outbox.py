@@ -249,10 +249,13 @@ class OutboxSender:
         for chat_id in chat_ids:
             self._start_worker(chat_id)
 
-    async def release_claims(self) -> int:
-        """At start-up: rows a dead sender held are free at once instead of at their lease."""
+    async def release_claims(self, made_before: datetime | None = None) -> int:
+        """At start-up: rows a dead sender held are free at once instead of at their lease.
+        Only claims made before `made_before` (default: now): a claim made since is a live
+        send of this process, and freeing it would send the row twice."""
+        made_before = made_before or self._clock.now()
         async with self._session() as uow:
-            released = await uow.outbox.release_claims()
+            released = await uow.outbox.release_claims(made_before + LEASE)
             await uow.commit()
         return released
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot.domain.vocabulary import SendPriority
 from bot.messages import (
@@ -254,3 +255,21 @@ async def test_an_untranslated_error_fails_the_row_instead_of_blocking_the_chat(
     found = await rows(world)
     assert found["bad"].status == "failed"
     assert [o.text for o in sender.attempts] == ["broken", "fine"]  # tried once, not twelve
+
+
+async def test_a_claim_made_since_taking_the_lead_is_not_released(world: World) -> None:
+    """A new leader frees a dead sender's claims after settling; a row it claimed itself in
+    the meantime is a send in progress, and freeing it would send the row twice."""
+    await queue(world, ("old", RESIDENT, "held by the dead", SendPriority.REPLY))
+    await queue(world, ("new", RESIDENT + 1, "ours, in flight", SendPriority.REPLY))
+    now = world.app.clock.now()
+    earlier = now - timedelta(seconds=2)  # the dead sender's claim, before the lead began
+    queued = await rows(world)
+    async with world.app.uow_factory() as uow:
+        assert await uow.outbox.claim(queued["old"].id, now, earlier + LEASE)
+        assert await uow.outbox.claim(queued["new"].id, now, now + LEASE)
+        await uow.commit()
+    outbox = sender_for(world, ScriptedSender(), TravelTimer())
+    assert await outbox.release_claims(made_before=now - timedelta(seconds=1)) == 1
+    after = await rows(world)
+    assert after["old"].claimed_until is None and after["new"].claimed_until is not None
