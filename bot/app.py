@@ -66,6 +66,8 @@ class Transport(Protocol):
 
     async def run(self) -> None: ...
 
+    def expect_former_poller(self) -> None: ...
+
     async def stop(self, timeout: float = 10.0) -> None: ...
 
     async def close(self) -> None: ...
@@ -316,6 +318,9 @@ class App:
             )
             await leader.wait_leading()
             log.warning("taking over from the previous leader: polling")
+            # Its last long polls may still reach Telegram for a moment (it checks its lock
+            # every second): their 409s must not stop us.
+            transport.expect_former_poller()
         polling = asyncio.create_task(transport.run())
         lost = asyncio.create_task(leader.wait_following())
         try:

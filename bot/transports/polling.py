@@ -41,6 +41,10 @@ MAX_BACKOFF = 15.0
 # it stops. Either way one process is left polling. (A long poll is answered within its
 # timeout, so a process polling for a while has always been answered.)
 CONFLICT_RETRY = 0.5
+# A process that took the lead from another (PostgreSQL leadership) may meet the former
+# leader's last polls for a moment, until that one notices it lost the lock (it checks
+# every second); within this window a 409 means "it is still stopping", not "we are new".
+TAKEOVER_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ class Poller(Generic[U]):
         self._tracker = tracker
         self._first_backoff = backoff
         self._answered = False  # a getUpdates of ours was answered (not refused)
+        self._grace_until = 0.0  # loop time until which a 409 is a former poller's (see above)
         self.offsets = Offsets()
         self._confirmed: int | None = None
         self._queues: dict[Hashable, deque[Fetched[U]]] = {}
@@ -166,9 +171,14 @@ class Poller(Generic[U]):
             if batch and not fresh:
                 await self._wait_progress()  # only updates we already hold came back
 
+    def expect_former_poller(self, seconds: float = TAKEOVER_GRACE) -> None:
+        """We took over from a process that polled until a moment ago: for `seconds`, its
+        409s do not make us the newcomer."""
+        self._grace_until = asyncio.get_running_loop().time() + seconds
+
     def _on_conflict(self, exc: PollingConflict) -> None:
         """Raise when we are the newcomer (see CONFLICT_RETRY); otherwise say so, go on."""
-        if not self._answered:
+        if not self._answered and asyncio.get_running_loop().time() >= self._grace_until:
             raise exc
         log.warning("getUpdates: %s; polling again so the newer process stops", exc)
 

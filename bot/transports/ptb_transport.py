@@ -266,6 +266,10 @@ class PtbTransport:
         serves the updates (then every worker takes its share)."""
         return self.server is None
 
+    def expect_former_poller(self) -> None:
+        """Taking over polling from a leader that is still stopping (see Poller)."""
+        self.poller.expect_former_poller()
+
     async def prepare(self) -> None:
         await self.identify()
         if self.server is not None and self.webhook is not None:

@@ -59,3 +59,13 @@ async def harness(
         emulator, settings, transport, bot_clock, flood_clock, real_classify
     ) as runner:
         yield runner
+
+
+@pytest.fixture
+async def quiet_emulator() -> AsyncIterator[BotAPIEmulator]:
+    """Telegram's flood limits off, for the tests about processes (crashes, handovers,
+    several workers) rather than pacing; `propdesk run` children use its token."""
+    emu = BotAPIEmulator(token=TOKEN, bot_username="propdesk_bot", rate_limits=False)
+    await emu.start()
+    yield emu
+    await emu.stop()

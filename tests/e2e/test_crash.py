@@ -159,15 +159,6 @@ async def run_round(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-@pytest.fixture
-async def quiet_emulator() -> AsyncIterator[BotAPIEmulator]:
-    """Telegram's flood limits off: these tests are about crashes, not pacing."""
-    emu = BotAPIEmulator(token="123456:TEST", bot_username="propdesk_bot", rate_limits=False)
-    await emu.start()
-    yield emu
-    await emu.stop()
-
-
 @dataclass
 class Scene:
     emulator: BotAPIEmulator

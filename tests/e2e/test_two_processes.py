@@ -57,15 +57,6 @@ def requests_by(emulator: BotAPIEmulator, transport: str, since: int = 0) -> Cou
 
 
 @pytest.fixture
-async def quiet_emulator() -> AsyncIterator[BotAPIEmulator]:
-    """Telegram's flood limits off: these tests are about processes, not pacing."""
-    emu = BotAPIEmulator(token="123456:TEST", bot_username="propdesk_bot", rate_limits=False)
-    await emu.start()
-    yield emu
-    await emu.stop()
-
-
-@pytest.fixture
 async def seeded(quiet_emulator: BotAPIEmulator, settings: Settings) -> AsyncIterator[App]:
     app = await prepared_app(settings)
     yield app

@@ -99,15 +99,6 @@ class Worker:
 
 
 @pytest.fixture
-async def quiet_emulator() -> AsyncIterator[BotAPIEmulator]:
-    """Telegram's flood limits off: this test is about processes, not pacing."""
-    emu = BotAPIEmulator(token="123456:TEST", bot_username="propdesk_bot", rate_limits=False)
-    await emu.start()
-    yield emu
-    await emu.stop()
-
-
-@pytest.fixture
 async def seeded(quiet_emulator: BotAPIEmulator, settings: Settings) -> AsyncIterator[App]:
     if is_sqlite(settings.database_url):
         pytest.skip("several processes share PostgreSQL only")

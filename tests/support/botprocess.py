@@ -18,8 +18,8 @@ from bot.handlers.base import Classifier
 from emulator import BotAPIEmulator
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWorkFactory
+from tests.support.apps import TOKEN
 
-TOKEN = "123456:TEST"
 # setMyCommands calls one start makes: (default, zh, en) x (private, groups).
 COMMAND_CALLS = 6
 # Seconds the fork server may take to import everything (a loaded CI machine is slow).

@@ -257,6 +257,30 @@ async def test_a_newcomer_meeting_a_409_stops_instead_of_fighting() -> None:
     assert len(telegram.offsets) == 1  # no retry
 
 
+async def test_a_new_leader_polls_through_the_former_leaders_last_409s() -> None:
+    """After a handover the former leader polls for up to a second more (until it sees its
+    lock is gone); the new leader, not yet answered, must not take itself for a newcomer."""
+    telegram, recorder = FakeTelegram(), Recorder()
+    poller: Poller[Update] = Poller(telegram.fetch, recorder.handle, requery=0.01)
+    telegram.conflicts = 2
+    running = asyncio.create_task(poller.run())
+    poller.expect_former_poller(seconds=30)
+    update = telegram.send(person=1)
+    await until(lambda: update in recorder.handled, timeout=10)
+    poller.stop()
+    await running
+    assert len(telegram.offsets) >= 3  # two refused polls, then answered
+
+
+async def test_after_the_takeover_grace_a_409_means_newcomer_again() -> None:
+    telegram, recorder = FakeTelegram(), Recorder()
+    poller: Poller[Update] = Poller(telegram.fetch, recorder.handle, requery=0.01)
+    telegram.conflicts = 1
+    poller.expect_former_poller(seconds=0)
+    with pytest.raises(PollingConflict):
+        await asyncio.wait_for(poller.run(), 5)
+
+
 async def test_the_process_polling_first_keeps_polling_through_a_409(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
