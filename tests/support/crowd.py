@@ -17,29 +17,35 @@ REPORT = "卫生间天花板一直在滴水,楼上好像漏了"
 TEAMS_BOUND = ("engineering", "environment", "security", "finance", "service", "managers")
 
 
+def registered_resident(
+    property_id: int, telegram_id: int, index: int, prefix: str = "住户"
+) -> Resident:
+    """A resident who finished registration: 1栋1单元, room 100 + index."""
+    now = datetime.now(UTC)
+    return Resident(
+        telegram_id=telegram_id,
+        property_id=property_id,
+        name=f"{prefix}{index}",
+        phone=f"+86138{index:08d}",
+        building="1栋",
+        unit="1单元",
+        room=f"{100 + index}",
+        locale="zh-CN",
+        registered=True,
+        active=True,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 async def seed_residents(
     uow_factory: UnitOfWorkFactory, emulator: BotAPIEmulator, count: int, prefix: str = "住户"
 ) -> list[SimUser]:
     people = [emulator.user(f"{prefix}{i}", language_code="zh-hans") for i in range(count)]
-    now = datetime.now(UTC)
     async with uow_factory() as uow:
         prop = (await uow.properties.all())[0]
         for i, person in enumerate(people):
-            resident = Resident(
-                telegram_id=person.id,
-                property_id=prop.id,
-                name=f"{prefix}{i}",
-                phone=f"+86138{i:08d}",
-                building="1栋",
-                unit="1单元",
-                room=f"{100 + i}",
-                locale="zh-CN",
-                registered=True,
-                active=True,
-                created_at=now,
-                updated_at=now,
-            )
-            await uow.residents.add(resident)
+            await uow.residents.add(registered_resident(prop.id, person.id, i, prefix))
         await uow.commit()
     return people
 

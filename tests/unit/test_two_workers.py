@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -24,6 +23,7 @@ from storage.db import is_sqlite
 from storage.models import OutboxMessage, Resident, Ticket, TicketCard
 from storage.uow import UnitOfWorkFactory
 from tests.support.apps import AppFactory
+from tests.support.crowd import registered_resident
 from tests.support.people import Person
 
 REPORTS = 200
@@ -35,29 +35,13 @@ FIRST_ID = 5_000_000
 
 
 async def seed(uow_factory: UnitOfWorkFactory, count: int) -> list[int]:
-    now = datetime.now(UTC)
     async with uow_factory() as uow:
         prop = (await uow.properties.all())[0]
         for code, chat_id in GROUPS.items():
             team = await uow.teams.ensure(prop.id, code)
             team.chat_id = chat_id
         for i in range(count):
-            await uow.residents.add(
-                Resident(
-                    telegram_id=FIRST_ID + i,
-                    property_id=prop.id,
-                    name=f"住户{i}",
-                    phone=f"+86139{i:08d}",
-                    building="1栋",
-                    unit="1单元",
-                    room=f"{100 + i}",
-                    locale="zh-CN",
-                    registered=True,
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            await uow.residents.add(registered_resident(prop.id, FIRST_ID + i, i))
         await uow.commit()
     return [FIRST_ID + i for i in range(count)]
 
