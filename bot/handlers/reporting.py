@@ -396,9 +396,12 @@ async def _ask_danger(ctx: Ctx, draft: Draft) -> None:
     ctx.say(_danger_question(ctx), _danger_buttons(ctx))
 
 
-def _danger_question(ctx: Ctx) -> str:
-    wait = ctx.settings.danger_answer_minutes
-    return ctx.t("report.danger_question", minutes=duration(ctx.t, max(round(wait), 1)))
+def _danger_question(ctx: Ctx, answered: bool = False) -> str:
+    """The question; until it is answered, with how long silence waits before a page."""
+    if answered:
+        return ctx.t("report.danger_question")
+    minutes = duration(ctx.t, max(round(ctx.settings.danger_answer_minutes), 1))
+    return ctx.t("report.danger_question") + "\n" + ctx.t("report.danger_wait", minutes=minutes)
 
 
 def _danger_buttons(ctx: Ctx) -> Keyboard:
@@ -422,7 +425,7 @@ async def _danger_pressed(ctx: Ctx, in_danger: bool) -> Resident | None:
         return None
     ctx.toast()
     answer = "report.danger_answered_yes" if in_danger else "report.danger_answered_no"
-    ctx.edit(_danger_question(ctx) + "\n" + ctx.t(answer))
+    ctx.edit(_danger_question(ctx, answered=True) + "\n" + ctx.t(answer))
     return resident
 
 
