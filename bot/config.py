@@ -274,6 +274,9 @@ class Settings(BaseSettings):
     routing: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTING))
     # keys: an urgency ("high") or "category.urgency" ("repair.high")
     sla: dict[str, SlaTimes] = Field(default_factory=dict)
+    # An unsure emergency (the classifier's model alone, or a typo) first asks the resident
+    # "is anyone in danger right now?"; left unanswered this long, it pages as an emergency.
+    danger_answer_minutes: float = Field(default=2.0, gt=0)
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)

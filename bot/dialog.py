@@ -166,7 +166,9 @@ class DialogEngine:
             stored = await uow.dialogs.get(inc.chat_id, inc.user_id)
             # A deep copy: mutating the loaded JSON in place would hide the change from the ORM.
             state = (
-                State(stored.flow, stored.step, copy.deepcopy(stored.data)) if stored else State()
+                State(stored.flow, stored.step, copy.deepcopy(stored.data), stored.due_at)
+                if stored
+                else State()
             )
             ctx = Ctx(
                 inc=inc,
@@ -201,7 +203,13 @@ class DialogEngine:
             return  # nothing stored, nothing to store: no statement
         if state.flow:
             await uow.dialogs.save(
-                inc.chat_id, inc.user_id, state.flow, state.step, state.data, self._clock.now()
+                inc.chat_id,
+                inc.user_id,
+                state.flow,
+                state.step,
+                state.data,
+                self._clock.now(),
+                state.due_at,
             )
         else:
             await uow.dialogs.clear(inc.chat_id, inc.user_id)

@@ -16,6 +16,7 @@ PRUNE_SECONDS = 3600
 RETENTION_SECONDS = 3600
 NOTICE_SECONDS = 30
 VISITOR_ANSWER_SECONDS = 30
+DANGER_SECONDS = 15  # an unanswered "anyone in danger?" pages at most this late
 
 
 class PeriodicWork(Protocol):
@@ -39,6 +40,8 @@ class PeriodicWork(Protocol):
 
     async def visitor_answer_sweep(self) -> int: ...
 
+    async def danger_sweep(self) -> int: ...
+
 
 def core_jobs(work: PeriodicWork) -> list[JobSpec]:
     return [
@@ -52,4 +55,5 @@ def core_jobs(work: PeriodicWork) -> list[JobSpec]:
         JobSpec("visitor-purge", work.visitor_purge, every(RETENTION_SECONDS)),
         JobSpec("notices", work.notice_sweep, every(NOTICE_SECONDS)),
         JobSpec("visitor-answers", work.visitor_answer_sweep, every(VISITOR_ANSWER_SECONDS)),
+        JobSpec("danger", work.danger_sweep, every(DANGER_SECONDS)),
     ]

@@ -264,6 +264,8 @@ class TicketEvent(Base):
 
 class DialogState(Base):
     __tablename__ = "dialog_states"
+    # "is anyone in danger?" left unanswered: the sweep reads only the questions that are due
+    __table_args__ = (Index("ix_dialog_states_due", "due_at"),)
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -271,6 +273,8 @@ class DialogState(Base):
     step: Mapped[str] = mapped_column(String(32), default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+    # When silence answers the step's question (an unsure emergency pages); None: never.
+    due_at: Mapped[datetime | None]
 
 
 class ProcessedUpdate(Base):

@@ -306,14 +306,46 @@ class DialogRepo(_Repo):
         return await self.session.get(DialogState, (chat_id, user_id))
 
     async def save(
-        self, chat_id: int, user_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
+        self,
+        chat_id: int,
+        user_id: int,
+        flow: str,
+        step: str,
+        data: dict[str, Any],
+        now: datetime,
+        due_at: datetime | None = None,
     ) -> None:
         state = await self.get(chat_id, user_id)
         if state is None:
             state = DialogState(chat_id=chat_id, user_id=user_id)
             self.session.add(state)
         state.flow, state.step, state.data, state.updated_at = flow, step, dict(data), now
+        state.due_at = due_at
         await self.session.flush()
+
+    async def due(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        """(chat, user) of the dialogs whose question went unanswered until ``now``
+        (`ix_dialog_states_due`: the sweep reads what is due, not every open dialog)."""
+        query = (
+            select(DialogState.chat_id, DialogState.user_id)
+            .where(DialogState.due_at <= now)
+            .order_by(DialogState.due_at)
+            .limit(limit)
+        )
+        return [(int(chat), int(user)) for chat, user in (await self.session.execute(query)).all()]
+
+    async def locked(self, chat_id: int, user_id: int) -> DialogState | None:
+        """The dialog, read under the person's lock (PostgreSQL; held to the transaction's
+        end, as every update of theirs takes it): a press of theirs and the sweep never
+        act on one question at once. SQLite has one writer at a time."""
+        if self._dialect() == "postgresql":
+            await self.session.execute(select(person_lock(chat_id, user_id)))
+        query = (
+            select(DialogState)
+            .where(DialogState.chat_id == chat_id, DialogState.user_id == user_id)
+            .execution_options(populate_existing=True)
+        )
+        return await self.session.scalar(query)
 
     async def clear(self, chat_id: int, user_id: int) -> None:
         state = await self.get(chat_id, user_id)

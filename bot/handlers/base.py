@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.config import Settings
@@ -48,6 +49,8 @@ class State:
     flow: str = ""
     step: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    # When silence answers this step's question (a sweep acts then); any step change clears it.
+    due_at: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -112,7 +115,13 @@ class Ctx:
     def goto(self, step: FlowStep, **data: Any) -> None:
         """Move to a step of a declared flow (the step's enum names its flow)."""
         self.state.flow, self.state.step = step.flow_name(), str(step.value)
+        self.state.due_at = None  # a new step: the old step's question is over
         self.state.data.update(data)
+
+    def answer_by(self, due_at: datetime) -> None:
+        """The current step's question is answered by the scheduler at ``due_at`` if the
+        person stays silent (see `Periodic.danger_sweep`)."""
+        self.state.due_at = due_at
 
     def finish(self) -> None:
         self.state = State()

@@ -8,6 +8,7 @@ nothing twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bot.domain.policy import reminder_priority
 from bot.domain.vocabulary import DutyCall, SendPriority
@@ -24,6 +25,7 @@ from bot.handlers.cards import (
 from bot.handlers.digests import DigestNotices
 from bot.handlers.flow import CallbackCodec
 from bot.handlers.presenters import local_time, team_label
+from bot.handlers.reporting import page_unanswered
 from bot.handlers.visitors import tell_guard_no_answer
 from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
@@ -132,6 +134,9 @@ class HandlerNotifier(DigestNotices):
 
     async def visitor_no_answer(self, desk: Desk, visitor: Visitor) -> None:
         await tell_guard_no_answer(desk, visitor)
+
+    async def danger_unanswered(self, desk: Desk, user_id: int, data: dict[str, Any]) -> bool:
+        return await page_unanswered(desk, user_id, data) is not None
 
     async def plan_ticket(self, desk: Desk, ticket: Ticket) -> None:
         await post_cards(desk, ticket)

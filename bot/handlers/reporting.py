@@ -1,9 +1,12 @@
 """Reporting: free text or a photo opens a draft; the resident confirms, changes the
-category, adds photos or cancels. Emergencies skip the questions and get safety advice."""
+category, adds photos or cancels. A sure emergency skips every question and gets safety advice;
+an unsure one (the classifier's model alone, or a typo) gets the advice and one question,
+"is anyone in danger right now?": yes or silence pages, no keeps it an ordinary report."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -13,7 +16,7 @@ from bot.domain.policy import (
     opens_as_emergency,
     safety_advice_key,
 )
-from bot.domain.vocabulary import CATEGORIES, Category, Urgency
+from bot.domain.vocabulary import CATEGORIES, Category, SendPriority, Urgency
 from bot.handlers import incidents, registration
 from bot.handlers.base import Ctx, in_rows, new_token, shorten
 from bot.handlers.cards import post_cards, refresh_cards
@@ -25,9 +28,10 @@ from bot.handlers.presenters import (
     team_label,
     urgency_label,
 )
-from bot.messages import Button, Keyboard
+from bot.i18n import LOCALES, Translator, translate
+from bot.messages import Button, Keyboard, Outgoing
 from bot.nlp.faq import FaqEntry
-from bot.services.desk import Draft, address_of
+from bot.services.desk import Desk, Draft, address_of
 from bot.services.duty import DutyService
 from bot.services.faq import Faq
 from bot.services.incidents import MEMBER, Incidents
@@ -42,6 +46,7 @@ class Step(FlowStep):
     CATEGORY = "category"
     PHOTOS = "photos"
     FAQ = "faq"  # an inquiry answered from the property's FAQ: helped, or ask staff
+    DANGER = "danger"  # an unsure emergency: "is anyone in danger right now?"
 
 
 class DraftButton(StrEnum):
@@ -55,6 +60,8 @@ class DraftButton(StrEnum):
     EMERGENCY = "sos"
     FAQ_HELPED = "faq"
     FAQ_ASK_STAFF = "staff"
+    DANGER_YES = "yes"
+    DANGER_NO = "no"
 
 
 BUTTONS = CallbackCodec(
@@ -121,6 +128,9 @@ async def on_message(ctx: Ctx) -> None:
         draft.description = joined[:DESCRIPTION_LIMIT]
     _store(ctx, draft)
     step = ctx.state.step
+    if step == Step.DANGER:
+        await _danger_typed(ctx, text)
+        return
     if step == Step.DESCRIBE:
         if not text:
             ctx.say(ctx.t("report.photo_added", count=len(draft.photos)))
@@ -145,7 +155,10 @@ async def on_message(ctx: Ctx) -> None:
 async def on_callback(ctx: Ctx, press: Press) -> None:
     """A button of the open draft; a button of another draft is stale."""
     if ctx.state.flow != FLOW.name or press.subject != ctx.state.data.get("draft_id"):
-        ctx.toast(ctx.t("common.stale_button"))
+        # The danger question of a report already sent (answered, or paged when no answer
+        # came) says so; any other old button is just stale.
+        danger = press.action in (DraftButton.DANGER_YES, DraftButton.DANGER_NO)
+        ctx.toast(ctx.t("report.danger_closed" if danger else "common.stale_button"))
         return
     if press.action == DraftButton.CATEGORY:
         await _category_chosen(ctx, press.argument)
@@ -230,13 +243,26 @@ def _classify(ctx: Ctx, draft: Draft) -> None:
     draft.category, draft.urgency, draft.hazard = result.category, result.urgency, result.hazard
     draft.confidence = float(result.confidence)
     draft.matched = list(result.matched)
+    # An unsure emergency keeps what its urgency would be were there no danger (a
+    # classifier that does not say is sure, as every classifier was before issue 15).
+    sure = bool(getattr(result, "sure", True))
+    ctx.state.data["unsure"] = not sure
+    ctx.state.data["calm_urgency"] = None if sure else getattr(result, "calm_urgency", None)
     _store(ctx, draft)
 
 
 async def _after_classification(ctx: Ctx, resident: Resident, draft: Draft) -> None:
     if opens_as_emergency(draft.urgency, resident_pressed_alarm=False):
+        if ctx.state.data.get("unsure"):
+            await _ask_danger(ctx, draft)
+            return
         await _open_emergency(ctx, resident, draft)
         return
+    await _after_calm(ctx, resident, draft)
+
+
+async def _after_calm(ctx: Ctx, resident: Resident, draft: Draft) -> None:
+    """A draft that is no emergency: answered from the FAQ, a category to pick, or shown."""
     if draft.category == Category.INQUIRY and await _answered_from_faq(ctx, resident, draft):
         return
     if draft.category == "other":
@@ -314,14 +340,18 @@ def _faq_buttons(ctx: Ctx) -> Keyboard:
 
 
 async def _open_emergency(
-    ctx: Ctx, resident: Resident, draft: Draft, marked_by_resident: bool = False
+    ctx: Ctx,
+    resident: Resident,
+    draft: Draft,
+    marked_by_resident: bool = False,
+    event: str = "marked_emergency",
+    advised: bool = False,
 ) -> None:
-    ctx.say(ctx.t(safety_advice_key(draft.hazard)) + "\n" + await _hotline_line(ctx, draft.hazard))
+    if not advised:  # the danger question came with the advice already
+        ctx.say(await _safety_text(ctx, draft.hazard))
     ticket = await ctx.desk.open_ticket(resident, draft)
     if marked_by_resident:
-        await ctx.desk.record(
-            ticket, "marked_emergency", actor_kind="resident", actor_id=resident.telegram_id
-        )
+        await ctx.desk.record(ticket, event, actor_kind="resident", actor_id=resident.telegram_id)
     await post_cards(ctx.desk, ticket)  # the team's group and the managers' group
     ctx.finish()
     submitted = ctx.t(
@@ -349,6 +379,140 @@ async def _mark_emergency(ctx: Ctx) -> None:
     if opens_as_emergency(draft.urgency, resident_pressed_alarm=True):
         draft.urgency = Urgency.EMERGENCY
     await _open_emergency(ctx, resident, draft, marked_by_resident=True)
+
+
+async def _safety_text(ctx: Ctx, hazard: str | None) -> str:
+    return ctx.t(safety_advice_key(hazard)) + "\n" + await _hotline_line(ctx, hazard)
+
+
+# the danger question -------------------------------------------------------------------
+async def _ask_danger(ctx: Ctx, draft: Draft) -> None:
+    """An unsure emergency: the safety advice at once, and one question; silence until
+    `danger_answer_minutes` pages (the scheduler's sweep, `page_unanswered`)."""
+    wait = ctx.settings.danger_answer_minutes
+    ctx.goto(Step.DANGER)
+    ctx.answer_by(ctx.desk.now() + timedelta(minutes=wait))
+    ctx.say(await _safety_text(ctx, draft.hazard))
+    ctx.say(_danger_question(ctx), _danger_buttons(ctx))
+
+
+def _danger_question(ctx: Ctx, answered: bool = False) -> str:
+    """The question; until it is answered, with how long silence waits before a page."""
+    if answered:
+        return ctx.t("report.danger_question")
+    minutes = duration(ctx.t, max(round(ctx.settings.danger_answer_minutes), 1))
+    return ctx.t("report.danger_question") + "\n" + ctx.t("report.danger_wait", minutes=minutes)
+
+
+def _danger_buttons(ctx: Ctx) -> Keyboard:
+    d = ctx.state.data["draft_id"]
+    return (
+        (Button(ctx.t("report.btn_danger_yes"), BUTTONS.encode(DraftButton.DANGER_YES, d)),),
+        (Button(ctx.t("report.btn_danger_no"), BUTTONS.encode(DraftButton.DANGER_NO, d)),),
+    )
+
+
+async def _ask_danger_again(ctx: Ctx) -> None:
+    ctx.say(_danger_question(ctx), _danger_buttons(ctx))
+
+
+async def _danger_pressed(ctx: Ctx, in_danger: bool) -> Resident | None:
+    """The question's own guard: a second press (the first moved the draft on) is told the
+    question is closed."""
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    if ctx.state.step != Step.DANGER or resident is None or not resident.registered:
+        ctx.toast(ctx.t("report.danger_closed"))
+        return None
+    ctx.toast()
+    answer = "report.danger_answered_yes" if in_danger else "report.danger_answered_no"
+    ctx.edit(_danger_question(ctx, answered=True) + "\n" + ctx.t(answer))
+    return resident
+
+
+async def _danger_yes(ctx: Ctx) -> None:
+    resident = await _danger_pressed(ctx, in_danger=True)
+    if resident is not None:
+        await _in_danger(ctx, resident, _draft(ctx))
+
+
+async def _danger_no(ctx: Ctx) -> None:
+    resident = await _danger_pressed(ctx, in_danger=False)
+    if resident is not None:
+        await _no_danger(ctx, resident, _draft(ctx))
+
+
+async def _danger_typed(ctx: Ctx, text: str) -> None:
+    """A typed answer: a clear "no" is no; anything else (words, a photo) is yes, since
+    paging for nothing costs less than a wait in danger."""
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    if resident is None or not resident.registered:
+        return
+    draft = _draft(ctx)
+    if text and is_no(text):
+        draft.description = draft.description.removesuffix(f"\n{text}")  # "没有" says nothing
+        await _no_danger(ctx, resident, draft)
+        return
+    await _in_danger(ctx, resident, draft)
+
+
+async def _in_danger(ctx: Ctx, resident: Resident, draft: Draft) -> None:
+    draft.urgency = Urgency.EMERGENCY
+    await _open_emergency(
+        ctx, resident, draft, marked_by_resident=True, event="danger_confirmed", advised=True
+    )
+
+
+async def _no_danger(ctx: Ctx, resident: Resident, draft: Draft) -> None:
+    """No live danger: an ordinary report with the urgency the rules give it without the
+    alarm (often high: the person is out but the lift still stands)."""
+    draft.urgency = str(ctx.state.data.get("calm_urgency") or Urgency.HIGH)
+    draft.hazard = None
+    ctx.state.data.update(unsure=False, calm_urgency=None)
+    _store(ctx, draft)
+    ctx.goto(Step.CONFIRM)  # leaves the question: no sweep will page it
+    await _after_calm(ctx, resident, draft)
+
+
+def is_no(text: str) -> bool:
+    """A clear "no" in any of our languages (the locale files' `report.danger_no_words`)."""
+    said = "".join(ch for ch in text.casefold() if ch.isalnum() or ch == " ").strip()
+    said = " ".join(said.split())
+    return said in _no_words()
+
+
+def _no_words() -> frozenset[str]:
+    return frozenset(
+        word.strip().casefold()
+        for locale in LOCALES
+        for word in translate(locale, "report.danger_no_words").split("|")
+        if word.strip()
+    )
+
+
+async def page_unanswered(desk: Desk, user_id: int, data: dict[str, Any]) -> Ticket | None:
+    """The scheduler's sweep: nobody answered the danger question in time (a frightened
+    resident may press nothing), so the draft opens as an emergency now, the managers and the
+    person on duty are paged, and the resident is told. None when nothing can be opened."""
+    resident = await desk.resident(user_id)
+    draft = Draft.from_dict(data.get("draft") or {})
+    if resident is None or not resident.registered or not draft.description:
+        return None
+    draft.urgency = Urgency.EMERGENCY
+    ticket = await desk.open_ticket(resident, draft)
+    await desk.record(ticket, "danger_unanswered", actor_kind="system")
+    await post_cards(desk, ticket)  # the team's group and the managers' group
+    t = Translator(resident.locale)
+    text = t(
+        "report.danger_timeout",
+        number=ticket.number,
+        team=team_label(t, ticket.team),
+        minutes=duration(t, desk.sla.minutes(ticket.category, ticket.urgency)[0]),
+    )
+    if await DutyService(desk).called_about(ticket):
+        text += "\n" + t("duty.resident_told", role=t(f"duty.role_{ticket.team}"))
+    out = Outgoing(chat_id=resident.telegram_id, text=text)
+    await desk.enqueue(f"danger:{ticket.id}", out, priority=SendPriority.URGENT)
+    return ticket
 
 
 async def _hotline_line(ctx: Ctx, hazard: str | None) -> str:
@@ -466,6 +630,8 @@ _ON_BUTTON: dict[DraftButton, Callable[[Ctx], Awaitable[None]]] = {
     DraftButton.EMERGENCY: _mark_emergency,
     DraftButton.FAQ_HELPED: _faq_helped,
     DraftButton.FAQ_ASK_STAFF: _faq_ask_staff,
+    DraftButton.DANGER_YES: _danger_yes,
+    DraftButton.DANGER_NO: _danger_no,
 }
 
 FLOW = Flow(
@@ -476,6 +642,7 @@ FLOW = Flow(
         Step.CATEGORY: StepSpec(on_message, _ask_category, takes_photos=True),
         Step.PHOTOS: StepSpec(on_message, ask_photos, takes_photos=True),
         Step.FAQ: StepSpec(on_message, _show_faq, takes_photos=True),
+        Step.DANGER: StepSpec(on_message, _ask_danger_again, takes_photos=True),
     },
     restart=restart,
     summary="a report: description, then the classified draft to confirm, correct or add to",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
 
@@ -86,6 +86,11 @@ class Classification:
     hazard: str | None
     confidence: float
     matched: tuple[str, ...]
+    # False for an emergency on thin evidence (the learned model alone, or a homophone typo
+    # and nothing else): the resident is asked one question before managers are paged.
+    sure: bool = True
+    # For an unsure emergency, the rules' urgency were there no danger ("no" to the question).
+    calm_urgency: str | None = None
 
 
 OTHER = Classification("other", "low", None, 0.0, ())
@@ -672,13 +677,33 @@ class Classifier:
             return Classification("other", "low", None, confidence, ())
         if learned_alarm:
             assert opinion is not None
-            return self._learned_emergency(msg, category, confidence, opinion)
+            calm_urgency = self._urgency(msg, category, None, question, finished)[0]
+            return self._learned_emergency(msg, category, confidence, opinion, calm_urgency)
         urgency, deciding = self._urgency(msg, category, emergency, question, finished)
         hazard = emergency.rule.hazard if emergency is not None else None
         if emergency is not None:
             confidence = max(confidence, 0.9)
         matched = self._explain(msg, category, deciding)
-        return Classification(category, urgency, hazard, confidence, matched)
+        result = Classification(category, urgency, hazard, confidence, matched)
+        if emergency is not None and self._only_a_typo(msg, norm, opinion):
+            calm_urgency = self._urgency(msg, category, None, question, finished)[0]
+            return replace(result, sure=False, calm_urgency=calm_urgency)
+        return result
+
+    @staticmethod
+    def _only_a_typo(msg: _Message, norm: str, opinion: _Opinion | None) -> bool:
+        """Every live alarm word is a corrected homophone (有人被困 typed 有人被捆) and nothing
+        else speaks of danger: no other alarm word, no intensifier, no cry for help, and no
+        alarm from the model (which reads the text as typed)."""
+        if not msg.corrections:
+            return False
+        typos = set(msg.corrections)
+        alarming = [h for h in msg.hits if h.rule.urgency == "emergency" and not h.suppressed]
+        if not all(typos.issuperset(h.word.split("+")) for h in alarming):
+            return False
+        if msg.has(_INT) or any(word in norm for word in STRONG_ALARMS):
+            return False
+        return opinion is None or not opinion.alarm
 
     @staticmethod
     def _learned_alone(msg: _Message, opinion: _Opinion | None) -> bool:
@@ -687,11 +712,25 @@ class Classifier:
         return opinion is not None and opinion.decisive() and not msg.has(_FIN)
 
     def _learned_emergency(
-        self, msg: _Message, category: str, confidence: float, opinion: _Opinion
+        self,
+        msg: _Message,
+        category: str,
+        confidence: float,
+        opinion: _Opinion,
+        calm_urgency: str,
     ) -> Classification:
         hazard, reasons = opinion.hazard_and_reasons()
         matched = self._explain(msg, category, [], reasons)
-        return Classification(category, "emergency", hazard, max(confidence, 0.8), matched)
+        # No rule saw a live danger: the model alone is not sure enough to page at once.
+        return Classification(
+            category,
+            "emergency",
+            hazard,
+            max(confidence, 0.8),
+            matched,
+            sure=False,
+            calm_urgency=calm_urgency,
+        )
 
     def _opinion(self, norm: str) -> _Opinion | None:
         if self.models is None:

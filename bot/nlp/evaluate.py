@@ -72,6 +72,12 @@ class Report:
     emergency_labelled: int = 0
     emergency_predicted: int = 0
     hazard_correct: int = 0
+    # The paging view: a sure alarm pages at once, an unsure one asks the resident first.
+    paged_true: int = 0  # emergencies paged at once
+    paged_false: int = 0  # ordinary messages paged at once
+    asked_true: int = 0  # emergencies asked about (caught: silence or "yes" pages)
+    asked_false: int = 0  # ordinary messages asked about (a "no" keeps them ordinary)
+    answered_urgency_correct: int = 0  # urgency right once every question is answered truly
     category_confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     urgency_confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     misses: list[Miss] = field(default_factory=list)
@@ -112,6 +118,48 @@ class Report:
         emergencies flatters precision, a desk sees a few in a hundred."""
         false = self.false_alarm_rate * (1 - mix)
         return _ratio(int(false * 1e9), int((false + self.emergency_recall * mix) * 1e9))
+
+    # the paging view --------------------------------------------------------------------
+    @property
+    def ordinary(self) -> int:
+        return self.total - self.emergency_labelled
+
+    @property
+    def missed(self) -> int:
+        """Emergencies neither paged nor asked about."""
+        return self.emergency_labelled - self.paged_true - self.asked_true
+
+    @property
+    def immediate_precision(self) -> float:
+        """Share of immediate pages that are emergencies."""
+        return _ratio(self.paged_true, self.paged_true + self.paged_false, empty=1.0)
+
+    @property
+    def immediate_false_share(self) -> float:
+        """Share of immediate pages that are false, at this set's mix."""
+        return _ratio(self.paged_false, self.paged_true + self.paged_false)
+
+    def immediate_false_share_at(self, mix: float = DESK_MIX) -> float:
+        """As :meth:`false_share_at`, for the pages sent without a question."""
+        false = _ratio(self.paged_false, self.ordinary) * (1 - mix)
+        true = _ratio(self.paged_true, self.emergency_labelled, empty=1.0) * mix
+        return _ratio(int(false * 1e9), int((false + true) * 1e9))
+
+    @property
+    def question_rate(self) -> float:
+        """Share of ordinary messages that get the "anyone in danger?" question."""
+        return _ratio(self.asked_false, self.ordinary)
+
+    @property
+    def caught_recall(self) -> float:
+        """Emergencies paged at once or asked about (an asked one pages on "yes" or silence)."""
+        return _ratio(self.paged_true + self.asked_true, self.emergency_labelled, empty=1.0)
+
+    @property
+    def answered_urgency_accuracy(self) -> float:
+        """Urgency accuracy once each question is answered truly (an ordinary message asked
+        about takes the rules' calm urgency)."""
+        return _ratio(self.answered_urgency_correct, self.total)
 
     @property
     def hazard_accuracy(self) -> float:
@@ -197,10 +245,27 @@ def _score(report: Report, example: Example, result: object) -> None:
     if labelled and predicted:
         report.emergency_true += 1
         report.hazard_correct += hazard == example.hazard
+    _score_paging(report, example, result, urgency)
     hazard_wrong = labelled and predicted and hazard != example.hazard
     if category != example.category or urgency != example.urgency or hazard_wrong:
         matched = tuple(getattr(result, "matched", ()))
         report.misses.append(Miss(example, category, urgency, hazard, matched))
+
+
+def _score_paging(report: Report, example: Example, result: object, urgency: str) -> None:
+    labelled = example.urgency == "emergency"
+    answered = urgency
+    if urgency == "emergency":
+        sure = bool(getattr(result, "sure", True))
+        if sure:
+            report.paged_true += labelled
+            report.paged_false += not labelled
+        else:
+            report.asked_true += labelled
+            report.asked_false += not labelled
+            if not labelled:  # the resident answers "no danger": the calm urgency applies
+                answered = str(getattr(result, "calm_urgency", None) or urgency)
+    report.answered_urgency_correct += answered == example.urgency
 
 
 def _class_table(title: str, scores: dict[str, ClassScore]) -> list[str]:
@@ -235,6 +300,7 @@ def format_report(report: Report) -> str:
         f"{report.false_alarm_rate:.1%} of non-emergencies raised; "
         f"{report.false_share_at():.3f} of alarms at a desk mix of {DESK_MIX:.0%}",
         f"hazard accuracy     {report.hazard_accuracy:.3f} (of caught emergencies)",
+        *_paging_lines(report),
         "",
         *_class_table("category", report.category_scores()),
         "",
@@ -254,6 +320,22 @@ def format_report(report: Report) -> str:
         got = f"{miss.category}/{miss.urgency}" + (f"/{miss.hazard}" if miss.hazard else "")
         lines.append(f"  line {ex.line}: want {want} got {got} {list(miss.matched)}  {ex.text}")
     return "\n".join(lines)
+
+
+def _paging_lines(report: Report) -> list[str]:
+    """What the desk lives with: sure alarms page at once, unsure ones ask one question."""
+    paged = report.paged_true + report.paged_false
+    return [
+        f"paging: emergencies paged at once {report.paged_true}, asked first "
+        f"{report.asked_true}, missed {report.missed} (of {report.emergency_labelled}); "
+        f"recall counting asked as caught {report.caught_recall:.3f}",
+        f"paging: immediate pages {paged}, precision {report.immediate_precision:.3f}, "
+        f"false {report.immediate_false_share:.3f} at this set's mix, "
+        f"{report.immediate_false_share_at():.3f} at a desk mix of {DESK_MIX:.0%}",
+        f"paging: ordinary messages asked {report.asked_false} of {report.ordinary} "
+        f"({report.question_rate:.1%}); urgency once answered "
+        f"{report.answered_urgency_accuracy:.3f}",
+    ]
 
 
 def default_corpus() -> list[Path]:

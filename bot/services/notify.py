@@ -3,7 +3,7 @@ renders from locale files and queues to the outbox (wired in bot/app.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from storage.models import Rating, ReturnVisit, Ticket, Visitor
 
@@ -45,6 +45,10 @@ class Notifier(Protocol):
 
     async def visitor_no_answer(self, desk: Desk, visitor: Visitor) -> None:
         """A walk-in's host did not answer in time: tell the guard the decision is theirs."""
+
+    async def danger_unanswered(self, desk: Desk, user_id: int, data: dict[str, Any]) -> bool:
+        """A resident left "is anyone in danger right now?" unanswered: open the report held
+        in their dialog `data` as an emergency, page, and tell them. False: nothing to open."""
 
     async def digest_chart(self, settings: Settings, digest: Digest) -> Path | None:
         """Draw the digest's chart; called with no transaction open (it takes a while)."""

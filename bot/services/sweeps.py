@@ -181,6 +181,31 @@ class Periodic:
             await self._commit(uow)
             return 1
 
+    # unsure emergencies ----------------------------------------------------------------
+    async def danger_sweep(self) -> int:
+        """Residents who left "is anyone in danger right now?" unanswered for
+        `danger_answer_minutes`: their report opens as an emergency and pages (once: the
+        question is cleared in the same transaction)."""
+        async with self.uow_factory() as uow:
+            due = await uow.dialogs.due(self.clock.now(), BATCH)
+        paged = 0
+        for chat_id, user_id in due:
+            paged += await self._danger_one(chat_id, user_id)
+        return paged
+
+    async def _danger_one(self, chat_id: int, user_id: int) -> int:
+        async with self.uow_factory() as uow:
+            state = await uow.dialogs.locked(chat_id, user_id)
+            now = self.clock.now()
+            if state is None or state.due_at is None or state.due_at > now:
+                return 0  # answered meanwhile, or another worker paged it
+            opened = await self.notifier.danger_unanswered(
+                self._desk(uow), user_id, dict(state.data)
+            )
+            await uow.dialogs.clear(chat_id, user_id)  # the question is over either way
+            await self._commit(uow)
+            return int(opened)
+
     # surveys ---------------------------------------------------------------------------
     async def survey_tick(self) -> int:
         """Once per cron period, ask every active resident for an overall score."""

@@ -66,6 +66,7 @@ RELEASED_STEPS: frozenset[tuple[str, str]] = frozenset(
         ("faqdraft", "answer"),
         ("faqdraft", "question"),
         ("faqdraft", "keywords"),
+        ("report", "danger"),
     }
 )
 
@@ -97,6 +98,7 @@ class RenamedReportStep(FlowStep):
     CATEGORY = "category"
     ADD_PHOTOS = "add_photos"  # was "photos"
     FAQ = "faq"
+    DANGER = "danger"
 
 
 def test_renaming_a_step_without_moving_stored_dialogs_is_caught() -> None:

@@ -1,0 +1,162 @@
+"""Sure and unsure emergencies (issue 15): which alarms page at once and which ask the resident
+one question first, and the paging view `propdesk eval` reports beside the classifier's figures."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.nlp import Classification, Classifier, classify, load_lexicon
+from bot.nlp.evaluate import Report, evaluate, format_report
+from bot.nlp.learned import load_models
+
+
+@pytest.fixture(scope="module")
+def always_alarmed() -> Classifier:
+    """The shipped models with the alarm threshold at zero: the model alone raises an alarm
+    on every message the rules leave calm."""
+    models = load_models()
+    assert models is not None
+    return Classifier(load_lexicon(), models=dataclasses.replace(models, threshold=0.0))
+
+
+def test_ordinary_results_are_sure_and_carry_no_calm_urgency() -> None:
+    result = classify("楼道灯坏了")
+    assert result.urgency != "emergency"
+    assert result.sure and result.calm_urgency is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["厨房着火了 好大的烟", "电梯困人了 快来", "救命 有人被捆在电梯里", "煤气泄漏了 好大的味道"],
+)
+def test_a_clear_rule_emergency_is_sure(text: str) -> None:
+    result = classify(text)
+    assert result.urgency == "emergency", result.matched
+    assert result.sure, result.matched
+    assert result.calm_urgency is None
+
+
+def test_an_alarm_of_the_model_alone_is_unsure(always_alarmed: Classifier) -> None:
+    result = always_alarmed.classify("楼道灯坏了 晚上很黑")
+    assert (result.category, result.urgency) == ("repair", "emergency")
+    assert not result.sure
+    # "No danger" leaves what the rules said of it: an ordinary repair.
+    assert result.calm_urgency == "normal"
+
+
+def test_an_unsure_alarm_keeps_a_high_calm_urgency(always_alarmed: Classifier) -> None:
+    # The rules say "a whole flat without power" is high; the model alone would page.
+    rules = Classifier(load_lexicon(), models=False).classify("全屋停电了 什么都用不了")
+    assert rules.urgency == "high"
+    result = always_alarmed.classify("全屋停电了 什么都用不了")
+    if result.urgency == "emergency":  # a confident model overrules a rule's high
+        assert not result.sure and result.calm_urgency == "high"
+    else:
+        assert result.sure and result.urgency == "high"
+
+
+def test_a_rule_emergency_on_the_model_is_still_sure(always_alarmed: Classifier) -> None:
+    result = always_alarmed.classify("厨房着火了 好大的烟")
+    assert result.urgency == "emergency" and result.sure
+
+
+@pytest.mark.parametrize(
+    ("text", "typo"),
+    [
+        ("燃气灶一个火眼打不着", "火眼≈火焰"),  # a burner that will not light
+        ("访客车位常年被同一辆车占着", "被同≈被捅"),  # a parking space always taken
+    ],
+)
+def test_a_homophone_alone_is_unsure(text: str, typo: str) -> None:
+    result = classify(text)
+    if result.urgency != "emergency":
+        return  # the rules no longer read it as an alarm at all: better still
+    assert typo in result.matched
+    assert not result.sure
+    assert result.calm_urgency in ("low", "normal", "high")
+
+
+def test_a_homophone_beside_a_cry_for_help_is_sure() -> None:
+    result = classify("救命 有人被捆在电梯里 快来")
+    assert result.urgency == "emergency" and result.sure
+
+
+# the paging view ---------------------------------------------------------------------------
+def _alarm(sure: bool, calm: str | None = None) -> Classification:
+    return Classification("repair", "emergency", "lift", 0.9, (), sure=sure, calm_urgency=calm)
+
+
+def _calm(urgency: str) -> Classification:
+    return Classification("repair", urgency, None, 0.9, ())
+
+
+def test_paging_view_counts_each_path(tmp_path: Path) -> None:
+    rows = [
+        ("e1", "emergency", _alarm(True)),  # paged at once
+        ("e2", "emergency", _alarm(False, "normal")),  # asked, caught by "yes" or silence
+        ("e3", "emergency", _calm("high")),  # missed
+        ("o1", "normal", _alarm(True)),  # a false immediate page
+        ("o2", "high", _alarm(False, "high")),  # asked; "no" leaves a correct high
+        ("o3", "normal", _alarm(False, "low")),  # asked; "no" leaves a wrong low
+        ("o4", "normal", _calm("normal")),
+        ("o5", "low", _calm("low")),
+    ]
+    path = tmp_path / "mix.jsonl"
+    lines = []
+    for text, urgency, _ in rows:
+        row = {"text": text, "category": "repair", "urgency": urgency}
+        if urgency == "emergency":
+            row["hazard"] = "lift"
+        lines.append(json.dumps(row))
+    path.write_text("\n".join(lines), encoding="utf-8")
+    answers = {text: result for text, _, result in rows}
+    report = evaluate(path, lambda text: answers[text])
+    # the classifier's figures are unchanged: every alarm counts
+    assert (report.emergency_true, report.emergency_predicted) == (2, 5)
+    assert report.emergency_recall == pytest.approx(2 / 3)
+    # the paging view
+    assert (report.paged_true, report.asked_true, report.missed) == (1, 1, 1)
+    assert (report.paged_false, report.asked_false) == (1, 2)
+    assert report.immediate_precision == pytest.approx(0.5)
+    assert report.immediate_false_share == pytest.approx(0.5)
+    assert report.question_rate == pytest.approx(2 / 5)
+    assert report.caught_recall == pytest.approx(2 / 3)
+    # once answered truly: e1, e2 (emergency), o2 (high), o4, o5 right; e3, o1, o3 wrong
+    assert report.answered_urgency_accuracy == pytest.approx(5 / 8)
+    assert report.urgency_accuracy == pytest.approx(4 / 8)  # e1, e2, o4, o5
+    text = format_report(report)
+    for needle in ("paged at once 1", "asked first 1", "missed 1", "asked 2 of 5"):
+        assert needle in text, text
+
+
+def test_immediate_false_share_at_a_desk_mix() -> None:
+    # 30 emergencies: 20 paged at once, 10 asked; 70 ordinary: 2 paged at once, 5 asked.
+    report = Report("x", total=100, emergency_labelled=30)
+    report.paged_true, report.asked_true = 20, 10
+    report.paged_false, report.asked_false = 2, 5
+    false = 2 / 70 * 0.96
+    true = 20 / 30 * 0.04
+    assert report.immediate_false_share_at(0.04) == pytest.approx(false / (false + true))
+    assert report.caught_recall == 1.0
+    assert report.question_rate == pytest.approx(5 / 70)
+    assert "at a desk mix of 4%" in format_report(report)
+
+
+def test_a_result_without_the_field_counts_as_sure(tmp_path: Path) -> None:
+    """A classifier from before the field (or a stub) pages at once, as it always did."""
+
+    @dataclasses.dataclass
+    class Old:
+        category: str = "repair"
+        urgency: str = "emergency"
+        hazard: str | None = "lift"
+
+    path = tmp_path / "one.jsonl"
+    row = {"text": "x", "category": "repair", "urgency": "emergency", "hazard": "lift"}
+    path.write_text(json.dumps(row), encoding="utf-8")
+    report = evaluate(path, lambda _: Old())
+    assert (report.paged_true, report.asked_true, report.missed) == (1, 0, 0)
