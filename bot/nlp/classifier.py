@@ -30,11 +30,14 @@ RESPONSE_REACH = 2  # tokens after an "ongoing" cue where "nobody came" makes it
 RESPONSE_NEGATIONS = ("没人", "没有人", "无人", "nobody", "no one")
 # Words about the handling ("到现在也没个说法"): an ongoing cue before them is about the response.
 RESPONSE_WORDS = ("说法", "回复", "答复", "解释", "交代", "回音")
-LEARNED_ALONE = 0.6  # model probability that classifies a message no lexicon word matched
+LEARNED_ALONE = 0.5  # model probability that classifies a message no lexicon word matched
 # Categories whose team acts on an emergency (inquiries, suggestions and "other" do not).
 ACTING_CATEGORIES = frozenset(("repair", "cleaning", "security", "parking", "billing", "complaint"))
 OVERRULE_HIGH = 0.6  # model probability that turns a rule's high into an emergency
-RULE_SHARE = 1.0  # weight of the rule scores against the model's probabilities
+RULE_SHARE = 0.5  # weight of the rule scores against the model's probabilities
+# Model probability at which its high / normal / low replaces the rules' (no emergency: the
+# alarm stays with the rules and the emergency model).
+URGENCY_MODEL = 0.6
 BOUNDARIES = frozenset(",.!?;:。、…~()[]{}\"'")
 # Life-threatening hazards first when one message names several.
 # Causes before consequences: sparks with a burning smell are electric, a fight with bleeding
@@ -200,6 +203,16 @@ class _Opinion:
             return category
         ranked = sorted(self.categories.items(), key=lambda kv: -kv[1])
         return next(c for c, _ in ranked if c in ACTING_CATEGORIES)
+
+    def urgency(self, rules: str) -> str:
+        """High, normal or low of a message that is no emergency: the urgency model's when it
+        is sure enough, else the rules'. Whether a leak drips into the flat below or a wall
+        has only faded is worded in more ways than rules can list (issue 15)."""
+        probabilities = self.models.urgency_scores(self._ids)
+        if probabilities is None:
+            return rules
+        best, value = max(probabilities.items(), key=lambda kv: kv[1])
+        return best if value >= URGENCY_MODEL else rules
 
     def hazard_and_reasons(self) -> tuple[str, tuple[str, ...]]:
         feats = features(self.norm)  # only for an alarm: the rare, slow path
@@ -674,6 +687,8 @@ class Classifier:
             assert opinion is not None
             return self._learned_emergency(msg, category, confidence, opinion)
         urgency, deciding = self._urgency(msg, category, emergency, question, finished)
+        if opinion is not None and urgency != "emergency":
+            urgency = opinion.urgency(urgency)
         hazard = emergency.rule.hazard if emergency is not None else None
         if emergency is not None:
             confidence = max(confidence, 0.9)

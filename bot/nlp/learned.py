@@ -168,20 +168,24 @@ class Models:
     hazard: LinearModel
     category: LinearModel
     threshold: float  # P(emergency) at which the model alone raises the alarm
-    # The emergency weights as one list and the category weights as one matrix, a row per
-    # feature: a message costs one dictionary lookup per n-gram, then a sum over its rows.
+    # high / normal / low of a message that is no emergency (absent from older model files).
+    urgency: LinearModel | None = None
+    # The emergency weights as one list and the category (and urgency) weights as matrices, a
+    # row per feature: a message costs one dictionary lookup per n-gram, then sums over rows.
     _rows: dict[str, int] = field(init=False, repr=False, compare=False)
     _chinese: ahocorasick.Automaton | None = field(init=False, repr=False, compare=False)
     _emergency_column: list[float] = field(init=False, repr=False, compare=False)
     _category_matrix: np.ndarray = field(init=False, repr=False, compare=False)
+    _urgency_matrix: np.ndarray | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names = sorted(set(self.emergency.weights) | set(self.category.weights))
-        width = len(self.category.classes)
+        urgency = self.urgency.weights if self.urgency is not None else {}
+        names = sorted(set(self.emergency.weights) | set(self.category.weights) | set(urgency))
         column = [self.emergency.weights.get(name, (0.0,))[0] for name in names]
-        matrix = np.zeros((len(names) + 1, width))  # the last row stays zero: "no feature"
-        for row, name in enumerate(names):
-            matrix[row] = self.category.weights.get(name, (0.0,) * width)
+        matrix = _matrix(names, self.category)
+        object.__setattr__(
+            self, "_urgency_matrix", _matrix(names, self.urgency) if self.urgency else None
+        )
         rows = {(name[2:] if name.startswith("c:") else name): i for i, name in enumerate(names)}
         object.__setattr__(self, "_rows", rows)
         grams = {key: row for key, row in rows.items() if len(key) > 1 and not key.startswith("w:")}
@@ -215,6 +219,18 @@ class Models:
         whole = sum(exps)
         return [e / whole for e in exps], self.category.classes[logits.index(top)]
 
+    def urgency_scores(self, ids: list[int]) -> dict[str, float] | None:
+        """Probabilities of high, normal and low for a message that is no emergency; None
+        when the model file has no urgency model."""
+        if self.urgency is None or self._urgency_matrix is None:
+            return None
+        summed = np.add.reduce(self._urgency_matrix.take(ids, axis=0)).tolist()
+        logits = [a + b for a, b in zip(summed, self.urgency.bias, strict=True)]
+        top = max(logits)
+        exps = [math.exp(v - top) for v in logits]
+        whole = sum(exps)
+        return {c: e / whole for c, e in zip(self.urgency.classes, exps, strict=True)}
+
     def row_ids(self, norm: str) -> list[int]:
         """Matrix rows of the features present (each once: the features are binary); the
         zero row stands for n-grams the model does not know."""
@@ -229,6 +245,16 @@ class Models:
             ids.update([get("w:" + word, unknown) for word in words])
             ids.update([get(f"w:{a}_{b}", unknown) for a, b in itertools.pairwise(words)])
         return list(ids)
+
+
+def _matrix(names: list[str], model: LinearModel) -> np.ndarray:
+    """The weights of ``model`` as a matrix, a row per name and a last row of zeros for
+    n-grams the models do not know."""
+    width = len(model.classes)
+    matrix = np.zeros((len(names) + 1, width))
+    for row, name in enumerate(names):
+        matrix[row] = model.weights.get(name, (0.0,) * width)
+    return matrix
 
 
 class ModelError(ValueError):
@@ -256,6 +282,7 @@ def _read_models(path: Path) -> Models:
         hazard=LinearModel.from_dict(data["hazard"]),
         category=LinearModel.from_dict(data["category"]),
         threshold=float(data["threshold"]),
+        urgency=LinearModel.from_dict(data["urgency"]) if "urgency" in data else None,
     )
     _check_shapes(models)
     models.score("电梯困人 lift stuck")  # a file that loads must also score
@@ -267,7 +294,10 @@ def _check_shapes(models: Models) -> None:
     (scikit-learn stores a two-class model as one column, which these could not use)."""
     if models.emergency.classes != ("no", "yes") or len(models.emergency.bias) != 1:
         raise ValueError("the emergency model must be binary, classes no and yes")
-    for name, model in (("hazard", models.hazard), ("category", models.category)):
+    named = [("hazard", models.hazard), ("category", models.category)]
+    if models.urgency is not None:
+        named.append(("urgency", models.urgency))
+    for name, model in named:
         if len(model.classes) < 3 or len(model.bias) != len(model.classes):
             raise ValueError(f"the {name} model needs three classes or more, one column each")
     if not 0 < models.threshold < 1:
