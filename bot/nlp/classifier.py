@@ -18,7 +18,7 @@ import jieba
 
 from bot.nlp.codes import HAZARDS
 from bot.nlp.homophones import HomophoneIndex, SpanFinder, load_groups
-from bot.nlp.learned import Models, features, load_models
+from bot.nlp.learned import FUNCTION_WORDS, Models, features, load_models
 from bot.nlp.lexicon import CUE_KINDS, Lexicon, Rule
 from bot.nlp.normalize import normalize
 from bot.nlp.segment import Segmenter
@@ -398,26 +398,42 @@ class Classifier:
         self, msg: _Message, combos: dict[int, dict[int, list[tuple[int, str]]]]
     ) -> None:
         rules = self.lexicon.rules
+        spread = self._spread(msg.tokens)
         for rule_id, groups in combos.items():
             rule = rules[rule_id]
             if len(groups) < len(rule.groups):
                 continue
-            chosen = self._within_window(groups, len(rule.groups), rule.window)
+            chosen = self._within_window(groups, len(rule.groups), rule.window, spread)
             if chosen:
                 positions = tuple(pos for pos, _ in chosen)
                 msg.hits.append(_Hit(rule, positions, "+".join(word for _, word in chosen)))
 
     @staticmethod
+    def _spread(tokens: list[str]) -> list[int] | None:
+        """Word distances for windows, where English function words take no room ("the
+        panels on the roof of block 2 are being lifted" is as near as "楼顶的板被掀起来");
+        None when the message has none (positions are distances)."""
+        if not any(token in FUNCTION_WORDS for token in tokens):
+            return None
+        return list(accumulate(0 if token in FUNCTION_WORDS else 1 for token in tokens))
+
+    @staticmethod
     def _within_window(
-        groups: dict[int, list[tuple[int, str]]], size: int, window: int
+        groups: dict[int, list[tuple[int, str]]],
+        size: int,
+        window: int,
+        spread: list[int] | None = None,
     ) -> list[tuple[int, str]] | None:
+        def far(a: int, b: int) -> int:
+            return abs(spread[a] - spread[b]) if spread is not None else abs(a - b)
+
         for anchor in groups[0]:
             chosen = [anchor]
             for group_id in range(1, size):
-                near = [c for c in groups[group_id] if abs(c[0] - anchor[0]) <= window]
+                near = [c for c in groups[group_id] if far(c[0], anchor[0]) <= window]
                 if not near:
                     break
-                chosen.append(min(near, key=lambda c: abs(c[0] - anchor[0])))
+                chosen.append(min(near, key=lambda c: far(c[0], anchor[0])))
             else:
                 return chosen
         return None

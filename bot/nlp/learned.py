@@ -59,7 +59,7 @@ def _runs(norm: str, ascii_run: bool) -> list[str]:
 # English function words are left out of the features: the corpus's English lines are more
 # often emergencies than the rest, and "the" or "is" would learn that share, not a meaning.
 # ("no" and "not" stay: they carry negation.)
-_FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS = frozenset(
     {"a", "an", "the", "and", "or", "but", "of", "in", "on", "at", "to", "from", "by", "for"}
     | {"with", "is", "are", "was", "be", "it", "its", "this", "that", "there", "my", "our"}
     | {"your", "i", "we", "you", "he", "she", "they", "me", "him", "her", "them"}
@@ -69,7 +69,7 @@ _FUNCTION_WORDS = frozenset(
 def _english_words(norm: str) -> list[list[str]]:
     """The content words of each English run, in order (pairs are made from these)."""
     return [
-        [word for word in run.split() if word not in _FUNCTION_WORDS]
+        [word for word in run.split() if word not in FUNCTION_WORDS]
         for run in _runs(norm, ascii_run=True)
     ]
 
