@@ -194,6 +194,10 @@ def test_fast_scoring_equals_the_reference_models() -> None:
         reference = models.category.probabilities(feats)
         assert probabilities == pytest.approx([reference[c] for c in models.category.classes])
         assert top == max(reference, key=reference.__getitem__)
+        ids = models.row_ids(norm)
+        urgency = models.urgency_scores(ids)
+        assert models.urgency is not None and urgency is not None
+        assert urgency == pytest.approx(models.urgency.probabilities(feats))
 
 
 def test_a_company_model_from_the_environment(
@@ -220,3 +224,45 @@ def test_a_company_model_from_the_environment(
         load_models()
     with pytest.raises(ModelError):  # so warm_up() stops the start
         Classifier(load_lexicon())
+
+
+@pytest.mark.parametrize(
+    ("text", "rules", "learned"),
+    [
+        # Round 20: high / normal / low from the urgency model where the rules cannot tell.
+        ("大堂的墙纸有点褪色了", "normal", "low"),  # cosmetic
+        ("请帮我预约下周二上午的装修验收", "low", "normal"),  # a request, not a question
+        ("唯一的卫生间马桶堵死了 全家都用不了", "normal", "high"),  # the only toilet
+    ],
+)
+def test_the_urgency_model_decides_high_normal_low(
+    rules_only: Classifier, text: str, rules: str, learned: str
+) -> None:
+    assert rules_only.classify(text).urgency == rules
+    assert classify(text).urgency == learned
+
+
+def test_the_urgency_model_never_turns_a_rules_high_into_low() -> None:
+    # "the smoke has stopped, but the whole home is without power": the model reads the
+    # finished smoke and says low; the rules' high stands.
+    text = "刚才冒烟的那个电表箱已经不冒了 但是现在全家停电"
+    models = load_models()
+    assert models is not None
+    urgency = models.urgency_scores(models.row_ids(normalize(text)))
+    assert urgency is not None and max(urgency, key=urgency.__getitem__) == "low"
+    assert classify(text).urgency == "high"
+
+
+def test_a_model_file_without_urgency_leaves_urgency_to_the_rules(
+    tmp_path: Path, rules_only: Classifier
+) -> None:
+    # Company model files trained before round 20 have no urgency model.
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    del data["urgency"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    models = load_models(path)
+    assert models is not None and models.urgency is None
+    text = "大堂的墙纸有点褪色了"
+    assert Classifier(load_lexicon(), models=models).classify(text).urgency == "normal"
+    assert rules_only.classify(text).urgency == "normal"

@@ -212,6 +212,10 @@ class _Opinion:
         if probabilities is None:
             return rules
         best, value = max(probabilities.items(), key=lambda kv: kv[1])
+        if rules == "high" and best == "low":
+            # A high the rules found (a whole home without power after "the smoke has
+            # stopped") is not waved off as a finished matter.
+            return rules
         return best if value >= URGENCY_MODEL else rules
 
     def hazard_and_reasons(self) -> tuple[str, tuple[str, ...]]:
