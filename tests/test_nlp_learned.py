@@ -195,7 +195,7 @@ def test_fast_scoring_equals_the_reference_models() -> None:
         assert probabilities == pytest.approx([reference[c] for c in models.category.classes])
         assert top == max(reference, key=reference.__getitem__)
         ids = models.row_ids(norm)
-        urgency = models.urgency_scores(ids)
+        urgency = models.urgency_scores(models.sums(ids))
         assert models.urgency is not None and urgency is not None
         assert urgency == pytest.approx(models.urgency.probabilities(feats))
 
@@ -248,7 +248,7 @@ def test_the_urgency_model_never_turns_a_rules_high_into_low() -> None:
     text = "刚才冒烟的那个电表箱已经不冒了 但是现在全家停电"
     models = load_models()
     assert models is not None
-    urgency = models.urgency_scores(models.row_ids(normalize(text)))
+    urgency = models.urgency_scores(models.sums(models.row_ids(normalize(text))))
     assert urgency is not None and max(urgency, key=urgency.__getitem__) == "low"
     assert classify(text).urgency == "high"
 

@@ -120,27 +120,24 @@ class _Message:
 
 
 class _Opinion:
-    """What the learned models say about one message (see :mod:`bot.nlp.learned`). Each
-    figure is computed when first asked for: most messages need only some of them."""
+    """What the learned models say about one message (see :mod:`bot.nlp.learned`): one sum
+    over the models' rows, when first asked for, gives every figure."""
 
     def __init__(self, models: Models, norm: str) -> None:
         self.models = models
         self.norm = norm
-        self._row_ids: list[int] | None = None
-        self._p_emergency: float | None = None
+        self._sums: list[float] | None = None
         self._category: tuple[list[float], str] | None = None
 
     @property
-    def _ids(self) -> list[int]:
-        if self._row_ids is None:
-            self._row_ids = self.models.row_ids(self.norm)
-        return self._row_ids
+    def sums(self) -> list[float]:
+        if self._sums is None:
+            self._sums = self.models.sums(self.models.row_ids(self.norm))
+        return self._sums
 
     @property
     def p_emergency(self) -> float:
-        if self._p_emergency is None:
-            self._p_emergency = self.models.emergency_probability(self._ids)
-        return self._p_emergency
+        return self.models.emergency_probability(self.sums)
 
     @property
     def alarm(self) -> bool:
@@ -153,7 +150,7 @@ class _Opinion:
 
     def _category_scores(self) -> tuple[list[float], str]:
         if self._category is None:
-            self._category = self.models.category_scores(self._ids)
+            self._category = self.models.category_scores(self.sums)
         return self._category
 
     def decisive(self) -> bool:
@@ -178,11 +175,10 @@ class _Opinion:
 
     def _rules_settle(self, scores: dict[str, float], category: str) -> bool:
         """Cases the blend cannot change, answered without the category model where possible."""
-        positive = [c for c, v in scores.items() if v > 0]
-        if category != "other" and positive == [category] and RULE_SHARE >= 1:
+        alone = RULE_SHARE >= 1 and category != "other"
+        if alone and [c for c, v in scores.items() if v > 0] == [category]:
             return True  # a whole share outweighs any probability
-        _, top = self._category_scores()
-        return category == top  # both agree, so their sum agrees too
+        return category == self.models.category_top(self.sums)  # both agree: so does the sum
 
     def _blended_best(self, scores: dict[str, float], category: str) -> tuple[str, float]:
         blended = self.categories
@@ -208,10 +204,10 @@ class _Opinion:
         """High, normal or low of a message that is no emergency: the urgency model's when it
         is sure enough, else the rules'. Whether a leak drips into the flat below or a wall
         has only faded is worded in more ways than rules can list (issue 15)."""
-        probabilities = self.models.urgency_scores(self._ids)
-        if probabilities is None:
+        top = self.models.urgency_top(self.sums)
+        if top is None:
             return rules
-        best, value = max(probabilities.items(), key=lambda kv: kv[1])
+        best, value = top
         if rules == "high" and best == "low":
             # A high the rules found (a whole home without power after "the smoke has
             # stopped") is not waved off as a finished matter.
@@ -417,7 +413,7 @@ class Classifier:
         """Word distances for windows, where English function words take no room ("the
         panels on the roof of block 2 are being lifted" is as near as "楼顶的板被掀起来");
         None when the message has none (positions are distances)."""
-        if not any(token in FUNCTION_WORDS for token in tokens):
+        if FUNCTION_WORDS.isdisjoint(tokens):
             return None
         return list(accumulate(0 if token in FUNCTION_WORDS else 1 for token in tokens))
 
@@ -428,16 +424,19 @@ class Classifier:
         window: int,
         spread: list[int] | None = None,
     ) -> list[tuple[int, str]] | None:
-        def far(a: int, b: int) -> int:
-            return abs(spread[a] - spread[b]) if spread is not None else abs(a - b)
-
+        if spread is not None:
+            # Measured on word distances, answered with token positions.
+            at = {(spread[p], w): p for found in groups.values() for p, w in found}
+            placed = {g: [(spread[p], w) for p, w in found] for g, found in groups.items()}
+            chosen = Classifier._within_window(placed, size, window)
+            return [(at[c], c[1]) for c in chosen] if chosen else None
         for anchor in groups[0]:
             chosen = [anchor]
             for group_id in range(1, size):
-                near = [c for c in groups[group_id] if far(c[0], anchor[0]) <= window]
+                near = [c for c in groups[group_id] if abs(c[0] - anchor[0]) <= window]
                 if not near:
                     break
-                chosen.append(min(near, key=lambda c: far(c[0], anchor[0])))
+                chosen.append(min(near, key=lambda c: abs(c[0] - anchor[0])))
             else:
                 return chosen
         return None
@@ -680,7 +679,10 @@ class Classifier:
             # The team that handles this hazard is the better guess when domains compete.
             scores[HAZARD_HOME[emergency.rule.hazard or "fire"]] += 2
         category, confidence = self._pick_category(scores)
-        if opinion is not None and not event_question:
+        # A live alarm rule names the team (below) unless the resident complains, so the
+        # model's category matters there only when the rules saw a complaint.
+        blend = emergency is None or scores.get("complaint", 0.0) > 0
+        if opinion is not None and not event_question and blend:
             # A question about a past or planned event is the rules' call (an inquiry).
             category, confidence = opinion.blend_category(scores, category, confidence)
         learned_alarm = (

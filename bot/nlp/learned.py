@@ -170,22 +170,17 @@ class Models:
     threshold: float  # P(emergency) at which the model alone raises the alarm
     # high / normal / low of a message that is no emergency (absent from older model files).
     urgency: LinearModel | None = None
-    # The emergency weights as one list and the category (and urgency) weights as matrices, a
-    # row per feature: a message costs one dictionary lookup per n-gram, then sums over rows.
+    # The emergency, category and urgency weights as one matrix, a row per feature and a
+    # column per class: a message costs one dictionary lookup per n-gram, then one sum over
+    # its rows gives every logit.
     _rows: dict[str, int] = field(init=False, repr=False, compare=False)
     _chinese: ahocorasick.Automaton | None = field(init=False, repr=False, compare=False)
-    _emergency_column: list[float] = field(init=False, repr=False, compare=False)
-    _category_matrix: np.ndarray = field(init=False, repr=False, compare=False)
-    _urgency_matrix: np.ndarray | None = field(init=False, repr=False, compare=False)
+    _matrix: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        urgency = self.urgency.weights if self.urgency is not None else {}
-        names = sorted(set(self.emergency.weights) | set(self.category.weights) | set(urgency))
-        column = [self.emergency.weights.get(name, (0.0,))[0] for name in names]
-        matrix = _matrix(names, self.category)
-        object.__setattr__(
-            self, "_urgency_matrix", _matrix(names, self.urgency) if self.urgency else None
-        )
+        parts = [self.emergency, self.category, *([self.urgency] if self.urgency else [])]
+        names = sorted({name for part in parts for name in part.weights})
+        matrix = np.hstack([_matrix(names, part) for part in parts])
         rows = {(name[2:] if name.startswith("c:") else name): i for i, name in enumerate(names)}
         object.__setattr__(self, "_rows", rows)
         grams = {key: row for key, row in rows.items() if len(key) > 1 and not key.startswith("w:")}
@@ -196,40 +191,59 @@ class Models:
                 chinese.add_word(key, row)
             chinese.make_automaton()
         object.__setattr__(self, "_chinese", chinese)
-        object.__setattr__(self, "_emergency_column", [*column, 0.0])
-        object.__setattr__(self, "_category_matrix", matrix)
+        object.__setattr__(self, "_matrix", matrix)
 
     def score(self, norm: str) -> Scores:
         """P(emergency) and the category probabilities of a normalised message; equal to
         ``emergency.probabilities`` and ``category.probabilities`` of its features."""
-        ids = self.row_ids(norm)
-        probabilities, top = self.category_scores(ids)
-        return Scores(self.emergency_probability(ids), probabilities, top)
+        sums = self.sums(self.row_ids(norm))
+        probabilities, top = self.category_scores(sums)
+        return Scores(self.emergency_probability(sums), probabilities, top)
 
-    def emergency_probability(self, ids: list[int]) -> float:
-        column = self._emergency_column
-        return _sigmoid(self.emergency.bias[0] + sum(map(column.__getitem__, ids)))
+    def sums(self, ids: list[int]) -> list[float]:
+        """The summed weights of the rows ``ids``: the emergency column, then the category
+        columns, then the urgency columns (the inputs of the three methods below)."""
+        summed: list[float] = np.add.reduce(self._matrix.take(ids, axis=0)).tolist()
+        return summed
 
-    def category_scores(self, ids: list[int]) -> tuple[list[float], str]:
+    def emergency_probability(self, sums: list[float]) -> float:
+        return _sigmoid(self.emergency.bias[0] + sums[0])
+
+    def category_scores(self, sums: list[float]) -> tuple[list[float], str]:
         """Probabilities of the category classes (in their order) and the most likely one."""
-        summed = np.add.reduce(self._category_matrix.take(ids, axis=0)).tolist()
-        logits = [a + b for a, b in zip(summed, self.category.bias, strict=True)]
-        top = max(logits)
-        exps = [math.exp(v - top) for v in logits]
-        whole = sum(exps)
-        return [e / whole for e in exps], self.category.classes[logits.index(top)]
+        logits = self._category_logits(sums)
+        return _softmax(logits), self.category.classes[logits.index(max(logits))]
 
-    def urgency_scores(self, ids: list[int]) -> dict[str, float] | None:
+    def category_top(self, sums: list[float]) -> str:
+        """The most likely category (no probabilities computed)."""
+        logits = self._category_logits(sums)
+        return self.category.classes[logits.index(max(logits))]
+
+    def _category_logits(self, sums: list[float]) -> list[float]:
+        bias = self.category.bias
+        return [a + b for a, b in zip(sums[1 : 1 + len(bias)], bias, strict=True)]
+
+    def urgency_scores(self, sums: list[float]) -> dict[str, float] | None:
         """Probabilities of high, normal and low for a message that is no emergency; None
         when the model file has no urgency model."""
-        if self.urgency is None or self._urgency_matrix is None:
+        logits = self._urgency_logits(sums)
+        if logits is None or self.urgency is None:
             return None
-        summed = np.add.reduce(self._urgency_matrix.take(ids, axis=0)).tolist()
-        logits = [a + b for a, b in zip(summed, self.urgency.bias, strict=True)]
+        return dict(zip(self.urgency.classes, _softmax(logits), strict=True))
+
+    def urgency_top(self, sums: list[float]) -> tuple[str, float] | None:
+        """The likeliest of high, normal and low and its probability (None as above)."""
+        logits = self._urgency_logits(sums)
+        if logits is None or self.urgency is None:
+            return None
         top = max(logits)
-        exps = [math.exp(v - top) for v in logits]
-        whole = sum(exps)
-        return {c: e / whole for c, e in zip(self.urgency.classes, exps, strict=True)}
+        return self.urgency.classes[logits.index(top)], 1 / sum(math.exp(v - top) for v in logits)
+
+    def _urgency_logits(self, sums: list[float]) -> list[float] | None:
+        if self.urgency is None:
+            return None
+        start = 1 + len(self.category.bias)
+        return [a + b for a, b in zip(sums[start:], self.urgency.bias, strict=True)]
 
     def row_ids(self, norm: str) -> list[int]:
         """Matrix rows of the features present (each once: the features are binary); the
@@ -247,10 +261,17 @@ class Models:
         return list(ids)
 
 
+def _softmax(logits: list[float]) -> list[float]:
+    top = max(logits)
+    exps = [math.exp(v - top) for v in logits]
+    whole = sum(exps)
+    return [e / whole for e in exps]
+
+
 def _matrix(names: list[str], model: LinearModel) -> np.ndarray:
     """The weights of ``model`` as a matrix, a row per name and a last row of zeros for
     n-grams the models do not know."""
-    width = len(model.classes)
+    width = len(model.bias)  # one column for a binary model
     matrix = np.zeros((len(names) + 1, width))
     for row, name in enumerate(names):
         matrix[row] = model.weights.get(name, (0.0,) * width)
