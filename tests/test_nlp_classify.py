@@ -568,3 +568,24 @@ def test_english_function_words_take_no_room_in_a_window() -> None:
     result = rules.classify(text)
     assert (result.urgency, result.hazard) == ("emergency", "structure"), result.matched
     assert rules.classify("the solar panels next to block 5 are fine").urgency != "emergency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "前台踢皮球 让我找工程部 工程部又让我找前台",
+        "说好上周来换门禁卡 到现在没兑现",
+        "the handyman was unprofessional and left a mess",
+    ],
+)
+def test_blame_and_broken_promises_are_complaints(text: str) -> None:
+    # Round 20: passing the buck, a promise not kept, unprofessional handling.
+    rules = Classifier(load_lexicon(), models=False).classify(text)
+    assert (rules.category, rules.urgency) == ("complaint", "normal")
+
+
+def test_a_complaint_is_never_low() -> None:
+    # The urgency model reads the front desk's ping-pong as a question (low); a complaint
+    # gets a manager's look within the day (docs/taxonomy.md).
+    result = check("前台踢皮球 让我找工程部 工程部又让我找前台", "complaint", "normal")
+    assert result.hazard is None

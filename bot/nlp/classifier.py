@@ -711,6 +711,8 @@ class Classifier:
         urgency, deciding = self._urgency(msg, category, emergency, question, finished)
         if opinion is not None and urgency != "emergency":
             urgency = opinion.urgency(urgency)
+            if category == "complaint" and urgency == "low":
+                urgency = "normal"  # as in _urgency: a manager looks within the day
         hazard = emergency.rule.hazard if emergency is not None else None
         if emergency is not None:
             confidence = max(confidence, 0.9)
