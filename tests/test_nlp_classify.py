@@ -589,3 +589,23 @@ def test_a_complaint_is_never_low() -> None:
     # gets a manager's look within the day (docs/taxonomy.md).
     result = check("前台踢皮球 让我找工程部 工程部又让我找前台", "complaint", "normal")
     assert result.hazard is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "冒烟那家的邻居说我家墙被熏黑了 想请人看看",
+        "爆管之后地下室的墙皮一直在掉",
+        "漏电那次以后客厅的插座都不能用了",
+    ],
+)
+def test_an_alarm_word_naming_a_past_event_is_no_alarm(text: str) -> None:
+    # Round 20: "冒烟那家", "爆管之后", "漏电那次": the hazard names an event that is over.
+    rules = Classifier(load_lexicon(), models=False)
+    assert rules.classify(text).urgency != "emergency"
+    assert classify(text).urgency != "emergency"
+
+
+@pytest.mark.parametrize("text", ["着火了 那边有人被困", "火灾后又冒烟了 快来"])
+def test_a_live_alarm_beside_a_reference_still_alarms(text: str) -> None:
+    assert classify(text).urgency == "emergency"

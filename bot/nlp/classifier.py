@@ -71,6 +71,11 @@ STRONG_ALARMS = (
 )
 # Everyday words the compact dictionary lacks that sound like alarm words (不懂 / 不动).
 REAL_WORDS = frozenset(("不懂", "搞不懂", "看不懂", "听不懂"))
+# Words after an alarm word that make it the name of a past event ("着火那户", "火警之后",
+# "爆管那天"): the message is about what followed, not about a live danger (round 20).
+EVENT_REFERENCES = frozenset(
+    ("那", "那天", "那次", "那晚", "那回", "那会", "那会儿", "之后", "后", "以后", "过后")
+)
 # Negations that deny a hazard by name ("不是着火 是邻居在熏腊肠"): every alarm word is off.
 DENIALS = frozenset(("不是", "并不是", "并非", "isn't", "wasn't", "not"))
 
@@ -550,6 +555,21 @@ class Classifier:
                 or (old and hit.rule.urgency in ("emergency", "high"))
             )
 
+    @staticmethod
+    def _references(msg: _Message) -> None:
+        """An alarm word followed by a reference to a past event ("着火那户隔壁", "火灾后
+        走廊的灯") names that event: it is over, for the rules and the model alike."""
+        tokens, last = msg.tokens, len(msg.tokens) - 1
+        for hit in msg.hits:
+            end = max(hit.positions)
+            if (
+                hit.rule.urgency == "emergency"
+                and end < last
+                and tokens[end + 1] in EVENT_REFERENCES
+                and not msg.has(_INT)
+            ):
+                hit.suppressed = hit.negated = True
+
     def _calm_down(self, msg: _Message, norm: str) -> bool:
         """Frames in which alarm words name no live danger (issue 15): praise, drills and
         chatter; a hazard denied by name; an emergency told as over before a "but" (its
@@ -670,6 +690,7 @@ class Classifier:
             and (msg.has(_PAST) or msg.has(_PLAN) or finished or msg.has(_HYP))
         )
         self._suppress(msg, question, finished, event_question)
+        self._references(msg)
         if msg.unless:
             self._apply_unless(msg)
         calm = self._calm_down(msg, norm)
