@@ -609,3 +609,20 @@ def test_an_alarm_word_naming_a_past_event_is_no_alarm(text: str) -> None:
 @pytest.mark.parametrize("text", ["着火了 那边有人被困", "火灾后又冒烟了 快来"])
 def test_a_live_alarm_beside_a_reference_still_alarms(text: str) -> None:
     assert classify(text).urgency == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "alarm"),
+    [
+        # Round 20: a gas alarm is an emergency when it sounds, not when it is named.
+        ("燃气报警器需要自己装吗", False),
+        ("燃气报警器要多久检查一次", False),
+        ("燃气报警器在闪", True),
+        ("厨房的燃气报警器突然响个不停", True),
+        ("the gas detector is beeping", True),
+    ],
+)
+def test_a_gas_alarm_named_is_not_a_gas_alarm_sounding(text: str, alarm: bool) -> None:
+    rules = Classifier(load_lexicon(), models=False)
+    assert (rules.classify(text).urgency == "emergency") is alarm
+    assert (classify(text).urgency == "emergency") is alarm
