@@ -33,7 +33,7 @@ RESPONSE_WORDS = ("说法", "回复", "答复", "解释", "交代", "回音")
 LEARNED_ALONE = 0.5  # model probability that classifies a message no lexicon word matched
 # Categories whose team acts on an emergency (inquiries, suggestions and "other" do not).
 ACTING_CATEGORIES = frozenset(("repair", "cleaning", "security", "parking", "billing", "complaint"))
-OVERRULE_HIGH = 0.6  # model probability that turns a rule's high into an emergency
+OVERRULE_HIGH = 0.7  # model probability that turns a rule's high into an emergency
 RULE_SHARE = 0.5  # weight of the rule scores against the model's probabilities
 # Model probability at which its high / normal / low replaces the rules' (no emergency: the
 # alarm stays with the rules and the emergency model).
