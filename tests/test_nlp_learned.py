@@ -142,6 +142,16 @@ def test_rules_context_keeps_the_model_calm(always_alarmed: Classifier, text: st
     assert always_alarmed.classify(text).urgency != "emergency"
 
 
+@pytest.mark.parametrize(
+    "text", ["这个月电费怎么多扣了两百 家里就老人一个人住", "物业费多收了一个月 我要退"]
+)
+def test_a_billing_matter_is_no_learned_alarm(always_alarmed: Classifier, text: str) -> None:
+    # Round 20: the model, at threshold 0, wants an alarm; a fee the rules file with billing
+    # is never an emergency (as a mess filed with cleaning).
+    result = always_alarmed.classify(text)
+    assert (result.category, result.urgency) == ("billing", "normal")
+
+
 def test_a_live_high_rule_needs_a_confident_model(always_alarmed: Classifier) -> None:
     # "the whole flat is dark" is high by TAXONOMY; a model that is only somewhat sure of an
     # emergency does not overrule it, a sure one would (threshold 0 is not sure of anything).

@@ -772,7 +772,9 @@ class Classifier:
         # A mess the rules file with cleaning (vomit in the lift, a dog's mess, a spill): the
         # model reads "lift" and "someone" as danger; no cleaning matter is an emergency.
         live = [h for h in msg.hits if not h.suppressed and h.rule.kind == "problem"]
-        return bool(live) and all(h.rule.category == "cleaning" for h in live)
+        # Likewise a fee or meter matter the rules file with billing (a water bill for "two
+        # people", a card that will not top up): no billing matter is an emergency.
+        return bool(live) and all(h.rule.category in ("cleaning", "billing") for h in live)
 
     def _context_forbids_alarm(self, msg: _Message, finished: bool, event_question: bool) -> bool:
         """The model reads words, not time: a finished, hypothetical or old event, or a question
