@@ -626,3 +626,17 @@ def test_a_gas_alarm_named_is_not_a_gas_alarm_sounding(text: str, alarm: bool) -
     rules = Classifier(load_lexicon(), models=False)
     assert (rules.classify(text).urgency == "emergency") is alarm
     assert (classify(text).urgency == "emergency") is alarm
+
+
+@pytest.mark.parametrize(
+    ("text", "urgency"),
+    [
+        # Round 20: an inquiry asking for something to be done is normal, a question low.
+        ("请帮我预约周三下午的装修验收", "normal"),
+        ("麻烦帮我登记一下 周六有家具送货", "normal"),
+        ("装修验收要预约吗", "low"),
+    ],
+)
+def test_an_inquiry_that_asks_for_something_done_is_normal(text: str, urgency: str) -> None:
+    rules = Classifier(load_lexicon(), models=False).classify(text)
+    assert (rules.category, rules.urgency) == ("inquiry", urgency)

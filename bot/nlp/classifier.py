@@ -878,6 +878,9 @@ class Classifier:
     def _ordinary_urgency(
         self, msg: _Message, live: list[_Hit], category: str, question: bool, finished: bool
     ) -> tuple[str, list[str]]:
+        if category == "inquiry" and msg.has(_REQ) and not msg.has(_QUE):
+            # "请帮我预约周五的验收": something to be done, not a question (docs/taxonomy.md).
+            return "normal", self._cue_words(msg, _REQ)
         if category in ("inquiry", "suggestion", "other"):
             return "low", []
         if msg.has(_LOW) or any(h.rule.urgency == "low" for h in live):
