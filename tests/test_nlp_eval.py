@@ -182,15 +182,21 @@ def test_no_set_loses_an_emergency(name: str) -> None:
     ("name", "floor"),
     [
         # Trained on since round 20: development figures, well above what a new author's set
-        # gets (leave-one-set-out in the README). Measured 0.933 / 0.969, 0.881 / 0.919,
-        # 0.948 / 0.986, 0.952 / 0.953 (category / urgency).
+        # gets (leave-one-set-out in the README). Measured 0.933 / 0.967, 0.888 / 0.931,
+        # 0.948 / 0.983, 0.962 / 0.960 (category / urgency).
         ("corpus_unseen_v15.jsonl", (0.92, 0.95)),
-        ("corpus_unseen_v16.jsonl", (0.87, 0.90)),
-        ("corpus_unseen_desk_v1.jsonl", (0.93, 0.97)),
-        ("corpus_unseen_desk_v2.jsonl", (0.94, 0.94)),
+        ("corpus_unseen_v16.jsonl", (0.88, 0.92)),
+        ("corpus_unseen_desk_v1.jsonl", (0.94, 0.97)),
+        ("corpus_unseen_desk_v2.jsonl", (0.95, 0.95)),
+        # Never trained on, looked at again in round 20 (not clean): 0.951 / 0.955,
+        # 0.967 / 0.943, 0.974 / 0.967, 0.983 / 0.936.
+        ("corpus_unseen_v11.jsonl", (0.94, 0.94)),
+        ("corpus_unseen_v12.jsonl", (0.95, 0.93)),
+        ("corpus_unseen_v13.jsonl", (0.96, 0.95)),
+        ("corpus_unseen_v14.jsonl", (0.97, 0.92)),
     ],
 )
-def test_spent_sets_development_figures(name: str, floor: tuple[float, float]) -> None:
+def test_round_20_figures_hold(name: str, floor: tuple[float, float]) -> None:
     category, urgency, recall, _ = figures = _figures(evaluate(DATA / name))
     assert category >= floor[0] and urgency >= floor[1], figures
     assert recall >= 0.98, figures
