@@ -640,3 +640,19 @@ def test_a_gas_alarm_named_is_not_a_gas_alarm_sounding(text: str, alarm: bool) -
 def test_an_inquiry_that_asks_for_something_done_is_normal(text: str, urgency: str) -> None:
     rules = Classifier(load_lexicon(), models=False).classify(text)
     assert (rules.category, rules.urgency) == ("inquiry", urgency)
+
+
+@pytest.mark.parametrize(
+    ("text", "typo"),
+    [
+        # Round 20: a span bound to its neighbours is no typo.
+        ("我家车位被同一个人占了三天", False),  # 同一, not 被捅
+        ("师傅约好3点到5点来修空调", False),  # 3点到, not 电到
+        ("楼上楼水了 滴到我家", True),  # 楼水 for 漏水 still
+        ("3楼冒眼了", True),
+    ],
+)
+def test_a_span_bound_to_its_neighbours_is_no_typo(text: str, typo: bool) -> None:
+    result = Classifier(load_lexicon(), models=False).classify(text)
+    assert any("≈" in word for word in result.matched) is typo, result.matched
+    assert (result.urgency == "emergency") is (text == "3楼冒眼了")

@@ -460,10 +460,21 @@ class Classifier:
                 continue  # jieba chose another split for an ordinary term: trust it
             if typed != term and not self._plausible_typo(typed, term):
                 continue
+            if typed != term and self._bound_to_neighbours(text, start, end):
+                continue
             if self._replace_span(msg, start, end, term):
                 present.add(term)
                 if typed != term:
                     msg.corrections[term] = f"{typed}≈{term}"
+
+    def _bound_to_neighbours(self, text: str, start: int, end: int) -> bool:
+        """Whether the typed span is bound to its neighbours: its last character makes a real
+        word with the next (被同一辆车 is no 被捅), or a digit comes before it (12点到2点 is
+        no 电到). Then it is no typo."""
+        if start > 0 and text[start - 1].isdigit():
+            return True
+        after = text[end - 1 : end + 1]
+        return end < len(text) and self._tokenizer.FREQ.get(after, 0) > 0
 
     @staticmethod
     def _replace_span(msg: _Message, start: int, end: int, term: str) -> bool:
