@@ -76,6 +76,9 @@ REAL_WORDS = frozenset(("不懂", "搞不懂", "看不懂", "听不懂"))
 EVENT_REFERENCES = frozenset(
     ("那", "那天", "那次", "那晚", "那回", "那会", "那会儿", "之后", "后", "以后", "过后")
 )
+# A body or the mind before a hazard word makes a figure of speech ("心里冒火", "嗓子冒烟",
+# "脑子进水"), not a hazard; a person's health (medical) is not one of them (round 20).
+FIGURATIVE_HOSTS = frozenset(("心里", "心头", "心中", "嗓子", "喉咙", "脑子", "脑袋", "肚子"))
 # Negations that deny a hazard by name ("不是着火 是邻居在熏腊肠"): every alarm word is off.
 DENIALS = frozenset(("不是", "并不是", "并非", "isn't", "wasn't", "not"))
 
@@ -569,10 +572,19 @@ class Classifier:
     @staticmethod
     def _references(msg: _Message) -> None:
         """An alarm word followed by a reference to a past event ("着火那户隔壁", "火灾后
-        走廊的灯") names that event: it is over, for the rules and the model alike."""
+        走廊的灯") names that event: it is over, for the rules and the model alike. One after
+        a body or the mind ("心里着火") is a figure of speech: no rule at all."""
         tokens, last = msg.tokens, len(msg.tokens) - 1
         for hit in msg.hits:
-            end = max(hit.positions)
+            begin, end = min(hit.positions), max(hit.positions)
+            if (
+                hit.rule.urgency == "emergency"
+                and hit.rule.hazard != "medical"
+                and begin > 0
+                and tokens[begin - 1] in FIGURATIVE_HOSTS
+            ):
+                hit.suppressed = hit.cancelled = True
+                continue
             if (
                 hit.rule.urgency == "emergency"
                 and end < last
