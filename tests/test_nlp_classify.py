@@ -663,3 +663,24 @@ def test_a_hazard_word_after_a_body_or_the_mind_is_a_figure_of_speech(text: str)
     # Round 20: "心里冒火", "嗓子冒烟" name no hazard, for the rules and the model.
     assert Classifier(load_lexicon(), models=False).classify(text).urgency != "emergency"
     assert classify(text).urgency != "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency"),
+    [
+        # Round 20, rules: an entrance that will not shut, a basic service lost where someone
+        # vulnerable lives, the only toilet, a fallen tree across a road are high; an inner
+        # door, a branch on the grass and a bathroom light are not.
+        ("楼道的单元门关不上 一直开着", "repair", "high"),
+        ("热水器坏了三天 家里有个刚满月的宝宝", "repair", "high"),
+        ("全家就一个厕所 马桶堵死了 用不了", "repair", "high"),
+        ("台风把一棵大树吹倒了 横在小区主路上 车进不来", "cleaning", "high"),
+        ("no water at all in the whole unit since this morning", "repair", "high"),
+        ("卫生间的门关不上", "repair", "normal"),
+        ("树枝断了 掉在草地上", "cleaning", "normal"),
+        ("只有一个卫生间 灯坏了", "repair", "normal"),
+    ],
+)
+def test_round_20_high_rules(text: str, category: str, urgency: str) -> None:
+    result = Classifier(load_lexicon(), models=False).classify(text)
+    assert (result.category, result.urgency) == (category, urgency), result.matched

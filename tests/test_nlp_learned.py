@@ -243,7 +243,6 @@ def test_a_company_model_from_the_environment(
         # Round 20: high / normal / low from the urgency model where the rules cannot tell.
         ("大堂的墙纸有点褪色了", "normal", "low"),  # cosmetic
         ("装修押金什么时候能退 验收都过了两个月了", "low", "normal"),  # money owed
-        ("唯一的卫生间马桶堵死了 全家都用不了", "normal", "high"),  # the only toilet
     ],
 )
 def test_the_urgency_model_decides_high_normal_low(
