@@ -38,6 +38,7 @@ RULE_SHARE = 0.5  # weight of the rule scores against the model's probabilities
 # Model probability at which its high / normal / low replaces the rules' (no emergency: the
 # alarm stays with the rules and the emergency model).
 URGENCY_MODEL = 0.6
+HIGH_DEMOTE = 0.8  # ... and at which it turns a rules' high into normal (never into low)
 BOUNDARIES = frozenset(",.!?;:。、…~()[]{}\"'")
 # Life-threatening hazards first when one message names several.
 # Causes before consequences: sparks with a burning smell are electric, a fight with bleeding
@@ -216,6 +217,8 @@ class _Opinion:
         if top is None:
             return rules
         best, value = top
+        if rules == "high" and best == "normal" and value < HIGH_DEMOTE:
+            return rules  # the taxonomy's high classes, written as rules, need a sure model
         if rules == "high" and best == "low":
             # A high the rules found (a whole home without power after "the smoke has
             # stopped") is not waved off as a finished matter.
