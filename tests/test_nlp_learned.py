@@ -10,6 +10,7 @@ import pytest
 
 from bot.cli import main as cli_main
 from bot.nlp import HAZARDS, Classifier, classify, load_lexicon
+from bot.nlp.classifier import OVERRULE_HIGH
 from bot.nlp.evaluate import CORPUS_DIR, load_examples
 from bot.nlp.learned import (
     MODEL_ENV,
@@ -141,13 +142,23 @@ def test_rules_context_keeps_the_model_calm(always_alarmed: Classifier, text: st
     assert always_alarmed.classify(text).urgency != "emergency"
 
 
+@pytest.mark.parametrize(
+    "text", ["这个月电费怎么多扣了两百 家里就老人一个人住", "物业费多收了一个月 我要退"]
+)
+def test_a_billing_matter_is_no_learned_alarm(always_alarmed: Classifier, text: str) -> None:
+    # Round 20: the model, at threshold 0, wants an alarm; a fee the rules file with billing
+    # is never an emergency (as a mess filed with cleaning).
+    result = always_alarmed.classify(text)
+    assert (result.category, result.urgency) == ("billing", "normal")
+
+
 def test_a_live_high_rule_needs_a_confident_model(always_alarmed: Classifier) -> None:
     # "the whole flat is dark" is high by TAXONOMY; a model that is only somewhat sure of an
     # emergency does not overrule it, a sure one would (threshold 0 is not sure of anything).
     models = always_alarmed.models
     assert models is not None
     text = "家里突然没电了 全屋都黑了"
-    assert models.emergency.probabilities(features(normalize(text)))["yes"] < 0.6
+    assert models.emergency.probabilities(features(normalize(text)))["yes"] < OVERRULE_HIGH
     assert always_alarmed.classify(text).urgency == "high"
 
 
@@ -194,6 +205,10 @@ def test_fast_scoring_equals_the_reference_models() -> None:
         reference = models.category.probabilities(feats)
         assert probabilities == pytest.approx([reference[c] for c in models.category.classes])
         assert top == max(reference, key=reference.__getitem__)
+        ids = models.row_ids(norm)
+        urgency = models.urgency_scores(models.sums(ids))
+        assert models.urgency is not None and urgency is not None
+        assert urgency == pytest.approx(models.urgency.probabilities(feats))
 
 
 def test_a_company_model_from_the_environment(
@@ -220,3 +235,44 @@ def test_a_company_model_from_the_environment(
         load_models()
     with pytest.raises(ModelError):  # so warm_up() stops the start
         Classifier(load_lexicon())
+
+
+@pytest.mark.parametrize(
+    ("text", "rules", "learned"),
+    [
+        # Round 20: high / normal / low from the urgency model where the rules cannot tell.
+        ("大堂的墙纸有点褪色了", "normal", "low"),  # cosmetic
+        ("装修押金什么时候能退 验收都过了两个月了", "low", "normal"),  # money owed
+    ],
+)
+def test_the_urgency_model_decides_high_normal_low(
+    rules_only: Classifier, text: str, rules: str, learned: str
+) -> None:
+    assert rules_only.classify(text).urgency == rules
+    assert classify(text).urgency == learned
+
+
+def test_the_urgency_model_never_turns_a_rules_high_into_low() -> None:
+    # "the smoke has stopped, but the whole home is without power": the model reads the
+    # finished smoke and says low; the rules' high stands.
+    text = "刚才冒烟的那个电表箱已经不冒了 但是现在全家停电"
+    models = load_models()
+    assert models is not None
+    urgency = models.urgency_scores(models.sums(models.row_ids(normalize(text))))
+    assert urgency is not None and max(urgency, key=urgency.__getitem__) == "low"
+    assert classify(text).urgency == "high"
+
+
+def test_a_model_file_without_urgency_leaves_urgency_to_the_rules(
+    tmp_path: Path, rules_only: Classifier
+) -> None:
+    # Company model files trained before round 20 have no urgency model.
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    del data["urgency"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    models = load_models(path)
+    assert models is not None and models.urgency is None
+    text = "大堂的墙纸有点褪色了"
+    assert Classifier(load_lexicon(), models=models).classify(text).urgency == "normal"
+    assert rules_only.classify(text).urgency == "normal"

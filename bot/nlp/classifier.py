@@ -18,7 +18,7 @@ import jieba
 
 from bot.nlp.codes import HAZARDS
 from bot.nlp.homophones import HomophoneIndex, SpanFinder, load_groups
-from bot.nlp.learned import Models, features, load_models
+from bot.nlp.learned import FUNCTION_WORDS, Models, features, load_models
 from bot.nlp.lexicon import CUE_KINDS, Lexicon, Rule
 from bot.nlp.normalize import normalize
 from bot.nlp.segment import Segmenter
@@ -30,11 +30,15 @@ RESPONSE_REACH = 2  # tokens after an "ongoing" cue where "nobody came" makes it
 RESPONSE_NEGATIONS = ("没人", "没有人", "无人", "nobody", "no one")
 # Words about the handling ("到现在也没个说法"): an ongoing cue before them is about the response.
 RESPONSE_WORDS = ("说法", "回复", "答复", "解释", "交代", "回音")
-LEARNED_ALONE = 0.6  # model probability that classifies a message no lexicon word matched
+LEARNED_ALONE = 0.5  # model probability that classifies a message no lexicon word matched
 # Categories whose team acts on an emergency (inquiries, suggestions and "other" do not).
 ACTING_CATEGORIES = frozenset(("repair", "cleaning", "security", "parking", "billing", "complaint"))
-OVERRULE_HIGH = 0.6  # model probability that turns a rule's high into an emergency
-RULE_SHARE = 1.0  # weight of the rule scores against the model's probabilities
+OVERRULE_HIGH = 0.7  # model probability that turns a rule's high into an emergency
+RULE_SHARE = 0.5  # weight of the rule scores against the model's probabilities
+# Model probability at which its high / normal / low replaces the rules' (no emergency: the
+# alarm stays with the rules and the emergency model).
+URGENCY_MODEL = 0.6
+HIGH_DEMOTE = 0.8  # ... and at which it turns a rules' high into normal (never into low)
 BOUNDARIES = frozenset(",.!?;:。、…~()[]{}\"'")
 # Life-threatening hazards first when one message names several.
 # Causes before consequences: sparks with a burning smell are electric, a fight with bleeding
@@ -68,6 +72,14 @@ STRONG_ALARMS = (
 )
 # Everyday words the compact dictionary lacks that sound like alarm words (不懂 / 不动).
 REAL_WORDS = frozenset(("不懂", "搞不懂", "看不懂", "听不懂"))
+# Words after an alarm word that make it the name of a past event ("着火那户", "火警之后",
+# "爆管那天"): the message is about what followed, not about a live danger (round 20).
+EVENT_REFERENCES = frozenset(
+    ("那", "那天", "那次", "那晚", "那回", "那会", "那会儿", "之后", "后", "以后", "过后")
+)
+# A body or the mind before a hazard word makes a figure of speech ("心里冒火", "嗓子冒烟",
+# "脑子进水"), not a hazard; a person's health (medical) is not one of them (round 20).
+FIGURATIVE_HOSTS = frozenset(("心里", "心头", "心中", "嗓子", "喉咙", "脑子", "脑袋", "肚子"))
 # Negations that deny a hazard by name ("不是着火 是邻居在熏腊肠"): every alarm word is off.
 DENIALS = frozenset(("不是", "并不是", "并非", "isn't", "wasn't", "not"))
 
@@ -122,27 +134,24 @@ class _Message:
 
 
 class _Opinion:
-    """What the learned models say about one message (see :mod:`bot.nlp.learned`). Each
-    figure is computed when first asked for: most messages need only some of them."""
+    """What the learned models say about one message (see :mod:`bot.nlp.learned`): one sum
+    over the models' rows, when first asked for, gives every figure."""
 
     def __init__(self, models: Models, norm: str) -> None:
         self.models = models
         self.norm = norm
-        self._row_ids: list[int] | None = None
-        self._p_emergency: float | None = None
+        self._sums: list[float] | None = None
         self._category: tuple[list[float], str] | None = None
 
     @property
-    def _ids(self) -> list[int]:
-        if self._row_ids is None:
-            self._row_ids = self.models.row_ids(self.norm)
-        return self._row_ids
+    def sums(self) -> list[float]:
+        if self._sums is None:
+            self._sums = self.models.sums(self.models.row_ids(self.norm))
+        return self._sums
 
     @property
     def p_emergency(self) -> float:
-        if self._p_emergency is None:
-            self._p_emergency = self.models.emergency_probability(self._ids)
-        return self._p_emergency
+        return self.models.emergency_probability(self.sums)
 
     @property
     def alarm(self) -> bool:
@@ -155,7 +164,7 @@ class _Opinion:
 
     def _category_scores(self) -> tuple[list[float], str]:
         if self._category is None:
-            self._category = self.models.category_scores(self._ids)
+            self._category = self.models.category_scores(self.sums)
         return self._category
 
     def decisive(self) -> bool:
@@ -180,11 +189,10 @@ class _Opinion:
 
     def _rules_settle(self, scores: dict[str, float], category: str) -> bool:
         """Cases the blend cannot change, answered without the category model where possible."""
-        positive = [c for c, v in scores.items() if v > 0]
-        if category != "other" and positive == [category] and RULE_SHARE >= 1:
+        alone = RULE_SHARE >= 1 and category != "other"
+        if alone and [c for c, v in scores.items() if v > 0] == [category]:
             return True  # a whole share outweighs any probability
-        _, top = self._category_scores()
-        return category == top  # both agree, so their sum agrees too
+        return category == self.models.category_top(self.sums)  # both agree: so does the sum
 
     def _blended_best(self, scores: dict[str, float], category: str) -> tuple[str, float]:
         blended = self.categories
@@ -205,6 +213,22 @@ class _Opinion:
             return category
         ranked = sorted(self.categories.items(), key=lambda kv: -kv[1])
         return next(c for c, _ in ranked if c in ACTING_CATEGORIES)
+
+    def urgency(self, rules: str) -> str:
+        """High, normal or low of a message that is no emergency: the urgency model's when it
+        is sure enough, else the rules'. Whether a leak drips into the flat below or a wall
+        has only faded is worded in more ways than rules can list (issue 15)."""
+        top = self.models.urgency_top(self.sums)
+        if top is None:
+            return rules
+        best, value = top
+        if rules == "high" and best == "normal" and value < HIGH_DEMOTE:
+            return rules  # the taxonomy's high classes, written as rules, need a sure model
+        if rules == "high" and best == "low":
+            # A high the rules found (a whole home without power after "the smoke has
+            # stopped") is not waved off as a finished matter.
+            return rules
+        return best if value >= URGENCY_MODEL else rules
 
     def hazard_and_reasons(self) -> tuple[str, tuple[str, ...]]:
         feats = features(self.norm)  # only for an alarm: the rare, slow path
@@ -390,19 +414,38 @@ class Classifier:
         self, msg: _Message, combos: dict[int, dict[int, list[tuple[int, str]]]]
     ) -> None:
         rules = self.lexicon.rules
+        spread = self._spread(msg.tokens)
         for rule_id, groups in combos.items():
             rule = rules[rule_id]
             if len(groups) < len(rule.groups):
                 continue
-            chosen = self._within_window(groups, len(rule.groups), rule.window)
+            chosen = self._within_window(groups, len(rule.groups), rule.window, spread)
             if chosen:
                 positions = tuple(pos for pos, _ in chosen)
                 msg.hits.append(_Hit(rule, positions, "+".join(word for _, word in chosen)))
 
     @staticmethod
+    def _spread(tokens: list[str]) -> list[int] | None:
+        """Word distances for windows, where English function words take no room ("the
+        panels on the roof of block 2 are being lifted" is as near as "楼顶的板被掀起来");
+        None when the message has none (positions are distances)."""
+        if FUNCTION_WORDS.isdisjoint(tokens):
+            return None
+        return list(accumulate(0 if token in FUNCTION_WORDS else 1 for token in tokens))
+
+    @staticmethod
     def _within_window(
-        groups: dict[int, list[tuple[int, str]]], size: int, window: int
+        groups: dict[int, list[tuple[int, str]]],
+        size: int,
+        window: int,
+        spread: list[int] | None = None,
     ) -> list[tuple[int, str]] | None:
+        if spread is not None:
+            # Measured on word distances, answered with token positions.
+            at = {(spread[p], w): p for found in groups.values() for p, w in found}
+            placed = {g: [(spread[p], w) for p, w in found] for g, found in groups.items()}
+            chosen = Classifier._within_window(placed, size, window)
+            return [(at[c], c[1]) for c in chosen] if chosen else None
         for anchor in groups[0]:
             chosen = [anchor]
             for group_id in range(1, size):
@@ -428,10 +471,21 @@ class Classifier:
                 continue  # jieba chose another split for an ordinary term: trust it
             if typed != term and not self._plausible_typo(typed, term):
                 continue
+            if typed != term and self._bound_to_neighbours(text, start, end):
+                continue
             if self._replace_span(msg, start, end, term):
                 present.add(term)
                 if typed != term:
                     msg.corrections[term] = f"{typed}≈{term}"
+
+    def _bound_to_neighbours(self, text: str, start: int, end: int) -> bool:
+        """Whether the typed span is bound to its neighbours: its last character makes a real
+        word with the next (被同一辆车 is no 被捅), or a digit comes before it (12点到2点 is
+        no 电到). Then it is no typo."""
+        if start > 0 and text[start - 1].isdigit():
+            return True
+        after = text[end - 1 : end + 1]
+        return end < len(text) and self._tokenizer.FREQ.get(after, 0) > 0
 
     @staticmethod
     def _replace_span(msg: _Message, start: int, end: int, term: str) -> bool:
@@ -522,6 +576,30 @@ class Classifier:
                 or (hypothesis and self._hypothetical_before(msg, min(hit.positions), question))
                 or (old and hit.rule.urgency in ("emergency", "high"))
             )
+
+    @staticmethod
+    def _references(msg: _Message) -> None:
+        """An alarm word followed by a reference to a past event ("着火那户隔壁", "火灾后
+        走廊的灯") names that event: it is over, for the rules and the model alike. One after
+        a body or the mind ("心里着火") is a figure of speech: no rule at all."""
+        tokens, last = msg.tokens, len(msg.tokens) - 1
+        for hit in msg.hits:
+            begin, end = min(hit.positions), max(hit.positions)
+            if (
+                hit.rule.urgency == "emergency"
+                and hit.rule.hazard != "medical"
+                and begin > 0
+                and tokens[begin - 1] in FIGURATIVE_HOSTS
+            ):
+                hit.suppressed = hit.cancelled = True
+                continue
+            if (
+                hit.rule.urgency == "emergency"
+                and end < last
+                and tokens[end + 1] in EVENT_REFERENCES
+                and not msg.has(_INT)
+            ):
+                hit.suppressed = hit.negated = True
 
     def _calm_down(self, msg: _Message, norm: str) -> bool:
         """Frames in which alarm words name no live danger (issue 15): praise, drills and
@@ -643,6 +721,7 @@ class Classifier:
             and (msg.has(_PAST) or msg.has(_PLAN) or finished or msg.has(_HYP))
         )
         self._suppress(msg, question, finished, event_question)
+        self._references(msg)
         if msg.unless:
             self._apply_unless(msg)
         calm = self._calm_down(msg, norm)
@@ -652,7 +731,10 @@ class Classifier:
             # The team that handles this hazard is the better guess when domains compete.
             scores[HAZARD_HOME[emergency.rule.hazard or "fire"]] += 2
         category, confidence = self._pick_category(scores)
-        if opinion is not None and not event_question:
+        # A live alarm rule names the team (below) unless the resident complains, so the
+        # model's category matters there only when the rules saw a complaint.
+        blend = emergency is None or scores.get("complaint", 0.0) > 0
+        if opinion is not None and not event_question and blend:
             # A question about a past or planned event is the rules' call (an inquiry).
             category, confidence = opinion.blend_category(scores, category, confidence)
         learned_alarm = (
@@ -680,6 +762,10 @@ class Classifier:
             calm_urgency = self._urgency(msg, category, None, question, finished)[0]
             return self._learned_emergency(msg, category, confidence, opinion, calm_urgency)
         urgency, deciding = self._urgency(msg, category, emergency, question, finished)
+        if opinion is not None and urgency != "emergency":
+            urgency = opinion.urgency(urgency)
+            if category == "complaint" and urgency == "low":
+                urgency = "normal"  # as in _urgency: a manager looks within the day
         hazard = emergency.rule.hazard if emergency is not None else None
         if emergency is not None:
             confidence = max(confidence, 0.9)
@@ -751,7 +837,9 @@ class Classifier:
         # A mess the rules file with cleaning (vomit in the lift, a dog's mess, a spill): the
         # model reads "lift" and "someone" as danger; no cleaning matter is an emergency.
         live = [h for h in msg.hits if not h.suppressed and h.rule.kind == "problem"]
-        return bool(live) and all(h.rule.category == "cleaning" for h in live)
+        # Likewise a fee or meter matter the rules file with billing (a water bill for "two
+        # people", a card that will not top up): no billing matter is an emergency.
+        return bool(live) and all(h.rule.category in ("cleaning", "billing") for h in live)
 
     def _context_forbids_alarm(self, msg: _Message, finished: bool, event_question: bool) -> bool:
         """The model reads words, not time: a finished, hypothetical or old event, or a question
@@ -855,6 +943,9 @@ class Classifier:
     def _ordinary_urgency(
         self, msg: _Message, live: list[_Hit], category: str, question: bool, finished: bool
     ) -> tuple[str, list[str]]:
+        if category == "inquiry" and msg.has(_REQ) and not msg.has(_QUE):
+            # "请帮我预约周五的验收": something to be done, not a question (docs/taxonomy.md).
+            return "normal", self._cue_words(msg, _REQ)
         if category in ("inquiry", "suggestion", "other"):
             return "low", []
         if msg.has(_LOW) or any(h.rule.urgency == "low" for h in live):

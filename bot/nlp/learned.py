@@ -59,7 +59,7 @@ def _runs(norm: str, ascii_run: bool) -> list[str]:
 # English function words are left out of the features: the corpus's English lines are more
 # often emergencies than the rest, and "the" or "is" would learn that share, not a meaning.
 # ("no" and "not" stay: they carry negation.)
-_FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS = frozenset(
     {"a", "an", "the", "and", "or", "but", "of", "in", "on", "at", "to", "from", "by", "for"}
     | {"with", "is", "are", "was", "be", "it", "its", "this", "that", "there", "my", "our"}
     | {"your", "i", "we", "you", "he", "she", "they", "me", "him", "her", "them"}
@@ -69,7 +69,7 @@ _FUNCTION_WORDS = frozenset(
 def _english_words(norm: str) -> list[list[str]]:
     """The content words of each English run, in order (pairs are made from these)."""
     return [
-        [word for word in run.split() if word not in _FUNCTION_WORDS]
+        [word for word in run.split() if word not in FUNCTION_WORDS]
         for run in _runs(norm, ascii_run=True)
     ]
 
@@ -168,20 +168,19 @@ class Models:
     hazard: LinearModel
     category: LinearModel
     threshold: float  # P(emergency) at which the model alone raises the alarm
-    # The emergency weights as one list and the category weights as one matrix, a row per
-    # feature: a message costs one dictionary lookup per n-gram, then a sum over its rows.
+    # high / normal / low of a message that is no emergency (absent from older model files).
+    urgency: LinearModel | None = None
+    # The emergency, category and urgency weights as one matrix, a row per feature and a
+    # column per class: a message costs one dictionary lookup per n-gram, then one sum over
+    # its rows gives every logit.
     _rows: dict[str, int] = field(init=False, repr=False, compare=False)
     _chinese: ahocorasick.Automaton | None = field(init=False, repr=False, compare=False)
-    _emergency_column: list[float] = field(init=False, repr=False, compare=False)
-    _category_matrix: np.ndarray = field(init=False, repr=False, compare=False)
+    _matrix: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names = sorted(set(self.emergency.weights) | set(self.category.weights))
-        width = len(self.category.classes)
-        column = [self.emergency.weights.get(name, (0.0,))[0] for name in names]
-        matrix = np.zeros((len(names) + 1, width))  # the last row stays zero: "no feature"
-        for row, name in enumerate(names):
-            matrix[row] = self.category.weights.get(name, (0.0,) * width)
+        parts = [self.emergency, self.category, *([self.urgency] if self.urgency else [])]
+        names = sorted({name for part in parts for name in part.weights})
+        matrix = np.hstack([_matrix(names, part) for part in parts])
         rows = {(name[2:] if name.startswith("c:") else name): i for i, name in enumerate(names)}
         object.__setattr__(self, "_rows", rows)
         grams = {key: row for key, row in rows.items() if len(key) > 1 and not key.startswith("w:")}
@@ -192,28 +191,59 @@ class Models:
                 chinese.add_word(key, row)
             chinese.make_automaton()
         object.__setattr__(self, "_chinese", chinese)
-        object.__setattr__(self, "_emergency_column", [*column, 0.0])
-        object.__setattr__(self, "_category_matrix", matrix)
+        object.__setattr__(self, "_matrix", matrix)
 
     def score(self, norm: str) -> Scores:
         """P(emergency) and the category probabilities of a normalised message; equal to
         ``emergency.probabilities`` and ``category.probabilities`` of its features."""
-        ids = self.row_ids(norm)
-        probabilities, top = self.category_scores(ids)
-        return Scores(self.emergency_probability(ids), probabilities, top)
+        sums = self.sums(self.row_ids(norm))
+        probabilities, top = self.category_scores(sums)
+        return Scores(self.emergency_probability(sums), probabilities, top)
 
-    def emergency_probability(self, ids: list[int]) -> float:
-        column = self._emergency_column
-        return _sigmoid(self.emergency.bias[0] + sum(map(column.__getitem__, ids)))
+    def sums(self, ids: list[int]) -> list[float]:
+        """The summed weights of the rows ``ids``: the emergency column, then the category
+        columns, then the urgency columns (the inputs of the three methods below)."""
+        summed: list[float] = np.add.reduce(self._matrix.take(ids, axis=0)).tolist()
+        return summed
 
-    def category_scores(self, ids: list[int]) -> tuple[list[float], str]:
+    def emergency_probability(self, sums: list[float]) -> float:
+        return _sigmoid(self.emergency.bias[0] + sums[0])
+
+    def category_scores(self, sums: list[float]) -> tuple[list[float], str]:
         """Probabilities of the category classes (in their order) and the most likely one."""
-        summed = np.add.reduce(self._category_matrix.take(ids, axis=0)).tolist()
-        logits = [a + b for a, b in zip(summed, self.category.bias, strict=True)]
+        logits = self._category_logits(sums)
+        return _softmax(logits), self.category.classes[logits.index(max(logits))]
+
+    def category_top(self, sums: list[float]) -> str:
+        """The most likely category (no probabilities computed)."""
+        logits = self._category_logits(sums)
+        return self.category.classes[logits.index(max(logits))]
+
+    def _category_logits(self, sums: list[float]) -> list[float]:
+        bias = self.category.bias
+        return [a + b for a, b in zip(sums[1 : 1 + len(bias)], bias, strict=True)]
+
+    def urgency_scores(self, sums: list[float]) -> dict[str, float] | None:
+        """Probabilities of high, normal and low for a message that is no emergency; None
+        when the model file has no urgency model."""
+        logits = self._urgency_logits(sums)
+        if logits is None or self.urgency is None:
+            return None
+        return dict(zip(self.urgency.classes, _softmax(logits), strict=True))
+
+    def urgency_top(self, sums: list[float]) -> tuple[str, float] | None:
+        """The likeliest of high, normal and low and its probability (None as above)."""
+        logits = self._urgency_logits(sums)
+        if logits is None or self.urgency is None:
+            return None
         top = max(logits)
-        exps = [math.exp(v - top) for v in logits]
-        whole = sum(exps)
-        return [e / whole for e in exps], self.category.classes[logits.index(top)]
+        return self.urgency.classes[logits.index(top)], 1 / sum(math.exp(v - top) for v in logits)
+
+    def _urgency_logits(self, sums: list[float]) -> list[float] | None:
+        if self.urgency is None:
+            return None
+        start = 1 + len(self.category.bias)
+        return [a + b for a, b in zip(sums[start:], self.urgency.bias, strict=True)]
 
     def row_ids(self, norm: str) -> list[int]:
         """Matrix rows of the features present (each once: the features are binary); the
@@ -229,6 +259,23 @@ class Models:
             ids.update([get("w:" + word, unknown) for word in words])
             ids.update([get(f"w:{a}_{b}", unknown) for a, b in itertools.pairwise(words)])
         return list(ids)
+
+
+def _softmax(logits: list[float]) -> list[float]:
+    top = max(logits)
+    exps = [math.exp(v - top) for v in logits]
+    whole = sum(exps)
+    return [e / whole for e in exps]
+
+
+def _matrix(names: list[str], model: LinearModel) -> np.ndarray:
+    """The weights of ``model`` as a matrix, a row per name and a last row of zeros for
+    n-grams the models do not know."""
+    width = len(model.bias)  # one column for a binary model
+    matrix = np.zeros((len(names) + 1, width))
+    for row, name in enumerate(names):
+        matrix[row] = model.weights.get(name, (0.0,) * width)
+    return matrix
 
 
 class ModelError(ValueError):
@@ -256,6 +303,7 @@ def _read_models(path: Path) -> Models:
         hazard=LinearModel.from_dict(data["hazard"]),
         category=LinearModel.from_dict(data["category"]),
         threshold=float(data["threshold"]),
+        urgency=LinearModel.from_dict(data["urgency"]) if "urgency" in data else None,
     )
     _check_shapes(models)
     models.score("电梯困人 lift stuck")  # a file that loads must also score
@@ -267,7 +315,10 @@ def _check_shapes(models: Models) -> None:
     (scikit-learn stores a two-class model as one column, which these could not use)."""
     if models.emergency.classes != ("no", "yes") or len(models.emergency.bias) != 1:
         raise ValueError("the emergency model must be binary, classes no and yes")
-    for name, model in (("hazard", models.hazard), ("category", models.category)):
+    named = [("hazard", models.hazard), ("category", models.category)]
+    if models.urgency is not None:
+        named.append(("urgency", models.urgency))
+    for name, model in named:
         if len(model.classes) < 3 or len(model.bias) != len(model.classes):
             raise ValueError(f"the {name} model needs three classes or more, one column each")
     if not 0 < models.threshold < 1:
