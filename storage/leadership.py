@@ -27,8 +27,10 @@ LEADER_KEY = 0x50726F704465736B
 # Per-person locks use the two-number form of advisory locks, with this first number, so they
 # never meet the leader's key or another program's locks.
 PERSON_SPACE = 0x5044  # "PD"
-# How long a check of the leader's connection may take before it counts as lost.
-CHECK_TIMEOUT = 3.0
+# How long a check of the leader's connection may take before it counts as lost. Only the
+# server's end of the session frees the lock, so a slow answer never means two leaders; a
+# short limit only made a leader on a starved 2-core machine step down for nothing.
+CHECK_TIMEOUT = 10.0
 APPLICATION_PREFIX = "propdesk leader"
 # pg_locks shows a bigint key as its high half (classid) and low half (objid), objsubid 1.
 # Advisory locks belong to one database, but pg_locks lists every database's: another
