@@ -518,10 +518,12 @@ class OutboxRepo(_Repo):
         error: str | None,
         retry_in: float | None,
         uncertain: int,
+        chat_id: int | None = None,
     ) -> Recorded | None:
         """What a send came to, in one statement: sent when there is no error, tried again
         after `retry_in` seconds, otherwise failed. None when the row is gone. Tells whether
-        the chat has another message waiting, so its sender need not look again."""
+        the chat has another message waiting, so its sender need not look again (asked in
+        the same statement when the caller names the row's chat)."""
         row = OutboxMessage
         values: dict[str, Any] = {
             "attempts": row.attempts + 1,
@@ -535,18 +537,28 @@ class OutboxRepo(_Repo):
             values["next_attempt_at"] = now + timedelta(seconds=retry_in)
         else:
             values["status"] = "failed"
+        returned: list[Any] = [row.dedupe_key, row.chat_id, row.status]
+        if chat_id is not None:
+            other = aliased(OutboxMessage)
+            waiting = exists().where(
+                other.chat_id == chat_id, other.status == "pending", other.id != row_id
+            )
+            returned.append(waiting.label("others_waiting"))
         statement = (
             update(row)
             .where(row.id == row_id)
             .values(**values)
-            .returning(row.dedupe_key, row.chat_id, row.status)
+            .returning(*returned)
             .execution_options(synchronize_session=False)
         )
         done = (await self.session.execute(statement)).first()
         if done is None:
             return None
-        waiting = select(row.id).where(row.chat_id == done.chat_id, row.status == "pending")
-        more = (await self.session.execute(waiting.limit(1))).first() is not None
+        if chat_id is not None:
+            more = done.status == "pending" or bool(done.others_waiting)
+        else:
+            waiting_any = select(row.id).where(row.chat_id == done.chat_id, row.status == "pending")
+            more = (await self.session.execute(waiting_any.limit(1))).first() is not None
         return Recorded(done.dedupe_key, int(done.chat_id), done.status, more)
 
     async def due_heads(self, now: datetime, limit: int = 50) -> list[tuple[int, int, int]]:
