@@ -201,7 +201,13 @@ class DialogEngine:
             return  # nothing stored, nothing to store: no statement
         if state.flow:
             await uow.dialogs.save(
-                inc.chat_id, inc.user_id, state.flow, state.step, state.data, self._clock.now()
+                inc.chat_id,
+                inc.user_id,
+                state.flow,
+                state.step,
+                state.data,
+                self._clock.now(),
+                fresh=not had_state,
             )
         else:
             await uow.dialogs.clear(inc.chat_id, inc.user_id)

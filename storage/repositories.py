@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.util import identity_key
 
 from storage.leadership import person_lock
 from storage.models import (
@@ -306,9 +307,24 @@ class DialogRepo(_Repo):
         return await self.session.get(DialogState, (chat_id, user_id))
 
     async def save(
-        self, chat_id: int, user_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
+        self,
+        chat_id: int,
+        user_id: int,
+        flow: str,
+        step: str,
+        data: dict[str, Any],
+        now: datetime,
+        *,
+        fresh: bool = False,
     ) -> None:
-        state = await self.get(chat_id, user_id)
+        """Store a dialog's state; `fresh`: the caller looked in this transaction and found
+        none (a second look would be a SELECT again: a missing row is not in the session),
+        so only a row added since (in the session) is looked for."""
+        if fresh:
+            key = identity_key(DialogState, (chat_id, user_id))
+            state = cast(DialogState | None, self.session.identity_map.get(key))
+        else:
+            state = await self.get(chat_id, user_id)
         if state is None:
             state = DialogState(chat_id=chat_id, user_id=user_id)
             self.session.add(state)

@@ -20,6 +20,10 @@ class CardBook:
 
     async def next_key(self, ticket: Ticket) -> str:
         """The outbox key of the ticket's next card: unique per ticket and posting."""
+        numbered = self.desk.fresh_tickets.get(ticket.id)
+        if numbered is not None:  # opened in this transaction: no card but ours (no count)
+            self.desk.fresh_tickets[ticket.id] = numbered + 1
+            return f"{CARD_KEY_PREFIX}{ticket.id}:{numbered}"
         serial = await self.uow.cards.count_for_ticket(ticket.id)
         return f"{CARD_KEY_PREFIX}{ticket.id}:{serial}"
 
