@@ -207,7 +207,6 @@ class DialogEngine:
                 state.step,
                 state.data,
                 self._clock.now(),
-                fresh=not had_state,
             )
         else:
             await uow.dialogs.clear(inc.chat_id, inc.user_id)

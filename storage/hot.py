@@ -12,12 +12,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, or_, select, update
+from sqlalchemy import Select, Table, bindparam, delete, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.dml import Delete, Update
 
-from storage.models import OutboxMessage, ProcessedUpdate, TicketCard
+from storage.models import DialogState, OutboxMessage, ProcessedUpdate, TicketCard
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 UPDATES: Table = ProcessedUpdate.__table__  # type: ignore[assignment]
@@ -133,4 +133,41 @@ def card_message_id() -> Update:
         update(CARDS)
         .where(CARDS.c.outbox_key == bindparam("p_key", type_=CARDS.c.outbox_key.type))
         .values(message_id=bindparam("p_message_id", type_=CARDS.c.message_id.type))
+    )
+
+
+DIALOGS: Table = DialogState.__table__  # type: ignore[assignment]
+
+
+@cache
+def dialog_get() -> Select[Any]:
+    """A person's dialog state (p_chat_id, p_user_id): flow, step, data."""
+    c = DIALOGS.c
+    return select(c.flow, c.step, c.data).where(
+        c.chat_id == bindparam("p_chat_id", type_=c.chat_id.type),
+        c.user_id == bindparam("p_user_id", type_=c.user_id.type),
+    )
+
+
+@cache
+def dialog_save(dialect: str) -> Any:
+    """Insert a dialog state, or replace the one stored (one statement, no read first)."""
+    statement = _insert(dialect, DIALOGS)
+    return statement.on_conflict_do_update(
+        index_elements=[DIALOGS.c.chat_id, DIALOGS.c.user_id],
+        set_={
+            "flow": statement.excluded.flow,
+            "step": statement.excluded.step,
+            "data": statement.excluded.data,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+
+
+@cache
+def dialog_clear() -> Delete:
+    c = DIALOGS.c
+    return delete(DIALOGS).where(
+        c.chat_id == bindparam("p_chat_id", type_=c.chat_id.type),
+        c.user_id == bindparam("p_user_id", type_=c.user_id.type),
     )

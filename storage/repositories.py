@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -26,14 +26,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.util import identity_key
 
 from storage import hot
 from storage.leadership import person_lock
 from storage.models import (
     Building,
     Correction,
-    DialogState,
     Invite,
     OutboxMessage,
     ProcessedUpdate,
@@ -303,40 +301,39 @@ class TicketRepo(_Repo):
         return await self.session.scalar(query)
 
 
+@dataclass(frozen=True)
+class StoredDialog:
+    """A person's dialog state as stored (plain values: no ORM object to track)."""
+
+    flow: str
+    step: str
+    data: dict[str, Any]
+
+
 class DialogRepo(_Repo):
-    async def get(self, chat_id: int, user_id: int) -> DialogState | None:
-        return await self.session.get(DialogState, (chat_id, user_id))
+    """Plain Core statements (storage/hot.py): every event reads the state and most write it."""
+
+    async def get(self, chat_id: int, user_id: int) -> StoredDialog | None:
+        params = {"p_chat_id": chat_id, "p_user_id": user_id}
+        row = (await self.session.execute(hot.dialog_get(), params)).first()
+        return None if row is None else StoredDialog(row.flow, row.step, row.data)
 
     async def save(
-        self,
-        chat_id: int,
-        user_id: int,
-        flow: str,
-        step: str,
-        data: dict[str, Any],
-        now: datetime,
-        *,
-        fresh: bool = False,
+        self, chat_id: int, user_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
     ) -> None:
-        """Store a dialog's state; `fresh`: the caller looked in this transaction and found
-        none (a second look would be a SELECT again: a missing row is not in the session),
-        so only a row added since (in the session) is looked for."""
-        if fresh:
-            key = identity_key(DialogState, (chat_id, user_id))
-            state = cast(DialogState | None, self.session.identity_map.get(key))
-        else:
-            state = await self.get(chat_id, user_id)
-        if state is None:
-            state = DialogState(chat_id=chat_id, user_id=user_id)
-            self.session.add(state)
-        state.flow, state.step, state.data, state.updated_at = flow, step, dict(data), now
-        await self.session.flush()
+        """Store a dialog's state, inserted or replaced in one statement."""
+        values = {
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "flow": flow,
+            "step": step,
+            "data": dict(data),
+            "updated_at": now,
+        }
+        await self.session.execute(hot.dialog_save(self._dialect()), values)
 
     async def clear(self, chat_id: int, user_id: int) -> None:
-        state = await self.get(chat_id, user_id)
-        if state is not None:
-            await self.session.delete(state)
-            await self.session.flush()
+        await self.session.execute(hot.dialog_clear(), {"p_chat_id": chat_id, "p_user_id": user_id})
 
 
 class UpdateLog(_Repo):
