@@ -25,8 +25,19 @@ _state = {"importing": False}
 # weakly, so once the garbage collector had dropped one, the next call built its whole schema
 # again (a sixth of the bot's CPU under load). Bounded: one per Bot API return type.
 _RESPONSES: dict[Any, Any] = {}
-# the Bot API types the desk's calls return or its updates carry
-RECEIVED = ("Update", "Message", "CallbackQuery", "User", "Chat", "WebhookInfo")
+# the Bot API types the desk's calls return or its updates carry, and what it sends most
+RECEIVED = (
+    "Update",
+    "Message",
+    "CallbackQuery",
+    "User",
+    "Chat",
+    "WebhookInfo",
+    "InlineKeyboardMarkup",
+    "InlineKeyboardButton",
+)
+# the calls of every intake, built at start rather than by the first resident to need one
+CALLED = ("SendMessage", "EditMessageText", "AnswerCallbackQuery", "GetUpdates")
 
 
 def _rebuild(
@@ -85,7 +96,7 @@ def import_aiogram_lazily() -> None:
     _state["importing"] = True
     try:
         types = importlib.import_module("aiogram.types")
-        importlib.import_module("aiogram.methods")
+        methods = importlib.import_module("aiogram.methods")
     finally:
         _state["importing"] = False
     # What the desk receives, built once now: otherwise each `Response[Message]` that aiogram
@@ -93,6 +104,8 @@ def import_aiogram_lazily() -> None:
     # Message's whole schema again inside it.
     for name in RECEIVED:
         getattr(types, name).model_rebuild()
+    for name in CALLED:
+        getattr(methods, name).model_rebuild()
 
 
 import_aiogram_lazily()
