@@ -221,6 +221,9 @@ class OutboxSender:
         # False while another process leads: no row is claimed here (sends in progress end).
         self.active = True
         self._drained: set[int] = set()  # chats whose last recorded send left nothing waiting
+        # A chat's next row, claimed in the transaction that recorded its previous send:
+        # the chat's worker sends it next.
+        self._handed: dict[int, _Claimed] = {}
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[UnitOfWork]:
@@ -315,7 +318,7 @@ class OutboxSender:
             task.cancel()
 
     def _start_worker(self, chat_id: int) -> None:
-        if not self.active:
+        if not self.active and chat_id not in self._handed:
             return
         running = self._workers.get(chat_id)
         if running is not None and not running.done():
@@ -335,8 +338,13 @@ class OutboxSender:
     async def _work(self, chat_id: int) -> int:
         handled = 0
         try:
-            while self.active and await self._wait_for_chat(chat_id):
-                claimed = await self._claim_head(chat_id)
+            while True:
+                claimed = self._handed.pop(chat_id, None)
+                if claimed is None:
+                    if not (self.active and await self._wait_for_chat(chat_id)):
+                        break
+                    # (a row handed over while this worker looked is sent all the same)
+                    claimed = await self._claim_head(chat_id) or self._handed.pop(chat_id, None)
                 if claimed is None:
                     break
                 self._drained.discard(chat_id)
@@ -357,6 +365,8 @@ class OutboxSender:
             if self._workers.get(chat_id) is asyncio.current_task():
                 del self._workers[chat_id]
                 self.sending -= 1
+            if chat_id in self._handed:  # handed over while this worker was stopping
+                self._start_worker(chat_id)
             if handled:
                 self._wake.set()  # a row may have been put back, or another chat waits
         return handled
@@ -379,26 +389,33 @@ class OutboxSender:
             self._next_look = moment
 
     async def _claim_head(self, chat_id: int) -> _Claimed | None:
-        now = self._clock.now()
         async with self._session() as uow:
-            head = await uow.outbox.claim_head(chat_id, now, now + LEASE)
-            if head is None:
-                return None  # nothing due, or another sender has it
-            payload = head.payload
-            prepared = await self._prepared(uow, head, payload, now)
-            claimed = _Claimed(
-                head.id,
-                head.chat_id,
-                head.priority,
-                head.dedupe_key,
-                head.attempts,
-                head.created_at,
-                payload,
-                prepared.out,
-                prepared.give_up,
-            )
-            await uow.commit()
+            claimed = await self._claim_in(uow, chat_id, self._clock.now())
+            if claimed is not None:
+                await uow.commit()
         return claimed
+
+    async def _claim_in(self, uow: UnitOfWork, chat_id: int, now: datetime) -> _Claimed | None:
+        head = await uow.outbox.claim_head(chat_id, now, now + LEASE)
+        if head is None:
+            return None  # nothing due, or another sender has it
+        payload = head.payload
+        prepared = await self._prepared(uow, head, payload, now)
+        return _Claimed(
+            head.id,
+            head.chat_id,
+            head.priority,
+            head.dedupe_key,
+            head.attempts,
+            head.created_at,
+            payload,
+            prepared.out,
+            prepared.give_up,
+        )
+
+    def _may_start(self, chat_id: int) -> bool:
+        """Nothing handed over for the chat yet, we send, and its pace allows a send now."""
+        return chat_id not in self._handed and self.active and self.pacer.chat_delay(chat_id) <= 0
 
     async def _prepared(
         self, uow: UnitOfWork, row: Any, payload: dict[str, Any], now: datetime
@@ -585,8 +602,15 @@ class OutboxSender:
                 await uow.cards.set_message_id(card_key, sent_id)
             if done.status == "failed":
                 log.warning("outbox %s failed: %s", done.dedupe_key, error)
+            following = None
+            if error is None and done.more_waiting and self._may_start(done.chat_id):
+                # the chat's next row, claimed in this same transaction (not one of its own);
+                # the time read again: a row queued while we waited for the database is due
+                following = await self._claim_in(uow, done.chat_id, self._clock.now())
             await uow.commit()
-        if not done.more_waiting:
+        if following is not None:
+            self._handed[done.chat_id] = following
+        elif not done.more_waiting:
             self._drained.add(done.chat_id)
 
     async def _blocked(
