@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import hot
 from storage.leadership import person_lock
 from storage.models import (
     Building,
@@ -301,9 +302,23 @@ class TicketRepo(_Repo):
         return await self.session.scalar(query)
 
 
+@dataclass(frozen=True)
+class StoredDialog:
+    """A person's dialog state as stored (plain values: no ORM object to track)."""
+
+    flow: str
+    step: str
+    data: dict[str, Any]
+    due_at: datetime | None = None  # the step's question is answered by a sweep then
+
+
 class DialogRepo(_Repo):
-    async def get(self, chat_id: int, user_id: int) -> DialogState | None:
-        return await self.session.get(DialogState, (chat_id, user_id))
+    """Plain Core statements (storage/hot.py): every event reads the state and most write it."""
+
+    async def get(self, chat_id: int, user_id: int) -> StoredDialog | None:
+        params = {"p_chat_id": chat_id, "p_user_id": user_id}
+        row = (await self.session.execute(hot.dialog_get(), params)).first()
+        return None if row is None else StoredDialog(row.flow, row.step, row.data, row.due_at)
 
     async def save(
         self,
@@ -315,13 +330,17 @@ class DialogRepo(_Repo):
         now: datetime,
         due_at: datetime | None = None,
     ) -> None:
-        state = await self.get(chat_id, user_id)
-        if state is None:
-            state = DialogState(chat_id=chat_id, user_id=user_id)
-            self.session.add(state)
-        state.flow, state.step, state.data, state.updated_at = flow, step, dict(data), now
-        state.due_at = due_at
-        await self.session.flush()
+        """Store a dialog's state, inserted or replaced in one statement."""
+        values = {
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "flow": flow,
+            "step": step,
+            "data": dict(data),
+            "updated_at": now,
+            "due_at": due_at,
+        }
+        await self.session.execute(hot.dialog_save(self._dialect()), values)
 
     async def due(self, now: datetime, limit: int) -> list[tuple[int, int]]:
         """(chat, user) of the dialogs whose question went unanswered until ``now``
@@ -348,10 +367,7 @@ class DialogRepo(_Repo):
         return await self.session.scalar(query)
 
     async def clear(self, chat_id: int, user_id: int) -> None:
-        state = await self.get(chat_id, user_id)
-        if state is not None:
-            await self.session.delete(state)
-            await self.session.flush()
+        await self.session.execute(hot.dialog_clear(), {"p_chat_id": chat_id, "p_user_id": user_id})
 
 
 class UpdateLog(_Repo):
@@ -362,18 +378,20 @@ class UpdateLog(_Repo):
         user), on PostgreSQL, first wait for that person's lock, held to the transaction's end:
         one person's updates are handled one at a time by any number of processes (in the
         same statement, so it costs no round trip)."""
-        statement = self._insert(ProcessedUpdate)
-        if person is not None and self._dialect() == "postgresql":
-            locked = select(person_lock(*person).label("locked")).subquery("person_lock")
-            rows = select(
-                literal(update_id, BigInteger), literal(now, DateTime(timezone=True))
-            ).select_from(locked)
-            statement = statement.from_select(["update_id", "processed_at"], rows)
-        else:
-            statement = statement.values(update_id=update_id, processed_at=now)
-        statement = statement.on_conflict_do_nothing(
-            index_elements=[ProcessedUpdate.update_id]
-        ).returning(ProcessedUpdate.update_id)
+        if person is None or self._dialect() != "postgresql":
+            values = {"update_id": update_id, "processed_at": now}
+            claimed = await self.session.execute(hot.claim_update(self._dialect()), values)
+            return claimed.scalar_one_or_none() is not None
+        locked = select(person_lock(*person).label("locked")).subquery("person_lock")
+        rows = select(
+            literal(update_id, BigInteger), literal(now, DateTime(timezone=True))
+        ).select_from(locked)
+        statement = (
+            self._insert(ProcessedUpdate)
+            .from_select(["update_id", "processed_at"], rows)
+            .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
+            .returning(ProcessedUpdate.update_id)
+        )
         return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
     async def prune(self, before: datetime) -> int:
@@ -440,23 +458,19 @@ class OutboxRepo(_Repo):
         notice_id: int | None = None,
     ) -> int | None:
         """Queue a message once per dedupe key; its row id, or None when already queued."""
-        statement = (
-            self._insert(OutboxMessage)
-            .values(
-                dedupe_key=dedupe_key,
-                chat_id=chat_id,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                priority=priority,
-                notice_id=notice_id,
-            )
-            .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
-            .returning(OutboxMessage.id)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        values = {
+            "dedupe_key": dedupe_key,
+            "chat_id": chat_id,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "priority": priority,
+            "notice_id": notice_id,
+        }
+        result = await self.session.execute(hot.outbox_add(self._dialect()), values)
+        return result.scalar_one_or_none()
 
     async def add_many(
         self,
@@ -518,27 +532,8 @@ class OutboxRepo(_Repo):
         """Find the chat's first waiting message and take it until `lease_until`, in one
         statement: None when nothing waits, the first is not due, or a sender holds it (of
         two senders exactly one wins, as with `claim`)."""
-        row = OutboxMessage
-        first = (
-            select(row.id)
-            .where(row.chat_id == chat_id, row.status == "pending")
-            .order_by(*_head_order(chat_id))
-            .limit(1)
-            .scalar_subquery()
-        )
-        statement = (
-            update(row)
-            .where(
-                row.id == first,
-                row.status == "pending",
-                row.next_attempt_at <= now,
-                _unclaimed(row, now),
-            )
-            .values(claimed_until=lease_until)
-            .returning(*_HEAD_COLUMNS)
-            .execution_options(synchronize_session=False)
-        )
-        taken = (await self.session.execute(statement)).first()
+        values = {"p_chat_id": chat_id, "p_now": now, "p_lease_until": lease_until}
+        taken = (await self.session.execute(hot.claim_head(chat_id < 0), values)).first()
         return None if taken is None else _head(taken)
 
     async def record_outcome(
@@ -550,35 +545,34 @@ class OutboxRepo(_Repo):
         error: str | None,
         retry_in: float | None,
         uncertain: int,
+        chat_id: int | None = None,
     ) -> Recorded | None:
         """What a send came to, in one statement: sent when there is no error, tried again
         after `retry_in` seconds, otherwise failed. None when the row is gone. Tells whether
-        the chat has another message waiting, so its sender need not look again."""
-        row = OutboxMessage
+        the chat has another message waiting, so its sender need not look again (asked in
+        the same statement when the caller names the row's chat)."""
+        if chat_id is None:
+            chat_id = await self.session.scalar(
+                select(OutboxMessage.chat_id).where(OutboxMessage.id == row_id)
+            )
+            if chat_id is None:
+                return None
+        outcome = "sent" if error is None else ("retry" if retry_in is not None else "failed")
         values: dict[str, Any] = {
-            "attempts": row.attempts + 1,
-            "error": error,
-            "claimed_until": None,
-            "uncertain_sends": row.uncertain_sends + uncertain,
+            "p_row_id": row_id,
+            "p_chat_id": chat_id,
+            "p_error": error,
+            "p_uncertain": uncertain,
         }
-        if error is None:
-            values.update(status="sent", sent_at=now, sent_message_id=sent_id)
+        if outcome == "sent":
+            values.update(p_now=now, p_sent_id=sent_id)
         elif retry_in is not None:
-            values["next_attempt_at"] = now + timedelta(seconds=retry_in)
-        else:
-            values["status"] = "failed"
-        statement = (
-            update(row)
-            .where(row.id == row_id)
-            .values(**values)
-            .returning(row.dedupe_key, row.chat_id, row.status)
-            .execution_options(synchronize_session=False)
-        )
-        done = (await self.session.execute(statement)).first()
+            values["p_retry_at"] = now + timedelta(seconds=retry_in)
+        statement = hot.record_outcome(outcome)
+        done = (await self.session.execute(statement, values)).first()
         if done is None:
             return None
-        waiting = select(row.id).where(row.chat_id == done.chat_id, row.status == "pending")
-        more = (await self.session.execute(waiting.limit(1))).first() is not None
+        more = done.status == "pending" or bool(done.others_waiting)
         return Recorded(done.dedupe_key, int(done.chat_id), done.status, more)
 
     async def due_heads(self, now: datetime, limit: int = 50) -> list[tuple[int, int, int]]:
@@ -854,11 +848,8 @@ class CardRepo(_Repo):
         return await self.session.scalar(query.order_by(TicketCard.id.desc()).limit(1))
 
     async def set_message_id(self, outbox_key: str, message_id: int) -> None:
-        await self.session.execute(
-            update(TicketCard)
-            .where(TicketCard.outbox_key == outbox_key)
-            .values(message_id=message_id)
-        )
+        values = {"p_key": outbox_key, "p_message_id": message_id}
+        await self.session.execute(hot.card_message_id(), values)
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         await self.session.execute(

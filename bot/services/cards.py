@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.services.desk import Desk, uow_of
+from bot.services.outbox import CARD_KEY_PREFIX
 from storage.models import Ticket, TicketCard
 
 
@@ -19,8 +20,12 @@ class CardBook:
 
     async def next_key(self, ticket: Ticket) -> str:
         """The outbox key of the ticket's next card: unique per ticket and posting."""
+        numbered = self.desk.fresh_tickets.get(ticket.id)
+        if numbered is not None:  # opened in this transaction: no card but ours (no count)
+            self.desk.fresh_tickets[ticket.id] = numbered + 1
+            return f"{CARD_KEY_PREFIX}{ticket.id}:{numbered}"
         serial = await self.uow.cards.count_for_ticket(ticket.id)
-        return f"card:{ticket.id}:{serial}"
+        return f"{CARD_KEY_PREFIX}{ticket.id}:{serial}"
 
     async def record(
         self, ticket: Ticket, team: str, chat_id: int, thread_id: int | None, key: str

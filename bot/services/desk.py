@@ -53,6 +53,9 @@ class Desk:
         self.settings = settings
         self.clock = clock
         self.sla = sla_policy(settings)
+        # tickets opened in this unit of work -> cards numbered for them so far (none existed
+        # before, so their next card needs no count)
+        self.fresh_tickets: dict[int, int] = {}
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -192,6 +195,7 @@ class Desk:
         )
         reschedule(ticket, self.settings.escalation)
         await self._uow.tickets.add(ticket)
+        self.fresh_tickets[ticket.id] = 0
         return ticket
 
     async def ticket(self, ticket_id: int) -> Ticket | None:

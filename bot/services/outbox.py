@@ -68,6 +68,8 @@ MAX_CARD_WAITS = 30
 RECORD_ATTEMPTS = 20
 # How many chats are sent to at the same time (each keeps its own order).
 MAX_WORKERS = 64
+# The outbox keys of ticket cards start so: only their sends record a message id on a card.
+CARD_KEY_PREFIX = "card:"
 
 
 # payloads ------------------------------------------------------------------------------
@@ -219,6 +221,9 @@ class OutboxSender:
         # False while another process leads: no row is claimed here (sends in progress end).
         self.active = True
         self._drained: set[int] = set()  # chats whose last recorded send left nothing waiting
+        # A chat's next row, claimed in the transaction that recorded its previous send:
+        # the chat's worker sends it next.
+        self._handed: dict[int, _Claimed] = {}
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[UnitOfWork]:
@@ -313,7 +318,7 @@ class OutboxSender:
             task.cancel()
 
     def _start_worker(self, chat_id: int) -> None:
-        if not self.active:
+        if not self.active and chat_id not in self._handed:
             return
         running = self._workers.get(chat_id)
         if running is not None and not running.done():
@@ -333,8 +338,13 @@ class OutboxSender:
     async def _work(self, chat_id: int) -> int:
         handled = 0
         try:
-            while self.active and await self._wait_for_chat(chat_id):
-                claimed = await self._claim_head(chat_id)
+            while True:
+                claimed = self._handed.pop(chat_id, None)
+                if claimed is None:
+                    if not (self.active and await self._wait_for_chat(chat_id)):
+                        break
+                    # (a row handed over while this worker looked is sent all the same)
+                    claimed = await self._claim_head(chat_id) or self._handed.pop(chat_id, None)
                 if claimed is None:
                     break
                 self._drained.discard(chat_id)
@@ -355,6 +365,8 @@ class OutboxSender:
             if self._workers.get(chat_id) is asyncio.current_task():
                 del self._workers[chat_id]
                 self.sending -= 1
+            if chat_id in self._handed:  # handed over while this worker was stopping
+                self._start_worker(chat_id)
             if handled:
                 self._wake.set()  # a row may have been put back, or another chat waits
         return handled
@@ -377,26 +389,33 @@ class OutboxSender:
             self._next_look = moment
 
     async def _claim_head(self, chat_id: int) -> _Claimed | None:
-        now = self._clock.now()
         async with self._session() as uow:
-            head = await uow.outbox.claim_head(chat_id, now, now + LEASE)
-            if head is None:
-                return None  # nothing due, or another sender has it
-            payload = head.payload
-            prepared = await self._prepared(uow, head, payload, now)
-            claimed = _Claimed(
-                head.id,
-                head.chat_id,
-                head.priority,
-                head.dedupe_key,
-                head.attempts,
-                head.created_at,
-                payload,
-                prepared.out,
-                prepared.give_up,
-            )
-            await uow.commit()
+            claimed = await self._claim_in(uow, chat_id, self._clock.now())
+            if claimed is not None:
+                await uow.commit()
         return claimed
+
+    async def _claim_in(self, uow: UnitOfWork, chat_id: int, now: datetime) -> _Claimed | None:
+        head = await uow.outbox.claim_head(chat_id, now, now + LEASE)
+        if head is None:
+            return None  # nothing due, or another sender has it
+        payload = head.payload
+        prepared = await self._prepared(uow, head, payload, now)
+        return _Claimed(
+            head.id,
+            head.chat_id,
+            head.priority,
+            head.dedupe_key,
+            head.attempts,
+            head.created_at,
+            payload,
+            prepared.out,
+            prepared.give_up,
+        )
+
+    def _may_start(self, chat_id: int) -> bool:
+        """Nothing handed over for the chat yet, we send, and its pace allows a send now."""
+        return chat_id not in self._handed and self.active and self.pacer.chat_delay(chat_id) <= 0
 
     async def _prepared(
         self, uow: UnitOfWork, row: Any, payload: dict[str, Any], now: datetime
@@ -413,11 +432,11 @@ class OutboxSender:
 
     async def _deliver(self, c: _Claimed) -> None:
         if c.give_up is not None:
-            await self._finish(c.row_id, error=c.give_up)
+            await self._finish(c, error=c.give_up)
             return
         if c.out is None:  # the card it edits or answers is not sent yet
             retry = CARD_WAIT.total_seconds() if c.attempts < MAX_CARD_WAITS else None
-            await self._finish(c.row_id, retry_in=retry, error="card never sent")
+            await self._finish(c, retry_in=retry, error="card never sent")
             return
         await self._attempt(c, c.out)
 
@@ -432,7 +451,7 @@ class OutboxSender:
             try:
                 sent = await self._sender.send(out)
             except NotModified:
-                await self._finish(c.row_id, sent_id=out.edit_message_id, uncertain=uncertain)
+                await self._finish(c, sent_id=out.edit_message_id, uncertain=uncertain)
                 return
             except RateLimited as exc:
                 if not await self._hold_rate_limit(c, out, exc, uncertain):
@@ -452,7 +471,7 @@ class OutboxSender:
             except BadRequest as exc:
                 log.warning("outbox %s refused for good: %s", c.key, exc)
                 self.stats.failed += 1
-                await self._finish(c.row_id, error=str(exc), uncertain=uncertain)
+                await self._finish(c, error=str(exc), uncertain=uncertain)
                 return
             except OutcomeUnknown as exc:
                 uncertain += 1
@@ -468,13 +487,11 @@ class OutboxSender:
             except Exception as exc:  # untranslated: retrying a bug would block the chat
                 log.exception("outbox %s: unexpected failure, not retried", c.key)
                 self.stats.failed += 1
-                await self._finish(c.row_id, error=f"unexpected: {exc!r}", uncertain=uncertain)
+                await self._finish(c, error=f"unexpected: {exc!r}", uncertain=uncertain)
                 return
             self.stats.sent += 1
             self.stats.last_sent_at = self._clock.now()
-            await self._finish(
-                c.row_id, sent_id=sent.message_id, card_key=c.key, uncertain=uncertain
-            )
+            await self._finish(c, sent_id=sent.message_id, card_key=c.key, uncertain=uncertain)
             return
         await self._retry_later(c, uncertain, "still failing after held retries")
 
@@ -486,9 +503,7 @@ class OutboxSender:
         self.stats.by_chat_429[out.chat_id] = self.stats.by_chat_429.get(out.chat_id, 0) + 1
         self.pacer.refuse(out.chat_id, exc.retry_after)
         if exc.retry_after > HOLD_LIMIT:
-            await self._finish(
-                c.row_id, retry_in=exc.retry_after, error=str(exc), uncertain=uncertain
-            )
+            await self._finish(c, retry_in=exc.retry_after, error=str(exc), uncertain=uncertain)
             self._look_again_in(exc.retry_after)
             return False
         await self.pacer.timer.sleep(self.pacer.chat_delay(out.chat_id))
@@ -498,10 +513,10 @@ class OutboxSender:
         """Failing for a while: the row waits in the database; after EXPIRY it is given up."""
         if self._clock.now() - c.created_at > EXPIRY:
             self.stats.failed += 1
-            await self._finish(c.row_id, error=f"expired: {error}", uncertain=uncertain)
+            await self._finish(c, error=f"expired: {error}", uncertain=uncertain)
             return
         await self._finish(
-            c.row_id, retry_in=RETRY_LATER.total_seconds(), error=error, uncertain=uncertain
+            c, retry_in=RETRY_LATER.total_seconds(), error=error, uncertain=uncertain
         )
 
     async def _prepare(self, uow: UnitOfWork, chat_id: int, payload: dict[str, Any]) -> _Prepared:
@@ -526,7 +541,7 @@ class OutboxSender:
 
     async def _finish(
         self,
-        row_id: int,
+        c: _Claimed,
         *,
         sent_id: int | None = None,
         card_key: str | None = None,
@@ -540,7 +555,7 @@ class OutboxSender:
         # a sent message not recorded would be sent again: that one is tried until it sticks
         attempts = None if error is None else RECORD_ATTEMPTS
         await self._recording(
-            lambda: self._record(row_id, sent_id, card_key, retry_in, error, uncertain),
+            lambda: self._record(c, sent_id, card_key, retry_in, error, uncertain),
             attempts,
         )
 
@@ -562,7 +577,7 @@ class OutboxSender:
 
     async def _record(
         self,
-        row_id: int,
+        c: _Claimed,
         sent_id: int | None,
         card_key: str | None,
         retry_in: float | None,
@@ -572,16 +587,30 @@ class OutboxSender:
         now = self._clock.now()
         async with self._session() as uow:
             done = await uow.outbox.record_outcome(
-                row_id, now, sent_id=sent_id, error=error, retry_in=retry_in, uncertain=uncertain
+                c.row_id,
+                now,
+                sent_id=sent_id,
+                error=error,
+                retry_in=retry_in,
+                uncertain=uncertain,
+                chat_id=c.chat_id,
             )
             if done is None:
                 return
-            if error is None and card_key is not None and sent_id is not None:
+            # only a card's send has a message id to note (no UPDATE for every other send)
+            if error is None and sent_id is not None and card_key and _is_card(card_key):
                 await uow.cards.set_message_id(card_key, sent_id)
             if done.status == "failed":
                 log.warning("outbox %s failed: %s", done.dedupe_key, error)
+            following = None
+            if error is None and done.more_waiting and self._may_start(done.chat_id):
+                # the chat's next row, claimed in this same transaction (not one of its own);
+                # the time read again: a row queued while we waited for the database is due
+                following = await self._claim_in(uow, done.chat_id, self._clock.now())
             await uow.commit()
-        if not done.more_waiting:
+        if following is not None:
+            self._handed[done.chat_id] = following
+        elif not done.more_waiting:
             self._drained.add(done.chat_id)
 
     async def _blocked(
@@ -617,6 +646,10 @@ class OutboxSender:
                 row.next_attempt_at = self._clock.now()
             await uow.commit()
         self.nudge()
+
+
+def _is_card(key: str) -> bool:
+    return key.startswith(CARD_KEY_PREFIX)
 
 
 def _backoff(attempt: int) -> float:

@@ -21,8 +21,23 @@ from pydantic import BaseModel
 _ORIGINAL = BaseModel.model_rebuild.__func__  # type: ignore[attr-defined]
 _NAMESPACE: dict[str, Any] = {}  # every Bot API type by name, as aiogram hands it over
 _state = {"importing": False}
-# the Bot API types the desk's calls return or its updates carry
-RECEIVED = ("Update", "Message", "CallbackQuery", "User", "Chat", "WebhookInfo")
+# Each `Response[X]` aiogram makes per call, kept: pydantic caches parametrised generics only
+# weakly, so once the garbage collector had dropped one, the next call built its whole schema
+# again (a sixth of the bot's CPU under load). Bounded: one per Bot API return type.
+_RESPONSES: dict[Any, Any] = {}
+# the Bot API types the desk's calls return or its updates carry, and what it sends most
+RECEIVED = (
+    "Update",
+    "Message",
+    "CallbackQuery",
+    "User",
+    "Chat",
+    "WebhookInfo",
+    "InlineKeyboardMarkup",
+    "InlineKeyboardButton",
+)
+# the calls of every intake, built at start rather than by the first resident to need one
+CALLED = ("SendMessage", "EditMessageText", "AnswerCallbackQuery", "GetUpdates")
 
 
 def _rebuild(
@@ -49,6 +64,30 @@ def _rebuild(
     return result
 
 
+def keep_responses() -> None:
+    """Make `Response[X]` build once per X and stay built (whether or not aiogram was
+    imported lazily; once per process)."""
+    from aiogram.methods import Response
+
+    if getattr(Response, "_propdesk_kept", False):
+        return
+    build = Response.__class_getitem__
+
+    def parametrised(cls: type[BaseModel], params: Any) -> Any:
+        if cls is not Response:
+            return build.__func__(cls, params)  # type: ignore[attr-defined]
+        try:
+            return _RESPONSES[params]
+        except KeyError:
+            built = _RESPONSES[params] = build(params)
+            return built
+        except TypeError:  # an unhashable parameter: not one of aiogram's return types
+            return build(params)
+
+    Response.__class_getitem__ = classmethod(parametrised)  # type: ignore[assignment,method-assign]
+    Response._propdesk_kept = True  # type: ignore[attr-defined]
+
+
 def import_aiogram_lazily() -> None:
     """Import aiogram with its models' build deferred to their first use."""
     if "aiogram.types" in sys.modules:
@@ -57,7 +96,7 @@ def import_aiogram_lazily() -> None:
     _state["importing"] = True
     try:
         types = importlib.import_module("aiogram.types")
-        importlib.import_module("aiogram.methods")
+        methods = importlib.import_module("aiogram.methods")
     finally:
         _state["importing"] = False
     # What the desk receives, built once now: otherwise each `Response[Message]` that aiogram
@@ -65,6 +104,9 @@ def import_aiogram_lazily() -> None:
     # Message's whole schema again inside it.
     for name in RECEIVED:
         getattr(types, name).model_rebuild()
+    for name in CALLED:
+        getattr(methods, name).model_rebuild()
 
 
 import_aiogram_lazily()
+keep_responses()

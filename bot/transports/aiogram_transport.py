@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 # before aiogram itself: its ~400 models are then built on first use (about 100 MB less)
 import bot.transports.aiogram_lazy  # noqa: F401  # isort: skip
@@ -27,6 +27,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods import GetUpdates
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -68,7 +69,7 @@ from bot.messages import (
 from bot.transports import common
 from bot.transports.delivery import InFlight
 from bot.transports.polling import Fetched, Poller
-from bot.transports.webhook import WebhookRefused, WebhookServer, WebhookSpec
+from bot.transports.webhook import WebhookRefused, WebhookServer, WebhookSpec, ordering_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -218,6 +219,16 @@ def _markup(
 
 # A long poll's answer may take this much longer than the poll itself before we give up.
 POLL_MARGIN = 10
+RawUpdate = dict[str, Any]
+
+
+class _GetRawUpdates(GetUpdates):
+    """getUpdates answered as plain JSON: while an early update is being handled every poll
+    brings back the ones already taken (polling.py), and parsing each into aiogram's models
+    again only to drop it cost more than the updates themselves under a crowd. An update is
+    parsed once, when it is taken."""
+
+    __returning__ = list[RawUpdate]  # type: ignore[assignment]
 
 
 class AiogramTransport:
@@ -241,7 +252,7 @@ class AiogramTransport:
         self.dp.callback_query.register(self._on_event)
         self._username = ""
         self.in_flight = InFlight()
-        self.poller: Poller[Update] = Poller(self._fetch, self._feed, tracker=self.in_flight)
+        self.poller: Poller[RawUpdate] = Poller(self._fetch, self._feed_raw, tracker=self.in_flight)
         self.webhook = webhook
         self.server = (
             WebhookServer(webhook, self._feed_raw, tracker=self.in_flight) if webhook else None
@@ -311,23 +322,24 @@ class AiogramTransport:
 
     async def _fetch(
         self, offset: int | None, timeout: float, limit: int
-    ) -> Sequence[Fetched[Update]]:
+    ) -> Sequence[Fetched[RawUpdate]]:
+        poll = _GetRawUpdates(
+            offset=offset,
+            limit=limit,
+            timeout=int(timeout),
+            allowed_updates=list(common.ALLOWED_UPDATES),
+        )
         try:
-            updates = await self.bot.get_updates(
-                offset=offset,
-                limit=limit,
-                timeout=int(timeout),
-                allowed_updates=list(common.ALLOWED_UPDATES),
-                request_timeout=int(timeout) + POLL_MARGIN,
-            )
+            answer = await self.bot(poll, request_timeout=int(timeout) + POLL_MARGIN)
+            updates = cast(list[RawUpdate], answer)  # plain JSON (see _GetRawUpdates)
         except TelegramConflictError as exc:
             raise PollingConflict(exc.message) from exc
-        return [Fetched(u.update_id, common.ordering_key(u), u) for u in updates]
+        return [Fetched(int(u["update_id"]), ordering_key(u), u) for u in updates]
 
     async def _feed(self, update: Update) -> None:
         await self.dp.feed_update(self.bot, update)
 
-    async def _feed_raw(self, raw: dict[str, Any]) -> None:
+    async def _feed_raw(self, raw: RawUpdate) -> None:
         await self._feed(Update.model_validate(raw, context={"bot": self.bot}))
 
     async def run(self) -> None:

@@ -9,6 +9,8 @@ import itertools
 from collections.abc import Callable
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from bot.domain.vocabulary import SendPriority
 from bot.messages import (
     BadRequest,
@@ -273,3 +275,28 @@ async def test_a_claim_made_since_taking_the_lead_is_not_released(world: World) 
     assert await outbox.release_claims(made_before=now - timedelta(seconds=1)) == 1
     after = await rows(world)
     assert after["old"].claimed_until is None and after["new"].claimed_until is not None
+
+
+async def test_a_chats_next_message_is_claimed_where_the_last_send_is_recorded(
+    world: World,
+) -> None:
+    """Three messages waiting for one chat: the first is claimed on its own, each next one
+    in the transaction that records the send before it (not in one of its own), in order."""
+    sender = ScriptedSender()
+    outbox = sender_for(world, sender, TravelTimer())
+    await queue(world, *[(f"m{n}", RESIDENT, f"{n}", SendPriority.REPLY) for n in range(3)])
+    transactions: list[object] = []
+
+    def began(connection: object) -> None:
+        transactions.append(connection)
+
+    engine = world.app.engine.sync_engine
+    event.listen(engine, "begin", began)
+    try:
+        await outbox.drain()
+    finally:
+        event.remove(engine, "begin", began)
+    assert [o.text for o in sender.shown] == ["0", "1", "2"]
+    assert {row.status for row in (await rows(world)).values()} == {"sent"}
+    # the look for due chats, the first claim, and one per send recorded
+    assert len(transactions) == 1 + 1 + 3, len(transactions)

@@ -18,8 +18,13 @@ from bot.app import App
 from tests.support.people import Person, register
 
 DRAFT_LINE = 5
+FIRST_LINE = 5  # as a draft line: the dialog state is looked for once, then inserted
 STATELESS_COMMAND = 5
-SUBMIT = 11
+SUBMIT = 10
+# with a card for the team's group: its team, the card and the card's outbox row (the new
+# ticket has no card yet, so none are counted)
+SUBMIT_WITH_CARD = SUBMIT + 3
+ENGINEERING_GROUP = -100777
 
 
 @contextmanager
@@ -64,6 +69,13 @@ async def test_a_message_in_an_ongoing_draft(app: App, drafting: Person) -> None
     assert not any(s.startswith("UPDATE residents") for s in statements)  # nothing changed
 
 
+async def test_the_first_message_of_a_report(app: App) -> None:
+    wang = await register(app)
+    statements = await statements_of(app, lambda: wang.say("卫生间天花板一直在滴水"))
+    assert len(statements) <= FIRST_LINE, statements
+    assert sum(s.startswith("SELECT dialog_states") for s in statements) == 1
+
+
 async def test_a_command_without_a_dialog(app: App) -> None:
     wang = await register(app)
     statements = await statements_of(app, lambda: wang.say("/my"))
@@ -74,3 +86,15 @@ async def test_a_command_without_a_dialog(app: App) -> None:
 async def test_pressing_submit(app: App, drafting: Person) -> None:
     statements = await statements_of(app, lambda: drafting.press(drafting.button("确认")))
     assert len(statements) <= SUBMIT, statements
+
+
+async def test_pressing_submit_with_a_group_for_the_card(app: App, drafting: Person) -> None:
+    async with app.uow_factory() as uow:
+        prop = (await uow.properties.all())[0]
+        team = await uow.teams.ensure(prop.id, "engineering")
+        team.chat_id = ENGINEERING_GROUP
+        await uow.commit()
+    statements = await statements_of(app, lambda: drafting.press(drafting.button("确认")))
+    assert any(s.startswith("INSERT INTO ticket_cards") for s in statements), statements
+    assert not any(s.startswith("SELECT count(*)") for s in statements), statements
+    assert len(statements) <= SUBMIT_WITH_CARD, statements
