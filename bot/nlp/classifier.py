@@ -815,7 +815,7 @@ class Classifier:
         alone) every other alarm pages."""
         if self._only_a_typo(msg, norm, opinion):
             return False
-        return opinion is None or self._live_sign(msg, norm) or opinion.alarm
+        return opinion is None or opinion.alarm or self._live_sign(msg, norm)
 
     @staticmethod
     def _live_sign(msg: _Message, norm: str) -> bool:

@@ -49,6 +49,7 @@ def features(norm: str) -> dict[str, float]:
 # spaces; spaces and punctuation end a Chinese run, so no n-gram spans a clause break.
 _CHINESE_RUN = re.compile(r"[^\x00-\x7f\s。、…]+")
 _ENGLISH_RUN = re.compile(r"[A-Za-z0-9 ]+")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]")  # an English run holds at least one of these
 
 
 def _runs(norm: str, ascii_run: bool) -> list[str]:
@@ -260,9 +261,12 @@ class Models:
         get, unknown = self._rows.get, len(self._rows)
         # Every known Chinese character and 2-3 gram, overlaps included, in one pass in C; a
         # known n-gram holds no space, punctuation or ASCII, so a match never spans a run break.
-        ids: set[int] = {unknown}
+        ids: set[int] = set()
         if self._chinese is not None:
             ids.update(map(itemgetter(1), self._chinese.iter(norm)))
+        ids.add(unknown)
+        if _ASCII_WORD.search(norm) is None:
+            return list(ids)  # most messages: no English run to look at
         for words in _english_words(norm):
             ids.update([get("w:" + word, unknown) for word in words])
             ids.update([get(f"w:{a}_{b}", unknown) for a, b in itertools.pairwise(words)])
