@@ -255,10 +255,10 @@ PAGING = {
     "corpus_unseen_v14.jsonl": (104, 1, 5, 2),
     "corpus_unseen_v15.jsonl": (128, 0, 13, 8),
     "corpus_unseen_v16.jsonl": (128, 0, 6, 21),
-    "corpus_unseen_v17.jsonl": (129, 2, 13, 16),
+    "corpus_unseen_v17.jsonl": (129, 2, 13, 15),
     "corpus_unseen_desk_v1.jsonl": (26, 1, 1, 6),
     "corpus_unseen_desk_v2.jsonl": (22, 0, 0, 16),
-    "corpus_unseen_desk_v3.jsonl": (25, 1, 1, 7),
+    "corpus_unseen_desk_v3.jsonl": (25, 1, 1, 6),
 }
 
 
@@ -281,6 +281,8 @@ def test_round_21_paging_holds(name: str, rules_alone: Classifier) -> None:
         ("进户门锁芯转不动了 人在外面进不去", None),  # a lock, not a collapse
         ("保洁阿姨把拖把水倒在花坛里", None),  # pouring, not falling
         ("烟感一直嘀嘀叫 家里没有烟 是不是没电了", None),  # a battery a clause later
+        ("燃气报警器一直响 燃气公司来测了说没漏气", None),  # tested: the detector is at fault
+        ("燃气报警器一直在响", "emergency"),  # a detector going off untested
         ("有人倒在地上 钥匙掉在旁边", "emergency"),  # still a collapse
         ("有人倒在水泥地上不动了", "emergency"),
         ("老人倒在门口 叫不醒", "emergency"),
