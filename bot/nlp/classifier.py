@@ -70,6 +70,28 @@ STRONG_ALARMS = (
     "emergency",
     "urgent",
 )
+# Words that say a danger is live now, a person still in it or a hazard still growing: a rule's
+# alarm with one of them pages at once even when the model does not back it (round 21).
+LIVE_NOW = (
+    "还困着",
+    "还被困",
+    "还关着",
+    "还在里面",
+    "还在烧",
+    "还在冒",
+    "越来越大",
+    "越来越浓",
+    "喘不上气",
+    "喘不过气",
+    "没有呼吸",
+    "没呼吸",
+    "still inside",
+    "still trapped",
+    "still stuck",
+    "we are inside",
+    "not breathing",
+    "getting worse",
+)
 # Everyday words the compact dictionary lacks that sound like alarm words (不懂 / 不动).
 REAL_WORDS = frozenset(("不懂", "搞不懂", "看不懂", "听不懂"))
 # Words after an alarm word that make it the name of a past event ("着火那户", "火警之后",
@@ -140,18 +162,27 @@ class _Opinion:
     def __init__(self, models: Models, norm: str) -> None:
         self.models = models
         self.norm = norm
+        self._ids: list[int] | None = None
         self._sums: list[float] | None = None
         self._category: tuple[list[float], str] | None = None
 
     @property
+    def ids(self) -> list[int]:
+        if self._ids is None:
+            self._ids = self.models.row_ids(self.norm)
+        return self._ids
+
+    @property
     def sums(self) -> list[float]:
         if self._sums is None:
-            self._sums = self.models.sums(self.models.row_ids(self.norm))
+            self._sums = self.models.sums(self.ids)
         return self._sums
 
     @property
     def p_emergency(self) -> float:
-        return self.models.emergency_probability(self.sums)
+        if self._sums is None:  # a rule's alarm asks only this: one column is enough
+            return self.models.alarm_probability(self.ids)
+        return self.models.emergency_probability(self._sums)
 
     @property
     def alarm(self) -> bool:
@@ -771,10 +802,37 @@ class Classifier:
             confidence = max(confidence, 0.9)
         matched = self._explain(msg, category, deciding)
         result = Classification(category, urgency, hazard, confidence, matched)
-        if emergency is not None and self._only_a_typo(msg, norm, opinion):
+        if emergency is not None and not self._sure(msg, norm, opinion):
             calm_urgency = self._urgency(msg, category, None, question, finished)[0]
             return replace(result, sure=False, calm_urgency=calm_urgency)
         return result
+
+    def _sure(self, msg: _Message, norm: str, opinion: _Opinion | None) -> bool:
+        """Whether a rule's live alarm pages at once. A homophone typo and nothing else is
+        never sure; otherwise the model must back the alarm (round 21): a hazard word the
+        model reads as no danger ("火灾过去半个月了", "这个价格简直爆炸", "救命 这个剧太好看了")
+        and with no live sign in its words is asked about, not paged. Without a model (rules
+        alone) every other alarm pages."""
+        if self._only_a_typo(msg, norm, opinion):
+            return False
+        return opinion is None or opinion.alarm or self._live_sign(msg, norm)
+
+    @staticmethod
+    def _live_sign(msg: _Message, norm: str) -> bool:
+        """A sign in the words that the danger is live now: a person still trapped or a
+        hazard still growing (LIVE_NOW), or an intensifier ("快", "救命") beside two different
+        alarm rules other than the cry, outside a question."""
+        if any(word in norm for word in LIVE_NOW):
+            return True
+        if not msg.has(_INT) or msg.has(_QUE):
+            return False
+        # The cry itself ("救命") is no second rule: "我被这道数学题困住了 救命" names one.
+        rules = {
+            id(h.rule)
+            for h in msg.hits
+            if h.rule.urgency == "emergency" and not h.suppressed and h.word not in STRONG_ALARMS
+        }
+        return len(rules) >= 2
 
     @staticmethod
     def _only_a_typo(msg: _Message, norm: str, opinion: _Opinion | None) -> bool:

@@ -17,7 +17,6 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
@@ -50,6 +49,7 @@ def features(norm: str) -> dict[str, float]:
 # spaces; spaces and punctuation end a Chinese run, so no n-gram spans a clause break.
 _CHINESE_RUN = re.compile(r"[^\x00-\x7f\s。、…]+")
 _ENGLISH_RUN = re.compile(r"[A-Za-z0-9 ]+")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]")  # an English run holds at least one of these
 
 
 def _runs(norm: str, ascii_run: bool) -> list[str]:
@@ -176,6 +176,9 @@ class Models:
     _rows: dict[str, int] = field(init=False, repr=False, compare=False)
     _chinese: ahocorasick.Automaton | None = field(init=False, repr=False, compare=False)
     _matrix: np.ndarray = field(init=False, repr=False, compare=False)
+    # The emergency column alone, as a list: a rule's alarm asks only whether the model backs
+    # it, and a plain sum over a few dozen rows is cheaper than the matrix's (round 21).
+    _alarm_column: list[float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         parts = [self.emergency, self.category, *([self.urgency] if self.urgency else [])]
@@ -183,7 +186,8 @@ class Models:
         matrix = np.hstack([_matrix(names, part) for part in parts])
         rows = {(name[2:] if name.startswith("c:") else name): i for i, name in enumerate(names)}
         object.__setattr__(self, "_rows", rows)
-        grams = {key: row for key, row in rows.items() if len(key) > 1 and not key.startswith("w:")}
+        # Characters and 2-3 grams alike: one pass of the automaton finds them all.
+        grams = {key: row for key, row in rows.items() if not key.startswith("w:")}
         chinese = None
         if grams:  # an automaton without keys cannot search
             chinese = ahocorasick.Automaton()
@@ -192,6 +196,7 @@ class Models:
             chinese.make_automaton()
         object.__setattr__(self, "_chinese", chinese)
         object.__setattr__(self, "_matrix", matrix)
+        object.__setattr__(self, "_alarm_column", matrix[:, 0].tolist())
 
     def score(self, norm: str) -> Scores:
         """P(emergency) and the category probabilities of a normalised message; equal to
@@ -208,6 +213,11 @@ class Models:
 
     def emergency_probability(self, sums: list[float]) -> float:
         return _sigmoid(self.emergency.bias[0] + sums[0])
+
+    def alarm_probability(self, ids: list[int]) -> float:
+        """P(emergency) of the rows ``ids`` without the other models' columns."""
+        column = self._alarm_column
+        return _sigmoid(self.emergency.bias[0] + sum([column[i] for i in ids]))
 
     def category_scores(self, sums: list[float]) -> tuple[list[float], str]:
         """Probabilities of the category classes (in their order) and the most likely one."""
@@ -249,12 +259,14 @@ class Models:
         """Matrix rows of the features present (each once: the features are binary); the
         zero row stands for n-grams the model does not know."""
         get, unknown = self._rows.get, len(self._rows)
-        # Every known Chinese 2-3 gram, overlaps included, in one pass in C; a known n-gram
-        # holds no space, punctuation or ASCII, so a match never spans a run break. Single
-        # characters are looked up directly (an ASCII or break character is no key).
-        ids: set[int] = set(map(get, norm, repeat(unknown)))
+        # Every known Chinese character and 2-3 gram, overlaps included, in one pass in C; a
+        # known n-gram holds no space, punctuation or ASCII, so a match never spans a run break.
+        ids: set[int] = set()
         if self._chinese is not None:
             ids.update(map(itemgetter(1), self._chinese.iter(norm)))
+        ids.add(unknown)
+        if _ASCII_WORD.search(norm) is None:
+            return list(ids)  # most messages: no English run to look at
         for words in _english_words(norm):
             ids.update([get("w:" + word, unknown) for word in words])
             ids.update([get(f"w:{a}_{b}", unknown) for a, b in itertools.pairwise(words)])

@@ -34,14 +34,16 @@ class Segmenter:
 
     def cut(self, text: str) -> list[str]:
         out: list[str] = []
-        for block in _HAN.split(text):
+        # Splitting on a pattern with one group puts its matches at the odd indexes: no second
+        # match per block is needed to tell them apart.
+        for index, block in enumerate(_HAN.split(text)):
             if not block:
                 continue
-            if _HAN.match(block):
+            if index % 2:
                 self._cut_block(block, out)
             else:
-                for part in _SKIP.split(block):
-                    if _SKIP.match(part):
+                for inner, part in enumerate(_SKIP.split(block)):
+                    if inner % 2:
                         out.append(part)
                     else:
                         out.extend(part)
