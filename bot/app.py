@@ -31,7 +31,13 @@ from bot.transports.webhook import Health, ListenFailed, WebhookRefused, Webhook
 from scheduler.jobs import core_jobs
 from scheduler.jobs_digest import digest_jobs
 from scheduler.runner import JobSpec, Scheduler
-from storage.db import PoolSettings, create_engine, session_factory
+from storage.db import (
+    PoolSettings,
+    create_engine,
+    is_sqlite,
+    session_factory,
+    sqlite_threads_finished,
+)
 from storage.leadership import PgLeaderLock, is_postgres, process_name
 from storage.migrate import upgrade
 from storage.uow import UnitOfWorkFactory
@@ -437,6 +443,8 @@ async def reach_database(
         return await with_retry(step, settings.db_connect_seconds)
     except (DBAPIError, OSError) as exc:
         await engine.dispose()
+        if is_sqlite(settings.database_url):
+            await sqlite_threads_finished()
         raise SettingsError(
             f"setting PROPDESK_DATABASE_URL: cannot open the database ({_first_line(exc)})"
         ) from exc

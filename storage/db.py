@@ -3,6 +3,9 @@ Both get bounded waits: for a pooled connection and for a lock."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,18 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+
+async def sqlite_threads_finished(timeout: float = 2.0) -> None:
+    """Wait (off the loop) for aiosqlite's worker threads to end. A connection that failed
+    to open still hands its last result to the event loop from its thread; were the loop
+    closed first (a start that fails and exits at once), that thread would print a
+    traceback under our one-line error. Call after the engine is disposed."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        left = deadline - time.monotonic()
+        if left > 0 and "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, left)
 
 
 def is_sqlite(url: str) -> bool:

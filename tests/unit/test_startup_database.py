@@ -3,6 +3,7 @@ a URL no driver reads, a server nobody answers at, a database that does not exis
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -102,3 +103,20 @@ async def test_a_missing_database_is_not_waited_for(settings: Settings) -> None:
     with pytest.raises(SettingsError):
         await App.create(slow, classify=fake_classify)
     assert time.monotonic() - started < 10
+
+
+def _sqlite_workers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+
+
+async def test_a_sqlite_file_that_cannot_open_leaves_no_worker_thread(tmp_path: Path) -> None:
+    """aiosqlite's thread of the failed connection still posts to the loop: a start that
+    fails must let it end before the loop closes, or it prints a traceback at exit under
+    the one-line error (seen once in CI)."""
+    before = set(_sqlite_workers())
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path}").model_copy(
+        update={"db_connect_seconds": 0}
+    )
+    with pytest.raises(SettingsError, match="cannot open the database"):
+        await App.create(settings, classify=fake_classify)
+    assert [t for t in _sqlite_workers() if t not in before and t.is_alive()] == []
