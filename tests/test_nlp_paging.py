@@ -295,3 +295,21 @@ def test_round_21_cues(text: str, urgency: str | None, rules_alone: Classifier) 
             assert result.urgency != "emergency", result.matched
         else:
             assert result.urgency == urgency and result.sure, result.matched
+
+
+@pytest.mark.parametrize(
+    ("text", "urgency"),
+    [
+        # feared: the combination's last word is hypothetical
+        ("楼上阳台栏杆外面挂着好几个花盆 风大怕掉下来", None),
+        ("刚才看新闻 外地有个小区电梯掉下去了 好吓人", None),  # seen on the news
+        ("阳台的花盆掉下来了 砸到人了", "emergency"),  # the fall itself
+        ("电梯掉下去了 我妈在里面", "emergency"),
+    ],
+)
+def test_round_22_cues(text: str, urgency: str | None, rules_alone: Classifier) -> None:
+    for result in (rules_alone.classify(text), classify(text)):
+        if urgency is None:
+            assert result.urgency != "emergency", result.matched
+        else:
+            assert result.urgency == urgency, result.matched

@@ -604,7 +604,8 @@ class Classifier:
             hit.suppressed = (
                 hit.negated
                 or (event and hit.rule.urgency is not None)
-                or (hypothesis and self._hypothetical_before(msg, min(hit.positions), question))
+                # A combination is hypothetical when its last word is ("花盆 怕掉下来").
+                or (hypothesis and self._hypothetical_before(msg, max(hit.positions), question))
                 or (old and hit.rule.urgency in ("emergency", "high"))
             )
 
