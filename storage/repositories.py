@@ -370,6 +370,28 @@ class DialogRepo(_Repo):
         await self.session.execute(hot.dialog_clear(), {"p_chat_id": chat_id, "p_user_id": user_id})
 
 
+def _outbox_row(
+    dedupe_key: str,
+    chat_id: int,
+    payload: dict[str, Any],
+    now: datetime,
+    priority: int,
+    notice_id: int | None,
+) -> dict[str, Any]:
+    """A new outbox row's values: pending, due now."""
+    return {
+        "dedupe_key": dedupe_key,
+        "chat_id": chat_id,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "priority": priority,
+        "notice_id": notice_id,
+    }
+
+
 class UpdateLog(_Repo):
     async def claim(
         self, update_id: int, now: datetime, person: tuple[int, int] | None = None
@@ -458,17 +480,7 @@ class OutboxRepo(_Repo):
         notice_id: int | None = None,
     ) -> int | None:
         """Queue a message once per dedupe key; its row id, or None when already queued."""
-        values = {
-            "dedupe_key": dedupe_key,
-            "chat_id": chat_id,
-            "payload": payload,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "priority": priority,
-            "notice_id": notice_id,
-        }
+        values = _outbox_row(dedupe_key, chat_id, payload, now, priority, notice_id)
         result = await self.session.execute(hot.outbox_add(self._dialect()), values)
         return result.scalar_one_or_none()
 
@@ -485,17 +497,7 @@ class OutboxRepo(_Repo):
         if not rows:
             return
         values = [
-            {
-                "dedupe_key": key,
-                "chat_id": chat_id,
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "priority": priority,
-                "notice_id": notice_id,
-            }
+            _outbox_row(key, chat_id, payload, now, priority, notice_id)
             for key, chat_id, payload in rows
         ]
         statement = self._insert(OutboxMessage).on_conflict_do_nothing(
