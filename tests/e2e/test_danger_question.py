@@ -60,12 +60,6 @@ async def _desk(harness: Harness, emulator: BotAPIEmulator) -> tuple[StaffedProp
     return desk, managers
 
 
-async def _tickets(harness: Harness) -> list[Ticket]:
-    assert harness.app is not None
-    async with harness.app.uow_factory() as uow:
-        return list((await uow.session.scalars(select(Ticket).order_by(Ticket.id))).all())
-
-
 async def _questions_waiting(harness: Harness) -> int:
     assert harness.app is not None
     async with harness.app.uow_factory() as uow:
@@ -90,12 +84,12 @@ async def test_unsure_asks_first_and_yes_pages_the_managers(
     assert said.index("警铃") < said.index(QUESTION)
     question = harness.last_with_button(desk.wang, YES)
     assert NO in question.button_texts and "2 分钟" in question.body
-    assert await _tickets(harness) == []  # nobody paged yet
+    assert await harness.rows(Ticket) == []  # nobody paged yet
     assert len(emulator.bot_messages(managers)) == before
     assert await _questions_waiting(harness) == 1
 
     paged = await harness.act(desk.wang.press(question, YES))
-    [ticket] = await _tickets(harness)
+    [ticket] = await harness.rows(Ticket)
     assert (ticket.urgency, ticket.hazard) == ("emergency", "lift")
     assert ticket.number in desk.card(managers).body  # the managers are paged
     assert ticket.number in desk.card(desk.eng).body
@@ -106,12 +100,12 @@ async def test_unsure_asks_first_and_yes_pages_the_managers(
     again = await desk.wang.press(question, NO)  # pressed twice: politely closed
     await harness.settle()
     assert "问题已经结束" in ((await again.wait_answer()).get("text") or "")
-    assert len(await _tickets(harness)) == 1
+    assert len(await harness.rows(Ticket)) == 1
     for data in ("rp:abcdef:yes", "rp:zzzzzz:yes"):  # another draft's token; malformed
         forged = await desk.wang.press(question, data=data)
         await harness.settle()
         assert (await forged.wait_answer()).get("text")
-    assert len(await _tickets(harness)) == 1
+    assert len(await harness.rows(Ticket)) == 1
 
 
 async def test_no_keeps_an_ordinary_draft_with_the_calm_urgency(
@@ -126,7 +120,7 @@ async def test_no_keeps_an_ordinary_draft_with_the_calm_urgency(
     assert "您的回答:没有危险" in texts(draft) and "分钟内没有回复" not in texts(draft)
     assert await _questions_waiting(harness) == 0
     await harness.act_press_last(desk.wang, "✅ 确认提交")
-    [ticket] = await _tickets(harness)
+    [ticket] = await harness.rows(Ticket)
     assert (ticket.urgency, ticket.hazard) == ("high", None)
     assert len(emulator.bot_messages(managers)) == before  # no page
 
@@ -145,12 +139,12 @@ async def test_typed_answers_a_clear_no_is_no_anything_else_is_yes(
     draft = await harness.act(desk.wang.send_text("没有!"))
     assert "【报修 · 加急】" in texts(draft)
     await harness.act_press_last(desk.wang, "取消")
-    assert await _tickets(harness) == []
+    assert await harness.rows(Ticket) == []
     assert len(emulator.bot_messages(managers)) == before
 
     await harness.act(desk.wang.send_text(MOVERS))
     paged = await harness.act(desk.wang.send_text("有人 在里面喊"))
-    [ticket] = await _tickets(harness)
+    [ticket] = await harness.rows(Ticket)
     assert ticket.urgency == "emergency" and "有人 在里面喊" in (ticket.description or "")
     assert "单号" in texts(paged)
     assert ticket.number in desk.card(managers).body
@@ -167,12 +161,12 @@ async def test_silence_pages_once_when_the_time_is_up(
 
     _clock(harness).advance(seconds=90)
     assert await periodic.danger_sweep() == 0  # still half a minute to answer
-    assert await _tickets(harness) == []
+    assert await harness.rows(Ticket) == []
     _clock(harness).advance(seconds=31)
     assert await periodic.danger_sweep() == 1
     assert await periodic.danger_sweep() == 0  # paged once
     await harness.drain_outbox()
-    [ticket] = await _tickets(harness)
+    [ticket] = await harness.rows(Ticket)
     assert ticket.urgency == "emergency"
     assert ticket.number in desk.card(managers).body
     told = [m for m in desk.wang.messages() if "您没有回复" in m.body]
@@ -181,8 +175,8 @@ async def test_silence_pages_once_when_the_time_is_up(
     late = await desk.wang.press(question, NO)  # after the page: politely closed
     await harness.settle()
     assert "问题已经结束" in ((await late.wait_answer()).get("text") or "")
-    assert len(await _tickets(harness)) == 1
-    assert (await _tickets(harness))[0].urgency == "emergency"
+    assert len(await harness.rows(Ticket)) == 1
+    assert (await harness.rows(Ticket))[0].urgency == "emergency"
 
 
 async def test_a_clear_emergency_pages_at_once_without_a_question(
@@ -190,7 +184,7 @@ async def test_a_clear_emergency_pages_at_once_without_a_question(
 ) -> None:
     desk, managers = await _desk(harness, emulator)
     sent = await harness.act(desk.wang.send_text(FIRE))
-    [ticket] = await _tickets(harness)
+    [ticket] = await harness.rows(Ticket)
     assert (ticket.urgency, ticket.hazard) == ("emergency", "fire")
     assert QUESTION not in texts(sent)
     assert not any(YES in m.button_texts for m in desk.wang.messages())

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from bot.cli.faq import print_gaps
 from bot.config import Settings
@@ -27,12 +26,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"faq_file": str(FAQ)})
 
 
-async def _rows(harness: Harness, model: type) -> list:  # type: ignore[type-arg]
-    assert harness.app is not None
-    async with harness.app.uow_factory() as uow:
-        return list((await uow.session.scalars(select(model).order_by(model.id))).all())
-
-
 async def test_answered_from_the_faq_or_passed_to_staff(
     harness: Harness, emulator: BotAPIEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -43,18 +36,18 @@ async def test_answered_from_the_faq_or_passed_to_staff(
     assert "9:00-21:00" in texts(answer) and "问题了吗" in texts(answer)
     await harness.act_press_last(wang, "👍 解决了")
     assert "很高兴帮到您" in texts(wang.messages()[-1:])
-    assert await _rows(harness, Ticket) == [] and await _rows(harness, FaqGap) == []
+    assert await harness.rows(Ticket) == [] and await harness.rows(FaqGap) == []
 
     await harness.act(wang.send_text("快递能寄放在前台吗"))
     draft = await harness.act_press_last(wang, "🙋 转人工")
     assert "✅ 确认提交" in draft[-1].button_texts  # the usual inquiry draft
     await harness.act_press_last(wang, "✅ 确认提交")
-    [ticket] = await _rows(harness, Ticket)
+    [ticket] = await harness.rows(Ticket)
     assert ticket.category == "inquiry"
 
     unanswered = await harness.act(wang.send_text("请问业委会怎么联系"))
     assert "问题了吗" not in texts(unanswered)
-    gaps = await _rows(harness, FaqGap)
+    gaps = await harness.rows(FaqGap)
     assert [(g.kind, g.entry_id) for g in gaps] == [("rejected", "parcel"), ("unanswered", None)]
     assert gaps[1].question == "请问业委会怎么联系"
     assert {g.telegram_id for g in gaps} == {wang.id}  # in their /mydata, gone at /forgetme

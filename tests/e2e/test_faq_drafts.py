@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from bot.cli.faq import print_entries
 from bot.config import Settings
@@ -26,12 +25,6 @@ ADD = "📝 加入问答库"
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"faq_file": str(FAQ)})
-
-
-async def _drafts(harness: Harness) -> list[FaqDraft]:
-    assert harness.app is not None
-    async with harness.app.uow_factory() as uow:
-        return list((await uow.session.scalars(select(FaqDraft).order_by(FaqDraft.id))).all())
 
 
 def _finished_card(emulator: BotAPIEmulator, group: SimGroup) -> BotMessage:
@@ -69,7 +62,7 @@ async def test_a_resolved_inquiry_becomes_an_faq_entry(
     refused = await desk.li.press(card, ADD, chat=service)
     await harness.settle()
     assert "只有本工单所属部门" in ((await refused.wait_answer()).get("text") or "")
-    assert await _drafts(harness) == []
+    assert await harness.rows(FaqDraft) == []
     pressed = await clerk.press(card, ADD, chat=service)
     await harness.settle()
     assert "私信" in ((await pressed.wait_answer()).get("text") or "")
@@ -77,7 +70,7 @@ async def test_a_resolved_inquiry_becomes_an_faq_entry(
     prompt = clerk.last_message()
     assert prompt is not None and "请发送这个问题的答案" in prompt.body and QUESTION in prompt.body
     await harness.act(clerk.press(card, ADD))  # pressed twice: the same draft, asked again
-    assert len(await _drafts(harness)) == 1
+    assert len(await harness.rows(FaqDraft)) == 1
 
     reword = await harness.act(clerk.press(prompt, "✏️ 修改问题"))
     assert "新的问题写法" in texts(reword)
@@ -85,7 +78,7 @@ async def test_a_resolved_inquiry_becomes_an_faq_entry(
     keywords = await harness.act(clerk.send_text(ANSWER))
     assert "关键词" in texts(keywords)
     done = await harness.act(clerk.send_text("业委会, 业主委员会 联系"))
-    [draft] = await _drafts(harness)
+    [draft] = await harness.rows(FaqDraft)
     assert f"问答草稿 #{draft.id} 已提交" in texts(done)
     assert (draft.status, draft.question, draft.answer) == ("pending", "业委会怎么联系?", ANSWER)
     assert draft.keywords == ["业委会", "业主委员会", "联系"] and draft.author_id == clerk.id
@@ -105,14 +98,14 @@ async def test_a_resolved_inquiry_becomes_an_faq_entry(
     forged = await desk.li.press(not_manager[-1], data=f"fa:{draft.id}:ok")
     await harness.settle()
     assert "只有经理" in ((await forged.wait_answer()).get("text") or "")
-    assert (await _drafts(harness))[0].status == "pending"
+    assert (await harness.rows(FaqDraft))[0].status == "pending"
     await harness.act(desk.admin.press(item, "✅ 批准"))
-    [draft] = await _drafts(harness)
+    [draft] = await harness.rows(FaqDraft)
     assert draft.status == "approved" and draft.reviewed_by == desk.admin.id
     twice = await desk.admin.press(item, "❌ 退回")  # the old message's other button
     await harness.settle()
     assert "已由 Admin 审核(已批准)" in ((await twice.wait_answer()).get("text") or "")
-    assert (await _drafts(harness))[0].status == "approved"
+    assert (await harness.rows(FaqDraft))[0].status == "approved"
     await harness.drain_outbox()
     assert f"问答草稿 #{draft.id} 已由 Admin 批准" in texts(clerk.messages())
     empty = await harness.act(desk.admin.send_text("/faqdrafts"))

@@ -35,12 +35,6 @@ async def _rating(harness: Harness, ticket_id: int) -> Rating | None:
         return await uow.session.scalar(select(Rating).where(Rating.ticket_id == ticket_id))
 
 
-async def _tickets(harness: Harness) -> list[Ticket]:
-    assert harness.app is not None
-    async with harness.app.uow_factory() as uow:
-        return list((await uow.session.scalars(select(Ticket).order_by(Ticket.id))).all())
-
-
 async def test_phone_request_for_a_registered_resident(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:
@@ -63,7 +57,7 @@ async def test_phone_request_for_a_registered_resident(
     filed = await harness.act_press_last(clerk, "✅ 登记")
     assert "已登记工单" in texts(filed) and "已在 Telegram 收到" in texts(filed)
 
-    ticket = (await _tickets(harness))[-1]
+    ticket = (await harness.rows(Ticket))[-1]
     assert (ticket.channel, ticket.registered_by, ticket.urgency) == ("phone", clerk.id, "high")
     assert ticket.resident_id is not None and ticket.team == "engineering"
     card = desk.card(desk.eng)
@@ -92,7 +86,7 @@ async def test_phone_request_for_a_registered_resident(
     await harness.act(desk.admin.send_text("客厅灯不亮了"))
     filed = await harness.act_press_last(desk.admin, "✅ 登记")
     assert "未完成的工单" not in texts(filed)  # the resolved one is not open: no warning
-    assert len(await _tickets(harness)) == 2 and "已登记工单" in texts(filed)
+    assert len(await harness.rows(Ticket)) == 2 and "已登记工单" in texts(filed)
 
 
 async def test_second_registration_of_one_caller_needs_confirming(
@@ -109,9 +103,9 @@ async def test_second_registration_of_one_caller_needs_confirming(
     await harness.act_press_last(clerk, "✅ 登记")
     warned = await harness.act_press_last(desk.admin, "✅ 登记")
     assert "最近已有未完成的工单" in texts(warned) and "前台小陈" in texts(warned)
-    assert len(await _tickets(harness)) == 1
+    assert len(await harness.rows(Ticket)) == 1
     await harness.act_press_last(desk.admin, "仍然登记新工单")
-    assert len(await _tickets(harness)) == 2
+    assert len(await harness.rows(Ticket)) == 2
 
 
 async def test_caller_without_telegram_confirmed_and_rated_by_phone(
@@ -134,7 +128,7 @@ async def test_caller_without_telegram_confirmed_and_rated_by_phone(
     assert "没有 Telegram" in texts(filed)
     assert "来访" in texts(filed) and "1栋1单元302" in texts(filed)  # the filed draft, kept
 
-    ticket = (await _tickets(harness))[-1]
+    ticket = (await harness.rows(Ticket))[-1]
     assert ticket.resident_id is None and ticket.channel == "walk_in"
     assert (ticket.contact_phone, ticket.address) == ("+8613900001111", "1栋1单元302")
     assert len(ticket.photo_file_ids) == 1
@@ -151,10 +145,10 @@ async def test_caller_without_telegram_confirmed_and_rated_by_phone(
     refused = await stranger.press(ask, "✅ 已解决", chat=desk.eng)
     await harness.settle()
     assert (await refused.wait_answer()).get("text")
-    assert (await _tickets(harness))[-1].status == "resolved"
+    assert (await harness.rows(Ticket))[-1].status == "resolved"
 
     await harness.act(desk.li.press(ask, "✅ 已解决"))
-    assert (await _tickets(harness))[-1].status == "closed"
+    assert (await harness.rows(Ticket))[-1].status == "closed"
     stars = emulator.bot_messages(desk.eng)[-1]
     assert "电话里给的评价" in stars.body
     await harness.act(desk.li.press(stars, "⭐⭐⭐⭐"))
@@ -177,7 +171,7 @@ async def test_patrol_finding_and_the_digest_line(
     await harness.act_press_last(desk.li, "2栋")
     await harness.act(desk.li.send_text("2栋三楼走廊的灯坏了,一直不亮"))
     await harness.act_press_last(desk.li, "✅ 登记")
-    ticket = (await _tickets(harness))[-1]
+    ticket = (await harness.rows(Ticket))[-1]
     assert (ticket.channel, ticket.resident_id, ticket.address) == ("patrol", None, "2栋")
     assert ticket.registered_by == desk.li.id
     card = desk.card(desk.eng)
@@ -192,7 +186,7 @@ async def test_patrol_finding_and_the_digest_line(
     ask = emulator.bot_messages(desk.eng)[-1]
     assert "巡查发现的工单" in ask.body
     await harness.act(desk.li.press(ask, "✅ 已解决"))
-    assert (await _tickets(harness))[-1].status == "closed"
+    assert (await harness.rows(Ticket))[-1].status == "closed"
     assert await _rating(harness, ticket.id) is None
 
 
@@ -215,7 +209,7 @@ async def test_emergency_skips_the_questions_and_residents_may_not_register(
     await harness.act_press_last(clerk, harness.button_label(clerk, "王女士"))
     sent = await harness.act(clerk.send_text("厨房有很浓的煤气味,好像燃气泄漏了"))
     assert "紧急工单" in texts(sent) and "96777" in texts(sent)
-    ticket = (await _tickets(harness))[-1]
+    ticket = (await harness.rows(Ticket))[-1]
     assert ticket.urgency == "emergency" and ticket.channel == "phone"
     assert emulator.bot_messages(mgr), "the managers' group hears of it"
     assert not any("✅ 登记" in m.button_texts for m in clerk.messages())  # no draft shown
@@ -235,7 +229,7 @@ async def test_forged_desk_buttons_change_nothing(
     forged = await clerk.press(prompt, data="fd:abcdef:ch:phone")
     await harness.settle()
     assert (await forged.wait_answer()).get("text")
-    assert await _tickets(harness) == []
+    assert await harness.rows(Ticket) == []
 
 
 async def test_patrol_finding_from_the_team_group(
@@ -244,11 +238,11 @@ async def test_patrol_finding_from_the_team_group(
     desk = StaffedProperty(harness, emulator)
     await desk.setup()
     usage = await harness.act(desk.li.send_text("/report", chat=desk.eng))
-    assert "/report 3栋一楼大堂" in texts(usage) and await _tickets(harness) == []
+    assert "/report 3栋一楼大堂" in texts(usage) and await harness.rows(Ticket) == []
     ignored = await harness.act(desk.wang.send_text("/report 3栋大堂灯坏了", chat=desk.eng))
-    assert ignored == [] and await _tickets(harness) == []  # not staff: not heard
+    assert ignored == [] and await harness.rows(Ticket) == []  # not staff: not heard
     sent = await harness.act(desk.li.send_text("/report 3栋一楼大堂的灯不亮了", chat=desk.eng))
-    ticket = (await _tickets(harness))[-1]
+    ticket = (await harness.rows(Ticket))[-1]
     assert (ticket.channel, ticket.address, ticket.resident_id) == ("patrol", "3栋", None)
     assert f"已登记工单 {ticket.number}" in texts(sent)
     assert "巡查发现登记 · 李师傅" in desk.card(desk.eng).body

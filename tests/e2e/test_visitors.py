@@ -35,12 +35,6 @@ async def _gate(desk: StaffedProperty, emulator: BotAPIEmulator) -> tuple[SimUse
     return guard, gate
 
 
-async def _visitors(harness: Harness) -> list[Visitor]:
-    assert harness.app is not None
-    async with harness.app.uow_factory() as uow:
-        return list((await uow.session.scalars(select(Visitor).order_by(Visitor.id))).all())
-
-
 async def test_announced_visitor_arrives_and_leaves(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:
@@ -70,15 +64,15 @@ async def test_announced_visitor_arrives_and_leaves(
     press = await stranger.press(card, "✅ 已到达", chat=gate)
     await harness.settle()
     assert (await press.wait_answer()).get("text")  # refused, politely
-    assert (await _visitors(harness))[0].status == "expected"
+    assert (await harness.rows(Visitor))[0].status == "expected"
 
     await harness.act(guard.press(card, "✅ 已到达"))
-    assert (await _visitors(harness))[0].status == "arrived"
+    assert (await harness.rows(Visitor))[0].status == "arrived"
     assert "已到达门岗" in texts(wang.messages())
     again = await harness.act(guard.send_text(f"/visitor {code.lower()}", chat=gate))
     assert "已经登记到达了" in texts(again)  # a pass code used twice
     await harness.act(guard.press(emulator.bot_messages(gate)[-2], "🚪 已离开"))
-    assert (await _visitors(harness))[0].status == "left"
+    assert (await harness.rows(Visitor))[0].status == "left"
 
     assert harness.app is not None and isinstance(harness.app.clock, FixedClock)
     harness.app.clock.advance(seconds=60)  # "today so far" ends now
@@ -120,7 +114,7 @@ async def test_walk_ins_let_in_refused_and_answered_late(
     await harness.act(guard.send_text("/visitor 王五 3栋2单元501"))  # privately, too
     await harness.act(wang.press(wang.last_message() or ask, "🚫 不认识"))
     assert "住户不认识访客 王五" in texts(guard.messages())
-    statuses = [v.status for v in await _visitors(harness)]
+    statuses = [v.status for v in await harness.rows(Visitor)]
     assert statuses == ["guard", "let_in", "refused"]
 
     await harness.act(guard.send_text("/visitor 钱七 3栋2单元501", chat=gate))
@@ -134,13 +128,13 @@ async def test_walk_ins_let_in_refused_and_answered_late(
     await harness.drain_outbox()
     [told] = [m for m in emulator.bot_messages(gate) if m.body.startswith("⏰")]
     assert "钱七" in told.body and "5 分钟内没有回复" in told.body
-    assert (await _visitors(harness))[-1].status == "guard"  # the guard decides
+    assert (await harness.rows(Visitor))[-1].status == "guard"  # the guard decides
     late = await wang.press(wang.last_message() or ask, "✅ 让他进来")
     await harness.settle()
     assert "已超过回复时间" in ((await late.wait_answer()).get("text") or "")
-    assert (await _visitors(harness))[-1].status == "guard"
+    assert (await harness.rows(Visitor))[-1].status == "guard"
     await harness.act(guard.press(told, "✅ 已到达"))  # the guard's buttons still work
-    assert (await _visitors(harness))[-1].status == "arrived"
+    assert (await harness.rows(Visitor))[-1].status == "arrived"
 
     not_guard = await harness.act(desk.li.send_text("/visitor 孙八 3栋2单元501", chat=desk.eng))
     assert "只有安保部" in texts(not_guard)

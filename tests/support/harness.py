@@ -13,7 +13,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -25,6 +25,8 @@ from emulator import BotAPIEmulator, BotMessage, SimGroup, SimUser
 from emulator.views import view_event
 from storage.models import Ticket
 from tests.support.apps import ADMIN, build_app
+
+Row = TypeVar("Row")
 
 TRANSPORTS = ("aiogram", "ptb")
 WAIT = 20.0  # seconds before a wait fails loudly: far above any step, never reached when green
@@ -170,6 +172,13 @@ class Harness:
                 stored = self.emu.world.messages[(event.chat_id, event.message_id)]
                 found.append(view_event(event, stored))
         return found
+
+    async def rows(self, model: type[Row]) -> list[Row]:
+        """Every stored row of ``model``, oldest first (tests read what the bot stored)."""
+        assert self.app is not None
+        async with self.app.uow_factory() as uow:
+            found = await uow.session.scalars(select(model).order_by(model.id))  # type: ignore[attr-defined]
+            return list(found.all())
 
     # -- people ---------------------------------------------------------------------------
 

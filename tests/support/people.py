@@ -140,13 +140,21 @@ class GroupPerson(Person):
         return self.answers[-1].text if self.answers else ""
 
 
-async def register(app: App, user_id: int = 1001) -> Person:
-    """王女士 registers at 3栋2单元501 with +8613812345678."""
-    wang = Person(app.dialog, user_id)
-    await wang.say("/start")
-    await wang.say("王女士")
-    await wang.contact("+8613812345678")
-    await wang.press(wang.button("3栋"))
-    await wang.press(wang.button("2单元"))
-    await wang.say("501")
-    return wang
+async def register(
+    app: App,
+    user_id: int = 1001,
+    *,
+    name: str = "王女士",
+    phone: str = "+8613812345678",
+    room: str = "501",
+    language: str = "zh-hans",
+) -> Person:
+    """A resident registers at 3栋2单元: by default 王女士 in 501 with +8613812345678."""
+    person = Person(app.dialog, user_id, language=language)
+    await person.say("/start")
+    await person.say(name)
+    await person.contact(phone)
+    await person.press(person.button("3栋"))
+    await person.press(person.button("2单元"))
+    await person.say(room)
+    return person

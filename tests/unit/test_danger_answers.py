@@ -14,7 +14,7 @@ from bot.handlers.reporting import is_no
 from bot.nlp import Classification as Result
 from storage.models import Ticket
 from tests.support.apps import AppFactory
-from tests.support.people import Person, fake_classify
+from tests.support.people import Person, fake_classify, register
 
 UNSURE = "the lift stopped between floors"
 # The model alone raised it: unsure, and high were there no danger.
@@ -26,14 +26,7 @@ def unsure_classify(text: str) -> Classification:
 
 
 async def _english(app: App) -> Person:
-    tom = Person(app.dialog, 2002, language="en")
-    await tom.say("/start")
-    await tom.say("Tom")
-    await tom.contact("+8613812345679")
-    await tom.press(tom.button("3栋"))
-    await tom.press(tom.button("2单元"))
-    await tom.say("502")
-    return tom
+    return await register(app, 2002, name="Tom", phone="+8613812345679", room="502", language="en")
 
 
 async def _tickets(app: App) -> list[Ticket]:
