@@ -35,6 +35,9 @@ LEARNED_ALONE = 0.5  # model probability that classifies a message no lexicon wo
 ACTING_CATEGORIES = frozenset(("repair", "cleaning", "security", "parking", "billing", "complaint"))
 OVERRULE_HIGH = 0.7  # model probability that turns a rule's high into an emergency
 RULE_SHARE = 0.5  # weight of the rule scores against the model's probabilities
+# Model probability of "other" at which a question with no domain word stays chatter ("今晚的球赛
+# 谁赢了", "你是机器人吗") rather than an inquiry (round 23, chosen by leave-one-set-out).
+CHATTER_QUESTION = 0.5
 # Model probability at which its high / normal / low replaces the rules' (no emergency: the
 # alarm stays with the rules and the emergency model).
 URGENCY_MODEL = 0.6
@@ -206,12 +209,12 @@ class _Opinion:
         return top != "other" and max(probabilities) >= LEARNED_ALONE
 
     def blend_category(
-        self, scores: dict[str, float], category: str, confidence: float
+        self, scores: dict[str, float], category: str, confidence: float, quiet: bool = False
     ) -> tuple[str, float]:
         """Rule scores (as shares of their total) plus the model's probabilities."""
         if self._rules_settle(scores, category):
             return category, confidence
-        best, value = self._blended_best(scores, category)
+        best, value = self._blended_best(scores, category, quiet)
         if best == category or (category == "other" and value < LEARNED_ALONE):
             return category, confidence
         if category == "other":
@@ -225,9 +228,14 @@ class _Opinion:
             return True  # a whole share outweighs any probability
         return category == self.models.category_top(self.sums)  # both agree: so does the sum
 
-    def _blended_best(self, scores: dict[str, float], category: str) -> tuple[str, float]:
+    def _blended_best(
+        self, scores: dict[str, float], category: str, quiet: bool = False
+    ) -> tuple[str, float]:
         blended = self.categories
-        if category != "other":
+        # Quiet rules (only topic words, thanks, or alarm words ruled out as a figure of speech,
+        # a denial or a past event: "加班加到要晕倒了", "谢谢你们 辛苦了") found no problem, so
+        # the model decides alone, its "other" included (round 23).
+        if category != "other" and not quiet:
             # The model's "other" means it knows no signal here, while the rules found one
             # (perhaps a company's own term the model never saw).
             blended.pop("other", None)
@@ -768,7 +776,8 @@ class Classifier:
         blend = emergency is None or scores.get("complaint", 0.0) > 0
         if opinion is not None and not event_question and blend:
             # A question about a past or planned event is the rules' call (an inquiry).
-            category, confidence = opinion.blend_category(scores, category, confidence)
+            quiet = self._quiet(msg)
+            category, confidence = opinion.blend_category(scores, category, confidence, quiet)
         learned_alarm = (
             emergency is None
             and opinion is not None
@@ -781,7 +790,7 @@ class Classifier:
             assert opinion is not None
             category = opinion.category_for_alarm(category)  # an alarm is nobody's inquiry
         else:
-            category = self._question_category(msg, category, question, emergency)
+            category = self._question_category(msg, category, question, emergency, opinion)
         if emergency is not None and category != "complaint":
             # The rule that raised the alarm names the team that must act (sparks with smoke go
             # to engineering, a chunk of concrete on a car is not a parking matter); only an
@@ -907,13 +916,29 @@ class Classifier:
         return finished or event_question or msg.has(_HYP) or old
 
     @staticmethod
+    def _quiet(msg: _Message) -> bool:
+        """No live problem and no live alarm or high word: what matched is a topic or thanks,
+        or an alarm word the context ruled out."""
+        return not any(
+            not h.suppressed
+            and (h.rule.kind == "problem" or h.rule.urgency in ("emergency", "high"))
+            for h in msg.hits
+        )
+
+    @staticmethod
     def _question_category(
-        msg: _Message, category: str, question: bool, emergency: _Hit | None
+        msg: _Message,
+        category: str,
+        question: bool,
+        emergency: _Hit | None,
+        opinion: _Opinion | None = None,
     ) -> str:
         """Pure questions about facilities or schedules are front-desk inquiries (taxonomy)."""
         if not question or emergency is not None:
             return category
         if category == "other":
+            if opinion is not None and opinion.categories["other"] >= CHATTER_QUESTION:
+                return category
             # A real question with no domain words ("业主大会什么时候开") still needs the desk;
             # a bare "在吗" / "有人吗" is a greeting.
             content = sum(len(t) for t in msg.tokens if t not in BOUNDARIES)
