@@ -172,8 +172,23 @@ def rules_alone() -> Classifier:
     "text",
     [
         "这个折扣太炸了 简直爆炸",  # a bargain, not an explosion
-        "火灾都过去一个月了 墙还是黑的 管不管",  # a fire over long ago, a complaint now
         "救命 这道题太难了",  # a cry with no hazard beside it
+    ],
+)
+def test_chatter_the_model_reads_as_other_raises_nothing(
+    text: str, rules_alone: Classifier
+) -> None:
+    # Round 23: no backing, no live sign, and the category model reads "other" (CHATTER_ALARM):
+    # chatter, not asked about. Without the model the rules still page at once.
+    result = classify(text)
+    assert result.urgency != "emergency" and result.category == "other", result
+    assert rules_alone.classify(text).urgency == "emergency"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "火灾都过去一个月了 墙还是黑的 管不管",  # a fire over long ago, a complaint now
     ],
 )
 def test_a_bare_hazard_word_the_model_does_not_back_is_asked(

@@ -38,6 +38,10 @@ RULE_SHARE = 0.5  # weight of the rule scores against the model's probabilities
 # Model probability of "other" at which a question with no domain word stays chatter ("今晚的球赛
 # 谁赢了", "你是机器人吗") rather than an inquiry (round 23, chosen by leave-one-set-out).
 CHATTER_QUESTION = 0.5
+# Model probability of "other" at which a rule's alarm with neither the emergency model's backing
+# nor a live sign is read as chatter ("救命 这个剧太好看了", "累到爆炸") and raises nothing
+# (round 23: by leave-one-set-out no set lost an emergency at 0.5 to 0.85).
+CHATTER_ALARM = 0.7
 # Model probability at which its high / normal / low replaces the rules' (no emergency: the
 # alarm stays with the rules and the emergency model).
 URGENCY_MODEL = 0.6
@@ -767,6 +771,12 @@ class Classifier:
         calm = self._calm_down(msg, norm)
         scores = self._scores(msg, event_question)
         emergency = self._live_emergency(msg)
+        if emergency is not None and self._chatter(msg, norm, opinion):
+            emergency = None
+            for hit in msg.hits:
+                if hit.rule.urgency == "emergency":
+                    hit.suppressed = True  # a figure of speech, as the rules' own cues mark one
+            scores = self._scores(msg, event_question)
         if emergency is not None:
             # The team that handles this hazard is the better guess when domains compete.
             scores[HAZARD_HOME[emergency.rule.hazard or "fire"]] += 2
@@ -826,6 +836,13 @@ class Classifier:
         if self._only_a_typo(msg, norm, opinion):
             return False
         return opinion is None or opinion.alarm or self._live_sign(msg, norm)
+
+    def _chatter(self, msg: _Message, norm: str, opinion: _Opinion | None) -> bool:
+        """A rule's alarm that is chatter: the emergency model does not back it, no live sign is
+        in the words, and the category model reads the message as no matter for the desk."""
+        if opinion is None or opinion.alarm or self._live_sign(msg, norm):
+            return False
+        return opinion.categories["other"] >= CHATTER_ALARM
 
     @staticmethod
     def _live_sign(msg: _Message, norm: str) -> bool:
