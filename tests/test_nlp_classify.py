@@ -540,7 +540,8 @@ def test_emergency_over_but_broken_is_high() -> None:
 def test_a_mess_filed_with_cleaning_is_no_learned_alarm() -> None:
     # The model reads "someone" and "in the lift" as danger (p above its threshold here); a
     # mess the rules file with cleaning is not an emergency, so the model does not overrule it.
-    text = "有人在电梯里尿尿 地上一滩"
+    # (Round 23's retrained model no longer reads 尿尿 so: the phrasing follows the model.)
+    text = "有人在电梯里呕吐 地上一大滩"
     models = Classifier(load_lexicon()).models
     assert models is not None
     assert models.emergency.probabilities(features(normalize(text)))["yes"] >= models.threshold

@@ -166,6 +166,13 @@ RECALL_FLOOR = {
     "corpus_unseen_v16.jsonl": (128, 122),
     "corpus_unseen_desk_v1.jsonl": (26, 25),
     "corpus_unseen_desk_v2.jsonl": (22, 22),
+    # Round 23 (README 23): in training since then; what its classifier caught.
+    "corpus_unseen_v17.jsonl": (130, 120),
+    "corpus_unseen_v18.jsonl": (129, 119),
+    "corpus_unseen_v19.jsonl": (128, 124),
+    "corpus_unseen_desk_v3.jsonl": (25, 24),
+    "corpus_unseen_desk_v4.jsonl": (25, 24),
+    "corpus_unseen_desk_v5.jsonl": (25, 25),
 }
 
 
@@ -188,6 +195,14 @@ def test_no_set_loses_an_emergency(name: str) -> None:
         ("corpus_unseen_v16.jsonl", (0.88, 0.92)),
         ("corpus_unseen_desk_v1.jsonl", (0.94, 0.97)),
         ("corpus_unseen_desk_v2.jsonl", (0.95, 0.95)),
+        # Trained on since round 23 (development figures, as above): measured 0.926 / 0.955,
+        # 0.964 / 0.957, 0.943 / 0.938, 0.968 / 0.987, 0.979 / 0.971, 0.968 / 0.966.
+        ("corpus_unseen_v17.jsonl", (0.92, 0.95)),
+        ("corpus_unseen_v18.jsonl", (0.96, 0.95)),
+        ("corpus_unseen_v19.jsonl", (0.94, 0.93)),
+        ("corpus_unseen_desk_v3.jsonl", (0.96, 0.98)),
+        ("corpus_unseen_desk_v4.jsonl", (0.97, 0.97)),
+        ("corpus_unseen_desk_v5.jsonl", (0.96, 0.96)),
         # Never trained on, looked at again in round 20 (not clean): 0.951 / 0.959,
         # 0.967 / 0.943, 0.974 / 0.967, 0.983 / 0.939.
         ("corpus_unseen_v11.jsonl", (0.94, 0.94)),
