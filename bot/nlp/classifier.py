@@ -38,7 +38,8 @@ RULE_SHARE = 0.5  # weight of the rule scores against the model's probabilities
 # The category model decides a message that is no emergency when its likeliest category has at
 # least this probability (chosen by leave-one-set-out, tests/data/README.md 23).
 MODEL_CATEGORY = 0.4
-MODEL_OTHER = 0.8  # and this to call it "other" over a domain the rules found
+MODEL_OTHER = 0.8  # ... at least this to call it "other" over a domain the rules found,
+COMPLAINT_KEEP = 0.6  # ... and this to move a complaint (explicit dissatisfaction: taxonomy)
 LOW_CATEGORIES = ("inquiry", "suggestion")  # low by the taxonomy: a question, an idea
 # Model probability of "other" at which a question with no domain word stays chatter ("今晚的球赛
 # 谁赢了", "你是机器人吗") rather than an inquiry (round 23, chosen by leave-one-set-out).
@@ -218,12 +219,12 @@ class _Opinion:
         return top != "other" and max(probabilities) >= LEARNED_ALONE
 
     def blend_category(
-        self, scores: dict[str, float], category: str, confidence: float, quiet: bool = False
+        self, scores: dict[str, float], category: str, confidence: float
     ) -> tuple[str, float]:
         """Rule scores (as shares of their total) plus the model's probabilities."""
         if self._rules_settle(scores, category):
             return category, confidence
-        best, value = self._blended_best(scores, category, quiet)
+        best, value = self._blended_best(scores, category)
         if best == category or (category == "other" and value < LEARNED_ALONE):
             return category, confidence
         if category == "other":
@@ -237,14 +238,9 @@ class _Opinion:
             return True  # a whole share outweighs any probability
         return category == self.models.category_top(self.sums)  # both agree: so does the sum
 
-    def _blended_best(
-        self, scores: dict[str, float], category: str, quiet: bool = False
-    ) -> tuple[str, float]:
+    def _blended_best(self, scores: dict[str, float], category: str) -> tuple[str, float]:
         blended = self.categories
-        # Quiet rules (only topic words, thanks, or alarm words ruled out as a figure of speech,
-        # a denial or a past event: "加班加到要晕倒了", "谢谢你们 辛苦了") found no problem, so
-        # the model decides alone, its "other" included (round 23).
-        if category != "other" and not quiet:
+        if category != "other":
             # The model's "other" means it knows no signal here, while the rules found one
             # (perhaps a company's own term the model never saw).
             blended.pop("other", None)
@@ -286,9 +282,10 @@ class _Opinion:
         rules more often than a whole message's n-grams mislead the model."""
         probabilities, top = self._category_scores()
         likeliest = max(probabilities)
-        if top == result.category or likeliest < (
-            MODEL_OTHER if top == "other" else MODEL_CATEGORY
-        ):
+        needed = MODEL_OTHER if top == "other" else MODEL_CATEGORY
+        if result.category == "complaint":
+            needed = max(needed, COMPLAINT_KEEP)
+        if top == result.category or likeliest < needed:
             return result
         confidence = round(likeliest, 3)
         if top == "other":
@@ -804,7 +801,7 @@ class Classifier:
     def _by_rules(self, norm: str, opinion: _Opinion | None) -> tuple[Classification, bool]:
         """The rules' classification, with the models' say on alarms, blend and urgency, and
         whether its category is the rules' own call (an alarm; a question what to do if a
-        hazard came, which is an inquiry)."""
+        hazard came, which is an inquiry; a word of the company's own lexicon file)."""
         msg = self._tokenize(norm)
         self._match(msg)
         question = msg.has(_QUE)
@@ -838,8 +835,7 @@ class Classifier:
         blend = emergency is None or scores.get("complaint", 0.0) > 0
         if opinion is not None and not event_question and blend:
             # A question about a past or planned event is the rules' call (an inquiry).
-            quiet = self._quiet(msg)
-            category, confidence = opinion.blend_category(scores, category, confidence, quiet)
+            category, confidence = opinion.blend_category(scores, category, confidence)
         learned_alarm = (
             emergency is None
             and opinion is not None
@@ -879,7 +875,8 @@ class Classifier:
             calm_urgency = self._urgency(msg, category, None, question, finished)[0]
             return replace(result, sure=False, calm_urgency=calm_urgency), True
         # "万一着火了怎么办": what to do if, a question of procedure, whatever hazard it names
-        return result, event_question and msg.has(_HYP)
+        hypothetical = event_question and msg.has(_HYP)
+        return result, hypothetical or self._own_word(msg, category)
 
     def _sure(self, msg: _Message, norm: str, opinion: _Opinion | None) -> bool:
         """Whether a rule's live alarm pages at once. A homophone typo and nothing else is
@@ -987,13 +984,10 @@ class Classifier:
         return finished or event_question or msg.has(_HYP) or old
 
     @staticmethod
-    def _quiet(msg: _Message) -> bool:
-        """No live problem and no live alarm or high word: what matched is a topic or thanks,
-        or an alarm word the context ruled out."""
-        return not any(
-            not h.suppressed
-            and (h.rule.kind == "problem" or h.rule.urgency in ("emergency", "high"))
-            for h in msg.hits
+    def _own_word(msg: _Message, category: str) -> bool:
+        """A word of the property company's own lexicon file names this category."""
+        return any(
+            h.rule.own and h.rule.category == category and not h.suppressed for h in msg.hits
         )
 
     @staticmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,9 @@ class Rule:
     # (a smoke alarm chirping for its battery, a stopped lift with nobody inside).
     unless: frozenset[str] = frozenset()
     unless_window: int = DEFAULT_UNLESS_WINDOW
+    # From a property company's own lexicon file: its routing decision, which the category
+    # model never overrules (the model never saw the company's words).
+    own: bool = False
 
     @property
     def is_combo(self) -> bool:
@@ -240,7 +243,7 @@ def merge(base: Lexicon, extra: Lexicon) -> Lexicon:
     }
     disabled = {(r.category, w) for r in extra.rules if r.weight == 0 for g in r.groups for w in g}
     rules = [_without(rule, disabled) for rule in base.rules]
-    rules += [rule for rule in extra.rules if rule.weight > 0]
+    rules += [replace(rule, own=True) for rule in extra.rules if rule.weight > 0]
     kept = tuple(rule for rule in rules if rule is not None)
     return Lexicon(cues, kept, base.sources + extra.sources)
 
