@@ -20,7 +20,7 @@ from bot.nlp.learned import MODEL_PATH, features
 from bot.nlp.normalize import normalize
 
 TARGET_PRECISION = 0.87
-MIN_COUNT = 2  # an n-gram seen once is a coincidence of that line, not a signal
+MIN_COUNT = 3  # an n-gram seen once or twice is a coincidence of those lines, not a signal
 REGULARISATION = 1.0  # scikit-learn's C
 # A feature whose weights stay below this in every class of a model is left out of its export.
 # Round 23 tried 0.05 (a fifth fewer rows): leave-one-set-out lost 0.001 category and gained
