@@ -685,3 +685,21 @@ def test_a_hazard_word_after_a_body_or_the_mind_is_a_figure_of_speech(text: str)
 def test_round_20_high_rules(text: str, category: str, urgency: str) -> None:
     result = Classifier(load_lexicon(), models=False).classify(text)
     assert (result.category, result.urgency) == (category, urgency), result.matched
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency"),
+    [
+        # Round 23 (tests/data/README.md, 23): chatter, thanks and follow-ups.
+        ("周末有人一起去爬山吗", "other", "low"),  # a chatter question, no inquiry
+        ("多谢 大家辛苦了", "other", "low"),  # thanks alone
+        ("感谢保洁阿姨每天把大堂擦得很干净", "suggestion", "low"),  # praise naming the staff
+        ("加班加到头要炸了 救命", "other", "low"),  # a figure of speech, no alarm
+        ("前几天报的空调漏水 现在派师傅了吗", "inquiry", "low"),  # status of a report
+        ("我的工单到哪一步了", "inquiry", "low"),
+        ("上个月报的灯到现在还没人修 太慢了", "complaint", "normal"),  # still a complaint
+        ("能不能安排人来修剪一下门口的树", "cleaning", "normal"),  # the team's own request
+    ],
+)
+def test_round_23_chatter_thanks_and_follow_ups(text: str, category: str, urgency: str) -> None:
+    check(text, category, urgency)
