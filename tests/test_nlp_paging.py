@@ -265,13 +265,16 @@ def test_no_live_sign_and_no_model_means_asked(text: str, never_alarmed: Classif
 # the same with or without the model). Round 23 retrained the model with v17-v19 and desk v3-v5
 # (so their figures flatter it) and pinned v18, v19, desk v4 and desk v5; its model catches
 # one more v13 emergency, asked first (10 -> 11 asked), and pages none of those sets' false alarms.
+# With the training sets of round 23 the model backs one v16 line it did not before, so it pages
+# at once (someone burning leaves beside the bin room, the smoke drifting into a flat: filed as
+# cleaning by its author; a fire by the model), 0 -> 1.
 PAGING = {
     "corpus_unseen_v11.jsonl": (114, 0, 17, 1),
     "corpus_unseen_v12.jsonl": (103, 0, 10, 2),
     "corpus_unseen_v13.jsonl": (111, 0, 11, 0),
     "corpus_unseen_v14.jsonl": (104, 1, 5, 2),
     "corpus_unseen_v15.jsonl": (128, 0, 13, 8),
-    "corpus_unseen_v16.jsonl": (128, 0, 6, 21),
+    "corpus_unseen_v16.jsonl": (128, 1, 6, 21),
     "corpus_unseen_v17.jsonl": (129, 2, 13, 15),
     "corpus_unseen_v18.jsonl": (129, 0, 10, 17),
     "corpus_unseen_v19.jsonl": (128, 0, 4, 22),
