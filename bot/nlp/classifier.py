@@ -219,6 +219,12 @@ class _Opinion:
         probabilities, _ = self._category_scores()
         return dict(zip(self.models.category.classes, probabilities, strict=True))
 
+    @property
+    def other(self) -> float:
+        """The category model's probability of "other" (no dict built: asked on hot paths)."""
+        probabilities, _ = self._category_scores()
+        return probabilities[self.models.category.classes.index("other")]
+
     def _category_scores(self) -> tuple[list[float], str]:
         if self._category is None:
             self._category = self.models.category_scores(self.sums)
@@ -249,7 +255,8 @@ class _Opinion:
         alone = RULE_SHARE >= 1 and category != "other"
         if alone and [c for c, v in scores.items() if v > 0] == [category]:
             return True  # a whole share outweighs any probability
-        return category == self.models.category_top(self.sums)  # both agree: so does the sum
+        # both agree: so does the sum (the probabilities are kept for the category pass)
+        return category == self._category_scores()[1]
 
     def _blended_best(self, scores: dict[str, float], category: str) -> tuple[str, float]:
         blended = self.categories
@@ -906,7 +913,7 @@ class Classifier:
         in the words, and the category model reads the message as no matter for the desk."""
         if opinion is None or opinion.alarm or self._live_sign(msg, norm):
             return False
-        return opinion.categories["other"] >= CHATTER_ALARM
+        return opinion.other >= CHATTER_ALARM
 
     @staticmethod
     def _live_sign(msg: _Message, norm: str) -> bool:
@@ -1015,7 +1022,7 @@ class Classifier:
         if not question or emergency is not None:
             return category
         if category == "other":
-            if opinion is not None and opinion.categories["other"] >= CHATTER_QUESTION:
+            if opinion is not None and opinion.other >= CHATTER_QUESTION:
                 return category
             # A real question with no domain words ("业主大会什么时候开") still needs the desk;
             # a bare "在吗" / "有人吗" is a greeting.
