@@ -170,10 +170,11 @@ class Phases:
                 self._row_chat[claimed.row_id] = chat_id
             return claimed
 
-        async def take_slot(chat_id: int, priority: int) -> None:
+        async def take_slot(chat_id: int, priority: int) -> float:
             started = time.monotonic()
-            await take(chat_id, priority)
+            taken = await take(chat_id, priority)  # (the moment the sender hands to `landed`)
             self.add(chat_id, "4 overall budget (pacer.take)", time.monotonic() - started)
+            return taken
 
         async def send_out(out: Outgoing) -> Any:
             started = time.monotonic()
@@ -182,10 +183,10 @@ class Phases:
             finally:
                 self.add(out.chat_id, "5 send (HTTP)", time.monotonic() - started)
 
-        async def finish_row(row_id: int, **kwargs: Any) -> None:
+        async def finish_row(claimed: Any, **kwargs: Any) -> None:
             started = time.monotonic()
-            await finish(row_id, **kwargs)
-            chat = self._row_chat.pop(row_id, 0)
+            await finish(claimed, **kwargs)
+            chat = self._row_chat.pop(claimed.row_id, 0)
             self.add(chat, "6 finish (database)", time.monotonic() - started)
 
         async def look_heads() -> None:

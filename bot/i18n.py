@@ -25,6 +25,14 @@ class Raw(str):
     __slots__ = ()
 
 
+class Masked(str):
+    """Text the desk wrote or masked itself (a ticket number, a masked phone): nobody's phone
+    number can be in it, so a group's translator does not search it for one (the search
+    is the costliest step of a card). Escaped like any value."""
+
+    __slots__ = ()
+
+
 class _EscapingFormatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if isinstance(value, Raw):
@@ -96,10 +104,11 @@ class Translator:
         return self._redact(text) if self._redact is not None else text
 
     def _redacted(self, value: Any) -> Any:
-        # Raw fragments were rendered by a translator already; numbers are figures.
-        if isinstance(value, str) and not isinstance(value, Raw) and self._redact is not None:
-            return self._redact(value)
-        return value
+        # Raw fragments were rendered by a translator already, Masked text holds no phone
+        # number; numbers are figures.
+        if self._redact is None or not isinstance(value, str) or isinstance(value, Raw | Masked):
+            return value
+        return self._redact(value)
 
     def raw(self, key: str, /, **params: Any) -> Raw:
         return Raw(self(key, **params))

@@ -29,7 +29,7 @@ from bot.handlers.presenters import (
     team_label,
     urgency_label,
 )
-from bot.i18n import Translator
+from bot.i18n import Masked, Translator
 from bot.messages import Button, Keyboard, Outgoing
 from bot.services.cards import CardBook
 from bot.services.desk import Desk
@@ -73,7 +73,7 @@ def card_text(
         t(
             head_key,
             icon=ICONS.get(ticket.team, "📌"),
-            number=ticket.number,
+            number=Masked(ticket.number),
             category=category_label(t, ticket.category),
             urgency=urgency_label(t, ticket.urgency),
             team=team_label(t, ticket.team),
@@ -82,7 +82,7 @@ def card_text(
             "card.contact",
             address=ticket.address,
             name=ticket.contact_name,
-            phone=mask_phone(ticket.contact_phone) if ticket.contact_phone else "",
+            phone=Masked(mask_phone(ticket.contact_phone)) if ticket.contact_phone else "",
         ),
         t("card.description", text=shorten(t.redact(ticket.description), CARD_DESCRIPTION_LIMIT)),
     ]

@@ -88,6 +88,14 @@ def keep_responses() -> None:
     Response._propdesk_kept = True  # type: ignore[attr-defined]
 
 
+def build_derived(cls: type[BaseModel]) -> None:
+    """Build now a model of ours derived from one of aiogram's: pydantic resolves the fields
+    it inherits as strings, which name Bot API types only `aiogram.types` holds (the same
+    whether aiogram was imported lazily or not)."""
+    types = importlib.import_module("aiogram.types")
+    cls.model_rebuild(_types_namespace={**vars(types), **_NAMESPACE})
+
+
 def import_aiogram_lazily() -> None:
     """Import aiogram with its models' build deferred to their first use."""
     if "aiogram.types" in sys.modules:

@@ -8,10 +8,9 @@ from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 # before aiogram itself: its ~400 models are then built on first use (about 100 MB less)
-import bot.transports.aiogram_lazy  # noqa: F401  # isort: skip
+from bot.transports.aiogram_lazy import build_derived  # isort: skip
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -27,7 +26,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import GetUpdates
+from aiogram.methods import EditMessageText, GetUpdates, SendMessage
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -67,6 +66,7 @@ from bot.messages import (
     TransientError,
 )
 from bot.transports import common
+from bot.transports.aiogram_session import LeanSession
 from bot.transports.delivery import InFlight
 from bot.transports.polling import Fetched, Poller
 from bot.transports.webhook import WebhookRefused, WebhookServer, WebhookSpec, ordering_key
@@ -76,6 +76,29 @@ T = TypeVar("T")
 MediaItem = (
     InputMediaAudio | InputMediaDocument | InputMediaLivePhoto | InputMediaPhoto | InputMediaVideo
 )
+
+
+RawAnswer = dict[str, Any]
+
+
+class _SendText(SendMessage):
+    """sendMessage answered as plain JSON: the desk needs only the new message's id, and
+    parsing the whole Message (chat, sender, entities, keyboard) into aiogram's models cost
+    more than building the request. (Made with `model_validate`, which is what the
+    constructor runs: the typing of aiogram's constructor does not carry over.)"""
+
+    __returning__ = RawAnswer  # type: ignore[assignment]
+
+
+class _EditText(EditMessageText):
+    """editMessageText answered as plain JSON (the edited Message, or true): nothing in it
+    is read."""
+
+    __returning__ = RawAnswer | bool  # type: ignore[assignment]
+
+
+for _light in (_SendText, _EditText):
+    build_derived(_light)
 
 
 class AiogramSender:
@@ -93,12 +116,13 @@ class AiogramSender:
     async def _send(self, out: Outgoing) -> Sent:
         markup = _markup(out)
         if out.edit_message_id is not None:
-            await self.bot.edit_message_text(
-                text=out.text,
-                chat_id=out.chat_id,
-                message_id=out.edit_message_id,
-                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
-            )
+            edit = {
+                "text": out.text,
+                "chat_id": out.chat_id,
+                "message_id": out.edit_message_id,
+                "reply_markup": markup if isinstance(markup, InlineKeyboardMarkup) else None,
+            }
+            await self.bot(_EditText.model_validate(edit))
             return Sent(out.edit_message_id)
         if out.upload is not None:
             return await self._send_upload(out, markup)
@@ -116,14 +140,15 @@ class AiogramSender:
             return Sent(message.message_id)
         if out.photos:
             await self._send_album(out)
-        message = await self.bot.send_message(
-            out.chat_id,
-            out.text,
-            reply_markup=markup,
-            message_thread_id=out.thread_id,
-            reply_to_message_id=out.reply_to_message_id,
-        )
-        return Sent(message.message_id)
+        send = {
+            "chat_id": out.chat_id,
+            "text": out.text,
+            "reply_markup": markup,
+            "message_thread_id": out.thread_id,
+            "reply_to_message_id": out.reply_to_message_id,
+        }
+        sent = cast(RawAnswer, await self.bot(_SendText.model_validate(send)))
+        return Sent(int(sent["message_id"]))
 
     async def _send_upload(self, out: Outgoing, markup: Any) -> Sent:
         """A local image: captioned when the text fits, else followed by the text."""
@@ -240,7 +265,7 @@ class AiogramTransport:
     def __init__(
         self, token: str, api_base: str, core: Core, webhook: WebhookSpec | None = None
     ) -> None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+        session = LeanSession(api=TelegramAPIServer.from_base(api_base))
         self.bot = Bot(
             token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
         )

@@ -11,7 +11,7 @@ import os
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from telegram import (
     BotCommand,
@@ -37,7 +37,15 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    ExtBot,
+    TypeHandler,
+)
+from telegram.request import HTTPXRequest
 
 from bot.messages import (
     ApiUnreachable,
@@ -59,7 +67,7 @@ from bot.messages import (
 from bot.transports import common
 from bot.transports.delivery import InFlight
 from bot.transports.polling import Fetched, Poller
-from bot.transports.webhook import WebhookRefused, WebhookServer, WebhookSpec
+from bot.transports.webhook import WebhookRefused, WebhookServer, WebhookSpec, ordering_key
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +229,36 @@ def _markup(out: Outgoing) -> Markup | None:
     return None
 
 
+RawUpdate = dict[str, Any]
+
+
+class _RawPollingBot(ExtBot[None]):
+    """PTB's bot, with getUpdates answered as plain JSON: while an early update is being
+    handled every poll brings back the ones already taken (polling.py), and parsing each
+    into PTB's objects again only to drop it cost more than the updates themselves under a
+    crowd. An update is parsed once, when it is taken (as the aiogram adapter does)."""
+
+    async def get_raw_updates(
+        self,
+        *,
+        offset: int | None,
+        limit: int,
+        timeout: int,
+        allowed_updates: list[str],
+        read_timeout: float,
+    ) -> list[RawUpdate]:
+        """`Bot.get_updates`' request (the same parameters, its own connection pool)
+        without the parse."""
+        data = {
+            "timeout": timeout,
+            "offset": offset,
+            "limit": limit,
+            "allowed_updates": allowed_updates,
+        }
+        answer = await self._post("getUpdates", data, read_timeout=read_timeout)
+        return cast(list[RawUpdate], answer)
+
+
 class PtbTransport:
     """Our own long polling (PTB's Updater confirms a batch as soon as it is fetched): an
     update is confirmed only once handled, one person's updates in order; each update goes
@@ -232,19 +270,21 @@ class PtbTransport:
         self, token: str, api_base: str, core: Core, webhook: WebhookSpec | None = None
     ) -> None:
         self.core = core
-        self.application = (
-            ApplicationBuilder()
-            .token(token)
-            .base_url(f"{api_base}/bot")
-            .base_file_url(f"{api_base}/file/bot")
-            .defaults(Defaults(parse_mode=ParseMode.HTML))
-            .updater(None)
-            .build()
+        # what ApplicationBuilder would make, with getUpdates' request kept for its timeout
+        self._polls = HTTPXRequest(connection_pool_size=1)
+        bot = _RawPollingBot(
+            token,
+            base_url=f"{api_base}/bot",
+            base_file_url=f"{api_base}/file/bot",
+            request=HTTPXRequest(connection_pool_size=256),
+            get_updates_request=self._polls,
+            defaults=Defaults(parse_mode=ParseMode.HTML),
         )
+        self.application = ApplicationBuilder().bot(bot).updater(None).build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.sender = PtbSender(self.application)
         self.in_flight = InFlight()
-        self.poller: Poller[Update] = Poller(self._fetch, self._feed, tracker=self.in_flight)
+        self.poller: Poller[RawUpdate] = Poller(self._fetch, self._feed_raw, tracker=self.in_flight)
         self.webhook = webhook
         self.server = (
             WebhookServer(webhook, self._feed_raw, tracker=self.in_flight) if webhook else None
@@ -313,23 +353,25 @@ class PtbTransport:
 
     async def _fetch(
         self, offset: int | None, timeout: float, limit: int
-    ) -> Sequence[Fetched[Update]]:
-        # PTB adds the long-poll timeout to the read timeout itself.
+    ) -> Sequence[Fetched[RawUpdate]]:
+        bot = cast(_RawPollingBot, self.application.bot)
         try:
-            updates = await self.application.bot.get_updates(
+            updates = await bot.get_raw_updates(
                 offset=offset,
                 limit=limit,
                 timeout=int(timeout),
                 allowed_updates=list(common.ALLOWED_UPDATES),
+                # as PTB's get_updates: the long poll's timeout on top of the request's own
+                read_timeout=(self._polls.read_timeout or 0) + int(timeout),
             )
         except PtbConflict as exc:
             raise PollingConflict(exc.message) from exc
-        return [Fetched(u.update_id, common.ordering_key(u), u) for u in updates]
+        return [Fetched(int(u["update_id"]), ordering_key(u), u) for u in updates]
 
     async def _feed(self, update: Update) -> None:
         await self.application.process_update(update)
 
-    async def _feed_raw(self, raw: dict[str, Any]) -> None:
+    async def _feed_raw(self, raw: RawUpdate) -> None:
         update = Update.de_json(raw, self.application.bot)
         if update is not None:
             await self._feed(update)

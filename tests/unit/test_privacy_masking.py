@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from bot.app import App
 from bot.clock import FixedClock
 from bot.handlers import digests
 from bot.handlers.digests import DigestNotices
 from bot.messages import Incoming, Outgoing
+from bot.services import phones
 from bot.services.digest_schedule import digest_tick
 from bot.services.phones import find_phones
 from storage.models import Resident
@@ -201,3 +203,34 @@ async def test_names_with_a_digit_are_still_names(world: World) -> None:
         await person.say("/start")
         await person.say(name)
         assert "不要只写数字" not in person.texts()
+
+
+async def test_a_card_does_not_search_what_the_desk_wrote_itself_for_phones(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ticket number and the already masked phone on a card are the desk's own text:
+    the group's translator searches only what people typed (the search is a card's costliest
+    step). The card shows them as before."""
+    searched: list[str] = []
+    search = phones.find_phones
+
+    def recording(text: str, region: str = "CN") -> list[phones.PhoneSpan]:
+        searched.append(text)
+        return search(text, region)
+
+    async with app.uow_factory() as uow:
+        prop = (await uow.properties.all())[0]
+        team = await uow.teams.ensure(prop.id, "engineering")
+        team.chat_id = -100777
+        await uow.commit()
+    wang = await register(app)
+    await wang.say("卫生间天花板一直在滴水，电话13987654321")
+    monkeypatch.setattr(phones, "find_phones", recording)
+    await wang.press(wang.button("确认"))
+    async with app.uow_factory() as uow:
+        card = next(r for r in await uow.outbox.all() if r.chat_id == -100777)
+        number = (await uow.tickets.all())[0].number
+    text = card.payload["text"]
+    assert number in text and "138****5678" in text and "139****4321" in text
+    assert "13987654321" not in text  # what the resident typed is still masked
+    assert number not in searched and "138****5678" not in searched, searched

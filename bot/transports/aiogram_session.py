@@ -1,0 +1,70 @@
+"""aiogram's HTTP session with a lighter request body for the calls without a file.
+
+aiogram posts every Bot API call as multipart form data: a part with its own headers per
+parameter, each nested object dumped to a JSON string first. Nearly every call the desk
+makes (a reply, a card, its edit, a button's answer, getUpdates) carries no file, and the
+Bot API takes the same parameters as one JSON body (its documented `application/json`
+form): built with one `json.dumps`, written in one piece. A call with a file (a chart, an
+export, an uploaded photo) still goes as multipart, exactly as aiogram sends it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import InputFile
+from aiohttp import ClientError, ClientTimeout
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class LeanSession(AiohttpSession):
+    def json_body(self, bot: Bot, method: TelegramMethod[Any]) -> bytes | None:
+        """The call's parameters as a JSON object, or None when it sends a file.
+
+        The same values aiogram's form would carry (its `prepare_value`: defaults resolved,
+        enums and times converted, empty values left out), nested objects kept as objects
+        instead of JSON strings."""
+        files: dict[str, InputFile] = {}
+        body: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is None or prepared == "":  # what the form leaves out
+                continue
+            body[key] = prepared
+        if files:
+            return None
+        return self.json_dumps(body).encode()
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        body = self.json_body(bot, method)
+        if body is None:
+            return await super().make_request(bot, method, timeout)
+        session = await self.create_session()
+        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        # (the rest as aiogram's make_request does it, the body aside)
+        try:
+            async with session.post(
+                url,
+                data=body,
+                headers=JSON_HEADERS,
+                timeout=ClientTimeout(total=self.timeout if timeout is None else timeout),
+            ) as resp:
+                raw_result = await resp.text()
+        except TimeoutError as e:
+            raise TelegramNetworkError(method=method, message="Request timeout error") from e
+        except ClientError as e:
+            raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
+        response = self.check_response(
+            bot=bot, method=method, status_code=resp.status, content=raw_result
+        )
+        return cast(TelegramType, response.result)

@@ -1,0 +1,135 @@
+"""SQLite's statements run whole in one trip to aiosqlite's thread (storage/sqlite_driver.py)
+instead of four (open a cursor, execute, fetch, close), and behave as SQLAlchemy's driver
+does: rows, RETURNING, row counts, last row ids, executemany, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import PoolSettings, create_engine, is_busy
+
+META = MetaData()
+THINGS = Table(
+    "things",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(20), unique=True, nullable=False),
+)
+
+
+def _trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each function sent to an aiosqlite connection's thread."""
+    seen: list[str] = []
+    send = aiosqlite.Connection._execute
+
+    async def counting(self: aiosqlite.Connection, fn: Callable[..., Any], *a: Any) -> Any:
+        seen.append(getattr(fn, "__name__", repr(fn)))
+        return await send(self, fn, *a)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+    return seen
+
+
+async def _make(tmp_path: Path, **kwargs: Any) -> AsyncEngine:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", **kwargs)
+    async with engine.begin() as conn:
+        await conn.run_sync(META.create_all)
+    return engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    made = await _make(tmp_path)
+    yield made
+    await made.dispose()
+
+
+async def _trips_of(
+    monkeypatch: pytest.MonkeyPatch,
+    engine: AsyncEngine,
+    work: Callable[[Any], Awaitable[object]],
+) -> list[str]:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # the pool's connection is open and warm
+        seen = _trips(monkeypatch)
+        await work(conn)
+        monkeypatch.undo()
+    return seen
+
+
+async def test_a_statement_is_one_trip_to_the_thread(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def one_select(conn: Any) -> None:
+        assert (await conn.execute(select(THINGS.c.id))).all() == []
+
+    assert await _trips_of(monkeypatch, engine, one_select) == ["_execute"]
+
+
+async def test_the_stock_driver_took_four_trips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the driver replaces (so the test above means something)."""
+    stock = await _make(tmp_path, module=SQLiteDialect_aiosqlite.import_dbapi())
+    try:
+
+        async def one_select(conn: Any) -> None:
+            await conn.execute(select(THINGS.c.id))
+
+        assert len(await _trips_of(monkeypatch, stock, one_select)) == 4
+    finally:
+        await stock.dispose()
+
+
+async def test_rows_counts_ids_returning_and_executemany(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        first = await conn.execute(insert(THINGS).values(name="a"))
+        assert first.inserted_primary_key == (1,)  # lastrowid or RETURNING, as SQLAlchemy likes
+        many = await conn.execute(insert(THINGS), [{"name": "b"}, {"name": "c"}, {"name": "d"}])
+        assert many.rowcount == 3
+        returned = await conn.execute(insert(THINGS).values(name="e").returning(THINGS.c.id))
+        assert returned.scalar_one() == 5
+        changed = await conn.execute(
+            update(THINGS).where(THINGS.c.id > 2).values(name=THINGS.c.name + "!")
+        )
+        assert changed.rowcount == 3
+        rows = (await conn.execute(select(THINGS).order_by(THINGS.c.id))).all()
+        assert [tuple(r) for r in rows] == [(1, "a"), (2, "b"), (3, "c!"), (4, "d!"), (5, "e!")]
+        result = await conn.execute(select(THINGS.c.name).order_by(THINGS.c.id))
+        assert result.fetchmany(2) == [("a",), ("b",)]
+        assert result.fetchone() == ("c!",)
+        assert result.keys() == ["name"]
+        assert len(result.fetchall()) == 2
+
+
+async def test_errors_are_sqlalchemys_as_before(engine: AsyncEngine, tmp_path: Path) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(THINGS).values(name="a"))
+    with pytest.raises(sa_exc.IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(insert(THINGS).values(name="a"))
+    with pytest.raises(sa_exc.OperationalError):
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table"))
+    # a write lock held elsewhere: "database is locked", which the desk reads as busy
+    other = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    impatient = await _make(tmp_path, pool=PoolSettings(lock_timeout=0.1))
+    try:
+        async with other.begin() as holder:
+            await holder.execute(insert(THINGS).values(name="held"))
+            with pytest.raises(sa_exc.OperationalError) as caught:
+                async with impatient.begin() as conn:
+                    await conn.execute(insert(THINGS).values(name="late"))
+        assert is_busy(caught.value)
+    finally:
+        await other.dispose()
+        await impatient.dispose()
