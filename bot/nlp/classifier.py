@@ -36,7 +36,7 @@ ACTING_CATEGORIES = frozenset(("repair", "cleaning", "security", "parking", "bil
 OVERRULE_HIGH = 0.7  # model probability that turns a rule's high into an emergency
 RULE_SHARE = 0.5  # weight of the rule scores against the model's probabilities
 # The category model decides a message that is no emergency when its likeliest category has at
-# least this probability (chosen by leave-one-set-out, tests/data/README.md 23).
+# least this probability (chosen by leave-one-set-out, tests/data/README.md 24).
 MODEL_CATEGORY = 0.4
 MODEL_OTHER = 0.8  # ... at least this to call it "other" over a domain the rules found,
 COMPLAINT_KEEP = 0.6  # ... and this to move a complaint (explicit dissatisfaction: taxonomy)
@@ -297,7 +297,7 @@ class _Opinion:
     def settle_category(self, result: Classification) -> Classification:
         """The category model's own choice for a message that is no emergency, where it is
         sure enough (``MODEL_CATEGORY``). Left out one spent set at a time, it filed 0.935 of
-        their lines right against 0.898 for the rules' blend (tests/data/README.md, 23): a
+        their lines right against 0.898 for the rules' blend (tests/data/README.md, 24): a
         hazard word in chatter, a question mark on a request, "谢谢" beside a repair mislead the
         rules more often than a whole message's n-grams mislead the model."""
         probabilities, top = self._category_scores()
