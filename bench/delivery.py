@@ -83,6 +83,7 @@ class Recorder:
     def __init__(self, emu: BotAPIEmulator) -> None:
         self.times: dict[int, list[float]] = {}  # chat id -> moments its messages arrived
         self.all: list[float] = []
+        self.edits: list[float] = []  # moments of the edits it made (they spend the budget too)
         self.checked = 0  # sending calls that reached the flood check
         self.refused = 0  # ... and were answered 429
         self._arrived: dict[int, asyncio.Event] = {}
@@ -93,6 +94,8 @@ class Recorder:
             stored(kind, message)
             if kind == "message":
                 self._note(message.chat_id, time.monotonic())
+            elif kind == "edit":
+                self.edits.append(time.monotonic())
 
         def rate_check(chat: Any, count: int = 1) -> None:
             self.checked += 1

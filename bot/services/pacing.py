@@ -4,7 +4,9 @@ burst, and no more than 20 a minute into one group (Bot FAQ). The outbox asks he
 instead of collecting 429s; a 429 that still comes closes that chat for as long as
 Telegram says, and the refused attempt is given back rather than counted as sent.
 
-The overall budget goes to the most urgent waiting message first."""
+The overall budget goes to emergencies first; the other priorities share it while they wait
+(`Limits.shares`): a crowd of residents talking to the bot slows an announcement down but
+never stops it."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.domain.vocabulary import SendPriority
 from bot.services.gate import PriorityGate
 
 
@@ -44,6 +47,14 @@ class Limits:
     # "about one a second, short bursts tolerated": a bucket of three, refilled at one a second
     chat_burst: int = 3
     chat_per_second: float = 1.0
+    # the overall budget among waiting messages of these priorities (URGENT goes first):
+    # with replies and an announcement both waiting, five slots in eight go to replies
+    shares: tuple[tuple[int, int], ...] = (
+        (SendPriority.REPLY, 5),
+        (SendPriority.CARD, 5),
+        (SendPriority.ROUTINE, 3),
+        (SendPriority.BULK, 3),
+    )
 
 
 # For a server without Telegram's limits: nothing waits for pacing.
@@ -74,7 +85,7 @@ class Pacer:
         self._buckets: dict[int, _Bucket] = {}
         self._closed_until: dict[int, float] = {}
         self._overall_bucket = _Bucket(float(self.limits.overall_burst), self.timer.monotonic())
-        self._gate = PriorityGate()
+        self._gate = PriorityGate(dict(self.limits.shares))
 
     def chat_delay(self, chat_id: int) -> float:
         """Seconds until `chat_id` may take another message (0: now)."""

@@ -21,6 +21,7 @@ from emulator import BotAPIEmulator
 from emulator import server as emulator_server
 from emulator.params import Params
 from tests.support.clients import TOKEN
+from tests.support.polling import NoCore, assert_taken_as_json, poll_twice
 
 
 def test_each_response_type_is_built_once_and_kept() -> None:
@@ -47,16 +48,6 @@ def test_a_kept_response_still_parses_an_answer() -> None:
     assert parsed.result.message_id == 7
 
 
-class _NoCore:
-    """The transport's core, unused here: only polling is looked at."""
-
-    async def handle(self, inc: object) -> object:
-        raise AssertionError("not handled in this test")
-
-    def bot_commands(self, locale: str, groups: bool = False) -> list[tuple[str, str]]:
-        return []
-
-
 async def test_a_poll_brings_updates_as_plain_json_parsed_once_when_taken(
     emu: BotAPIEmulator,
 ) -> None:
@@ -66,17 +57,12 @@ async def test_a_poll_brings_updates_as_plain_json_parsed_once_when_taken(
     alice = emu.user("Alice")
     await alice.send_text("one")
     await alice.send_text("two")
-    transport = AiogramTransport(TOKEN, emu.base_url, _NoCore())  # type: ignore[arg-type]
+    transport = AiogramTransport(TOKEN, emu.base_url, NoCore())  # type: ignore[arg-type]
     try:
-        first = await transport._fetch(None, 0, 100)
-        again = await transport._fetch(first[0].update_id, 0, 100)  # nothing confirmed yet
+        first, again = await poll_twice(transport)
     finally:
         await transport.close()
-    assert [f.update_id for f in again] == [f.update_id for f in first]
-    assert len(first) == 2
-    for fetched in first:
-        assert isinstance(fetched.update, dict)
-        assert fetched.key == (alice.id, alice.id)
+    assert_taken_as_json(first, again, alice)
     assert first[1].update["message"]["text"] == "two"
 
 
@@ -102,7 +88,7 @@ async def test_calls_without_a_file_go_as_json_and_files_as_multipart(
     alice = emu.user("Alice")
     await alice.start()
     content_types.clear()
-    transport = AiogramTransport(TOKEN, emu.base_url, _NoCore())  # type: ignore[arg-type]
+    transport = AiogramTransport(TOKEN, emu.base_url, NoCore())  # type: ignore[arg-type]
     buttons = ((Button("好", "ok:1"),),)
     try:
         sent = await transport.sender.send(
@@ -133,7 +119,7 @@ async def test_a_sent_message_is_answered_with_its_id_without_parsing_the_messag
     only the id, not aiogram's Message with its chat, sender and keyboard."""
     alice = emu.user("Alice")
     await alice.start()
-    transport = AiogramTransport(TOKEN, emu.base_url, _NoCore())  # type: ignore[arg-type]
+    transport = AiogramTransport(TOKEN, emu.base_url, NoCore())  # type: ignore[arg-type]
     session = transport.bot.session
     results: list[tuple[str, object]] = []
     check = session.check_response

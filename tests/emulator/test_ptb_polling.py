@@ -11,16 +11,7 @@ from telegram import Update
 from bot.transports.ptb_transport import PtbTransport
 from emulator import BotAPIEmulator
 from tests.support.clients import TOKEN
-
-
-class _NoCore:
-    """The transport's core, unused here: only polling is looked at."""
-
-    async def handle(self, inc: object) -> object:
-        raise AssertionError("not handled in this test")
-
-    def bot_commands(self, locale: str, groups: bool = False) -> list[tuple[str, str]]:
-        return []
+from tests.support.polling import NoCore, assert_taken_as_json, poll_twice
 
 
 async def test_a_poll_brings_updates_as_plain_json_parsed_once_when_taken(
@@ -29,7 +20,7 @@ async def test_a_poll_brings_updates_as_plain_json_parsed_once_when_taken(
     alice = emu.user("Alice")
     await alice.send_text("one")
     await alice.send_text("two")
-    transport = PtbTransport(TOKEN, emu.base_url, _NoCore())  # type: ignore[arg-type]
+    transport = PtbTransport(TOKEN, emu.base_url, NoCore())  # type: ignore[arg-type]
     parsed: list[object] = []
     parse = Update.de_json
 
@@ -46,16 +37,11 @@ async def test_a_poll_brings_updates_as_plain_json_parsed_once_when_taken(
     monkeypatch.setattr(transport, "_feed", feed)
     try:
         await transport.application.initialize()
-        first = await transport._fetch(None, 0, 100)
-        again = await transport._fetch(first[0].update_id, 0, 100)  # nothing confirmed yet
+        first, again = await poll_twice(transport)
         assert parsed == []  # two polls, nothing parsed
         await transport._feed_raw(first[1].update)
     finally:
         await transport.close()
-    assert [f.update_id for f in again] == [f.update_id for f in first]
-    assert len(first) == 2
-    for fetched in first:
-        assert isinstance(fetched.update, dict)
-        assert fetched.key == (alice.id, alice.id)
+    assert_taken_as_json(first, again, alice)
     assert len(parsed) == 1  # parsed once, when fed
     assert fed[0].message is not None and fed[0].message.text == "two"
