@@ -310,30 +310,19 @@ def test_round_21_paging_holds(name: str, rules_alone: Classifier) -> None:
         ("有人倒在地上 钥匙掉在旁边", "emergency"),  # still a collapse
         ("有人倒在水泥地上不动了", "emergency"),
         ("老人倒在门口 叫不醒", "emergency"),
-    ],
-)
-def test_round_21_cues(text: str, urgency: str | None, rules_alone: Classifier) -> None:
-    # The rules' own context cues: no alarm at all, with or without the model.
-    for result in (rules_alone.classify(text), classify(text)):
-        if urgency is None:
-            assert result.urgency != "emergency", result.matched
-        else:
-            assert result.urgency == urgency and result.sure, result.matched
-
-
-@pytest.mark.parametrize(
-    ("text", "urgency"),
-    [
-        # feared: the combination's last word is hypothetical
+        # round 22: feared, the combination's last word is hypothetical
         ("楼上阳台栏杆外面挂着好几个花盆 风大怕掉下来", None),
         ("刚才看新闻 外地有个小区电梯掉下去了 好吓人", None),  # seen on the news
         ("阳台的花盆掉下来了 砸到人了", "emergency"),  # the fall itself
         ("电梯掉下去了 我妈在里面", "emergency"),
     ],
 )
-def test_round_22_cues(text: str, urgency: str | None, rules_alone: Classifier) -> None:
+def test_context_cues_of_rounds_21_and_22(
+    text: str, urgency: str | None, rules_alone: Classifier
+) -> None:
+    # The rules' own context cues: no alarm at all, with or without the model.
     for result in (rules_alone.classify(text), classify(text)):
         if urgency is None:
             assert result.urgency != "emergency", result.matched
         else:
-            assert result.urgency == urgency, result.matched
+            assert result.urgency == urgency and result.sure, result.matched
