@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from bot.clock import Clock
 from bot.messages import (
@@ -38,6 +38,7 @@ from bot.messages import (
     RecipientBlocked,
     ReplyKeyboard,
     Sender,
+    Sent,
     TransientError,
 )
 from bot.services.gate import PriorityGate
@@ -45,6 +46,7 @@ from bot.services.pacing import Pacer
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MIME_BINARY = "application/octet-stream"
 # How long a claimed row is ours; a sender that dies mid-send loses it after this (at the
@@ -224,6 +226,9 @@ class OutboxSender:
         # A chat's next row, claimed in the transaction that recorded its previous send:
         # the chat's worker sends it next.
         self._handed: dict[int, _Claimed] = {}
+        # claims and outcomes waiting to be written together, and the task writing them
+        self._writes: list[_Write] = []
+        self._writer_task: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[UnitOfWork]:
@@ -389,11 +394,7 @@ class OutboxSender:
             self._next_look = moment
 
     async def _claim_head(self, chat_id: int) -> _Claimed | None:
-        async with self._session() as uow:
-            claimed = await self._claim_in(uow, chat_id, self._clock.now())
-            if claimed is not None:
-                await uow.commit()
-        return claimed
+        return await self._together(lambda uow: self._claim_in(uow, chat_id, self._clock.now()))
 
     async def _claim_in(self, uow: UnitOfWork, chat_id: int, now: datetime) -> _Claimed | None:
         head = await uow.outbox.claim_head(chat_id, now, now + LEASE)
@@ -447,9 +448,8 @@ class OutboxSender:
         for attempt in range(HELD_ATTEMPTS):
             while (pace := self.pacer.chat_delay(out.chat_id)) > 0:  # retries keep the pace too
                 await self.pacer.timer.sleep(pace)
-            await self.pacer.take(out.chat_id, c.priority)
             try:
-                sent = await self._sender.send(out)
+                sent = await self._send_in_slot(out, c.priority)
             except NotModified:
                 await self._finish(c, sent_id=out.edit_message_id, uncertain=uncertain)
                 return
@@ -494,6 +494,14 @@ class OutboxSender:
             await self._finish(c, sent_id=sent.message_id, card_key=c.key, uncertain=uncertain)
             return
         await self._retry_later(c, uncertain, "still failing after held retries")
+
+    async def _send_in_slot(self, out: Outgoing, priority: int) -> Sent:
+        """Send in a slot of the overall budget, counted from the answer on (see landed)."""
+        taken = await self.pacer.take(out.chat_id, priority)
+        try:
+            return await self._sender.send(out)
+        finally:
+            self.pacer.landed(taken)
 
     async def _hold_rate_limit(
         self, c: _Claimed, out: Outgoing, exc: RateLimited, uncertain: int
@@ -585,7 +593,8 @@ class OutboxSender:
         uncertain: int,
     ) -> None:
         now = self._clock.now()
-        async with self._session() as uow:
+
+        async def write(uow: UnitOfWork) -> tuple[Any, _Claimed | None]:
             done = await uow.outbox.record_outcome(
                 c.row_id,
                 now,
@@ -596,22 +605,89 @@ class OutboxSender:
                 chat_id=c.chat_id,
             )
             if done is None:
-                return
+                return None, None
             # only a card's send has a message id to note (no UPDATE for every other send)
             if error is None and sent_id is not None and card_key and _is_card(card_key):
                 await uow.cards.set_message_id(card_key, sent_id)
-            if done.status == "failed":
-                log.warning("outbox %s failed: %s", done.dedupe_key, error)
             following = None
             if error is None and done.more_waiting and self._may_start(done.chat_id):
                 # the chat's next row, claimed in this same transaction (not one of its own);
                 # the time read again: a row queued while we waited for the database is due
                 following = await self._claim_in(uow, done.chat_id, self._clock.now())
-            await uow.commit()
+            return done, following
+
+        done, following = await self._together(write)
+        if done is None:
+            return
+        if done.status == "failed":
+            log.warning("outbox %s failed: %s", done.dedupe_key, error)
         if following is not None:
             self._handed[done.chat_id] = following
         elif not done.more_waiting:
             self._drained.add(done.chat_id)
+
+    async def _together(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run `work` (a claim, or a send's outcome) in one transaction with the other chat
+        workers' writes waiting at the same moment (a group commit): a crowd of chats costs
+        a few transactions instead of one or two per message. Each worker still waits for
+        its own write to commit before it sends or goes on, so a chat's order, its pace and
+        what a crash leaves behind are as before."""
+        written: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._writes.append((work, written))
+        if self._writer_task is None or self._writer_task.done():
+            self._writer_task = asyncio.create_task(self._write_together())
+        return cast(T, await written)
+
+    async def _write_together(self) -> None:
+        """Until no write waits: take every waiting write once the database's turn comes,
+        run them in order in one transaction and commit. Should one fail, the transaction is
+        rolled back and each write of it runs in a transaction of its own, so one write's
+        trouble stays its own (as when every write had its own transaction)."""
+        while self._writes:
+            batch: list[_Write] = []
+            results: list[Any] = []
+            committed = False
+            try:
+                async with self._session() as uow:
+                    batch, self._writes = self._writes, []
+                    results = [await work(uow) for work, _ in batch]
+                    await uow.commit()
+                    committed = True
+            except Exception as exc:
+                if not committed:
+                    await self._write_apart(batch, exc)
+                    continue
+            except BaseException:  # cancelled (the loop is closing)
+                if committed:
+                    _settle_all(batch, results)
+                    batch = []
+                for _, written in batch + self._writes:
+                    written.cancel()
+                self._writes = []
+                raise
+            _settle_all(batch, results)
+
+    async def _write_apart(self, batch: list[_Write], error: Exception) -> None:
+        """A batch that failed: each of its writes again in a transaction of its own."""
+        if not batch:  # no session at all: every waiting write learns why
+            batch, self._writes = self._writes, []
+        if len(batch) == 1:
+            _settle(batch[0][1], error=error)
+            return
+        for work, written in batch:
+            await self._write_alone(work, written)
+
+    async def _write_alone(
+        self, work: Callable[[UnitOfWork], Awaitable[Any]], written: asyncio.Future[Any]
+    ) -> None:
+        try:
+            async with self._session() as uow:
+                result = await work(uow)
+                await uow.commit()
+        except Exception as exc:
+            _settle(written, error=exc)
+        else:
+            _settle(written, result=result)
 
     async def _blocked(
         self, row_id: int, chat_id: int, payload: dict[str, Any], error: str
@@ -648,6 +724,22 @@ class OutboxSender:
         self.nudge()
 
 
+def _settle(
+    written: asyncio.Future[Any], *, result: Any = None, error: Exception | None = None
+) -> None:
+    if written.done():  # its worker was cancelled meanwhile
+        return
+    if error is not None:
+        written.set_exception(error)
+    else:
+        written.set_result(result)
+
+
+def _settle_all(batch: list[_Write], results: list[Any]) -> None:
+    for (_, written), result in zip(batch, results, strict=True):
+        _settle(written, result=result)
+
+
 def _is_card(key: str) -> bool:
     return key.startswith(CARD_KEY_PREFIX)
 
@@ -655,6 +747,9 @@ def _is_card(key: str) -> bool:
 def _backoff(attempt: int) -> float:
     """Exponential with jitter, so a crowd of senders does not retry in step."""
     return min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt) * random.uniform(0.8, 1.2)
+
+
+_Write = tuple[Callable[[UnitOfWork], Awaitable[Any]], "asyncio.Future[Any]"]
 
 
 @dataclass

@@ -11,6 +11,7 @@ never stops it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -97,15 +98,28 @@ class Pacer:
             quota = max(quota, _window_delay(window, now, 60.0, self.limits.per_group_minute))
         return max(penalty, quota, 0.0)
 
-    async def take(self, chat_id: int, priority: int) -> None:
+    async def take(self, chat_id: int, priority: int) -> float:
         """Wait for a slot of the overall budget, most urgent first, and spend it (and the
         chat's). Call after `chat_delay` said the chat is open. The overall budget refills
         evenly (a slot every 1/per_second s) instead of a whole second's worth at once, so
-        an urgent message never waits behind a burst."""
+        an urgent message never waits behind a burst. Returns the moment noted for the
+        second's count, for `landed`."""
         async with self._gate.turn(priority):
             while (delay := self._overall_delay()) > 0:
                 await self.timer.sleep(delay)
-            self._spend(chat_id, self.timer.monotonic())
+            now = self.timer.monotonic()
+            self._spend(chat_id, now)
+            return now
+
+    def landed(self, taken: float) -> None:
+        """The send that took its slot at `taken` was answered: Telegram counted it when it
+        arrived, at the latest now, so the second's count keeps it from now on. A crowd of
+        sends released together may leave the process late and unevenly (the first ones
+        behind the loop's other work, the later ones at once); counted from their release
+        they could reach Telegram more than 30 to a second."""
+        with contextlib.suppress(ValueError):  # (gone from the window: counted from now)
+            self._overall.remove(taken)
+        self._overall.append(self.timer.monotonic())  # every other note is earlier
 
     def _overall_delay(self) -> float:
         now = self.timer.monotonic()

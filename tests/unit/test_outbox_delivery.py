@@ -5,6 +5,7 @@ dead process is free at the next start."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from datetime import timedelta
@@ -300,3 +301,49 @@ async def test_a_chats_next_message_is_claimed_where_the_last_send_is_recorded(
     assert {row.status for row in (await rows(world)).values()} == {"sent"}
     # the look for due chats, the first claim, and one per send recorded
     assert len(transactions) == 1 + 1 + 3, len(transactions)
+
+
+async def test_the_writes_of_chats_sending_at_once_share_transactions(world: World) -> None:
+    """Ten chats with a reply each: their workers' claims, and the outcomes of their sends,
+    are written together (a group commit) instead of two transactions per message; each
+    message is still sent once and recorded."""
+    sender = ScriptedSender()
+    outbox = sender_for(world, sender, TravelTimer())
+    chats = [RESIDENT + n for n in range(10)]
+    await queue(world, *[(f"r{chat}", chat, f"{chat}", SendPriority.REPLY) for chat in chats])
+    transactions: list[object] = []
+
+    def began(connection: object) -> None:
+        transactions.append(connection)
+
+    engine = world.app.engine.sync_engine
+    event.listen(engine, "begin", began)
+    try:
+        await outbox.drain()
+    finally:
+        event.remove(engine, "begin", began)
+    assert sorted(o.chat_id for o in sender.shown) == chats
+    assert {row.status for row in (await rows(world)).values()} == {"sent"}
+    # the look, then the claims and the outcomes in a few shared transactions (were 1 + 20)
+    assert len(transactions) <= 1 + 4, len(transactions)
+
+
+async def test_a_failing_write_in_a_shared_transaction_fails_alone(world: World) -> None:
+    """One worker's write that fails rolls back the shared transaction; the others' writes
+    are made again, each in its own, and only the failing one sees the error."""
+    outbox = sender_for(world, ScriptedSender(), TravelTimer())
+
+    async def fine(uow: object) -> str:
+        return "ok"
+
+    async def broken(uow: object) -> str:
+        raise RuntimeError("broken write")
+
+    results = await asyncio.gather(
+        outbox._together(fine),
+        outbox._together(broken),
+        outbox._together(fine),
+        return_exceptions=True,
+    )
+    assert results[0] == "ok" and results[2] == "ok"
+    assert isinstance(results[1], RuntimeError)

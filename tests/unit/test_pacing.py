@@ -117,3 +117,16 @@ async def test_without_flood_limits_nothing_waits() -> None:
     for n in range(1000):
         await send(pacer, -1001 if n % 2 else 7)
     assert time.now == 1000.0
+
+
+async def test_a_send_counts_in_the_second_from_its_answer() -> None:
+    """Telegram counts a message when it arrives, at the latest when it answers: a send that
+    left late (behind a crowd released with it) holds its place in the second's count from
+    its answer on, not from the moment it was released."""
+    time = FakeTime()
+    pacer = Pacer(Limits(per_second=1), time)
+    taken = await pacer.take(1, SendPriority.REPLY)
+    time.now += 0.5  # the request went out and was answered half a second later
+    pacer.landed(taken)
+    waited = await send(pacer, 2)
+    assert waited >= 1.0  # a second from the answer (counted from release: 0.5 s and a margin)
