@@ -173,10 +173,11 @@ class Phases:
                 self._row_chat[claimed.row_id] = chat_id
             return claimed
 
-        async def take_slot(chat_id: int, priority: int) -> None:
+        async def take_slot(chat_id: int, priority: int) -> float:
             started = time.monotonic()
-            await take(chat_id, priority)
+            taken = await take(chat_id, priority)  # (the moment the sender hands to `landed`)
             self.add(chat_id, "4 overall budget (pacer.take)", time.monotonic() - started)
+            return taken
 
         async def send_out(out: Outgoing) -> Any:
             started = time.monotonic()
