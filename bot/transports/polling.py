@@ -14,6 +14,9 @@ While an early update is still being handled, every getUpdates answers at once w
 updates from the offset on, including those already taken: those are skipped, and the next
 poll waits for some update to finish (or `requery` seconds) so the loop never spins. At most
 `limit` updates past the oldest unfinished one are taken in: that is the back-pressure.
+While any update is unfinished, polls are also at least `pace` seconds apart: each answer
+brings every unfinished update back, and under a crowd decoding those again and again took
+a tenth of the bot's CPU (bench/e2e.py). A quiet bot's long poll is not delayed.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ log = logging.getLogger(__name__)
 
 U = TypeVar("U")
 
+# While updates are in hand, polls are at least this far apart (seconds).
+PACE = 0.05
 # How long to back off after a failed getUpdates, doubling up to the maximum.
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 15.0
@@ -117,6 +122,7 @@ class Poller(Generic[U]):
         timeout: float = 10.0,
         limit: int = 100,
         requery: float = 0.25,
+        pace: float = PACE,
         tracker: Tracker | None = None,
         backoff: float = FIRST_BACKOFF,
     ) -> None:
@@ -125,6 +131,8 @@ class Poller(Generic[U]):
         self._timeout = timeout
         self._limit = limit
         self._requery = requery
+        self._pace = pace
+        self._polled_at: float | None = None  # loop time of the last poll's start
         self._tracker = tracker
         self._first_backoff = backoff
         self._answered = False  # a getUpdates of ours was answered (not refused)
@@ -149,6 +157,9 @@ class Poller(Generic[U]):
         """Poll until `stop()`; returns without waiting for the updates still being handled."""
         backoff = self._first_backoff
         while not self._stopping.is_set():
+            await self._keep_pace()
+            if self._stopping.is_set():
+                return
             try:
                 batch = await self._poll()
             except asyncio.CancelledError:
@@ -182,7 +193,16 @@ class Poller(Generic[U]):
             raise exc
         log.warning("getUpdates: %s; polling again so the newer process stops", exc)
 
+    async def _keep_pace(self) -> None:
+        """With updates in hand, wait until `pace` has passed since the last poll began."""
+        if not self.offsets.pending or self._polled_at is None:
+            return
+        wait = self._polled_at + self._pace - asyncio.get_running_loop().time()
+        if wait > 0:
+            await self._pause(wait)
+
     async def _poll(self) -> Sequence[Fetched[U]]:
+        self._polled_at = asyncio.get_running_loop().time()
         offset = self.offsets.next
         # While updates we hold are unfinished, Telegram answers at once anyway.
         timeout = 0.0 if self.offsets.pending else self._timeout

@@ -297,3 +297,46 @@ async def test_the_process_polling_first_keeps_polling_through_a_409(
     poller.stop()
     await running
     assert sum("polling again so the newer process stops" in r.message for r in caplog.records) == 2
+
+
+async def test_while_updates_are_in_hand_polls_keep_their_pace() -> None:
+    """Every answer brings the unfinished updates back: while one is in hand the poller
+    waits `pace` between polls instead of asking again at every finish; with nothing in
+    hand its long poll goes out at once."""
+    telegram, recorder = FakeTelegram(), Recorder()
+    poller: Poller[Update] = Poller(telegram.fetch, recorder.handle, requery=0.0, pace=60.0)
+    pauses: list[float] = []
+    pause = poller._pause
+
+    async def travel(seconds: float) -> None:  # no real waiting: note it and go on
+        pauses.append(seconds)
+        await pause(0)
+
+    poller._pause = travel  # type: ignore[method-assign]
+    polls: list[tuple[int, list[int]]] = []  # (pauses before the poll, update ids answered)
+    fetch = telegram.fetch
+
+    async def polling(offset: int | None, timeout: float, limit: int) -> Sequence[Fetched[Update]]:
+        paused = len(pauses)
+        answered = await fetch(offset, timeout, limit)
+        polls.append((paused, [f.update_id for f in answered]))
+        return answered
+
+    poller._fetch = polling
+    slow = telegram.send(person=1)
+    release = recorder.gate(slow.update_id)
+    running = asyncio.create_task(poller.run())
+    await recorder.started[slow.update_id].wait()
+    await until(lambda: len(telegram.offsets) >= 4)
+    assert len(pauses) >= 3
+    assert all(59.0 < seconds <= 60.0 for seconds in pauses)
+    release.set()
+    await until(lambda: telegram.confirmed_below == slow.update_id + 1)
+    await until(lambda: not poller.pending)
+    paused = len(pauses)
+    second = telegram.send(person=2)  # arrives while the long poll waits
+    await until(lambda: len(recorder.handled) == 2)
+    first_answer = next(p for p, ids in polls if second.update_id in ids)
+    assert first_answer == paused  # no pause held it back
+    poller.stop()
+    await running
