@@ -17,7 +17,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import Delete, Update
 
-from storage.models import DialogState, OutboxMessage, ProcessedUpdate, TicketCard
+from storage.models import (
+    DialogState,
+    OutboxMessage,
+    ProcessedUpdate,
+    Resident,
+    Team,
+    TicketCard,
+    TicketSequence,
+)
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 UPDATES: Table = ProcessedUpdate.__table__  # type: ignore[assignment]
@@ -171,4 +179,32 @@ def dialog_clear() -> Delete:
     return delete(DIALOGS).where(
         c.chat_id == bindparam("p_chat_id", type_=c.chat_id.type),
         c.user_id == bindparam("p_user_id", type_=c.user_id.type),
+    )
+
+
+# lookups every intake makes ---------------------------------------------------------------
+@cache
+def resident_by_telegram_id() -> Select[Any]:
+    """The resident with Telegram id p_telegram_id (an ORM select: the row is the session's)."""
+    return select(Resident).where(Resident.telegram_id == bindparam("p_telegram_id"))
+
+
+@cache
+def team_by_code() -> Select[Any]:
+    """The team of property p_property_id with code p_code."""
+    return select(Team).where(
+        Team.property_id == bindparam("p_property_id"), Team.code == bindparam("p_code")
+    )
+
+
+@cache
+def next_ticket_number(dialect: str) -> Any:
+    """The day p_day's next ticket number, counted in one statement (concurrent callers never
+    share one)."""
+    table: Table = TicketSequence.__table__  # type: ignore[assignment]
+    return (
+        _insert(dialect, table)
+        .values(day=bindparam("p_day", type_=table.c.day.type), last=1)
+        .on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
     )

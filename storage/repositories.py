@@ -47,7 +47,6 @@ from storage.models import (
     Ticket,
     TicketCard,
     TicketEvent,
-    TicketSequence,
 )
 
 
@@ -108,7 +107,7 @@ class ResidentRepo(_Repo):
         if known is not None and inspect(known).persistent:
             return known
         found = await self.session.scalar(
-            select(Resident).where(Resident.telegram_id == telegram_id)
+            hot.resident_by_telegram_id(), {"p_telegram_id": telegram_id}
         )
         if found is not None:
             self._found[telegram_id] = found
@@ -174,11 +173,8 @@ class ResidentRepo(_Repo):
 class TicketRepo(_Repo):
     async def next_number(self, day: str) -> int:
         """Atomic per-day counter: one statement, so concurrent callers never share a number."""
-        statement = self._insert(TicketSequence).values(day=day, last=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=[TicketSequence.day], set_={"last": TicketSequence.last + 1}
-        ).returning(TicketSequence.last)
-        return int((await self.session.execute(statement)).scalar_one())
+        statement = hot.next_ticket_number(self._dialect())
+        return int((await self.session.execute(statement, {"p_day": day})).scalar_one())
 
     async def add(self, ticket: Ticket) -> Ticket:
         self.session.add(ticket)
@@ -717,8 +713,8 @@ def _before(earlier: Any, row: Any) -> ColumnElement[bool]:
 
 class TeamRepo(_Repo):
     async def get(self, property_id: int, code: str) -> Team | None:
-        query = select(Team).where(Team.property_id == property_id, Team.code == code)
-        return await self.session.scalar(query)
+        values = {"p_property_id": property_id, "p_code": code}
+        return await self.session.scalar(hot.team_by_code(), values)
 
     async def ensure(self, property_id: int, code: str) -> Team:
         team = await self.get(property_id, code)

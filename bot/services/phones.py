@@ -3,6 +3,7 @@ numbers people type into free text (descriptions, names, notes) so groups see th
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ def normalise_phone(text: str, region: str = "CN") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=4096)  # a card, a draft and a summary show the same few numbers
 def display_phone(e164: str, region: str = "CN") -> str:
     """National format at home (13812345678, 010 6552 9988), international otherwise."""
     try:
@@ -39,6 +41,7 @@ def display_phone(e164: str, region: str = "CN") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+@functools.lru_cache(maxsize=4096)
 def mask_phone(e164: str, region: str = "CN") -> str:
     """138****5678: the last four digits and at most three leading ones, with at least four
     digits hidden whatever the length. Never show more in groups."""
