@@ -99,11 +99,11 @@ class Pacer:
         return max(penalty, quota, 0.0)
 
     async def take(self, chat_id: int, priority: int) -> float:
-        """Wait for a slot of the overall budget, most urgent first, and spend it (and the
-        chat's). Call after `chat_delay` said the chat is open. The overall budget refills
-        evenly (a slot every 1/per_second s) instead of a whole second's worth at once, so
-        an urgent message never waits behind a burst. Returns the moment noted for the
-        second's count, for `landed`."""
+        """Wait for a slot of the overall budget (emergencies first, the rest by their
+        shares) and spend it (and the chat's). Call after `chat_delay` said the chat is
+        open. The overall budget refills evenly (a slot every 1/per_second s) instead of a
+        whole second's worth at once, so an urgent message never waits behind a burst.
+        Returns the moment noted for the second's count, for `landed`."""
         async with self._gate.turn(priority):
             while (delay := self._overall_delay()) > 0:
                 await self.timer.sleep(delay)
