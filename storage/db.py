@@ -117,7 +117,9 @@ def _configure_sqlite(engine: AsyncEngine, lock_timeout: float) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        # a connection run on the loop's thread must not wait there (storage.sqlite_driver)
+        waits = 0 if getattr(dbapi_connection, "inline", False) else busy_ms
+        cursor.execute(f"PRAGMA busy_timeout={waits}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

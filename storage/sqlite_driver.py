@@ -1,21 +1,28 @@
-"""SQLAlchemy's aiosqlite driver with one trip to the connection's thread per statement.
+"""SQLAlchemy's aiosqlite driver with statements run on the event loop's own thread.
 
 aiosqlite runs each sqlite3 call on a thread of its own and hands every result back to the
 event loop; SQLAlchemy's adapter makes four such calls per statement (open a cursor,
-execute, fetch the rows, close the cursor), and each trip costs more CPU than SQLite spends
-on one of the desk's indexed statements (a queue, a thread wake-up, a future resolved
-through the loop's self-pipe). Here a statement runs whole in one trip: the cursor is
-opened, executed, read and closed on the thread, and the adapter keeps what it returned
-(description, row count, last row id, rows). Everything else (transactions, errors, server-
-side cursors, the pool) is SQLAlchemy's aiosqlite driver unchanged; `storage.db` passes this
-module to the engine as its DBAPI.
+execute, fetch the rows, close the cursor). One trip costs about 80 us of CPU (a queue, a
+thread wake-up, a future resolved through the loop's self-pipe), twenty times what SQLite
+spends on one of the desk's indexed statements; and while the loop is busy the thread
+waits up to the interpreter's switch interval (5 ms) for the GIL to hand its result back.
+
+Here a statement, COMMIT and ROLLBACK run whole, at once, on the loop's thread: the cursor
+is opened, executed, read and closed, and the adapter keeps what it returned (description,
+row count, last row id, rows). SQLite must never wait for a lock there (the lock's holder
+may be another task of this same loop, which could then never finish), so the connection
+waits for nothing (`busy_timeout` 0); a statement refused as busy (BEGIN IMMEDIATE while
+another connection writes) runs again on aiosqlite's thread, which waits for the lock as
+long as the engine allows while the loop goes on. Everything else (opening and closing,
+errors, server-side cursors, the pool) is SQLAlchemy's aiosqlite driver unchanged;
+`storage.db` passes this module to the engine as its DBAPI.
 """
 
 from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -25,9 +32,42 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
 )
 from sqlalchemy.util import EMPTY_DICT
+from sqlalchemy.util.concurrency import await_
 
 # what one statement left behind: description, rowcount, lastrowid, rows
 _Outcome = tuple[Any, int, int | None, list[Any]]
+# SQLite's primary result codes for a lock another connection holds
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+DEFAULT_BUSY_SECONDS = 5.0  # sqlite3.connect's own default
+
+
+def refused_as_busy(error: BaseException) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return (
+        isinstance(error, sqlite3.OperationalError)
+        and code is not None
+        and (code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED))
+    )
+
+
+def _waiting_for_locks(
+    busy_ms: int, work: Callable[..., Any], connection: sqlite3.Connection, *args: Any
+) -> Any:
+    """On aiosqlite's thread: `work`, waiting up to `busy_ms` for another's lock."""
+    connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+    try:
+        return work(connection, *args)
+    finally:
+        connection.execute("PRAGMA busy_timeout=0")
+
+
+def _commit(connection: sqlite3.Connection) -> None:
+    connection.commit()
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    connection.rollback()
 
 
 def _execute(connection: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
@@ -93,19 +133,15 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows = collections.deque(rows)
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
-        connection = self._connection
-        async with self._adapt_connection._execute_mutex:
-            self._keep(await connection._execute(_execute, connection._conn, operation, parameters))
+        adapted = self._adapt_connection
+        async with adapted._execute_mutex:
+            self._keep(await adapted.run(_execute, operation, parameters))  # type: ignore[attr-defined]
         return self
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
-        connection = self._connection
-        async with self._adapt_connection._execute_mutex:
-            self._keep(
-                await connection._execute(
-                    _executemany, connection._conn, operation, seq_of_parameters
-                )
-            )
+        adapted = self._adapt_connection
+        async with adapted._execute_mutex:
+            self._keep(await adapted.run(_executemany, operation, seq_of_parameters))  # type: ignore[attr-defined]
         return self
 
     async def _async_soft_close(self) -> None:
@@ -116,14 +152,48 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("busy_ms",)
+    busy_ms: int  # how long aiosqlite's thread waits for another's lock
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # (a subclass of the base's)
+    inline = True  # read by storage.db: this connection must not wait for locks itself
+
+    async def run(self, work: Callable[..., Any], *args: Any) -> Any:
+        """`work(sqlite3 connection, *args)` at once on this thread; on aiosqlite's, waiting
+        for the lock, when another connection holds it."""
+        connection = self._connection._conn
+        try:
+            return work(connection, *args)
+        except sqlite3.OperationalError as error:
+            if not refused_as_busy(error):
+                raise
+        return await self._connection._execute(
+            _waiting_for_locks, self.busy_ms, work, connection, *args
+        )
+
+    def commit(self) -> None:
+        self._finish(_commit)
+
+    def rollback(self) -> None:
+        self._finish(_rollback)
+
+    def _finish(self, work: Callable[[sqlite3.Connection], None]) -> None:
+        if not self._connection._connection:
+            return  # closed: nothing to finish (as the base adapter does)
+        try:
+            await_(self.run(work))
+        except Exception as error:
+            self._handle_exception(error)
 
 
 class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        # used from the loop's thread as well as aiosqlite's, never at once (the mutex)
+        kw["check_same_thread"] = False
+        busy_seconds = float(kw.get("timeout", DEFAULT_BUSY_SECONDS))
         adapted = super().connect(*arg, **kw)
-        return OneTripConnection(self, adapted._connection)
+        connection = OneTripConnection(self, adapted._connection)
+        connection.busy_ms = int(busy_seconds * 1000)
+        return connection
 
 
 def one_trip_dbapi() -> OneTripDbapi:

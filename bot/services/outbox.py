@@ -647,6 +647,9 @@ class OutboxSender:
             batch: list[_Write] = []
             results: list[Any] = []
             committed = False
+            # one turn of the loop first: the workers already woken add their writes (SQLite's
+            # statements run without yielding, so a batch would otherwise hold only the first)
+            await asyncio.sleep(0)
             try:
                 async with self._session() as uow:
                     batch, self._writes = self._writes, []

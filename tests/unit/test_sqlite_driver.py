@@ -1,9 +1,13 @@
-"""SQLite's statements run whole in one trip to aiosqlite's thread (storage/sqlite_driver.py)
-instead of four (open a cursor, execute, fetch, close), and behave as SQLAlchemy's driver
-does: rows, RETURNING, row counts, last row ids, executemany, errors."""
+"""SQLite's statements run whole on the event loop's thread (storage/sqlite_driver.py)
+instead of four trips to aiosqlite's thread (open a cursor, execute, fetch, close), and
+behave as SQLAlchemy's driver does: rows, RETURNING, row counts, last row ids, executemany,
+errors. A statement that would wait for another connection's lock waits on aiosqlite's
+thread, never on the loop's."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -31,9 +35,11 @@ def _trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     send = aiosqlite.Connection._execute
 
-    async def counting(self: aiosqlite.Connection, fn: Callable[..., Any], *a: Any) -> Any:
+    async def counting(
+        self: aiosqlite.Connection, fn: Callable[..., Any], *a: Any, **kw: Any
+    ) -> Any:
         seen.append(getattr(fn, "__name__", repr(fn)))
-        return await send(self, fn, *a)
+        return await send(self, fn, *a, **kw)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
     return seen
@@ -66,13 +72,64 @@ async def _trips_of(
     return seen
 
 
-async def test_a_statement_is_one_trip_to_the_thread(
+async def test_statements_commit_and_rollback_take_no_trip_to_the_thread(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def one_select(conn: Any) -> None:
+    async def a_transaction_each_way(conn: Any) -> None:
         assert (await conn.execute(select(THINGS.c.id))).all() == []
+        await conn.commit()
+        await conn.execute(insert(THINGS).values(name="kept"))
+        await conn.commit()
+        await conn.execute(insert(THINGS).values(name="dropped"))
+        await conn.rollback()
+        names = (await conn.execute(select(THINGS.c.name))).scalars().all()
+        assert names == ["kept"]
 
-    assert await _trips_of(monkeypatch, engine, one_select) == ["_execute"]
+    assert await _trips_of(monkeypatch, engine, a_transaction_each_way) == []
+
+
+async def test_a_lock_held_by_another_task_is_waited_for_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock's holder is another task of this loop: had the waiter waited on the loop's
+    thread, the holder could not have finished, and the waiter would fail after its
+    lock_timeout (2 s) instead of writing right after the holder commits."""
+    engine = await _make(tmp_path, pool=PoolSettings(lock_timeout=2.0))
+    try:
+        seen = _trips(monkeypatch)
+        holding = asyncio.Event()
+        ticks = 0
+
+        async def holder() -> None:
+            async with engine.begin() as conn:
+                await conn.execute(insert(THINGS).values(name="first"))
+                holding.set()
+                await asyncio.sleep(0.3)
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        held = asyncio.create_task(holder())
+        ticking = asyncio.create_task(ticker())
+        await holding.wait()
+        started = time.perf_counter()
+        async with engine.begin() as conn:  # BEGIN IMMEDIATE: refused, then waited for
+            await conn.execute(insert(THINGS).values(name="second"))
+        waited = time.perf_counter() - started
+        await held
+        ticking.cancel()
+        assert waited < 1.5, waited  # right after the holder, not at the lock_timeout
+        assert ticks >= 10  # the loop went on meanwhile
+        assert "_waiting_for_locks" in seen
+        async with engine.connect() as conn:
+            names = (await conn.execute(select(THINGS.c.name).order_by(THINGS.c.id))).all()
+        assert names == [("first",), ("second",)]
+    finally:
+        monkeypatch.undo()
+        await engine.dispose()
 
 
 async def test_the_stock_driver_took_four_trips(
