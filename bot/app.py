@@ -502,9 +502,13 @@ def pool_settings(settings: Settings) -> PoolSettings:
 
 
 async def _warm_classifier() -> Classifier:
-    """jieba loads its dictionary on first use (~0.5 s): do it now, off the event loop."""
+    """jieba loads its dictionary on first use (~0.5 s) and libphonenumber compiles its
+    patterns on the first number (~0.1 s): both now, off the event loop."""
     classify = default_classifier()
     from bot import nlp
+    from bot.services import phones
+
+    await asyncio.to_thread(phones.warm_up)
 
     warm_up = getattr(nlp, "warm_up", None)
     if warm_up is not None:
