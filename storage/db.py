@@ -118,8 +118,10 @@ def _configure_sqlite(engine: AsyncEngine, lock_timeout: float) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # a connection run on the loop's thread must not wait there (storage.sqlite_driver)
-        waits = 0 if getattr(dbapi_connection, "inline", False) else busy_ms
-        cursor.execute(f"PRAGMA busy_timeout={waits}")
+        inline = getattr(dbapi_connection, "inline", False)
+        cursor.execute(f"PRAGMA busy_timeout={0 if inline else busy_ms}")
+        if inline:  # its checkpoints run on aiosqlite's thread instead of in a COMMIT
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

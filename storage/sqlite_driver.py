@@ -13,17 +13,19 @@ row count, last row id, rows). SQLite must never wait for a lock there (the lock
 may be another task of this same loop, which could then never finish), so the connection
 waits for nothing (`busy_timeout` 0); a statement refused as busy (BEGIN IMMEDIATE while
 another connection writes) runs again on aiosqlite's thread, which waits for the lock as
-long as the engine allows while the loop goes on. Everything else (opening and closing,
-errors, server-side cursors, the pool) is SQLAlchemy's aiosqlite driver unchanged;
-`storage.db` passes this module to the engine as its DBAPI.
+long as the engine allows while the loop goes on. The WAL's checkpoints (which sync the
+files) run there too, every CHECKPOINT_EVERY commits, not inside a COMMIT. Everything else
+(opening and closing, errors, server-side cursors, the pool) is SQLAlchemy's aiosqlite
+driver unchanged; `storage.db` passes this module to the engine as its DBAPI.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -40,6 +42,10 @@ _Outcome = tuple[Any, int, int | None, list[Any]]
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
 DEFAULT_BUSY_SECONDS = 5.0  # sqlite3.connect's own default
+# commits (of all of an engine's connections) between two checkpoints of the WAL: about
+# SQLite's own 1,000 pages at the desk's few pages per commit
+CHECKPOINT_EVERY = 200
+log = logging.getLogger(__name__)
 
 
 def refused_as_busy(error: BaseException) -> bool:
@@ -68,6 +74,10 @@ def _commit(connection: sqlite3.Connection) -> None:
 
 def _rollback(connection: sqlite3.Connection) -> None:
     connection.rollback()
+
+
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _execute(connection: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
@@ -172,6 +182,19 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     def commit(self) -> None:
         self._finish(_commit)
+        if cast(OneTripDbapi, self.dbapi).checkpoint_due():
+            self._checkpoint_off_the_loop()
+
+    def _checkpoint_off_the_loop(self) -> None:
+        """The WAL written back into the database file, on aiosqlite's thread. SQLite's own
+        automatic checkpoint (off on these connections, storage.db) would run inside a
+        COMMIT, on the loop's thread, and it syncs both files: milliseconds on a real disk,
+        with every chat waiting. (PASSIVE: it waits for no one; what it cannot copy now, the
+        next one does.)"""
+        try:
+            await_(self._connection._execute(_checkpoint, self._connection._conn))
+        except Exception as error:
+            log.warning("SQLite checkpoint failed, tried again later: %s", error)
 
     def rollback(self) -> None:
         self._finish(_rollback)
@@ -186,6 +209,18 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
 
 class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):
+    def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
+        super().__init__(aiosqlite, sqlite)
+        self._commits = 0
+
+    def checkpoint_due(self) -> bool:
+        """Counts a commit; True once every CHECKPOINT_EVERY of them."""
+        self._commits += 1
+        if self._commits < CHECKPOINT_EVERY:
+            return False
+        self._commits = 0
+        return True
+
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
         # used from the loop's thread as well as aiosqlite's, never at once (the mutex)
         kw["check_same_thread"] = False

@@ -14,12 +14,24 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import PoolSettings, create_engine, is_busy
+from storage.sqlite_driver import CHECKPOINT_EVERY
 
 META = MetaData()
 THINGS = Table(
@@ -190,3 +202,28 @@ async def test_errors_are_sqlalchemys_as_before(engine: AsyncEngine, tmp_path: P
     finally:
         await other.dispose()
         await impatient.dispose()
+
+
+async def test_the_wal_is_checkpointed_on_the_thread_not_inside_a_commit(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own checkpoint would run inside a COMMIT on the loop's thread (and sync both
+    files there): it is off, and every CHECKPOINT_EVERY commits one runs on aiosqlite's
+    thread instead, so the WAL is still written back and reused, not grown for ever."""
+    async with engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
+    wal = tmp_path / "db.sqlite-wal"
+    seen = _trips(monkeypatch)
+    sizes: list[int] = []
+    for n in range(CHECKPOINT_EVERY * 3):
+        async with engine.begin() as conn:
+            await conn.execute(insert(THINGS).values(name=f"n{n}"))
+        sizes.append(wal.stat().st_size)
+    monkeypatch.undo()
+    assert seen.count("_checkpoint") == 3
+    # after each checkpoint the WAL is written from its start again: about what one period
+    # of commits wrote (a few pages more as the table grows), not three times that
+    assert max(sizes) < 1.5 * max(sizes[: CHECKPOINT_EVERY + 1])
+    async with engine.connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(THINGS))).scalar()
+    assert count == CHECKPOINT_EVERY * 3
