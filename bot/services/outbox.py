@@ -501,7 +501,7 @@ class OutboxSender:
         try:
             return await self._sender.send(out)
         finally:
-            self.pacer.landed(taken)
+            self.pacer.landed(taken, out.chat_id)
 
     async def _hold_rate_limit(
         self, c: _Claimed, out: Outgoing, exc: RateLimited, uncertain: int

@@ -111,15 +111,17 @@ class Pacer:
             self._spend(chat_id, now)
             return now
 
-    def landed(self, taken: float) -> None:
-        """The send that took its slot at `taken` was answered: Telegram counted it when it
-        arrived, at the latest now, so the second's count keeps it from now on. A crowd of
-        sends released together may leave the process late and unevenly (the first ones
-        behind the loop's other work, the later ones at once); counted from their release
-        they could reach Telegram more than 30 to a second."""
-        with contextlib.suppress(ValueError):  # (gone from the window: counted from now)
-            self._overall.remove(taken)
-        self._overall.append(self.timer.monotonic())  # every other note is earlier
+    def landed(self, taken: float, chat_id: int) -> None:
+        """The send to `chat_id` that took its slot at `taken` was answered: Telegram
+        counted it when it arrived, at the latest now, so the second's count (and a group's
+        minute) keeps it from now on. A crowd of sends released together may leave the
+        process late and unevenly (the first ones behind the loop's other work, the later
+        ones at once); counted from their release they could reach Telegram more than 30 to
+        a second, or a group's 21st within a minute of its first."""
+        now = self.timer.monotonic()
+        _move_to_now(self._overall, taken, now)
+        if chat_id < 0:
+            _move_to_now(self._groups[chat_id], taken, now)
 
     def _overall_delay(self) -> float:
         now = self.timer.monotonic()
@@ -185,3 +187,11 @@ def _margin(window: float) -> float:
     """We note a send before the request leaves, Telegram when it arrives: wait a little
     longer than the bare window so its count has let go too."""
     return 0.05 + 0.01 * window
+
+
+def _move_to_now(window: deque[float], noted: float, now: float) -> None:
+    """A send noted at `noted` counted from `now` instead (appended: every other note is
+    earlier). Gone from the window already: counted from now all the same."""
+    with contextlib.suppress(ValueError):
+        window.remove(noted)
+    window.append(now)

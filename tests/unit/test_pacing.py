@@ -127,6 +127,24 @@ async def test_a_send_counts_in_the_second_from_its_answer() -> None:
     pacer = Pacer(Limits(per_second=1), time)
     taken = await pacer.take(1, SendPriority.REPLY)
     time.now += 0.5  # the request went out and was answered half a second later
-    pacer.landed(taken)
+    pacer.landed(taken, 1)
     waited = await send(pacer, 2)
     assert waited >= 1.0  # a second from the answer (counted from release: 0.5 s and a margin)
+
+
+async def test_a_groups_minute_counts_each_send_from_its_answer() -> None:
+    """A group's first card answered 2 s after its release (it waited behind the loop's
+    other work): the group's 21st message waits a minute from that answer, or it could
+    reach Telegram within a minute of the first and be refused."""
+    time = FakeTime()
+    pacer = Pacer(Limits(per_group_minute=20), time)
+    group = -1001
+    first = await pacer.take(group, SendPriority.CARD)
+    time.now += 2.0
+    pacer.landed(first, group)
+    answered_first = time.now
+    for _ in range(19):
+        await send(pacer, group)
+    while (delay := pacer.chat_delay(group)) > 0:
+        time.now += delay
+    assert time.now >= answered_first + 60.0
