@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
-from storage.sqlite_driver import one_trip_dbapi
+from storage.sqlite_driver import loop_thread_dbapi
 
 
 async def sqlite_threads_finished(timeout: float = 2.0) -> None:
@@ -60,8 +60,8 @@ def create_engine(url: str, pool: PoolSettings | None = None, **kwargs: Any) -> 
     if is_sqlite(url):
         _ensure_sqlite_folder(url)
         if make_url(url).get_driver_name() == "aiosqlite" and "module" not in kwargs:
-            # one trip to aiosqlite's thread per statement instead of four
-            kwargs["module"] = one_trip_dbapi()
+            # statements on the loop's thread instead of four trips to aiosqlite's each
+            kwargs["module"] = loop_thread_dbapi()
         engine = create_async_engine(
             url, connect_args={"timeout": pool.lock_timeout}, **sizes, **kwargs
         )

@@ -101,8 +101,9 @@ def _executemany(connection: sqlite3.Connection, operation: str, seq: Sequence[A
         cursor.close()
 
 
-class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
-    """A client-side cursor that holds no aiosqlite cursor between statements."""
+class LoopThreadCursor(AsyncAdapt_aiosqlite_cursor):
+    """A client-side cursor that holds no aiosqlite cursor: each statement runs whole on
+    the loop's thread (or, when busy, on aiosqlite's)."""
 
     __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
 
@@ -161,10 +162,10 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
 
-class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+class LoopThreadConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ("busy_ms",)
     busy_ms: int  # how long aiosqlite's thread waits for another's lock
-    _cursor_cls = OneTripCursor  # type: ignore[assignment]  # (a subclass of the base's)
+    _cursor_cls = LoopThreadCursor  # type: ignore[assignment]  # (a subclass of the base's)
     inline = True  # read by storage.db: this connection must not wait for locks itself
 
     async def run(self, work: Callable[..., Any], *args: Any) -> Any:
@@ -182,7 +183,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     def commit(self) -> None:
         self._finish(_commit)
-        if cast(OneTripDbapi, self.dbapi).checkpoint_due():
+        if cast(LoopThreadDbapi, self.dbapi).checkpoint_due():
             self._checkpoint_off_the_loop()
 
     def _checkpoint_off_the_loop(self) -> None:
@@ -208,7 +209,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
             self._handle_exception(error)
 
 
-class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):
+class LoopThreadDbapi(AsyncAdapt_aiosqlite_dbapi):
     def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
         super().__init__(aiosqlite, sqlite)
         self._commits = 0
@@ -221,16 +222,16 @@ class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):
         self._commits = 0
         return True
 
-    def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+    def connect(self, *arg: Any, **kw: Any) -> LoopThreadConnection:
         # used from the loop's thread as well as aiosqlite's, never at once (the mutex)
         kw["check_same_thread"] = False
         busy_seconds = float(kw.get("timeout", DEFAULT_BUSY_SECONDS))
         adapted = super().connect(*arg, **kw)
-        connection = OneTripConnection(self, adapted._connection)
+        connection = LoopThreadConnection(self, adapted._connection)
         connection.busy_ms = int(busy_seconds * 1000)
         return connection
 
 
-def one_trip_dbapi() -> OneTripDbapi:
+def loop_thread_dbapi() -> LoopThreadDbapi:
     """The DBAPI module to hand `create_async_engine(module=...)` for sqlite+aiosqlite."""
-    return OneTripDbapi(aiosqlite, sqlite3)
+    return LoopThreadDbapi(aiosqlite, sqlite3)
