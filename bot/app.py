@@ -503,7 +503,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
 
 async def _warm_classifier() -> Classifier:
     """jieba loads its dictionary on first use (~0.5 s) and libphonenumber compiles its
-    patterns on the first number (~0.1 s): both now, off the event loop."""
+    patterns on the first number (a few ms): both now, off the event loop."""
     classify = default_classifier()
     from bot import nlp
     from bot.services import phones

@@ -35,7 +35,7 @@ phonenumbers.enable_pattern_cache()
 
 def warm_up() -> None:
     """libphonenumber compiles its formatting and matching patterns on the first number it
-    formats or finds (about 0.1 s): done at start, not on the first resident's draft."""
+    formats or finds (a few milliseconds): done at start, not on the first draft."""
     display_phone.__wrapped__("+8613800138000")
     find_phones("13800138000")
 
