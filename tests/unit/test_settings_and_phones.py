@@ -140,4 +140,4 @@ def test_run_help_lists_the_settings(capsys: pytest.CaptureFixture[str]) -> None
     assert done.value.code == 0
     shown = capsys.readouterr().out
     assert "PROPDESK_DATABASE_URL (default: sqlite+aiosqlite:///./data/propdesk.db)" in shown
-    assert "PROPDESK_TELEGRAM_TOKEN" in shown and "PROPDESK_DB_POOL_SIZE (default: 5)" in shown
+    assert "PROPDESK_TELEGRAM_TOKEN" in shown and "PROPDESK_DB_POOL_SIZE (default: 10)" in shown
