@@ -246,11 +246,10 @@ async def _queue_replies(desk: Desk, inc: Incoming, reply: Reply) -> tuple[Reply
     a few seconds later) stay with the transport."""
     direct = Reply([a for a in reply.actions if isinstance(a, CallbackAnswer)])
     messages = coalesce([a for a in reply.actions if isinstance(a, Outgoing)])
-    chats: list[int] = []
-    for index, message in enumerate(messages):
-        key = f"reply:{inc.update_id}:{index}"
-        await desk.enqueue(key, message, priority=SendPriority.REPLY)
-        direct.queued.append(message)
-        if message.chat_id not in chats:
-            chats.append(message.chat_id)
-    return direct, chats
+    keyed = [(f"reply:{inc.update_id}:{index}", message) for index, message in enumerate(messages)]
+    if len(keyed) == 1:
+        await desk.enqueue(*keyed[0], priority=SendPriority.REPLY)
+    else:  # one statement for them all
+        await desk.enqueue_many(keyed, priority=SendPriority.REPLY)
+    direct.queued.extend(messages)
+    return direct, list(dict.fromkeys(message.chat_id for message in messages))

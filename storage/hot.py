@@ -59,6 +59,12 @@ def outbox_add(dialect: str) -> Any:
 
 
 @cache
+def outbox_add_many(dialect: str) -> Any:
+    """Queue rows (executed with a list of values: one statement), skipping keys queued."""
+    return _insert(dialect, OUTBOX).on_conflict_do_nothing(index_elements=[OUTBOX.c.dedupe_key])
+
+
+@cache
 def claim_head(group: bool) -> Update:
     """Take the chat's first waiting row (parameters p_chat_id, p_now, p_lease_until) when it is
     due and unclaimed. A private chat's order is the order made; a group's by priority."""

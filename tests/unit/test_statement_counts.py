@@ -20,7 +20,7 @@ from tests.support.people import Person, register
 DRAFT_LINE = 5
 FIRST_LINE = 5  # as a draft line: the dialog state is looked for once, then inserted
 STATELESS_COMMAND = 5
-SUBMIT = 10
+SUBMIT = 9
 # with a card for the team's group: its team, the card and the card's outbox row (the new
 # ticket has no card yet, so none are counted)
 SUBMIT_WITH_CARD = SUBMIT + 3
