@@ -3,8 +3,13 @@ registered phone is (138****5678), and digits that only look like one are left a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from bot.handlers.presenters import local_time
+from bot.i18n import Translator
 from bot.services.phones import contains_phone, find_phones, mask_phone, mask_phones_in
 
 MASKED: list[tuple[str, str]] = [
@@ -143,3 +148,20 @@ def test_masked_like_the_registered_phone() -> None:
 def test_spans_name_the_number_in_e164() -> None:
     [span] = find_phones("请打 138-1234-5678 谢谢")
     assert (span.start, span.end, span.e164) == (3, 16, "+8613812345678")
+
+
+def test_the_desks_own_times_are_not_searched_for_phones() -> None:
+    """A card's deadlines ("11-28 14:30", seven digits) are the desk's writing: a group's
+    translator fills them in without the phone search (the costliest step of a card)."""
+    searched: list[str] = []
+
+    def redact(text: str) -> str:
+        searched.append(text)
+        return mask_phones_in(text)
+
+    t = Translator("zh-CN", redact=redact)
+    tz = ZoneInfo("Asia/Shanghai")
+    moment = datetime(2026, 11, 28, 6, 30, tzinfo=UTC)
+    line = t("card.deadlines", response=local_time(moment, tz), resolution="13812345678")
+    assert "11-28 14:30" in line and "138****5678" in line  # what people type is still masked
+    assert searched == ["13812345678"]
