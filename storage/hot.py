@@ -12,7 +12,18 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, delete, exists, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import Delete, Update
@@ -135,6 +146,26 @@ def claim_update(dialect: str) -> Any:
     """Record an update id (update_id, processed_at) unless recorded: returns it when new."""
     return (
         _insert(dialect, UPDATES)
+        .on_conflict_do_nothing(index_elements=[UPDATES.c.update_id])
+        .returning(UPDATES.c.update_id)
+    )
+
+
+@cache
+def claim_update_for_person() -> Any:
+    """PostgreSQL: first wait for the person's lock (p_space, p_key), held to the
+    transaction's end, then record the update id (p_update_id, p_now) unless recorded:
+    returns it when new. One statement, so the lock costs no round trip."""
+    lock = func.pg_advisory_xact_lock(
+        bindparam("p_space", type_=Integer), bindparam("p_key", type_=Integer)
+    )
+    rows = select(
+        bindparam("p_update_id", type_=UPDATES.c.update_id.type),
+        bindparam("p_now", type_=UPDATES.c.processed_at.type),
+    ).select_from(select(lock.label("locked")).subquery("person_lock"))
+    return (
+        pg_insert(UPDATES)
+        .from_select(["update_id", "processed_at"], rows)
         .on_conflict_do_nothing(index_elements=[UPDATES.c.update_id])
         .returning(UPDATES.c.update_id)
     )

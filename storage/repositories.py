@@ -8,16 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    DateTime,
     and_,
     case,
     delete,
     exists,
     func,
     inspect,
-    literal,
     or_,
     select,
     update,
@@ -28,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage import hot
-from storage.leadership import person_lock
+from storage.leadership import PERSON_SPACE, person_key, person_lock
 from storage.models import (
     Building,
     Correction,
@@ -400,17 +397,14 @@ class UpdateLog(_Repo):
             values = {"update_id": update_id, "processed_at": now}
             claimed = await self.session.execute(hot.claim_update(self._dialect()), values)
             return claimed.scalar_one_or_none() is not None
-        locked = select(person_lock(*person).label("locked")).subquery("person_lock")
-        rows = select(
-            literal(update_id, BigInteger), literal(now, DateTime(timezone=True))
-        ).select_from(locked)
-        statement = (
-            self._insert(ProcessedUpdate)
-            .from_select(["update_id", "processed_at"], rows)
-            .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
-            .returning(ProcessedUpdate.update_id)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+        values = {
+            "p_space": PERSON_SPACE,
+            "p_key": person_key(*person),
+            "p_update_id": update_id,
+            "p_now": now,
+        }
+        claimed = await self.session.execute(hot.claim_update_for_person(), values)
+        return claimed.scalar_one_or_none() is not None
 
     async def prune(self, before: datetime) -> int:
         """Telegram redelivers within a day at most; older ids only take space."""
