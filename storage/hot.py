@@ -19,7 +19,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
-    func,
     or_,
     select,
     update,
@@ -28,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import Delete, Update
 
+from storage.leadership import person_lock_by_key
 from storage.models import (
     DialogState,
     OutboxMessage,
@@ -153,12 +153,10 @@ def claim_update(dialect: str) -> Any:
 
 @cache
 def claim_update_for_person() -> Any:
-    """PostgreSQL: first wait for the person's lock (p_space, p_key), held to the
+    """PostgreSQL: first wait for the person's lock (p_key: `person_key`), held to the
     transaction's end, then record the update id (p_update_id, p_now) unless recorded:
     returns it when new. One statement, so the lock costs no round trip."""
-    lock = func.pg_advisory_xact_lock(
-        bindparam("p_space", type_=Integer), bindparam("p_key", type_=Integer)
-    )
+    lock = person_lock_by_key(bindparam("p_key", type_=Integer))
     rows = select(
         bindparam("p_update_id", type_=UPDATES.c.update_id.type),
         bindparam("p_now", type_=UPDATES.c.processed_at.type),

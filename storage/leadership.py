@@ -157,9 +157,13 @@ def person_key(chat_id: int, user_id: int) -> int:
 def person_lock(chat_id: int, user_id: int) -> ColumnElement[Any]:
     """PostgreSQL: waits until no other transaction (in any process) holds this person's
     lock, then holds it until this transaction ends. (SQLite has one writer at a time.)"""
-    return func.pg_advisory_xact_lock(
-        literal(PERSON_SPACE, Integer), literal(person_key(chat_id, user_id), Integer)
-    )
+    return person_lock_by_key(literal(person_key(chat_id, user_id), Integer))
+
+
+def person_lock_by_key(key: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`person_lock` for a key given as an expression (a bound parameter in a statement
+    built once)."""
+    return func.pg_advisory_xact_lock(literal(PERSON_SPACE, Integer), key)
 
 
 class DatabaseInUse(Exception):

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage import hot
-from storage.leadership import PERSON_SPACE, person_key, person_lock
+from storage.leadership import person_key, person_lock
 from storage.models import (
     Building,
     Correction,
@@ -398,7 +398,6 @@ class UpdateLog(_Repo):
             claimed = await self.session.execute(hot.claim_update(self._dialect()), values)
             return claimed.scalar_one_or_none() is not None
         values = {
-            "p_space": PERSON_SPACE,
             "p_key": person_key(*person),
             "p_update_id": update_id,
             "p_now": now,
