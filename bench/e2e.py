@@ -37,7 +37,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -247,6 +247,7 @@ class Result:
     cpu: float
     busy: int
     failures: list[str]
+    api_calls: int = 0  # Bot API calls over the measured window, getUpdates left out
 
     @property
     def rate(self) -> float:
@@ -263,6 +264,11 @@ class Result:
             f"{self.bot:8} {self.rate:7.1f} upd/s  p50 {self.pct(0.5):7.1f} ms  "
             f"p99 {self.pct(0.99):7.1f} ms  CPU {1000 * self.cpu / max(self.updates, 1):5.2f} "
             f"ms/upd  RSS idle {self.rss_idle:5.1f} MB after {self.rss_after:5.1f} MB"
+            + (
+                f"  {self.api_calls / (self.updates / 2):.1f} calls/intake"
+                if self.api_calls
+                else ""
+            )
             + (f"  busy {self.busy}" if self.busy else "")
             + (f"  FAILED {len(self.failures)}: {self.failures[0]}" if self.failures else "")
         )
@@ -276,6 +282,7 @@ class Stage:
         self.port = port
         self.people = people
         self.opened = 0
+        self.groups: list[int] = []
 
     async def open(self) -> tuple[BotAPIEmulator, list[SimUser], Replies]:
         emulator = BotAPIEmulator(
@@ -287,8 +294,7 @@ class Stage:
         emulator.world.next_update_id = 100_000_001 + self.opened * 10_000_000
         await emulator.start()
         people = [emulator.user(f"住户{i}", language_code="zh-hans") for i in range(self.people)]
-        for code in TEAMS_BOUND:
-            emulator.group(f"{code} team")
+        self.groups = [emulator.group(f"{code} team").id for code in TEAMS_BOUND]
         return emulator, people, Replies(emulator)
 
 
@@ -297,26 +303,52 @@ async def settle(pid: int) -> tuple[float, float]:
     return proc_status(pid)
 
 
+def api_calls(emulator: BotAPIEmulator, since: int) -> int:
+    """Bot API calls since the `since`-th, long polls left out."""
+    return sum(1 for name, _ in emulator.world.calls[since:] if name.lower() != "getupdates")
+
+
 async def run_echo(stage: Stage, rounds: int, folder: Path) -> Result:
+    return await run_bare("echo", stage, folder, lambda p, r, t: echo_resident(p, r, rounds, t))
+
+
+async def run_floor(stage: Stage, rounds: int, folder: Path, run_no: int) -> Result:
+    """bench/calls_bot.py: PropDesk's Bot API calls for an intake, nothing else."""
+    return await run_bare(
+        "floor", stage, folder, lambda p, r, t: propdesk_resident(p, r, rounds, run_no, t)
+    )
+
+
+async def run_bare(
+    bot: str,
+    stage: Stage,
+    folder: Path,
+    play: Callable[[SimUser, Replies, Tally], Awaitable[None]],
+) -> Result:
     emulator, people, replies = await stage.open()
-    log = (folder / "echo.log").open("ab")
+    script, extra = (
+        ("echo_bot.py", []) if bot == "echo" else ("calls_bot.py", [str(stage.groups[0])])
+    )
+    log = (folder / f"{bot}.log").open("ab")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bench" / "echo_bot.py"), emulator.base_url, TOKEN,
+        sys.executable, str(ROOT / "bench" / script), emulator.base_url, TOKEN, *extra,
         stdout=log, stderr=log,
     )  # fmt: skip
     try:
         await emulator.wait_polling(timeout=60)
         rss_idle, cpu_before = await settle(process.pid)
+        calls_before = len(emulator.world.calls)
         tally = Tally()
-        seconds = await everyone(people, lambda p, t: echo_resident(p, replies, rounds, t), tally)
+        seconds = await everyone(people, lambda p, t: play(p, replies, t), tally)
         rss_after, cpu_after = proc_status(process.pid)
+        calls = api_calls(emulator, calls_before)
     finally:
         await stop(process, 15)
         log.close()
         await emulator.stop()
     return Result(
-        "echo", seconds, tally.replies, tally.latencies, rss_idle, rss_after,
-        cpu_after - cpu_before, tally.busy, tally.failures,
+        bot, seconds, tally.replies, tally.latencies, rss_idle, rss_after,
+        cpu_after - cpu_before, tally.busy, tally.failures, calls,
     )  # fmt: skip
 
 
@@ -350,12 +382,14 @@ async def run_propdesk(
             await emulator.world.wait_change(0.5)
         await emulator.wait_polling(timeout=60)
         rss_idle, cpu_before = await settle(process.pid)
+        calls_before = len(emulator.world.calls)
         spy = await py_spy(process.pid, f"{profile}.{stage.opened}.txt") if profile else None
         tally = Tally()
         seconds = await everyone(
             people, lambda p, t: propdesk_resident(p, replies, rounds, run_no, t), tally
         )
         rss_after, cpu_after = proc_status(process.pid)
+        calls = api_calls(emulator, calls_before)
         if spy is not None:
             await stop_py_spy(spy)
     finally:
@@ -365,7 +399,7 @@ async def run_propdesk(
         failures.append(f"propdesk exited {status}: {log.read_text()[-1500:]}")
     return Result(
         "propdesk", seconds, tally.replies, tally.latencies, rss_idle, rss_after,
-        cpu_after - cpu_before, tally.busy, tally.failures + failures,
+        cpu_after - cpu_before, tally.busy, tally.failures + failures, calls,
     )  # fmt: skip
 
 
@@ -406,7 +440,10 @@ async def bench_database(
     runs: int,
     folder: Path,
     profile: str | None = None,
+    floors: list[Result] | None = None,
 ) -> list[tuple[Result, Result]]:
+    """Paired echo and PropDesk runs; with `floors`, a run of bench/calls_bot.py after each
+    pair is added to it."""
     settings = settings_for(url)
     app = await prepared_app(settings)
     try:
@@ -426,6 +463,10 @@ async def bench_database(
         propdesk = await run_propdesk(stage, env, rounds, run_no, log, profile)
         print(f"  {name} run {run_no}: {propdesk.line()}", flush=True)
         pairs.append((echo, propdesk))
+        if floors is not None:
+            floor = await run_floor(stage, rounds, folder, run_no)
+            print(f"  {name} run {run_no}: {floor.line()}", flush=True)
+            floors.append(floor)
     return pairs
 
 
@@ -459,6 +500,19 @@ async def drop_pg_database(name: str) -> None:
 # -- verdict -------------------------------------------------------------------------------------
 
 
+def floor_lines(name: str, pairs: list[tuple[Result, Result]], floors: list[Result]) -> None:
+    """What the flow's own Bot API calls allow: information, not a target."""
+    if not floors:
+        return
+    rates = [f.rate / e.rate for (e, _), f in zip(pairs, floors, strict=True)]
+    p99s = [f.pct(0.99) / e.pct(0.99) for (e, _), f in zip(pairs, floors, strict=True)]
+    shares = [p.rate / f.rate for (_, p), f in zip(pairs, floors, strict=True)]
+    print(f"{name}: floor (PropDesk's Bot API calls, nothing else) updates/s ratio to echo "
+          f"{', '.join(f'{r:.2f}' for r in rates)} (median {statistics.median(rates):.2f}); "
+          f"p99 floor/echo median {statistics.median(p99s):.1f}x; "
+          f"PropDesk/floor median {statistics.median(shares):.2f}")  # fmt: skip
+
+
 def verdict(name: str, pairs: list[tuple[Result, Result]]) -> list[str]:
     ratios = [p.rate / e.rate for e, p in pairs]
     p99s = [p.pct(0.99) / e.pct(0.99) for e, p in pairs]
@@ -488,7 +542,12 @@ def verdict(name: str, pairs: list[tuple[Result, Result]]) -> list[str]:
 
 
 async def main(
-    people: int, rounds: int, runs: int, only: str | None, profile: str | None = None
+    people: int,
+    rounds: int,
+    runs: int,
+    only: str | None,
+    profile: str | None = None,
+    floor: bool = False,
 ) -> int:
     load = os.getloadavg()
     print(
@@ -501,19 +560,26 @@ async def main(
         folder = Path(tmp)
         if only in (None, "sqlite"):
             url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-            pairs = await bench_database("sqlite", url, port, people, rounds, runs, folder, profile)
+            floors: list[Result] | None = [] if floor else None
+            pairs = await bench_database(
+                "sqlite", url, port, people, rounds, runs, folder, profile, floors
+            )
             missed += verdict("sqlite", pairs)
+            floor_lines("sqlite", pairs, floors or [])
         if only in (None, "postgres"):
             name = await pg_database()
             if name is not None:
                 url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace(
                     "postgresql://", "postgresql+asyncpg://", 1
                 )
+                floors = [] if floor else None
                 try:
                     pairs = await bench_database(
-                        "postgres", f"{url}/{name}", port, people, rounds, runs, folder, profile
-                    )
+                        "postgres", f"{url}/{name}", port, people, rounds, runs, folder,
+                        profile, floors,
+                    )  # fmt: skip
                     missed += verdict("postgres", pairs)
+                    floor_lines("postgres", pairs, floors or [])
                 finally:
                     await drop_pg_database(name)
     load = os.getloadavg()
@@ -536,5 +602,12 @@ if __name__ == "__main__":
         metavar="PREFIX",
         help="sample PropDesk with py-spy over each run, PREFIX.<n>.txt (collapsed stacks)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run bench/calls_bot.py (PropDesk's Bot API calls and nothing else) each run",
+    )
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.people, args.rounds, args.runs, args.only, args.profile)))
+    sys.exit(
+        asyncio.run(main(args.people, args.rounds, args.runs, args.only, args.profile, args.floor))
+    )
