@@ -7,7 +7,6 @@ escaped, so names like `<b>Tom & Jerry</b>` show literally and never break a sen
 from __future__ import annotations
 
 import html
-import string
 import tomllib
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -33,14 +32,21 @@ class Masked(str):
     __slots__ = ()
 
 
-class _EscapingFormatter(string.Formatter):
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if isinstance(value, Raw):
-            return str(value)
-        return html.escape(super().format_field(value, format_spec), quote=False)
+class _Escaped:
+    """A value as a template shows it: formatted, then escaped (a Raw fragment as it is).
+    ``str.format_map`` parses the template in C and calls this per field; a
+    ``string.Formatter`` subclass parsed every template in Python on every call (a card and
+    a draft take dozens)."""
 
+    __slots__ = ("value",)
 
-_FORMATTER = _EscapingFormatter()
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __format__(self, format_spec: str) -> str:
+        if isinstance(self.value, Raw):
+            return str(self.value)
+        return html.escape(format(self.value, format_spec), quote=False)
 
 
 def _flatten(prefix: str, table: Mapping[str, Any], into: dict[str, str]) -> None:
@@ -76,7 +82,7 @@ def translate(locale: str, key: str, /, **params: Any) -> str:
     template = catalog(locale).get(key)
     if template is None:
         template = catalog(DEFAULT_LOCALE).get(key, key)
-    return _FORMATTER.format(template, **params)
+    return template.format_map({name: _Escaped(value) for name, value in params.items()})
 
 
 def has_key(locale: str, key: str) -> bool:
