@@ -1,5 +1,6 @@
 """A `propdesk run` process loads what it serves with: never matplotlib (its digest charts
-are drawn by a child process), never the training stack (scikit-learn) nor the spreadsheet writer.
+are drawn by a child process), never the training stack (scikit-learn) nor the spreadsheet writer,
+nor setuptools' pkg_resources (jieba would load it only to open its own dictionary: 5 MB).
 
 Checked in a fresh interpreter, since this test process has imported everything already.
 """
@@ -13,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NEVER_BEFORE_A_CHART = ("matplotlib", "sklearn", "scipy", "openpyxl", "pandas")
+NEVER_BEFORE_A_CHART = ("matplotlib", "sklearn", "scipy", "openpyxl", "pandas", "pkg_resources")
 
 SCRIPT = textwrap.dedent(
     """
@@ -67,3 +68,33 @@ def test_run_imports_no_chart_or_training_library() -> None:
     # the digest's chart, drawn the bot's way, leaves no matplotlib in the bot's process
     assert modules["apart"]["png"]
     assert "matplotlib" not in modules["apart"]["modules"]
+
+
+JIEBA_SCRIPT = textwrap.dedent(
+    """
+    import importlib.util, json, sys
+    import bot.nlp
+    import jieba
+    before = "pkg_resources" in sys.modules
+    # the global dictionary (the FAQ's search words) opens without pkg_resources
+    words = jieba.lcut_for_search("电梯坏了有人被困")
+    urgency = bot.nlp.classify("3栋电梯困人了，快来！").urgency
+    later = None
+    if importlib.util.find_spec("pkg_resources") is not None:
+        import pkg_resources  # refused only while jieba loaded
+        later = pkg_resources.__name__
+    print(json.dumps({"before": before, "words": words, "urgency": urgency, "later": later}))
+    """
+)
+
+
+def test_jieba_loads_its_dictionary_without_pkg_resources() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", JIEBA_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["before"] is False
+    assert "电梯" in seen["words"] and "被困" in seen["words"]
+    assert seen["urgency"] == "emergency"
+    assert seen["later"] in (None, "pkg_resources")

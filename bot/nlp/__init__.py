@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 
+from bot.nlp import _jieba  # noqa: F401  # first: jieba without pkg_resources
 from bot.nlp.classifier import Classification, Classifier
 from bot.nlp.codes import CATEGORIES, HAZARDS, URGENCIES
 from bot.nlp.learned import ModelError
