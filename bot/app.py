@@ -498,6 +498,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
         max_overflow=settings.db_max_overflow,
         timeout=settings.db_pool_timeout,
         lock_timeout=settings.db_lock_timeout,
+        ping_after_idle=settings.db_ping_after_idle,
     )
 
 

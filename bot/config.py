@@ -302,6 +302,9 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=30.0, gt=0)
     # How long a request waits for a lock (SQLite's write lock, a PostgreSQL row or table lock).
     db_lock_timeout: float = Field(default=30.0, gt=0)
+    # PostgreSQL: a pooled connection idle longer than this (seconds) is checked before use;
+    # 0 checks at every use.
+    db_ping_after_idle: float = Field(default=1.0, ge=0)
     export: ExportConfig = Field(default_factory=ExportConfig)
     visitors: VisitorConfig = Field(default_factory=VisitorConfig)
     incidents: IncidentConfig = Field(default_factory=IncidentConfig)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,21 @@ class PoolSettings:
     max_overflow: int = 10
     timeout: float = 30.0
     lock_timeout: float = 30.0
+    # PostgreSQL: a connection back in the pool longer than this is checked before it is
+    # lent again (0: at every loan, as SQLAlchemy's pool_pre_ping)
+    ping_after_idle: float = 1.0
 
 
 # PostgreSQL's lock_not_available: lock_timeout ran out.
 PG_LOCK_NOT_AVAILABLE = "55P03"
 
 
-def create_engine(url: str, pool: PoolSettings | None = None, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str,
+    pool: PoolSettings | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+    **kwargs: Any,
+) -> AsyncEngine:
     pool = pool or PoolSettings()
     sizes = {
         "pool_size": pool.size,
@@ -68,13 +77,45 @@ def create_engine(url: str, pool: PoolSettings | None = None, **kwargs: Any) -> 
         _configure_sqlite(engine, pool.lock_timeout)
         return engine
     lock_ms = str(int(pool.lock_timeout * 1000))
-    return create_async_engine(
+    engine = create_async_engine(
         url,
-        pool_pre_ping=True,
         connect_args={"server_settings": {"lock_timeout": lock_ms}},
         **sizes,
         **kwargs,
     )
+    _ping_after_idle(engine, pool.ping_after_idle, monotonic)
+    return engine
+
+
+def _ping_after_idle(engine: AsyncEngine, idle: float, monotonic: Callable[[], float]) -> None:
+    """SQLAlchemy's pool_pre_ping, for a connection that sat in the pool longer than `idle`
+    seconds only. The asyncpg dialect pings with three round trips (BEGIN, an empty query,
+    ROLLBACK), a fifth of a report's; under load a connection is lent again within
+    milliseconds of its return and its server is the one that just answered it. One that
+    sat idle may have been cut (a restart, a proxy's idle timeout): it is checked, and a
+    dead one is replaced before anyone uses it. (A server that goes away in mid-burst fails
+    the statements in flight, pinged or not; SQLAlchemy then renews the whole pool.)"""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _lent(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or monotonic() - returned < idle:
+            return  # a new connection, or one back a moment ago
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise sa_exc.DisconnectionError(f"idle connection is gone: {error}") from error
+        if not alive:
+            raise sa_exc.DisconnectionError("idle connection is gone")
+
+
+_RETURNED_AT = "propdesk_returned_at"
 
 
 class DatabaseBusy(Exception):

@@ -7,8 +7,11 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import event
+import asyncpg
+import pytest
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import App, pool_settings
 from bot.config import Settings
@@ -86,3 +89,89 @@ async def test_a_burst_reuses_the_pools_connections(app: App) -> None:
     finally:
         event.remove(engine, "connect", count)
     assert len(opened) <= app.settings.db_pool_size, len(opened)
+
+
+# -- PostgreSQL: a pooled connection is checked only after sitting idle ----------------------
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    return pg_database.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int(await connection.scalar(text("SELECT pg_backend_pid()")))
+
+
+def count_pings(engine: AsyncEngine) -> list[object]:
+    pings: list[object] = []
+    dialect = engine.sync_engine.dialect
+    original = dialect.do_ping
+
+    def counted(dbapi_connection: object) -> bool:
+        pings.append(dbapi_connection)
+        return original(dbapi_connection)
+
+    dialect.do_ping = counted  # type: ignore[method-assign]
+    return pings
+
+
+@pytest.mark.postgres
+async def test_a_connection_back_a_moment_ago_is_lent_without_a_ping(pg_url: str) -> None:
+    clock = FakeMonotonic()
+    engine = create_engine(pg_url, PoolSettings(size=1, max_overflow=0), monotonic=clock)
+    pings = count_pings(engine)
+    try:
+        first = await backend_pid(engine)
+        for _ in range(5):  # a burst: each loan follows the last return at once
+            assert await backend_pid(engine) == first
+        assert pings == []
+        clock.now += 1.5  # longer than the default second in the pool
+        assert await backend_pid(engine) == first
+        assert len(pings) == 1
+        assert await backend_pid(engine) == first  # and busy again: no more checks
+        assert len(pings) == 1
+    finally:
+        await engine.dispose()
+
+
+async def cut_connection(admin_dsn: str, pid: int) -> None:
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("checked", [True, False])
+async def test_an_idle_connection_the_server_cut_is_replaced_before_use(
+    pg_database: str, pg_url: str, checked: bool
+) -> None:
+    """A restart or a proxy's idle timeout cuts a pooled connection: the check after idling
+    replaces it, and the next unit of work runs on a new one. (Unchecked, the same cut
+    connection fails the first statement lent it: the check is what saves it.)"""
+    clock = FakeMonotonic()
+    idle = 1.0 if checked else 1e9
+    pool = PoolSettings(size=1, max_overflow=0, ping_after_idle=idle)
+    engine = create_engine(pg_url, pool, monotonic=clock)
+    try:
+        cut = await backend_pid(engine)
+        await cut_connection(pg_database, cut)
+        clock.now += 60
+        if checked:
+            assert await backend_pid(engine) != cut
+        else:
+            with pytest.raises(sa_exc.DBAPIError):
+                await backend_pid(engine)
+    finally:
+        await engine.dispose()
