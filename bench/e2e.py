@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +134,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)  # seconds
     replies: int = 0
     busy: int = 0
+    intakes: int = 0  # rounds finished (PropDesk's: confirmed with a ticket number)
     failures: list[str] = field(default_factory=list)
     last_reply: float = 0.0
 
@@ -152,6 +153,7 @@ async def echo_resident(person: SimUser, replies: Replies, rounds: int, tally: T
             await person.send_text(text)
             stamp, _ = await replies.first(person.id, echo_of(text), STEP_TIMEOUT)
             tally.replied(sent, stamp)
+        tally.intakes += 1
 
 
 async def propdesk_resident(
@@ -176,6 +178,7 @@ async def propdesk_resident(
             else:
                 draft = shown
         await press_submit(person, replies, draft, tally)
+        tally.intakes += 1
 
 
 async def press_submit(person: SimUser, replies: Replies, draft: BotEvent, tally: Tally) -> None:
@@ -247,7 +250,9 @@ class Result:
     cpu: float
     busy: int
     failures: list[str]
-    api_calls: int = 0  # Bot API calls over the measured window, getUpdates left out
+    # Bot API calls over the measured window by method, getUpdates left out; intakes done
+    api_calls: Counter[str] = field(default_factory=Counter)
+    intakes: int = 0
 
     @property
     def rate(self) -> float:
@@ -264,14 +269,18 @@ class Result:
             f"{self.bot:8} {self.rate:7.1f} upd/s  p50 {self.pct(0.5):7.1f} ms  "
             f"p99 {self.pct(0.99):7.1f} ms  CPU {1000 * self.cpu / max(self.updates, 1):5.2f} "
             f"ms/upd  RSS idle {self.rss_idle:5.1f} MB after {self.rss_after:5.1f} MB"
-            + (
-                f"  {self.api_calls / (self.updates / 2):.1f} calls/intake"
-                if self.api_calls
-                else ""
-            )
+            + self.calls_per_intake()
             + (f"  busy {self.busy}" if self.busy else "")
             + (f"  FAILED {len(self.failures)}: {self.failures[0]}" if self.failures else "")
         )
+
+    def calls_per_intake(self) -> str:
+        if not self.api_calls or not self.intakes:
+            return ""
+        each = ", ".join(
+            f"{name} {count / self.intakes:.1f}" for name, count in self.api_calls.most_common()
+        )
+        return f"  {self.api_calls.total() / self.intakes:.1f} calls/intake ({each})"
 
 
 class Stage:
@@ -303,9 +312,9 @@ async def settle(pid: int) -> tuple[float, float]:
     return proc_status(pid)
 
 
-def api_calls(emulator: BotAPIEmulator, since: int) -> int:
-    """Bot API calls since the `since`-th, long polls left out."""
-    return sum(1 for name, _ in emulator.world.calls[since:] if name.lower() != "getupdates")
+def api_calls(emulator: BotAPIEmulator, since: int) -> Counter[str]:
+    """Bot API calls since the `since`-th by method, long polls left out."""
+    return Counter(name for name, _ in emulator.world.calls[since:] if name.lower() != "getupdates")
 
 
 async def run_echo(stage: Stage, rounds: int, folder: Path) -> Result:
@@ -348,7 +357,7 @@ async def run_bare(
         await emulator.stop()
     return Result(
         bot, seconds, tally.replies, tally.latencies, rss_idle, rss_after,
-        cpu_after - cpu_before, tally.busy, tally.failures, calls,
+        cpu_after - cpu_before, tally.busy, tally.failures, calls, tally.intakes,
     )  # fmt: skip
 
 
@@ -399,7 +408,7 @@ async def run_propdesk(
         failures.append(f"propdesk exited {status}: {log.read_text()[-1500:]}")
     return Result(
         "propdesk", seconds, tally.replies, tally.latencies, rss_idle, rss_after,
-        cpu_after - cpu_before, tally.busy, tally.failures + failures, calls,
+        cpu_after - cpu_before, tally.busy, tally.failures + failures, calls, tally.intakes,
     )  # fmt: skip
 
 

@@ -80,6 +80,9 @@ def create_engine(
     engine = create_async_engine(
         url,
         connect_args={"server_settings": {"lock_timeout": lock_ms}},
+        # the connection handed back last is lent first: a quiet spell leaves the others
+        # idle (and checked when next lent) rather than every one of them a little used
+        pool_use_lifo=True,
         **sizes,
         **kwargs,
     )
@@ -92,9 +95,11 @@ def _ping_after_idle(engine: AsyncEngine, idle: float, monotonic: Callable[[], f
     seconds only. The asyncpg dialect pings with three round trips (BEGIN, an empty query,
     ROLLBACK), a fifth of a report's; under load a connection is lent again within
     milliseconds of its return and its server is the one that just answered it. One that
-    sat idle may have been cut (a restart, a proxy's idle timeout): it is checked, and a
-    dead one is replaced before anyone uses it. (A server that goes away in mid-burst fails
-    the statements in flight, pinged or not; SQLAlchemy then renews the whole pool.)"""
+    sat idle may have been cut (a restart, a proxy's idle timeout): it is checked, and when
+    the check fails the whole pool is renewed before anyone uses it, as pool_pre_ping does.
+    What this gives up: a connection handed back within the last `idle` seconds before the
+    server went away is lent unchecked and fails its first statement (that request is
+    answered "busy" and nothing of it is kept); that failure renews the pool too."""
     pool = engine.sync_engine.pool
     dialect = engine.sync_engine.dialect
 
@@ -110,9 +115,9 @@ def _ping_after_idle(engine: AsyncEngine, idle: float, monotonic: Callable[[], f
         try:
             alive = dialect.do_ping(dbapi_connection)
         except dialect.loaded_dbapi.Error as error:
-            raise sa_exc.DisconnectionError(f"idle connection is gone: {error}") from error
+            raise sa_exc.InvalidatePoolError(f"idle connection is gone: {error}") from error
         if not alive:
-            raise sa_exc.DisconnectionError("idle connection is gone")
+            raise sa_exc.InvalidatePoolError("idle connection is gone")
 
 
 _RETURNED_AT = "propdesk_returned_at"

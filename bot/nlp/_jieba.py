@@ -21,7 +21,8 @@ def import_jieba_without_pkg_resources() -> None:
     try:
         import jieba  # noqa: F401
     finally:
-        if held is _ABSENT:
+        # (unless another thread imported it meanwhile)
+        if held is _ABSENT and sys.modules.get("pkg_resources", _ABSENT) is None:
             del sys.modules["pkg_resources"]
 
 

@@ -175,3 +175,43 @@ async def test_an_idle_connection_the_server_cut_is_replaced_before_use(
                 await backend_pid(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_connection_handed_back_last_is_lent_first(pg_url: str) -> None:
+    """In a quiet spell one connection serves and the others sit idle (checked when next
+    lent), rather than every connection taking turns and none ever sitting idle."""
+    engine = create_engine(pg_url, PoolSettings(size=2, max_overflow=0))
+    try:
+        async with engine.connect() as first, engine.connect() as second:
+            pids = {
+                int(await first.scalar(text("SELECT pg_backend_pid()"))),
+                int(await second.scalar(text("SELECT pg_backend_pid()"))),
+            }
+        assert len(pids) == 2  # both are in the pool now
+        lent = {await backend_pid(engine) for _ in range(4)}
+        assert len(lent) == 1 and lent <= pids
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_failed_check_renews_the_whole_pool(pg_url: str) -> None:
+    """As pool_pre_ping: when one idle connection is found cut, the server most likely cut
+    them all, so every connection made before is replaced at its next loan."""
+    clock = FakeMonotonic()
+    engine = create_engine(pg_url, PoolSettings(size=1, max_overflow=0), monotonic=clock)
+    dialect = engine.sync_engine.dialect
+    try:
+        await backend_pid(engine)
+        renewed_before = engine.sync_engine.pool._invalidate_time  # type: ignore[attr-defined]
+
+        def cut(_dbapi_connection: object) -> bool:
+            raise dialect.loaded_dbapi.Error("connection was closed in the middle of operation")
+
+        dialect.do_ping = cut  # type: ignore[method-assign]
+        clock.now += 60
+        await backend_pid(engine)  # on a new connection
+        assert engine.sync_engine.pool._invalidate_time > renewed_before  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
