@@ -1,6 +1,6 @@
 """A bare aiogram 3 bot that makes the Bot API calls of PropDesk's intake and nothing else.
 
-Run: ``python bench/calls_bot.py API_BASE TOKEN GROUP_ID``.
+Run: ``python bench/calls_bot.py API_BASE TOKEN GROUP_ID SUBMIT_LABEL``.
 
 bench/e2e.py (``--floor``) drives it like PropDesk: a report is answered with a draft that
 carries a Submit button; Submit is answered with the toast (answerCallbackQuery), the draft
@@ -22,18 +22,17 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-SUBMIT = "✅ 确认提交"  # the label bench/e2e.py's residents press (tests/support/crowd.py)
 _numbers = itertools.count(1)
 
 
-def submit_button() -> InlineKeyboardMarkup:
+def submit_button(label: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=SUBMIT, callback_data="submit")]]
+        inline_keyboard=[[InlineKeyboardButton(text=label, callback_data="submit")]]
     )
 
 
-async def draft(message: Message) -> None:
-    await message.answer(f"Draft: {message.text}", reply_markup=submit_button())
+async def draft(message: Message, submit_label: str) -> None:
+    await message.answer(f"Draft: {message.text}", reply_markup=submit_button(submit_label))
 
 
 async def submit(query: CallbackQuery, bot: Bot, group_id: int) -> None:
@@ -45,14 +44,15 @@ async def submit(query: CallbackQuery, bot: Bot, group_id: int) -> None:
     await bot.send_message(query.from_user.id, f"Ticket {number} opened")
 
 
-async def main(api_base: str, token: str, group_id: int) -> None:
+async def main(api_base: str, token: str, group_id: int, submit_label: str) -> None:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
     bot = Bot(token, session=session)
-    dispatcher = Dispatcher(group_id=group_id)
+    # (the label the residents of bench/e2e.py press, passed in: this bot imports nothing of ours)
+    dispatcher = Dispatcher(group_id=group_id, submit_label=submit_label)
     dispatcher.message.register(draft)
     dispatcher.callback_query.register(submit, F.data == "submit")
     await dispatcher.start_polling(bot, handle_signals=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]))

@@ -336,7 +336,7 @@ async def run_bare(
 ) -> Result:
     emulator, people, replies = await stage.open()
     script, extra = (
-        ("echo_bot.py", []) if bot == "echo" else ("calls_bot.py", [str(stage.groups[0])])
+        ("echo_bot.py", []) if bot == "echo" else ("calls_bot.py", [str(stage.groups[0]), SUBMIT])
     )
     log = (folder / f"{bot}.log").open("ab")
     process = await asyncio.create_subprocess_exec(
