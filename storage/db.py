@@ -90,6 +90,9 @@ def create_engine(
     return engine
 
 
+_RETURNED_AT = "propdesk_returned_at"  # in a pooled connection's info: when it came back
+
+
 def _ping_after_idle(engine: AsyncEngine, idle: float, monotonic: Callable[[], float]) -> None:
     """SQLAlchemy's pool_pre_ping, for a connection that sat in the pool longer than `idle`
     seconds only. The asyncpg dialect pings with three round trips (BEGIN, an empty query,
@@ -118,9 +121,6 @@ def _ping_after_idle(engine: AsyncEngine, idle: float, monotonic: Callable[[], f
             raise sa_exc.InvalidatePoolError(f"idle connection is gone: {error}") from error
         if not alive:
             raise sa_exc.InvalidatePoolError("idle connection is gone")
-
-
-_RETURNED_AT = "propdesk_returned_at"
 
 
 class DatabaseBusy(Exception):

@@ -3,8 +3,8 @@
 jieba 0.42 imports ``pkg_resources`` only to open its own dictionary file, and falls back to
 a plain ``open`` when the import fails. Importing it costs a `propdesk run` about 5 MB of
 memory and 0.1 s (setuptools' vendored packaging and pyparsing, and a scan of every installed
-package), and no other part of PropDesk needs it. So the import is refused while jieba loads, then
-allowed again for anyone else. Imported first by :mod:`bot.nlp`.
+package), and no other part of PropDesk needs it. So the import is refused while jieba
+loads, then allowed again for anyone else. Imported first by :mod:`bot.nlp`.
 """
 
 from __future__ import annotations
