@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 # before aiogram itself: its ~400 models are then built on first use (about 100 MB less)
-from bot.transports.aiogram_lazy import build_derived  # isort: skip
+from bot.transports import aiogram_lazy  # noqa: F401  # isort: skip
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
@@ -26,20 +26,18 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import EditMessageText, GetUpdates, SendMessage
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetUpdates, SendMessage
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BufferedInputFile,
     FSInputFile,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaAudio,
     InputMediaDocument,
     InputMediaLivePhoto,
     InputMediaPhoto,
     InputMediaVideo,
-    KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -49,6 +47,7 @@ from pydantic import ValidationError
 from bot.messages import (
     ApiUnreachable,
     BadRequest,
+    Button,
     CallbackAnswer,
     ChatMigrated,
     Core,
@@ -76,52 +75,24 @@ MediaItem = (
 )
 
 
-RawAnswer = dict[str, Any]
-
-
-class _SendText(SendMessage):
-    """sendMessage answered as plain JSON: the desk needs only the new message's id, and
-    parsing the whole Message (chat, sender, entities, keyboard) into aiogram's models cost
-    more than building the request. (Made with `model_validate`, which is what the
-    constructor runs: the typing of aiogram's constructor does not carry over.)"""
-
-    __returning__ = RawAnswer  # type: ignore[assignment]
-
-
-class _EditText(EditMessageText):
-    """editMessageText answered as plain JSON (the edited Message, or true): nothing in it
-    is read."""
-
-    __returning__ = RawAnswer | bool  # type: ignore[assignment]
-
-
-for _light in (_SendText, _EditText):
-    build_derived(_light)
-
-
 class AiogramSender:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, session: LeanSession) -> None:
         self.bot = bot
+        self._session = session
 
     async def send(self, out: Outgoing) -> Sent:
         return await _translate_errors(self._send(out))
 
     async def answer(self, answer: CallbackAnswer) -> None:
         await _translate_errors(
-            self.bot.answer_callback_query(answer.callback_id, answer.text or None, answer.alert)
+            self._session.call_json(self.bot, AnswerCallbackQuery, _answer_params(answer))
         )
 
     async def _send(self, out: Outgoing) -> Sent:
-        markup = _markup(out)
         if out.edit_message_id is not None:
-            edit = {
-                "text": out.text,
-                "chat_id": out.chat_id,
-                "message_id": out.edit_message_id,
-                "reply_markup": markup if isinstance(markup, InlineKeyboardMarkup) else None,
-            }
-            await self.bot(_EditText.model_validate(edit))
+            await self._session.call_json(self.bot, EditMessageText, _edit_params(out))
             return Sent(out.edit_message_id)
+        markup = _markup(out) if out.upload or out.document or out.photos else None
         if out.upload is not None:
             return await self._send_upload(out, markup)
         if out.document is not None:
@@ -138,14 +109,7 @@ class AiogramSender:
             return Sent(message.message_id)
         if out.photos:
             await self._send_album(out)
-        send = {
-            "chat_id": out.chat_id,
-            "text": out.text,
-            "reply_markup": markup,
-            "message_thread_id": out.thread_id,
-            "reply_to_message_id": out.reply_to_message_id,
-        }
-        sent = cast(RawAnswer, await self.bot(_SendText.model_validate(send)))
+        sent = await self._session.call_json(self.bot, SendMessage, _text_params(out))
         return Sent(int(sent["message_id"]))
 
     async def _send_upload(self, out: Outgoing, markup: Any) -> Sent:
@@ -216,28 +180,80 @@ async def _translate_errors(call: Coroutine[Any, Any, T]) -> T:
         raise BadRequest(str(exc)) from exc
 
 
+# The JSON of the desk's own calls, as aiogram would send them (tests compare them with
+# aiogram's body for the same call): what aiogram leaves out when it is None is left out.
+JSON = dict[str, Any]
+
+
+def _text_params(out: Outgoing) -> JSON:
+    params: JSON = {"chat_id": out.chat_id, "text": out.text, "parse_mode": ParseMode.HTML.value}
+    if (markup := _markup_json(out)) is not None:
+        params["reply_markup"] = markup
+    if out.thread_id is not None:
+        params["message_thread_id"] = out.thread_id
+    if out.reply_to_message_id is not None:
+        params["reply_to_message_id"] = out.reply_to_message_id
+    return params
+
+
+def _edit_params(out: Outgoing) -> JSON:
+    params: JSON = {
+        "chat_id": out.chat_id,
+        "message_id": out.edit_message_id,
+        "text": out.text,
+        "parse_mode": ParseMode.HTML.value,
+    }
+    if out.buttons:  # an edit can carry inline buttons only
+        params["reply_markup"] = _markup_json(out)
+    return params
+
+
+def _answer_params(answer: CallbackAnswer) -> JSON:
+    params: JSON = {"callback_query_id": answer.callback_id, "show_alert": answer.alert}
+    if answer.text:
+        params["text"] = answer.text
+    return params
+
+
+def _markup_json(out: Outgoing) -> JSON | None:
+    if out.buttons:
+        return {"inline_keyboard": [[_button_json(b) for b in row] for row in out.buttons]}
+    if out.reply_keyboard is not None:
+        keyboard: list[list[JSON]] = []
+        if out.reply_keyboard.contact_button:
+            keyboard.append([{"text": out.reply_keyboard.contact_button, "request_contact": True}])
+        keyboard += [[{"text": text} for text in row] for row in out.reply_keyboard.rows]
+        return {
+            "keyboard": keyboard,
+            "resize_keyboard": True,
+            "one_time_keyboard": out.reply_keyboard.one_time,
+        }
+    if out.remove_keyboard:
+        return {"remove_keyboard": True}
+    return None
+
+
+def _button_json(button: Button) -> JSON:
+    json: JSON = {"text": button.text}
+    if button.data is not None:
+        json["callback_data"] = button.data
+    if button.url is not None:
+        json["url"] = button.url
+    return json
+
+
 def _markup(
     out: Outgoing,
 ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    """The markup as aiogram's model, for the calls still made through aiogram's methods."""
+    markup = _markup_json(out)
+    if markup is None:
+        return None
     if out.buttons:
-        rows = [
-            [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row]
-            for row in out.buttons
-        ]
-        return InlineKeyboardMarkup(inline_keyboard=rows)
+        return InlineKeyboardMarkup.model_validate(markup)
     if out.reply_keyboard is not None:
-        keyboard: list[list[KeyboardButton]] = []
-        if out.reply_keyboard.contact_button:
-            keyboard.append(
-                [KeyboardButton(text=out.reply_keyboard.contact_button, request_contact=True)]
-            )
-        keyboard += [[KeyboardButton(text=text) for text in row] for row in out.reply_keyboard.rows]
-        return ReplyKeyboardMarkup(
-            keyboard=keyboard, resize_keyboard=True, one_time_keyboard=out.reply_keyboard.one_time
-        )
-    if out.remove_keyboard:
-        return ReplyKeyboardRemove()
-    return None
+        return ReplyKeyboardMarkup.model_validate(markup)
+    return ReplyKeyboardRemove.model_validate(markup)
 
 
 # A long poll's answer may take this much longer than the poll itself before we give up.
@@ -270,7 +286,7 @@ class AiogramTransport:
         self.bot = Bot(
             token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
         )
-        self.sender = AiogramSender(self.bot)
+        self.sender = AiogramSender(self.bot, session)
         self.core = core
         self._username = ""
         self.in_flight = InFlight()
