@@ -149,6 +149,7 @@ def _takes(spec: StepSpec) -> str:
     kinds = ["text"] if spec.on_text is not None else []
     kinds += ["photos"] if spec.takes_photos else []
     kinds += ["contact"] if spec.takes_contact else []
+    kinds += ["an emergency is reported"] if spec.heeds_emergency else []
     return ", ".join(kinds) or "buttons"
 
 

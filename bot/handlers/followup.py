@@ -101,6 +101,6 @@ async def prompt(ctx: Ctx) -> None:
 
 FLOW = Flow(
     Step,
-    {Step.REASON: StepSpec(on_message, prompt)},
+    {Step.REASON: StepSpec(on_message, prompt, heeds_emergency=True)},
     summary="why a resolved ticket is not solved; it reopens to the same team with the reason",
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from bot.handlers import reporting
 from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import group_translator, post_cards, refresh_cards, reply_to_cards
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
@@ -182,6 +183,9 @@ async def on_info_message(ctx: Ctx) -> None:
     except IllegalTransition:
         ctx.finish()
         ctx.say(ctx.t("my.not_open", status=status_label(ctx.t, ticket.status)))
+        # the ticket closed meanwhile: what was typed is most likely a new problem, and a
+        # draft (which the resident may cancel) keeps it rather than dropping it
+        await reporting.start(ctx, resident)
         return
     t = group_translator(ctx.desk)
     body = t("card.resident_added", number=ticket.number, text=text or "📷")
@@ -276,7 +280,7 @@ def event_words(ctx: Ctx, event: TicketEvent) -> str:
 
 FLOW = Flow(
     Step,
-    {Step.ADDING: StepSpec(on_info_message, prompt_info, takes_photos=True)},
+    {Step.ADDING: StepSpec(on_info_message, prompt_info, takes_photos=True, heeds_emergency=True)},
     moved={"": Step.ADDING},
     summary="more text or photos for an open ticket, each sent under its card",
 )

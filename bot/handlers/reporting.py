@@ -18,7 +18,7 @@ from bot.domain.policy import (
 )
 from bot.domain.vocabulary import CATEGORIES, Category, SendPriority, Urgency
 from bot.handlers import incidents, registration
-from bot.handlers.base import Ctx, in_rows, new_token, shorten
+from bot.handlers.base import Classification, Ctx, in_rows, new_token, shorten
 from bot.handlers.cards import post_cards, refresh_cards
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text
@@ -145,10 +145,28 @@ async def on_message(ctx: Ctx) -> None:
         if step != Step.PHOTOS:
             ctx.goto(Step.PHOTOS)
         return
+    result = ctx.classify(draft.description)
+    if _alarms(ctx, result):
+        # Words added to an open draft that make it an emergency are not left waiting for
+        # Submit: the advice now, and the page (or the danger question) as for a new report.
+        _apply(ctx, draft, result)
+        resident = await ctx.desk.resident(ctx.inc.user_id)
+        if resident is not None:
+            await _after_classification(ctx, resident, draft)
+        return
     if not ctx.state.data.get("chosen"):
-        _classify(ctx, draft)
+        _apply(ctx, draft, result)
     ctx.goto(Step.CONFIRM)
     await _show_draft(ctx)
+
+
+def _alarms(ctx: Ctx, result: Classification) -> bool:
+    """The draft now reads as an emergency, save an unsure one the resident already said
+    puts nobody in danger (asking again would only nag)."""
+    if not opens_as_emergency(result.urgency, resident_pressed_alarm=False):
+        return False
+    sure = bool(getattr(result, "sure", True))
+    return sure or not ctx.state.data.get("danger_declined")
 
 
 # buttons -------------------------------------------------------------------------------
@@ -239,15 +257,23 @@ async def _cancel(ctx: Ctx) -> None:
 
 # drafts --------------------------------------------------------------------------------
 def _classify(ctx: Ctx, draft: Draft) -> None:
-    result = ctx.classify(draft.description)
+    _apply(ctx, draft, ctx.classify(draft.description))
+
+
+def _apply(ctx: Ctx, draft: Draft, result: Classification) -> None:
     draft.category, draft.urgency, draft.hazard = result.category, result.urgency, result.hazard
     draft.confidence = float(result.confidence)
     draft.matched = list(result.matched)
     # An unsure emergency keeps what its urgency would be were there no danger (a
     # classifier that does not say is sure, as every classifier was before issue 15).
     sure = bool(getattr(result, "sure", True))
+    calm = None if sure else getattr(result, "calm_urgency", None)
+    if not sure and ctx.state.data.get("danger_declined"):
+        # the resident said nobody is in danger: more words on the same thin evidence keep
+        # the urgency that answer gave it
+        draft.urgency, draft.hazard, sure, calm = str(calm or Urgency.HIGH), None, True, None
     ctx.state.data["unsure"] = not sure
-    ctx.state.data["calm_urgency"] = None if sure else getattr(result, "calm_urgency", None)
+    ctx.state.data["calm_urgency"] = calm
     _store(ctx, draft)
 
 
@@ -467,7 +493,7 @@ async def _no_danger(ctx: Ctx, resident: Resident, draft: Draft) -> None:
     alarm (often high: the person is out but the lift still stands)."""
     draft.urgency = str(ctx.state.data.get("calm_urgency") or Urgency.HIGH)
     draft.hazard = None
-    ctx.state.data.update(unsure=False, calm_urgency=None)
+    ctx.state.data.update(unsure=False, calm_urgency=None, danger_declined=True)
     _store(ctx, draft)
     ctx.goto(Step.CONFIRM)  # leaves the question: no sweep will page it
     await _after_calm(ctx, resident, draft)

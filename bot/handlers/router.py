@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from bot.domain.policy import opens_as_emergency
 from bot.handlers import (
     announcements,
     buttons,
@@ -198,7 +199,23 @@ async def _route_message(ctx: Ctx) -> None:
         ctx.say(ctx.t("common.use_buttons"))  # the step's buttons are the only answer
         await flows.prompt(ctx)
         return
+    if spec.heeds_emergency and has_text and await _reported_as_emergency(ctx):
+        return
     await spec.on_text(ctx)
+
+
+async def _reported_as_emergency(ctx: Ctx) -> bool:
+    """An emergency typed where a comment or a detail was asked for is not filed as that
+    answer: the step is left and the text reported (advice, page or the danger question)."""
+    result = ctx.classify(clean_text(ctx.inc.text))
+    if not opens_as_emergency(result.urgency, resident_pressed_alarm=False):
+        return False
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    if resident is None or not resident.registered:
+        return False
+    ctx.finish()
+    await reporting.start(ctx, resident)
+    return True
 
 
 async def _outside_flow(ctx: Ctx) -> None:
