@@ -43,6 +43,11 @@ from storage.models import Resident, StaffMember, Ticket
 log = logging.getLogger(__name__)
 
 CARD_DESCRIPTION_LIMIT = 1500
+# What a person typed for a card's extra line or a reply under it (a reason, more
+# information): with the description's 1,500 it keeps a card under Telegram's 4,096
+# characters, which would otherwise refuse the card for good.
+QUOTE_LIMIT = 1000
+REPLY_QUOTE_LIMIT = 3500  # a reply under a card holds little else
 ICONS: dict[str, str] = {
     "engineering": "🔧",
     "environment": "🧹",
@@ -112,6 +117,12 @@ def card_text(
         lines.append(extra)
     head = incident_line(t, ticket, incident)
     return "\n".join([head, *lines] if head else lines)
+
+
+def quoted(t: Translator, text: str, limit: int = QUOTE_LIMIT) -> Masked:
+    """`text` as a group may read it, shortened: masked before it is cut, so that a
+    number cut short cannot slip past the masking."""
+    return Masked(shorten(t.redact(text), limit))
 
 
 # incidents -----------------------------------------------------------------------------

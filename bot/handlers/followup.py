@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.handlers.base import Ctx
 from bot.handlers.buttons import ResolvedButton
-from bot.handlers.cards import group_translator, post_cards, refresh_cards
+from bot.handlers.cards import group_translator, post_cards, quoted, refresh_cards
 from bot.handlers.flow import Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text
 from bot.handlers.notices import HandlerNotifier
@@ -81,7 +81,7 @@ async def on_message(ctx: Ctx) -> None:
     # Not solved for this reporter: their ticket leaves the incident, on a card of its own.
     left = await Incidents(ctx.desk).split(ticket)
     t = group_translator(ctx.desk)
-    extra = t("card.reopened", reason=reason)
+    extra = t("card.reopened", reason=quoted(t, reason))
     if left is not None and left.lead_ticket_id not in (None, ticket.id):
         lead = await ctx.desk.ticket(left.lead_ticket_id)
         if lead is not None:  # one report fewer on the incident's card

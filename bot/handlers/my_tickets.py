@@ -8,7 +8,14 @@ from enum import StrEnum
 
 from bot.handlers import reporting
 from bot.handlers.base import Ctx, shorten
-from bot.handlers.cards import group_translator, post_cards, refresh_cards, reply_to_cards
+from bot.handlers.cards import (
+    REPLY_QUOTE_LIMIT,
+    group_translator,
+    post_cards,
+    quoted,
+    refresh_cards,
+    reply_to_cards,
+)
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text
 from bot.handlers.presenters import (
@@ -188,7 +195,11 @@ async def on_info_message(ctx: Ctx) -> None:
         await reporting.start(ctx, resident)
         return
     t = group_translator(ctx.desk)
-    body = t("card.resident_added", number=ticket.number, text=text or "📷")
+    body = t(
+        "card.resident_added",
+        number=ticket.number,
+        text=quoted(t, text, REPLY_QUOTE_LIMIT) if text else "📷",
+    )
     await reply_to_cards(ctx.desk, ticket, body, ctx.inc.photos)
     ctx.say(ctx.t("my.info_added", number=ticket.number), _end_button(ctx, ticket))
 

@@ -21,6 +21,7 @@ from bot.handlers.cards import (
     incident_of,
     notify_resident,
     post_cards,
+    quoted,
     refresh_cards,
 )
 from bot.handlers.digests import TICKET_NUMBER
@@ -185,19 +186,19 @@ async def _do_reassign(ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, reas
     await _reassign_members(ctx, d, actor, ticket, None if target == "pool" else target, reason)
     t = group_translator(ctx.desk)
     if ticket.team != old_team:
-        moved = t("card.moved", team=team_label(t, ticket.team), reason=reason)
+        moved = t("card.moved", team=team_label(t, ticket.team), reason=quoted(t, reason))
         await refresh_cards(ctx.desk, ticket, extra=moved, retire=True)
         await post_cards(
             ctx.desk,
             ticket,
-            extra=t("card.moved_from", team=team_label(t, old_team), reason=reason),
+            extra=t("card.moved_from", team=team_label(t, old_team), reason=quoted(t, reason)),
         )
         ctx.say(
             ctx.t("staff.reassigned", number=ticket.number, team=team_label(ctx.t, ticket.team))
         )
         await notify_resident(ctx.desk, ticket, "notify.reassigned")
         return
-    await refresh_cards(ctx.desk, ticket, extra=t("card.requeued", reason=reason))
+    await refresh_cards(ctx.desk, ticket, extra=t("card.requeued", reason=quoted(t, reason)))
     ctx.say(ctx.t("staff.requeued", number=ticket.number))
     if had_assignee:  # they were told who; now nobody has it
         await notify_resident(ctx.desk, ticket, "notify.requeued")
