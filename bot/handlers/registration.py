@@ -153,7 +153,8 @@ async def on_phone(ctx: Ctx) -> None:
         if phone is None:
             ctx.say(ctx.t("reg.invalid_phone"))
             return
-        if contact.user_id is not None and contact.user_id != ctx.inc.user_id:
+        # a phone-book contact not on Telegram (no user id) is no proof it is theirs either
+        if contact.user_id != ctx.inc.user_id:
             ctx.goto(Step.PHONE_CONFIRM, pending_phone=phone)
             await ask_phone_confirm(ctx)
             return

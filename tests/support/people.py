@@ -81,9 +81,14 @@ class Person:
             incoming = replace(incoming, text=text)
         return await self.send(incoming)
 
-    async def contact(self, phone: str, owner: int | None = None) -> list[Outgoing]:
+    async def contact(
+        self, phone: str, owner: int | None = None, *, on_telegram: bool = True
+    ) -> list[Outgoing]:
+        """Share a contact: their own by default, `owner`'s, or (`on_telegram` False) a
+        phone-book entry without a Telegram account."""
         owner = self.user_id if owner is None else owner
-        return await self.send(replace(self._base(), contact=Contact(phone, "X", owner)))
+        contact = Contact(phone, "X", owner if on_telegram else None)
+        return await self.send(replace(self._base(), contact=contact))
 
     async def photo(self, file_id: str, caption: str | None = None) -> list[Outgoing]:
         return await self.send(replace(self._base(), photos=(file_id,), text=caption))

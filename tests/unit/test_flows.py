@@ -93,6 +93,16 @@ async def test_someone_elses_contact_is_confirmed_first(app: App) -> None:
     assert "138" not in qian.texts() and "137****0000" in qian.texts()
 
 
+async def test_a_phone_book_contact_without_telegram_is_confirmed_first(app: App) -> None:
+    qian = Person(app.dialog, 1004)
+    await qian.say("/start")
+    await qian.say("钱")
+    await qian.contact("+8613700000000", on_telegram=False)
+    assert "13700000000" in qian.texts() and "137****0000" not in qian.texts()
+    await qian.press("rg:c:n")
+    assert "137****0000" not in qian.texts()  # not taken: the phone is asked for again
+
+
 async def test_duplicate_update_is_processed_once(app: App) -> None:
     wang = await register(app)
     await wang.say("水管漏了")
