@@ -143,6 +143,18 @@ async def on_name(ctx: Ctx) -> None:
     await ask_phone(ctx)
 
 
+def keep_for_report(ctx: Ctx) -> None:
+    """Photos (and their caption) sent during registration join the report waiting for it."""
+    draft = ctx.state.data.get("draft") or {}
+    photos = list(draft.get("photos") or [])
+    photos += [p for p in ctx.inc.photos if p not in photos]
+    description = str(draft.get("description") or "")
+    caption = clean_text(ctx.inc.text)
+    if caption:
+        description = f"{description}\n{caption}" if description else caption
+    ctx.state.data["draft"] = {**draft, "description": description, "photos": photos}
+
+
 async def on_phone(ctx: Ctx) -> None:
     contact = ctx.inc.contact
     if contact is not None:

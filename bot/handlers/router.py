@@ -195,6 +195,9 @@ async def _route_message(ctx: Ctx) -> None:
     if inc.contact is not None and not spec.takes_contact:
         await common.on_unsupported(ctx)
         return
+    if inc.photos and not spec.takes_photos:
+        await _photos_out_of_place(ctx)
+        return
     if spec.on_text is None:
         ctx.say(ctx.t("common.use_buttons"))  # the step's buttons are the only answer
         await flows.prompt(ctx)
@@ -202,6 +205,18 @@ async def _route_message(ctx: Ctx) -> None:
     if spec.heeds_emergency and has_text and await _reported_as_emergency(ctx):
         return
     await spec.on_text(ctx)
+
+
+async def _photos_out_of_place(ctx: Ctx) -> None:
+    """Photos where the step asks for words (a caption is no answer to "your name?"):
+    during registration they join the report that waits for it, caption and all;
+    elsewhere the person is told, and asked again."""
+    if ctx.state.flow == registration.FLOW.name:
+        registration.keep_for_report(ctx)
+        ctx.say(ctx.t("reg.photo_kept"))
+    else:
+        ctx.say(ctx.t("common.photo_not_here"))
+    await flows.prompt(ctx)
 
 
 async def _reported_as_emergency(ctx: Ctx) -> bool:
