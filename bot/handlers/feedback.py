@@ -47,7 +47,8 @@ async def on_rating(ctx: Ctx, press: Press) -> None:
         return
     ctx.toast(ctx.t("rating.thanks_toast"))
     stars = rating.stars or 0
-    ctx.goto(Step.COMMENT, kind="rating", id=rating.id)
+    if not reporting.has_open_draft(ctx):  # a report being written keeps the next words
+        ctx.goto(Step.COMMENT, kind="rating", id=rating.id)
     if opens_return_visit(stars):
         ctx.edit(ctx.t("rating.low", stars="⭐" * stars), reason_buttons(ctx.t, rating.id))
         await _announce_visit(ctx, rating.ticket_id)
@@ -92,7 +93,8 @@ async def on_survey(ctx: Ctx, press: Press) -> None:
         ctx.toast(ctx.t("rating.already"))
         return
     ctx.toast(ctx.t("rating.thanks_toast"))
-    ctx.goto(Step.COMMENT, kind="survey", period=period)
+    if not reporting.has_open_draft(ctx):
+        ctx.goto(Step.COMMENT, kind="survey", period=period)
     ctx.edit(ctx.t("survey.thanks", stars="⭐" * (row.stars or 0)), _skip(ctx))
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bot.handlers import reporting
 from bot.handlers.base import Ctx
 from bot.handlers.buttons import ResolvedButton
 from bot.handlers.cards import group_translator, post_cards, quoted, refresh_cards
@@ -37,6 +38,9 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
         return
     if press.action == ResolvedButton.SOLVED:
         await _solved(ctx, resident, ticket)
+        return
+    if reporting.has_open_draft(ctx):
+        await reporting.remind_open_draft(ctx)
         return
     ctx.toast()
     ctx.goto(Step.REASON, ticket=ticket.id, number=ticket.number)

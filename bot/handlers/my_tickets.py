@@ -106,6 +106,9 @@ async def _details_of(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
 async def _ask_info(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
     if ticket.status not in OPEN_STATUSES:
         raise IllegalTransition("info", ticket.status)
+    if reporting.has_open_draft(ctx):
+        await reporting.remind_open_draft(ctx)
+        return
     ctx.toast()
     ctx.goto(Step.ADDING, ticket=ticket.id, number=ticket.number)
     ctx.say(ctx.t("my.ask_info", number=ticket.number), _end_button(ctx, ticket))

@@ -108,6 +108,25 @@ async def ask_photos(ctx: Ctx) -> None:
     ctx.say(ctx.t("report.ask_photos"), _done_button(ctx))
 
 
+def has_open_draft(ctx: Ctx) -> bool:
+    """A report the resident is still writing: something typed or sent, not yet submitted."""
+    if ctx.state.flow != FLOW.name:
+        return False
+    draft = ctx.state.data.get("draft") or {}
+    return bool(draft.get("description") or draft.get("photos"))
+
+
+async def remind_open_draft(ctx: Ctx) -> None:
+    """A button or command that would start something else while a report is open: the
+    draft is not dropped; the resident is told, and shown where it stands."""
+    ctx.toast(ctx.t("report.draft_waiting"), alert=True)
+    if not ctx.inc.is_callback:
+        ctx.say(ctx.t("report.draft_waiting"))
+    spec = FLOW.spec(ctx.state.step)
+    if spec is not None and spec.prompt is not None:
+        await spec.prompt(ctx)
+
+
 async def restart(ctx: Ctx) -> None:
     """Back to the start of a report, keeping what the draft already holds."""
     resident = await ctx.desk.resident(ctx.inc.user_id)
