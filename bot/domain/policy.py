@@ -403,8 +403,11 @@ def sla_misses_grew(this_week: int, last_week: int) -> bool:
     return this_week > last_week and this_week >= HOTSPOT_SLA_MISSES
 
 
-def export_masks_phones(full_phones_allowed: bool) -> bool:
-    """Exports mask residents' phone numbers unless the settings allow full numbers."""
+def export_masks_phones(full_phones_allowed: bool, chat_type: str | None = None) -> bool:
+    """Exports mask residents' phone numbers unless the settings allow full numbers, and
+    always when sent to a group chat (`phones_masked_in`); `chat_type` None is the terminal."""
+    if chat_type is not None and phones_masked_in(chat_type):
+        return True
     return not full_phones_allowed
 
 
@@ -536,6 +539,13 @@ def may_guard_visitors(actor: Actor) -> bool:
     """Marking arrivals and departures and registering walk-ins: the security team,
     managers and admins."""
     return actor.is_manager or actor.role_in(Team.SECURITY) is not None
+
+
+def may_guard_visitor(actor: Actor, visitor_property_id: int) -> bool:
+    """One visitor's arrival and departure: a guard (manager, admin) of the visitor's own
+    property; a guard of another compound neither sees the visitor nor tells the host."""
+    same_property = actor.settings_admin or actor.property_id == visitor_property_id
+    return same_property and may_guard_visitors(actor)
 
 
 def host_answer_counts(now: datetime, answer_due_at: datetime | None) -> bool:

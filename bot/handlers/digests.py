@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 STATS_KINDS = ("today", "week", "month")
 STAFF_LINES = 30  # a chat message holds about this many; the export holds everyone
 OLDEST_DESCRIPTION = 20
+FAQ_GAP_QUESTION = 60
 # A message holds 4,096 characters: each hot-spot rule shows its first lines, each line its
 # first ticket numbers, and says how many more there are.
 HOTSPOT_LINES = 8
@@ -124,7 +125,11 @@ def digest_text(t: Translator, digest: Digest, *, late: bool = False) -> str:
         )
     if digest.faq_gaps and digest.period.kind == "week":
         lines.append(t("digest.faq_gaps", count=digest.faq_gaps))
-        lines += [t("digest.faq_gap", question=shorten(q, 60)) for q in digest.faq_gap_questions]
+        # masked before shortened: a number cut short is no longer found, and shows its digits
+        lines += [
+            t("digest.faq_gap", question=shorten(t.redact(q), FAQ_GAP_QUESTION))
+            for q in digest.faq_gap_questions
+        ]
     lines.append(_oldest(t, digest))
     if digest.on_duty:
         teams = [
@@ -487,7 +492,10 @@ async def on_export(ctx: Ctx) -> None:
     if allowed is None:
         return
     prop, t = allowed.prop, _reader(ctx)
-    made = await Exports(ctx.desk).workbook(prop, span, plain_labels(t))
+    # full numbers (when the settings allow them) only in a private chat, never in a group
+    made = await Exports(ctx.desk).workbook(
+        prop, span, plain_labels(t), chat_type=ctx.inc.chat_type
+    )
     caption = t(
         "export.caption",
         name=prop.name,
@@ -586,10 +594,15 @@ async def on_ticket(ctx: Ctx) -> None:
 
 
 async def _right_room(ctx: Ctx, service: StaffService, ticket: Ticket) -> bool:
-    """In a group, only the ticket's own team group or the managers' group may read it."""
+    """In a group, only the ticket's own team group or the managers' group of the ticket's
+    own property may read it (a group bound for another compound is a stranger here)."""
     if ctx.inc.is_private:
         return True
-    teams = {team.code for team in await service.teams_of_chat(ctx.inc.chat_id)}
+    teams = {
+        team.code
+        for team in await service.teams_of_chat(ctx.inc.chat_id)
+        if team.property_id == ticket.property_id
+    }
     return ticket_readable_in_group(teams, ticket.team)
 
 

@@ -238,6 +238,8 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
     }[IncidentButton(press.action)]
     try:
         await action(ctx, ticket, actor)
+    except NotAllowed as exc:  # another team's report: refused as its card's buttons are
+        ctx.toast(ctx.t(exc.reason), alert=True)
     except IncidentRefused as exc:
         ctx.toast(ctx.t(exc.reason), alert=True)
         if exc.reason == "incident.merge_closed":  # the card loses the stale merge row

@@ -29,6 +29,10 @@ from bot.services.visitors import CODE_LENGTH, MAX_PEOPLE, VisitorRefused, Visit
 from storage.models import Resident, Visitor
 
 PASS_CODE = re.compile(rf"^[0-9A-Za-z]{{{CODE_LENGTH}}}$")
+# A headcount in ASCII digits; full-width ones (a Chinese keyboard's) are read as those, as
+# phones and plates are. Other digits ("²", "٣") are asked again, not passed to int().
+HEADCOUNT = re.compile(r"[0-9]{1,3}")
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 class Step(FlowStep):
@@ -135,11 +139,20 @@ async def on_name(ctx: Ctx) -> None:
 
 
 async def on_people(ctx: Ctx) -> None:
-    text = clean_text(ctx.inc.text)
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PEOPLE:
+    people = headcount(ctx.inc.text)
+    if people is None:
         ctx.say(ctx.t("visitor.invalid_people", most=MAX_PEOPLE))
         return
-    await _people_chosen(ctx, int(text))
+    await _people_chosen(ctx, people)
+
+
+def headcount(text: str | None) -> int | None:
+    """The number of people typed, 1 to MAX_PEOPLE; None for anything else."""
+    digits = clean_text(text).translate(FULL_WIDTH_DIGITS)
+    if HEADCOUNT.fullmatch(digits) is None:
+        return None
+    people = int(digits)
+    return people if 1 <= people <= MAX_PEOPLE else None
 
 
 async def on_plate(ctx: Ctx) -> None:
@@ -268,12 +281,14 @@ async def _walk_in(ctx: Ctx, visitors: Visitors, actor: Actor, name: str, addres
 
 async def on_gate_button(ctx: Ctx, press: Press) -> None:
     visitors = Visitors(ctx.desk)
+    visitor = await visitors.get(press.subject_id)
     try:
-        actor = await visitors.guard(ctx.inc.user_id, ctx.inc.user_name)
+        # a guard of the visitor's own property: another compound's guard is no guard here
+        where = visitor.property_id if visitor is not None else None
+        actor = await visitors.guard(ctx.inc.user_id, ctx.inc.user_name, where)
     except NotAllowed as refused:
         ctx.toast(ctx.t(refused.reason), alert=True)
         return
-    visitor = await visitors.get(press.subject_id)
     if visitor is None:
         ctx.toast(ctx.t("visitor.gone"), alert=True)
         return

@@ -6,7 +6,7 @@ openpyxl's write-only mode streams rows to disk as they come from the database (
 streams them in batches too), so a period of any size is written in bounded memory. Times
 are the property's local time (Excel has no time zones; the header names the zone). Phone
 numbers, the registered one and any typed into a text, are masked unless the settings allow
-full numbers in exports (`export.full_phones`).
+full numbers in exports (`export.full_phones`), and always in a workbook sent to a group.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 Label = Callable[[str], str]
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONTH_ARG = re.compile(r"^(\d{4})-(\d{2})$")
+# Months a desk can hold tickets for: `0000-01` is no date, and `9999-12` ends past the
+# last date Python has, so both would fail instead of being answered as unreadable.
+MONTH_YEARS = range(2000, 3000)
 # Control characters other than tab and newlines cannot be stored in an xlsx cell.
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
@@ -59,11 +62,22 @@ def span_of(arg: str, now: datetime, tz: ZoneInfo) -> Span | None:
     if arg in ("today", "week", "month"):
         p = so_far(arg, now, tz)
         return Span(p.first_day, p.last_day, p.start, p.end)
-    match = MONTH_ARG.match(arg)
-    if match is None or not 1 <= int(match.group(2)) <= 12:
+    month = _month_of(arg)
+    if month is None:
         return None
-    p = month_period(date(int(match.group(1)), int(match.group(2)), 1), tz)
+    p = month_period(month, tz)
     return Span(p.first_day, p.last_day, p.start, p.end)
+
+
+def _month_of(arg: str) -> date | None:
+    """The first day of the month `YYYY-MM`; None if it is not one a desk can hold."""
+    match = MONTH_ARG.match(arg)
+    if match is None:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if year not in MONTH_YEARS or not 1 <= month <= 12:
+        return None
+    return date(year, month, 1)
 
 
 def days_span(first: date, last: date, tz: ZoneInfo) -> Span:
@@ -395,10 +409,11 @@ async def write_export(
     tz: ZoneInfo,
     label: Label,
     now: datetime,
-    full_phones: bool,
+    masked: bool,
 ) -> ExportSummary:
-    """Write the workbook of `window` (tickets reported in it) to `target`."""
-    writer = _Writer(tz, label, now, export_masks_phones(full_phones))
+    """Write the workbook of `window` (tickets reported in it) to `target`; `masked`: phone
+    numbers masked (`policy.export_masks_phones`)."""
+    writer = _Writer(tz, label, now, masked)
     repo = ExportRepo(session)
     tickets = await _write_rows(
         writer, "sheet_tickets", TICKET_COLUMNS, repo.tickets(window), _ticket_row(writer)
@@ -438,10 +453,13 @@ class Exports:
     def _window(self, span: Span, property_id: int | None) -> Window:
         return Window(span.start, span.end, property_id)
 
-    async def workbook(self, prop: Property, span: Span, label: Label) -> ExportFile:
-        """The workbook of one property's period, in memory (to send as a document)."""
+    async def workbook(
+        self, prop: Property, span: Span, label: Label, *, chat_type: str | None = None
+    ) -> ExportFile:
+        """The workbook of one property's period, in memory (to send as a document to a chat
+        of `chat_type`: a group's is always masked)."""
         buffer = BytesIO()
-        summary = await self.write(prop.id, span, buffer, label)
+        summary = await self.write(prop.id, span, buffer, label, chat_type=chat_type)
         return ExportFile(export_filename(prop.code, span), buffer.getvalue(), summary)
 
     async def write(
@@ -450,7 +468,10 @@ class Exports:
         span: Span,
         target: str | Path | IO[bytes],
         label: Label,
+        *,
+        chat_type: str | None = None,
     ) -> ExportSummary:
+        """`chat_type`: the chat the workbook goes to; None is the terminal."""
         settings = self.desk.settings
         return await write_export(
             uow_of(self.desk).session,
@@ -459,7 +480,7 @@ class Exports:
             tz=settings.tz,
             label=label,
             now=self.desk.now(),
-            full_phones=settings.export.full_phones,
+            masked=export_masks_phones(settings.export.full_phones, chat_type),
         )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.vocabulary import CardAction
 from bot.nlp import get_classifier
 from bot.nlp.incidents import ReportWords, report_words, score, topic_of
 from bot.services.desk import Desk, Draft, uow_of
@@ -168,6 +169,7 @@ class Incidents:
     # staff on a suggested card ---------------------------------------------------------
     async def merge(self, ticket: Ticket, actor: Actor) -> Ticket | None:
         """[合并到 …]: the suggested report joins; pressed twice or too late, refused."""
+        _authorize(actor, ticket)
         incident = await self._incident(ticket)
         if ticket.incident_role != SUGGESTED or incident is None:
             raise IncidentRefused("incident.merge_already")
@@ -178,6 +180,7 @@ class Incidents:
 
     async def keep_apart(self, ticket: Ticket, actor: Actor) -> None:
         """[不是同一件事]: the report stays a ticket of its own."""
+        _authorize(actor, ticket)
         if ticket.incident_role != SUGGESTED:
             raise IncidentRefused("incident.merge_already")
         ticket.incident_id, ticket.incident_role = None, ""
@@ -310,6 +313,12 @@ class Incidents:
                 ends_at=ends,
             )
         )
+
+
+def _authorize(actor: Actor, ticket: Ticket) -> None:
+    """Merge and keep apart are the card's to decide, for those who may accept the report:
+    its team and its property's managers (NotAllowed otherwise, as for the card's buttons)."""
+    Dispatch.authorize(actor, ticket, CardAction.ACCEPT)
 
 
 def _compatible(incident: Incident, ticket: Ticket) -> bool:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.policy import (
     host_answer_counts,
+    may_guard_visitor,
     may_guard_visitors,
     visitor_purge_cutoff,
     visitor_window_refusal,
@@ -41,8 +42,12 @@ class Visitors:
         self.config = desk.settings.visitors
 
     # who ------------------------------------------------------------------------------
-    async def guard(self, telegram_id: int, name: str = "") -> Actor:
-        actor = await StaffService(self.desk).actor(telegram_id, None, name)
+    async def guard(
+        self, telegram_id: int, name: str = "", property_id: int | None = None
+    ) -> Actor:
+        """The person as a guard of `property_id` (None: of their own property); roles in
+        another compound do not count there."""
+        actor = await StaffService(self.desk).actor(telegram_id, property_id, name)
         if not may_guard_visitors(actor):
             raise NotAllowed("visitor.not_guard")
         return actor
@@ -124,6 +129,7 @@ class Visitors:
         return visitor
 
     async def arrive(self, actor: Actor, visitor: Visitor) -> Visitor:
+        self._authorize(actor, visitor)
         if visitor.status in (VisitorStatus.ARRIVED, VisitorStatus.LEFT):
             raise VisitorRefused("visitor.already_arrived")
         if visitor.status == VisitorStatus.REFUSED:
@@ -135,6 +141,7 @@ class Visitors:
         return visitor
 
     async def leave(self, actor: Actor, visitor: Visitor) -> Visitor:
+        self._authorize(actor, visitor)
         values = {"status": VisitorStatus.LEFT, "left_at": self.desk.now()}
         if not await self.uow.visitors.move(visitor.id, (VisitorStatus.ARRIVED,), values):
             raise VisitorRefused(
@@ -179,6 +186,11 @@ class Visitors:
         return await self.uow.visitors.counts(property_id, start, end)
 
     # internals ------------------------------------------------------------------------
+    @staticmethod
+    def _authorize(actor: Actor, visitor: Visitor) -> None:
+        if not may_guard_visitor(actor, visitor.property_id):
+            raise VisitorRefused("visitor.not_guard")
+
     async def _host_at(self, property_id: int, address: str) -> Resident | None:
         """The registered resident whose address is the one the visitor gave."""
         return await self.uow.residents.by_joined_address(property_id, "".join(address.split()))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.charts import ChartDay, ChartLabels, render_chart
 from bot.clock import FixedClock
-from bot.config import Settings
+from bot.config import PropertyConfig, Settings
 from bot.handlers import digests
 from bot.handlers.digests import DigestNotices, chart_translator
 from bot.i18n import Translator
@@ -20,7 +20,8 @@ from bot.messages import Outgoing
 from bot.services.digest_schedule import digest_tick, latest_daily, latest_weekly
 from bot.services.outbox import from_payload, to_payload
 from scheduler.jobs_digest import digest_jobs
-from storage.models import ScheduledRun
+from storage.models import FaqGap, ScheduledRun, StaffMember, Ticket
+from tests.support.apps import AppFactory
 from tests.support.world import (
     ADMIN,
     ENG_GROUP,
@@ -38,6 +39,8 @@ from tests.support.world import (
 TZ = ZoneInfo("Asia/Shanghai")
 PNG = b"\x89PNG\r\n\x1a\n"
 ENV_STAFF = 2101
+REGIONAL = 2102  # a manager of both compounds
+RIVER_MGR_GROUP = -1002009
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -183,6 +186,27 @@ async def test_digest_text_escapes_and_shapes(world: World) -> None:
     assert "地库积水漏水 &lt;b&gt;&amp;" in daily.text and "(14 小时)" in daily.text
 
 
+async def test_weekly_digest_masks_faq_questions_before_shortening_them(world: World) -> None:
+    """A question the FAQ could not answer, with a phone number at its 50th character: cut
+    at 60 before masking, the number was too short to be found and showed 9 of 11 digits."""
+    await staffed(world)
+    question = (
+        "请问停车月卡在哪里办理,需要带什么材料,办好以后多久能生效呢?"
+        "谢谢,有事情请您直接打我本人的手机电话13987654321"
+    )
+    assert question.index("139") == 50 and len(question) > 60
+    async with world.app.uow_factory() as uow:
+        [prop] = await uow.properties.all()
+        when = local(date(2026, 11, 25), 10, 0)
+        uow.session.add(FaqGap(property_id=prop.id, kind="unanswered", question=question, at=when))
+        await uow.commit()
+    await tick(world)
+    [weekly] = [o for o in digests_to_managers(world) if "服务周报" in o.text]
+    [line] = [line for line in weekly.text.splitlines() if line.startswith("• 请问停车月卡")]
+    assert "手机电话139****" in line and line.endswith("…")
+    assert "1398765" not in line and len(line) <= len("• ") + 60
+
+
 # the chart -------------------------------------------------------------------------------
 def test_chart_is_a_real_png(tmp_path: Path) -> None:
     days = [
@@ -274,3 +298,43 @@ async def test_ticket_lookup_by_role_and_phone_masking(world: World) -> None:
     await zhang.press(f"tk:{ticket.id}:acc", await world.card_message(ticket.id, ENG_GROUP))
     await li_private.say(f"/ticket {ticket.number}")  # taken by someone else: masked now
     assert ticket.contact_phone.lstrip("+")[-8:] not in li_private.texts()
+
+
+async def test_ticket_lookup_in_a_group_of_the_tickets_own_compound_only(
+    settings: Settings, app_factory: AppFactory, start_at: datetime
+) -> None:
+    """A regional manager of two compounds, in the managers' group of the other one, is
+    refused another compound's ticket; in its own compound's group they read it."""
+    river = PropertyConfig(code="river", name="滨江苑")
+    two = settings.model_copy(update={"properties": [*settings.properties, river]})
+    world = World(await app_factory(two, start_at))
+    for chat, compound in ((MGR_GROUP, "sunshine"), (RIVER_MGR_GROUP, "river")):
+        admin = world.person(ADMIN, chat, "Admin")
+        await admin.say(f"/bind managers {compound}")
+        assert "已绑定" in admin.texts()
+    async with world.app.uow_factory() as uow:
+        props = {p.code: p for p in await uow.properties.all()}
+        now = world.app.clock.now()
+        for prop in props.values():
+            uow.session.add(
+                StaffMember(
+                    property_id=prop.id, team="managers", telegram_id=REGIONAL, name="区域经理",
+                    role="manager", created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+        uow.session.add(
+            Ticket(
+                number="20261130-0001", property_id=props["sunshine"].id, category="repair",
+                urgency="high", team="engineering", description="卫生间漏水",
+                address="3栋2单元501", contact_name="王女士", contact_phone="+8613812345678",
+                status="new", created_at=now, updated_at=now,
+                response_due_at=now, resolution_due_at=now,
+            )
+        )  # fmt: skip
+        await uow.commit()
+    other = world.person(REGIONAL, RIVER_MGR_GROUP, "区域经理")
+    await other.say("/ticket 20261130-0001")
+    assert "只有该工单所属部门" in other.texts() and "卫生间漏水" not in other.texts()
+    own = world.person(REGIONAL, MGR_GROUP, "区域经理")
+    await own.say("/ticket 20261130-0001")
+    assert "卫生间漏水" in own.texts() and "138****5678" in own.texts()

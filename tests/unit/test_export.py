@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
+from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,12 +29,14 @@ from bot.cli import main
 from bot.config import ExportConfig, Settings
 from bot.handlers.digests import plain_labels
 from bot.i18n import Translator
+from bot.messages import Outgoing
 from bot.services.desk import Desk
 from bot.services.export import Exports, days_span, deadline_outcome, span_of
 from storage.models import Property, Ticket, TicketEvent
 from storage.uow import UnitOfWorkFactory
 from tests.support.apps import build_app
 from tests.support.digest_data import NOW, at, seed
+from tests.support.world import ADMIN, MGR_GROUP, World
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 27)
@@ -178,6 +181,36 @@ async def test_phones_masked_unless_the_settings_allow(app: App, tmp_path: Path)
     assert PHONE in str(x["Phone"]) and PHONE in str(x["Description"])
 
 
+def _cells(replies: list[Outgoing]) -> str:
+    [out] = [o for o in replies if o.document is not None]
+    assert out.document is not None
+    book = load_workbook(BytesIO(out.document.content))
+    return " ".join(
+        str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row
+    )
+
+
+async def test_full_phones_only_in_a_private_chat_never_in_a_group(world: World) -> None:
+    """`[export] full_phones = true` shows full numbers privately; the managers' group,
+    shared by many, gets the workbook masked all the same."""
+    world.app.settings.export = ExportConfig(full_phones=True)
+    await world.bind("managers", MGR_GROUP)
+    in_group = await world.person(ADMIN, MGR_GROUP, "Admin").say("/export 2026-11")
+    cells = _cells(in_group)
+    assert PHONE not in cells and "139****4321" in cells
+    privately = await world.person(ADMIN, ADMIN, "Admin").say("/export 2026-11")
+    assert PHONE in _cells(privately)
+
+
+@pytest.mark.parametrize("command", ["/export 9999-12", "/export 0000-01", "/stats staff 9999-12"])
+async def test_a_month_out_of_range_is_answered_with_the_usage(world: World, command: str) -> None:
+    await world.bind("managers", MGR_GROUP)
+    manager = world.person(ADMIN, MGR_GROUP, "Admin")
+    replies = await manager.say(command)
+    assert [o.document for o in replies] == [None]
+    assert "用法：" in manager.texts() and "YYYY-MM" in manager.texts()
+
+
 async def test_timeline_ratings_and_surveys(app: App, tmp_path: Path) -> None:
     out = tmp_path / "week.xlsx"
     await _export(app, date(2026, 11, 23), date(2026, 11, 29), out)
@@ -238,7 +271,7 @@ def test_periods_of_the_command() -> None:
         date(2026, 10, 31),
     )
     assert whole.start == datetime(2026, 10, 1, tzinfo=TZ)
-    for wrong in ("2026-13", "yesterday", "2026/10"):
+    for wrong in ("2026-13", "yesterday", "2026/10", "9999-12", "0000-01", "1999-12"):
         assert span_of(wrong, now, TZ) is None
 
 

@@ -22,6 +22,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 CONFIG = IncidentConfig()
 # The flow tests' stand-in classifier calls anything with 漏 a repair.
 OUTAGE = "3栋停水了,总管漏水"
+# Alike enough to be suggested for the outage's incident, not enough to join it.
+SUGGESTED = "水压很小,水龙头出水很细,有点漏"
+CLEANER = 2101
 
 
 def words(text: str):  # type: ignore[no-untyped-def]
@@ -163,3 +166,32 @@ async def test_a_lead_taking_over_the_incident_takes_its_reports(world: World) -
     await zhao.say(f"/takeover {lead.number}")
     await world.flush()
     assert {t.assignee_name for t in await world.tickets()} == {"赵组长"}
+
+
+async def test_only_the_reports_team_or_a_manager_merges_or_keeps_it_apart(
+    world: World,
+) -> None:
+    """A suggested report's [merge] / [not the same] are its card's buttons: another team's
+    staff are refused as on the card, and nothing changes."""
+    ids = await seed(world, 2)
+    await report_outage(world, ids[:1])
+    neighbour = world.person(ids[1], ids[1], "住户")
+    await neighbour.say(SUGGESTED)
+    await neighbour.press(neighbour.button("确认"))
+    await world.flush()
+    _, suggested = await world.tickets()
+    assert (suggested.team, suggested.incident_role) == ("engineering", "suggested")
+    await world.add_member(CLEANER, "environment", "staff", "保洁")
+    message_id = await world.card_message(suggested.id, ENG_GROUP)
+    for chat in (ENG_GROUP, CLEANER):  # on the card, or a forged press privately
+        cleaner = world.person(CLEANER, chat, "保洁")
+        for action in ("m", "n"):
+            await cleaner.press(f"ic:{suggested.id}:{action}", message_id)
+            assert "只有本组工作人员" in cleaner.last_toast(), action
+            assert cleaner.last == []
+    assert (await world.ticket(suggested.id)).incident_role == "suggested"
+
+    li = world.person(LI, ENG_GROUP, "李师傅")
+    await li.press(f"ic:{suggested.id}:m", message_id)
+    assert "已合并到" in li.last_toast()
+    assert (await world.ticket(suggested.id)).incident_role == "member"
