@@ -15,6 +15,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.vocabulary import VisitorStatus
+from bot.handlers import reporting
 from bot.handlers.base import Ctx, new_token
 from bot.handlers.cards import group_translator
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
@@ -93,6 +94,9 @@ async def on_visitor(ctx: Ctx) -> None:
     resident = await ctx.desk.resident(ctx.inc.user_id)
     if resident is None or not resident.registered:
         ctx.say(ctx.t("visitor.not_registered"))
+        return
+    if reporting.has_open_draft(ctx):
+        await reporting.remind_open_draft(ctx)
         return
     ctx.finish()
     ctx.goto(Step.NAME, vr=new_token(), visit={})
@@ -424,10 +428,10 @@ def _cancel_row(ctx: Ctx) -> tuple[Button, ...]:
 FLOW = Flow(
     Step,
     {
-        Step.NAME: StepSpec(on_name, ask_name),
-        Step.PEOPLE: StepSpec(on_people, ask_people),
-        Step.PLATE: StepSpec(on_plate, ask_plate),
-        Step.WINDOW: StepSpec(on_window, ask_window),
+        Step.NAME: StepSpec(on_name, ask_name, heeds_emergency=True),
+        Step.PEOPLE: StepSpec(on_people, ask_people, heeds_emergency=True),
+        Step.PLATE: StepSpec(on_plate, ask_plate, heeds_emergency=True),
+        Step.WINDOW: StepSpec(on_window, ask_window, heeds_emergency=True),
     },
     summary="a resident announces a visitor: name, people, car plate, date and time window",
 )

@@ -57,3 +57,13 @@ async def test_adding_to_an_old_ticket_waits_for_the_draft(world: World) -> None
     assert WAITING in wang.last_toast()
     await wang.say("是客厅阳台那一盏")
     assert "阳台也在漏水" in wang.texts() and "客厅阳台" in wang.texts()
+
+
+async def test_visitor_command_waits_for_the_draft(world: World) -> None:
+    await staffed(world)
+    wang, _ = await report(world)
+    await wang.say("阳台也在漏水")
+    said = "\n".join(o.text for o in await wang.say("/visitor"))
+    assert WAITING in said and "阳台也在漏水" in said  # told, and the draft shown again
+    await wang.say("客厅也有")
+    assert "阳台也在漏水" in wang.texts() and "客厅也有" in wang.texts()

@@ -188,3 +188,13 @@ async def test_more_for_a_ticket_closed_meanwhile_is_kept_in_a_draft(world: Worl
     await wang.say("阳台也在漏水")
     assert "阳台也在漏水" in wang.texts()  # in the draft now shown
     assert wang.button("确认")
+
+
+async def test_gas_typed_as_a_visitors_name_is_reported(app: App) -> None:
+    wang = await register(app)
+    await wang.say("/visitor")
+    said = _said(await wang.say(GAS))
+    assert HOTLINE in said
+    [ticket] = await _tickets(app)
+    assert ticket.urgency == "emergency"
+    assert await _flow(app, wang) == ""  # the visitor's questions are left
