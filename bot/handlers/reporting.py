@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from bot.domain.policy import (
@@ -310,6 +311,10 @@ async def _after_calm(ctx: Ctx, resident: Resident, draft: Draft) -> None:
     """A draft that is no emergency: answered from the FAQ, a category to pick, or shown."""
     if draft.category == Category.INQUIRY and await _answered_from_faq(ctx, resident, draft):
         return
+    if _only_a_pleasantry(draft):  # "谢谢" after a repair is no report to categorise
+        ctx.finish()
+        ctx.say(ctx.t("report.pleasantry"))
+        return
     if draft.category == "other":
         ctx.goto(Step.CATEGORY)
         ctx.say(ctx.t("report.unsure_category"), _category_buttons(ctx))
@@ -516,6 +521,33 @@ async def _no_danger(ctx: Ctx, resident: Resident, draft: Draft) -> None:
     _store(ctx, draft)
     ctx.goto(Step.CONFIRM)  # leaves the question: no sweep will page it
     await _after_calm(ctx, resident, draft)
+
+
+def _only_a_pleasantry(draft: Draft) -> bool:
+    return (
+        draft.category == "other"
+        and not draft.matched
+        and not draft.photos
+        and is_pleasantry(draft.description)
+    )
+
+
+def is_pleasantry(text: str) -> bool:
+    """Thanks, a greeting or an OK on its own ("谢谢", "好的", "👍"), in any of our languages
+    (the locale files' `report.pleasantry_words`)."""
+    said = "".join(ch for ch in text.casefold() if ch.isalnum() or ch == " ")
+    said = " ".join(said.split())
+    return (said or text.strip()) in _pleasantries()
+
+
+@cache
+def _pleasantries() -> frozenset[str]:
+    return frozenset(
+        word.strip().casefold()
+        for locale in LOCALES
+        for word in translate(locale, "report.pleasantry_words").split("|")
+        if word.strip()
+    )
 
 
 def is_no(text: str) -> bool:
