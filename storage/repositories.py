@@ -830,6 +830,19 @@ class CardRepo(_Repo):
         )
         return int(await self.session.scalar(query) or 0)
 
+    async def live_in_chat(self, chat_id: int, property_id: int) -> Sequence[TicketCard]:
+        """The live cards in one chat of one property's tickets (a person's private chat)."""
+        query = (
+            select(TicketCard)
+            .join(Ticket, Ticket.id == TicketCard.ticket_id)
+            .where(
+                TicketCard.chat_id == chat_id,
+                TicketCard.active.is_(True),
+                Ticket.property_id == property_id,
+            )
+        )
+        return (await self.session.scalars(query.order_by(TicketCard.id))).all()
+
     async def by_message(self, chat_id: int, message_id: int) -> TicketCard | None:
         query = select(TicketCard).where(
             TicketCard.chat_id == chat_id, TicketCard.message_id == message_id

@@ -362,6 +362,23 @@ async def refresh_cards(
         await desk.enqueue(f"edit:{card.id}:{secrets.token_hex(6)}", edit, edit_card=card.id)
 
 
+async def retire_private_cards(desk: Desk, telegram_id: int, property_id: int) -> int:
+    """Someone who left every team of a property: the cards in their private chat (on duty,
+    handed to them) lose their buttons and stop following the ticket. How many."""
+    t = group_translator(desk)
+    book = CardBook(desk)
+    cards = await book.live_in_chat(telegram_id, property_id)
+    for card in cards:
+        book.retire(card)
+        ticket = await desk.ticket(card.ticket_id)
+        if ticket is None:
+            continue
+        text = card_text(t, desk, ticket, t("card.access_ended"))
+        edit = Outgoing(chat_id=card.chat_id, text=text)
+        await desk.enqueue(f"edit:{card.id}:{secrets.token_hex(6)}", edit, edit_card=card.id)
+    return len(cards)
+
+
 async def reply_to_private_card(desk: Desk, ticket: Ticket, chat_id: int, text: str) -> bool:
     """A message under the live card someone already has in their private chat (the person
     on duty reminded of an emergency they were sent); False when they have none."""

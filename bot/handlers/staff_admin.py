@@ -10,7 +10,7 @@ import re
 
 from bot.domain.vocabulary import TEAMS
 from bot.handlers.base import Ctx
-from bot.handlers.cards import group_translator, refresh_cards
+from bot.handlers.cards import group_translator, refresh_cards, retire_private_cards
 from bot.handlers.duty import ask_after_removal
 from bot.handlers.presenters import team_label
 from bot.messages import Outgoing
@@ -191,6 +191,9 @@ async def on_remove(ctx: Ctx) -> None:
     if not removal.members:
         ctx.say(ctx.t("staff.remove_nobody"))
         return
+    if not (await service.actor(int(args[0]), prop.id)).is_staff:
+        # in no team of this property any more: the cards in their private chat go quiet
+        await retire_private_cards(ctx.desk, int(args[0]), prop.id)
     name = removal.members[0].name or args[0]
     teams = ctx.t("common.list_separator").join(team_label(ctx.t, m.team) for m in removal.members)
     ctx.say(ctx.t("staff.removed", name=name, teams=teams))

@@ -44,6 +44,9 @@ class CardBook:
     async def live(self, ticket: Ticket) -> Sequence[TicketCard]:
         return await self.uow.cards.for_ticket(ticket.id)
 
+    async def live_in_chat(self, chat_id: int, property_id: int) -> Sequence[TicketCard]:
+        return await self.uow.cards.live_in_chat(chat_id, property_id)
+
     async def every(self, ticket: Ticket) -> Sequence[TicketCard]:
         """Live and retired: every group message that shows the ticket."""
         return await self.uow.cards.for_ticket(ticket.id, active_only=False)

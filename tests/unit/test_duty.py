@@ -332,3 +332,21 @@ async def test_off_duty_answers_pool_keep_and_refusals(world: World) -> None:
     assert "李师傅 已下岗" in world.sender.to(ENG_GROUP)[-1].text
     await li.press(pool)  # pressed twice
     assert "只有工单的处理人" in li.last_toast()
+
+
+async def test_removed_staff_private_cards_go_quiet(world: World) -> None:
+    """The night emergency's private card of someone then removed from every team loses
+    its buttons and no longer follows the ticket (what others do to it stays in the groups)."""
+    _, ticket_id = await report(world, GAS)
+    card_id = await world.card_message(ticket_id, LI)
+    zhao = world.person(ZHAO_LEAD, ENG_GROUP, "赵组长")
+    await zhao.say(f"/remove {LI}")
+    await world.flush()
+    [ended] = [o for o in world.sender.to(LI) if o.edit_message_id == card_id]
+    assert "不再更新" in ended.text and not ended.buttons
+    seen = len(world.sender.to(LI))
+    zhang = world.person(ZHANG, ENG_GROUP, "张师傅")
+    await zhang.press(f"tk:{ticket_id}:acc", await world.card_message(ticket_id, ENG_GROUP))
+    await world.flush()
+    assert (await world.ticket(ticket_id)).status == "accepted"
+    assert len(world.sender.to(LI)) == seen  # his card is not edited any more
