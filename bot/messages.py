@@ -43,6 +43,9 @@ class Incoming:
     callback_data: str | None = None
     message_id: int | None = None
     reply_to_message_id: int | None = None
+    # What the message replies to, when it is one of the bot's (a prompt names its ticket)
+    reply_to_bot: bool = False
+    reply_to_text: str | None = None
     thread_id: int | None = None
 
     @property

@@ -161,6 +161,8 @@ async def _group_message(ctx: Ctx) -> None:
     # A reply to another ticket's card is a note on that ticket, whatever step is open.
     if not await staff_cards.reply_is_for_open_step(ctx) and await staff_cards.note_from_reply(ctx):
         return
+    if await staff_cards.reply_to_another_prompt(ctx):
+        return
     flow = flows.FLOWS.get(ctx.state.flow)
     spec = flow.spec(ctx.state.step) if flow is not None and flow.chat == "group" else None
     if spec is not None and spec.on_text is not None:

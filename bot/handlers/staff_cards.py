@@ -7,6 +7,7 @@ to its own messages, so every free-text step asks for a reply.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from bot.domain.vocabulary import CATEGORIES, TEAMS, URGENCIES, CardAction
@@ -38,6 +39,9 @@ from bot.services.lifecycle import IllegalTransition, Status, next_status
 from bot.services.phones import display_phone
 from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import Ticket
+
+# a ticket number as the desk writes it in a prompt (YYYYMMDD-NNNN)
+NUMBER_IN_TEXT = re.compile(r"(?<!\d)\d{8}-\d{4,6}(?!\d)")
 
 
 class Step(FlowStep):
@@ -452,6 +456,21 @@ async def reply_is_for_open_step(ctx: Ctx) -> bool:
         return False
     card = await CardBook(ctx.desk).by_message(ctx.inc.chat_id, reply_to)
     return card is not None and card.ticket_id == ctx.state.data.get("ticket")
+
+
+async def reply_to_another_prompt(ctx: Ctx) -> bool:
+    """A reply to the bot's prompt for another ticket than the step now open (a second
+    button was pressed meanwhile): not filed on the open step's ticket. The person is told
+    which prompt is still waiting. False when the reply is for the open step, or no step."""
+    if ctx.state.flow != FLOW.name or not ctx.inc.reply_to_bot:
+        return False
+    named = set(NUMBER_IN_TEXT.findall(ctx.inc.reply_to_text or ""))
+    ticket_id = ctx.state.data.get("ticket")
+    ticket = await ctx.desk.ticket(int(ticket_id)) if isinstance(ticket_id, int) else None
+    if not named or ticket is None or ticket.number in named:
+        return False
+    ctx.say(ctx.t("staff.prompt_closed", asked=min(named), number=ticket.number))
+    return True
 
 
 async def note_from_reply(ctx: Ctx) -> bool:

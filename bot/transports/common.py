@@ -148,9 +148,16 @@ def _from_message(update_id: int, message: Any, bot_username: str) -> Incoming |
         media_group_id=message.media_group_id,
         message_id=message.message_id,
         reply_to_message_id=reply.message_id if reply else None,
+        reply_to_bot=_from_a_bot(reply),
+        reply_to_text=(reply.text or reply.caption) if reply else None,
         thread_id=message.message_thread_id if message.is_topic_message else None,
         **_person(user),
     )
+
+
+def _from_a_bot(message: Any) -> bool:
+    sender = getattr(message, "from_user", None) if message is not None else None
+    return bool(sender is not None and sender.is_bot)
 
 
 # Failures before the request left: the message certainly was not shown.

@@ -229,3 +229,31 @@ async def test_removed_technicians_ticket_returns_to_the_pool_and_a_teammate_com
     gone = await desk.li.press(card, "联系住户")  # the first snapshot still had it
     await harness.settle()
     assert "只有本组" in ((await gone.wait_answer()).get("text") or "")
+
+
+async def test_a_reply_to_an_older_prompt_is_not_filed_on_the_newer_steps_ticket(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    """Telegram sends the replied-to prompt along with the reply: a reply to 完成's prompt of
+    one ticket while 备注 of another is open is refused with the number awaited."""
+    desk = StaffedProperty(harness, emulator)
+    await desk.setup()
+    first_card = await desk.report()
+    await harness.act(desk.li.press(first_card, "接单"))
+    await harness.act(desk.li.press(desk.card(desk.eng), "开始处理"))
+    first = await desk.ticket()
+    await harness.act(desk.li.press(desk.card(desk.eng), "完成"))
+    complete_prompt = emulator.bot_messages(desk.eng)[-1]
+    assert "处理说明" in complete_prompt.body and first.number in complete_prompt.body
+    second_card = await desk.report("厨房水管也在漏水")
+    second = await desk.ticket()
+    await harness.act(desk.li.press(second_card, "接单"))
+    await harness.act(desk.li.press(desk.card(desk.eng), "添加备注"))
+    await harness.act(desk.li.send_text("已更换排水管", chat=desk.eng, reply_to=complete_prompt))
+    answer = emulator.bot_messages(desk.eng)[-1]
+    assert "已被后来的操作取代" in answer.body and second.number in answer.body
+    assert harness.app is not None
+    async with harness.app.uow_factory() as uow:
+        notes = [e for e in await uow.tickets.events(second.id) if e.kind == "note"]
+        status = (await uow.tickets.get(first.id)).status  # type: ignore[union-attr]
+    assert notes == [] and status == "in_progress"

@@ -136,9 +136,23 @@ class GroupPerson(Person):
         )
 
     async def reply(
-        self, text: str | None, to: int, photos: tuple[str, ...] = ()
+        self,
+        text: str | None,
+        to: int,
+        photos: tuple[str, ...] = (),
+        *,
+        quoting: Outgoing | None = None,
     ) -> list[Outgoing]:
-        incoming = replace(self._base(), text=text, photos=photos, reply_to_message_id=to)
+        """Reply to message `to`; `quoting`: the bot's message replied to (its text comes
+        along, as Telegram sends it)."""
+        incoming = replace(
+            self._base(),
+            text=text,
+            photos=photos,
+            reply_to_message_id=to,
+            reply_to_bot=quoting is not None,
+            reply_to_text=quoting.text if quoting is not None else None,
+        )
         return await self.send(incoming)
 
     def last_toast(self) -> str:
