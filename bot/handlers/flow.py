@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from bot.handlers.base import Ctx
 
 Handler = Callable[["Ctx"], Awaitable[None]]
-Chat = Literal["private", "group"]
+# "any": a staff card's follow-up, asked wherever the card was pressed (a team group, or
+# the private chat of someone on duty)
+Chat = Literal["private", "group", "any"]
 
 
 class FlowStep(StrEnum):

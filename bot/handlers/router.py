@@ -164,7 +164,7 @@ async def _group_message(ctx: Ctx) -> None:
     if await staff_cards.reply_to_another_prompt(ctx):
         return
     flow = flows.FLOWS.get(ctx.state.flow)
-    spec = flow.spec(ctx.state.step) if flow is not None and flow.chat == "group" else None
+    spec = flow.spec(ctx.state.step) if flow is not None and flow.chat != "private" else None
     if spec is not None and spec.on_text is not None:
         await spec.on_text(ctx)
 
@@ -190,7 +190,7 @@ async def _route_message(ctx: Ctx) -> None:
         await common.on_empty(ctx)
         return
     flow = flows.FLOWS.get(ctx.state.flow)
-    spec = flow.spec(ctx.state.step) if flow is not None and flow.chat == "private" else None
+    spec = flow.spec(ctx.state.step) if flow is not None and flow.chat != "group" else None
     if spec is None or spec.free_text:
         await _outside_flow(ctx)
         return

@@ -133,22 +133,24 @@ async def _complete(
     ctx: Ctx, d: Dispatch, actor: Actor, ticket: Ticket, note: str, photos: list[str]
 ) -> None:
     await d.complete(actor, ticket, note, photos)
-    ctx.finish()
+    if ctx.state.data.get("ticket") in (None, ticket.id):
+        ctx.finish()  # a step open for another ticket stays open
     ctx.toast(ctx.t("staff.completed_toast"))
     await refresh_cards(ctx.desk, ticket)
     if await FrontDesk(ctx.desk).confirms_by_phone(ticket):
         await frontdesk.ask_phone_confirmation(ctx, ticket)  # nobody to tell in Telegram
-        return
-    ctx.say(ctx.t("staff.completed", number=ticket.number))
-    await notify_resident(
-        ctx.desk,
-        ticket,
-        "notify.resolved",
-        buttons_for="resolved",
-        photos=tuple(photos),
-        note=note or "-",
-    )
-    # Every reporter of the incident: one notice each, each with solved / not solved.
+    else:
+        ctx.say(ctx.t("staff.completed", number=ticket.number))
+        await notify_resident(
+            ctx.desk,
+            ticket,
+            "notify.resolved",
+            buttons_for="resolved",
+            photos=tuple(photos),
+            note=note or "-",
+        )
+    # Every other reporter of the incident follows, whoever confirms the lead (even by
+    # phone): one notice each, each with solved / not solved.
     await _fan_out(ctx, ticket, actor, "notify.resolved", buttons_for="resolved", note=note or "-")
 
 
@@ -522,6 +524,7 @@ def _state_photos(ctx: Ctx, ticket: Ticket) -> list[str]:
 FLOW = Flow(
     Step,
     {step: StepSpec(on_message, takes_photos=True) for step in Step},
-    chat="group",
-    summary="a card button's follow-up in the team group: completion note, reason, note, time",
+    chat="any",
+    summary="a card button's follow-up where the card was pressed (team group or a private "
+    "card): completion note, reason, note, time",
 )
