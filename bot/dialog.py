@@ -166,7 +166,13 @@ class DialogEngine:
             stored = await uow.dialogs.get(inc.chat_id, inc.user_id)
             # A deep copy: mutating the loaded JSON in place would hide the change from the ORM.
             state = (
-                State(stored.flow, stored.step, copy.deepcopy(stored.data), stored.due_at)
+                State(
+                    stored.flow,
+                    stored.step,
+                    copy.deepcopy(stored.data),
+                    stored.due_at,
+                    stored.updated_at,
+                )
                 if stored
                 else State()
             )

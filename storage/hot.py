@@ -184,9 +184,9 @@ DIALOGS: Table = DialogState.__table__  # type: ignore[assignment]
 
 @cache
 def dialog_get() -> Select[Any]:
-    """A person's dialog state (p_chat_id, p_user_id): flow, step, data, due_at."""
+    """A person's dialog state (p_chat_id, p_user_id): flow, step, data, due_at, updated_at."""
     c = DIALOGS.c
-    return select(c.flow, c.step, c.data, c.due_at).where(
+    return select(c.flow, c.step, c.data, c.due_at, c.updated_at).where(
         c.chat_id == bindparam("p_chat_id", type_=c.chat_id.type),
         c.user_id == bindparam("p_user_id", type_=c.user_id.type),
     )

@@ -303,6 +303,7 @@ class StoredDialog:
     step: str
     data: dict[str, Any]
     due_at: datetime | None = None  # the step's question is answered by a sweep then
+    updated_at: datetime | None = None  # when the person last moved (the state was saved)
 
 
 class DialogRepo(_Repo):
@@ -311,7 +312,9 @@ class DialogRepo(_Repo):
     async def get(self, chat_id: int, user_id: int) -> StoredDialog | None:
         params = {"p_chat_id": chat_id, "p_user_id": user_id}
         row = (await self.session.execute(hot.dialog_get(), params)).first()
-        return None if row is None else StoredDialog(row.flow, row.step, row.data, row.due_at)
+        if row is None:
+            return None
+        return StoredDialog(row.flow, row.step, row.data, row.due_at, row.updated_at)
 
     async def save(
         self,

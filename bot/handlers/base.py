@@ -51,6 +51,8 @@ class State:
     data: dict[str, Any] = field(default_factory=dict)
     # When silence answers this step's question (a sweep acts then); any step change clears it.
     due_at: datetime | None = None
+    # When the state was last saved: the person's last move in this dialog (None: new).
+    since: datetime | None = None
 
     @property
     def key(self) -> str:

@@ -174,7 +174,7 @@ async def on_visit_outcome(ctx: Ctx) -> None:
 
 FLOW = Flow(
     Step,
-    {Step.COMMENT: StepSpec(on_message, heeds_emergency=True)},
+    {Step.COMMENT: StepSpec(on_message, side_step=True)},
     summary="the optional comment after stars (a rating or a survey)",
 )
 DONE_FLOW = Flow(

@@ -48,9 +48,10 @@ class StepSpec:
     takes_contact: bool = False
     # Text here is not for the flow: it is handled as if no flow were open (a new report).
     free_text: bool = False
-    # A resident's optional or side step (a comment, a visitor's details): text that reads
-    # as an emergency leaves the step and is reported at once instead of answering it.
-    heeds_emergency: bool = False
+    # A resident's optional or side step (a comment, more information, a visitor's details):
+    # text that reads as an emergency leaves the step and is reported at once, and after
+    # SIDE_STEP_LAPSE of silence the step is over (text then is handled as if none were open).
+    side_step: bool = False
 
 
 @dataclass(frozen=True)

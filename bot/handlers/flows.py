@@ -149,7 +149,7 @@ def _takes(spec: StepSpec) -> str:
     kinds = ["text"] if spec.on_text is not None else []
     kinds += ["photos"] if spec.takes_photos else []
     kinds += ["contact"] if spec.takes_contact else []
-    kinds += ["an emergency is reported"] if spec.heeds_emergency else []
+    kinds += ["side step (an emergency is reported; lapses)"] if spec.side_step else []
     return ", ".join(kinds) or "buttons"
 
 

@@ -105,6 +105,6 @@ async def prompt(ctx: Ctx) -> None:
 
 FLOW = Flow(
     Step,
-    {Step.REASON: StepSpec(on_message, prompt, heeds_emergency=True)},
+    {Step.REASON: StepSpec(on_message, prompt, side_step=True)},
     summary="why a resolved ticket is not solved; it reopens to the same team with the reason",
 )

@@ -294,7 +294,7 @@ def event_words(ctx: Ctx, event: TicketEvent) -> str:
 
 FLOW = Flow(
     Step,
-    {Step.ADDING: StepSpec(on_info_message, prompt_info, takes_photos=True, heeds_emergency=True)},
+    {Step.ADDING: StepSpec(on_info_message, prompt_info, takes_photos=True, side_step=True)},
     moved={"": Step.ADDING},
     summary="more text or photos for an open ticket, each sent under its card",
 )

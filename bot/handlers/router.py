@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from bot.domain.policy import opens_as_emergency
 from bot.handlers import (
@@ -31,6 +32,8 @@ from bot.handlers.inputs import clean_text
 from bot.services.staff import StaffService
 
 CallbackHandler = Callable[[Ctx, Press], Awaitable[None]]
+# A side step (a rating's comment, more information for a ticket) left this long is over.
+SIDE_STEP_LAPSE = timedelta(hours=24)
 
 COMMANDS: dict[str, Callable[[Ctx], Awaitable[None]]] = {
     "start": common.on_start,
@@ -204,9 +207,18 @@ async def _route_message(ctx: Ctx) -> None:
         ctx.say(ctx.t("common.use_buttons"))  # the step's buttons are the only answer
         await flows.prompt(ctx)
         return
-    if spec.heeds_emergency and has_text and await _reported_as_emergency(ctx):
+    if spec.side_step and _lapsed(ctx):
+        ctx.finish()  # days later, the message is a new one, not that step's answer
+        await _outside_flow(ctx)
+        return
+    if spec.side_step and has_text and await _reported_as_emergency(ctx):
         return
     await spec.on_text(ctx)
+
+
+def _lapsed(ctx: Ctx) -> bool:
+    since = ctx.state.since
+    return since is not None and ctx.desk.now() - since > SIDE_STEP_LAPSE
 
 
 async def _photos_out_of_place(ctx: Ctx) -> None:

@@ -428,10 +428,10 @@ def _cancel_row(ctx: Ctx) -> tuple[Button, ...]:
 FLOW = Flow(
     Step,
     {
-        Step.NAME: StepSpec(on_name, ask_name, heeds_emergency=True),
-        Step.PEOPLE: StepSpec(on_people, ask_people, heeds_emergency=True),
-        Step.PLATE: StepSpec(on_plate, ask_plate, heeds_emergency=True),
-        Step.WINDOW: StepSpec(on_window, ask_window, heeds_emergency=True),
+        Step.NAME: StepSpec(on_name, ask_name, side_step=True),
+        Step.PEOPLE: StepSpec(on_people, ask_people, side_step=True),
+        Step.PLATE: StepSpec(on_plate, ask_plate, side_step=True),
+        Step.WINDOW: StepSpec(on_window, ask_window, side_step=True),
     },
     summary="a resident announces a visitor: name, people, car plate, date and time window",
 )
