@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from bot.domain.policy import (
 from bot.domain.vocabulary import CATEGORIES, NoticeAudience, NoticeStatus, SendPriority
 from bot.handlers.base import Ctx, in_rows, new_token, shorten
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
-from bot.handlers.inputs import clean_text, find_local_window
+from bot.handlers.inputs import clean_text, find_local_window, typed_moment
 from bot.handlers.presenters import category_label, local_time
 from bot.i18n import Translator
 from bot.messages import Button, Keyboard, Outgoing
@@ -308,22 +308,15 @@ _WHEN = re.compile(r"^(?:(?:(\d{4})-)?(\d{1,2})-(\d{1,2})\s+)?(\d{1,2})[:：](\d
 
 
 def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
-    """`HH:MM` (today), `MM-DD HH:MM` or `YYYY-MM-DD HH:MM`, in the property's time zone."""
+    """`HH:MM` (today), `MM-DD HH:MM` or `YYYY-MM-DD HH:MM`, in the property's time zone;
+    a date without a year is the coming one at the year's end (see `typed_moment`)."""
     match = _WHEN.match(text.strip())
     if match is None:
         return None
-    local = now.astimezone(tz)
     year, month, day, hour, minute = match.groups()
     try:
-        return local.replace(
-            year=int(year) if year else local.year,
-            month=int(month) if month else local.month,
-            day=int(day) if day else local.day,
-            hour=int(hour),
-            minute=int(minute),
-            second=0,
-            microsecond=0,
-        )
+        at = time(int(hour), int(minute))
+        return typed_moment(year, month, day, at, now.astimezone(tz), tz)
     except ValueError:
         return None
 

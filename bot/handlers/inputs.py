@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.phones import contains_phone
@@ -63,26 +63,47 @@ _MOMENT = re.compile(
 
 
 def parse_local_moment(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
-    """ "16:30" (today, or tomorrow if past), "11-29 10:00" or "2026-11-29 10:00", local time;
-    None for anything else or a moment in the past."""
+    """ "16:30" (today, or tomorrow if past), "11-29 10:00" or "2026-11-29 10:00", local time
+    (a date without a year as in `typed_moment`); None for anything else or a moment in the past."""
     match = _MOMENT.match(clean_text(text))
     if match is None:
         return None
     local_now = now.astimezone(tz)
     try:
-        moment = datetime(
-            int(match["y"] or local_now.year),
-            int(match["mo"] or local_now.month),
-            int(match["d"] or local_now.day),
-            int(match["h"]),
-            int(match["mi"]),
-            tzinfo=tz,
-        )
+        at = time(int(match["h"]), int(match["mi"]))
+        moment = typed_moment(match["y"], match["mo"], match["d"], at, local_now, tz)
     except ValueError:
         return None
     if match["mo"] is None and moment <= local_now:
         moment += timedelta(days=1)
     return moment if moment > local_now else None
+
+
+# A date typed without a year that lies further back than this is the coming one: "01-02"
+# typed on 12-31. Nearer dates stay in the past and are refused as such: someone typing
+# yesterday's date made a slip, and a year-ahead moment would read the same ("12-30 10:00").
+_YEAR_ROLLOVER = timedelta(days=183)
+
+
+def typed_moment(
+    year: str | None,
+    month: str | None,
+    day: str | None,
+    at: time,
+    local_now: datetime,
+    tz: ZoneInfo,
+) -> datetime:
+    """`at` on the typed day, local time: today when no day is typed; this year when no year
+    is, or the next when this year's lies more than half a year back (the year's end).
+    ValueError for a day that does not exist."""
+    if month is None or day is None:
+        return datetime.combine(local_now.date(), at, tz)
+    if year is not None:
+        return datetime(int(year), int(month), int(day), at.hour, at.minute, tzinfo=tz)
+    moment = datetime(local_now.year, int(month), int(day), at.hour, at.minute, tzinfo=tz)
+    if moment < local_now - _YEAR_ROLLOVER:
+        return moment.replace(year=local_now.year + 1)
+    return moment
 
 
 _TEXT_WINDOW = re.compile(
@@ -130,20 +151,17 @@ _WINDOW = re.compile(
 
 
 def parse_local_window(text: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
-    """ "14:00-16:00" (today), "12-08 14:00-16:00" or "2026-12-08 14:00-16:00", local time;
-    None when it does not read as a window (whether it is allowed is policy's question)."""
+    """ "14:00-16:00" (today), "12-08 14:00-16:00" or "2026-12-08 14:00-16:00", local time
+    (a date without a year as in `typed_moment`); None when it does not read as a window
+    (whether it is allowed is policy's question)."""
     match = _WINDOW.match(clean_text(text))
     if match is None:
         return None
     local_now = now.astimezone(tz)
     try:
-        day = (
-            int(match["y"] or local_now.year),
-            int(match["mo"] or local_now.month),
-            int(match["d"] or local_now.day),
-        )
-        starts = datetime(*day, int(match["h1"]), int(match["m1"]), tzinfo=tz)
-        ends = datetime(*day, int(match["h2"]), int(match["m2"]), tzinfo=tz)
+        start = time(int(match["h1"]), int(match["m1"]))
+        end = time(int(match["h2"]), int(match["m2"]))
+        starts = typed_moment(match["y"], match["mo"], match["d"], start, local_now, tz)
     except ValueError:
         return None
-    return starts, ends
+    return starts, datetime.combine(starts.date(), end, tz)

@@ -224,6 +224,20 @@ async def test_scheduled_notice_goes_out_once_at_its_time_and_can_be_cancelled(
     assert len(await notice_rows(world)) == len(BUILDING_THREE)
 
 
+async def test_a_notice_on_new_years_eve_may_be_set_for_early_january(world: World) -> None:
+    assert isinstance(world.app.clock, FixedClock)
+    world.app.clock.set(datetime(2026, 12, 31, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
+    await seed(world)
+    manager = await compose(world, MANAGER, "3栋")
+    await manager.press(manager.button("定时发送"))
+    await manager.say("01-02 09:00")  # no year: the coming January, not last
+    assert "将于" in manager.texts()
+    async with world.app.uow_factory() as uow:
+        notice = await uow.session.scalar(select(Notice))
+        assert notice is not None and notice.send_at is not None
+        assert notice.send_at.astimezone(UTC) == datetime(2027, 1, 2, 1, 0, tzinfo=UTC)
+
+
 async def test_stop_while_sending_cancels_what_waits_and_reports(world: World) -> None:
     await seed(world)
     manager = await compose(world, MANAGER)

@@ -1,4 +1,5 @@
-"""SLA milestones as data: order, one catch-up after downtime, pauses, business hours."""
+"""SLA milestones as data: order, one catch-up after downtime, pauses, business hours (the
+half-time reminder and a pause counted in working time)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from bot.services.timers import (
     next_check,
     resume_after_pause,
     take_due,
+    working_hours,
+    working_time,
 )
 from storage.models import Ticket
 
@@ -122,4 +125,73 @@ def test_business_hours_from_settings_reach_the_policy() -> None:
     assert due.response_due == datetime(2026, 11, 30, 9, 0, tzinfo=tz)  # Monday morning
     assert policy.deadlines("cleaning", "emergency", friday_evening).response_due == (
         friday_evening + timedelta(minutes=5)
+    )
+
+
+# -- business hours: the reminder and a pause count working time ---------------------------
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NINE_TO_SIX = WorkingHours(time(9, 0), time(18, 0), frozenset(range(5)), SHANGHAI)
+FRIDAY_EVENING = datetime(2026, 11, 27, 17, 30, tzinfo=SHANGHAI)
+
+
+def friday_ticket(urgency: str = "normal", hours: WorkingHours | None = NINE_TO_SIX) -> Ticket:
+    """Reported on Friday at 17:30; deadlines as the desk sets them."""
+    due = SlaPolicy(None, hours).deadlines("repair", urgency, FRIDAY_EVENING)
+    t = ticket()
+    t.urgency, t.created_at = urgency, FRIDAY_EVENING
+    t.response_due_at, t.resolution_due_at = due.response_due, due.resolution_due
+    return t
+
+
+def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def test_business_hours_remind_at_half_the_working_response_time() -> None:
+    t = friday_ticket()
+    assert t.response_due_at == local(11, 30, 10, 30)  # Monday: 30 minutes Friday, 90 Monday
+    remind = milestones(t, CONFIG, NINE_TO_SIX)[0]
+    assert (remind.kind, remind.at) == (REMIND, local(11, 30, 9, 30))  # not Sunday 02:00
+    assert take_due(t, local(11, 29, 2, 0), CONFIG, NINE_TO_SIX).staff is None
+    due = take_due(t, local(11, 30, 9, 30), CONFIG, NINE_TO_SIX).staff
+    assert due is not None and due.kind == REMIND
+
+
+def test_business_hours_pause_pushes_the_deadline_by_working_time() -> None:
+    t = friday_ticket()
+    t.status, t.paused_at = "in_progress", local(11, 27, 17, 45)
+    assert t.resolution_due_at == local(12, 7, 11, 30)
+    resume_after_pause(t, local(11, 28, 12, 0), CONFIG, NINE_TO_SIX)  # Saturday noon
+    assert t.resolution_due_at == local(12, 7, 11, 45)  # the 15 minutes of Friday only
+    t.paused_at = local(11, 28, 9, 0)
+    resume_after_pause(t, local(11, 29, 20, 0), CONFIG, NINE_TO_SIX)  # all weekend
+    assert t.resolution_due_at == local(12, 7, 11, 45)
+
+
+def test_wall_clock_when_business_hours_are_off_or_for_emergencies() -> None:
+    off = friday_ticket(hours=None)
+    assert milestones(off, CONFIG)[0].at == FRIDAY_EVENING + timedelta(hours=1)
+    off.status, off.paused_at = "in_progress", local(11, 27, 17, 45)
+    before = off.resolution_due_at
+    resume_after_pause(off, local(11, 28, 12, 0), CONFIG)
+    assert off.resolution_due_at == before + timedelta(hours=18, minutes=15)
+
+    emergency = friday_ticket("emergency")
+    assert milestones(emergency, CONFIG, NINE_TO_SIX)[0].at == FRIDAY_EVENING + timedelta(
+        minutes=2, seconds=30
+    )
+    emergency.status, emergency.paused_at = "in_progress", local(11, 27, 17, 45)
+    before = emergency.resolution_due_at
+    resume_after_pause(emergency, local(11, 28, 12, 0), CONFIG, NINE_TO_SIX)
+    assert emergency.resolution_due_at == before + timedelta(hours=18, minutes=15)
+
+
+def test_working_hours_from_settings() -> None:
+    from bot.config import BusinessHours, Settings
+
+    assert working_hours(Settings()) is None  # off by default: the wall clock
+    hours = BusinessHours(enabled=True, start="09:00", end="18:00", weekdays=[0, 1, 2, 3, 4])
+    assert working_hours(Settings(business_hours=hours)) == NINE_TO_SIX
+    assert working_time(NINE_TO_SIX, local(11, 27, 17, 30), local(11, 30, 10, 30)) == timedelta(
+        hours=2
     )
