@@ -34,14 +34,26 @@ class NoticeRepo:
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
-    async def due(self, status: str, now: datetime, limit: int) -> Sequence[int]:
-        query = (
-            select(Notice.id)
-            .where(Notice.status == status, Notice.send_at <= now)
-            .order_by(Notice.send_at, Notice.id)
-            .limit(limit)
+    async def due(
+        self, status: str, now: datetime, limit: int, unreported: bool = False
+    ) -> Sequence[int]:
+        """Notices in `status` whose time came; `unreported`: only those whose delivery
+        report is not sent yet (a stopped notice keeps its status once reported, and the
+        reported ones would otherwise fill every batch)."""
+        query = select(Notice.id).where(Notice.status == status, Notice.send_at <= now)
+        if unreported:
+            query = query.where(Notice.finished_at.is_(None))
+        rows = await self.session.scalars(query.order_by(Notice.send_at, Notice.id).limit(limit))
+        return rows.all()
+
+    async def postpone(self, notice_id: int, now: datetime, until: datetime) -> None:
+        """Look at a notice later (starting or reporting it failed), if still due."""
+        await self.session.execute(
+            update(Notice)
+            .where(Notice.id == notice_id, Notice.send_at <= now)
+            .values(send_at=until)
+            .execution_options(synchronize_session=False)
         )
-        return (await self.session.scalars(query)).all()
 
     async def recent(self, property_id: int | None, limit: int) -> Sequence[Notice]:
         """The latest announcements of a property (None: of every property)."""

@@ -127,6 +127,14 @@ class ResidentRepo(_Repo):
             query = query.where(Resident.property_id == property_id)
         return list((await self.session.scalars(query.order_by(Resident.id))).all())
 
+    async def active_with_property(self) -> list[tuple[int, int | None]]:
+        """(telegram id, property id) of registered residents who have not blocked the bot."""
+        query = select(Resident.telegram_id, Resident.property_id).where(
+            Resident.active.is_(True), Resident.registered.is_(True)
+        )
+        rows = (await self.session.execute(query.order_by(Resident.id))).all()
+        return [(int(telegram_id), property_id) for telegram_id, property_id in rows]
+
     async def by_phone(self, property_id: int, phone: str) -> Sequence[Resident]:
         """Registered residents of a property with this number (a family may share one)."""
         query = select(Resident).where(
@@ -274,6 +282,16 @@ class TicketRepo(_Repo):
         )
         return list((await self.session.scalars(query)).all())
 
+    async def postpone_sla(self, ticket_id: int, now: datetime, until: datetime) -> None:
+        """Check a ticket's SLA later (its check failed), if still due: the sweep's next
+        batches start after it."""
+        await self.session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.next_sla_check_at <= now)
+            .values(next_sla_check_at=until)
+            .execution_options(synchronize_session=False)
+        )
+
     async def unconfirmed(self, resolved_before: datetime, limit: int) -> list[int]:
         query = (
             select(Ticket.id)
@@ -348,6 +366,19 @@ class DialogRepo(_Repo):
             .limit(limit)
         )
         return [(int(chat), int(user)) for chat, user in (await self.session.execute(query)).all()]
+
+    async def postpone(self, chat_id: int, user_id: int, now: datetime, until: datetime) -> None:
+        """Sweep an unanswered question later (it failed), if still due and unanswered."""
+        await self.session.execute(
+            update(DialogState)
+            .where(
+                DialogState.chat_id == chat_id,
+                DialogState.user_id == user_id,
+                DialogState.due_at <= now,
+            )
+            .values(due_at=until)
+            .execution_options(synchronize_session=False)
+        )
 
     async def locked(self, chat_id: int, user_id: int) -> DialogState | None:
         """The dialog, read under the person's lock (PostgreSQL; held to the transaction's
@@ -892,6 +923,15 @@ class RatingRepo(_Repo):
             .limit(limit)
         )
         return list((await self.session.scalars(query)).all())
+
+    async def postpone(self, rating_id: int, now: datetime, until: datetime) -> None:
+        """Take a rating's next step later (it failed), if still due."""
+        await self.session.execute(
+            update(Rating)
+            .where(Rating.id == rating_id, Rating.due_at <= now)
+            .values(due_at=until)
+            .execution_options(synchronize_session=False)
+        )
 
     async def locked(self, rating_id: int) -> Rating | None:
         query = (

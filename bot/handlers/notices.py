@@ -1,13 +1,15 @@
 """What periodic work tells people, rendered from locale files and queued to the outbox.
 
 Implements `bot.services.notify.Notifier`; the app hands it to the scheduler's sweeps.
-Dedupe keys name the ticket and the milestone, so a sweep repeated after a crash queues
-nothing twice.
+Dedupe keys name the ticket, the milestone and the deadline it belongs to, so a sweep
+repeated after a crash queues nothing twice, while the new deadlines of a reopen or an
+urgency change get their own reminders and escalations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.domain.policy import reminder_priority
@@ -57,7 +59,7 @@ class HandlerNotifier(DigestNotices):
             desk,
             ticket,
             ticket.team,
-            f"sla:{ticket.id}:remind",
+            f"sla:{ticket.id}:remind:{_deadline_key(ticket.response_due_at)}",
             text,
             priority=reminder_priority(ticket.urgency),
         )
@@ -66,7 +68,8 @@ class HandlerNotifier(DigestNotices):
 
     async def sla_escalation(self, desk: Desk, ticket: Ticket, kind: str, repeat: int) -> None:
         await refresh_cards(desk, ticket)  # the card shows overdue
-        key = f"sla:{ticket.id}:{kind}:{repeat}"
+        due = _deadline_of(ticket, kind)
+        key = f"sla:{ticket.id}:{kind}:{repeat}:{_deadline_key(due)}"
         t = group_translator(desk)
         text = _escalation_text(t, desk, ticket, kind, repeat)
         priority = reminder_priority(ticket.urgency)
@@ -153,9 +156,19 @@ def reason_buttons(t: Translator, rating_id: int) -> Keyboard:
     return (tuple(buttons[:3]), tuple(buttons[3:]))
 
 
+def _deadline_of(ticket: Ticket, kind: str) -> datetime:
+    return ticket.response_due_at if kind == "response_overdue" else ticket.resolution_due_at
+
+
+def _deadline_key(due: datetime) -> int:
+    """The deadline as a key part: outbox keys are never pruned, so a key without it would
+    make a reopened ticket's second round of milestones look already sent."""
+    return int(due.timestamp())
+
+
 def _escalation_text(t: Translator, desk: Desk, ticket: Ticket, kind: str, repeat: int) -> str:
     tz = desk.settings.tz
-    due = ticket.response_due_at if kind == "response_overdue" else ticket.resolution_due_at
+    due = _deadline_of(ticket, kind)
     return t(
         f"sla.{kind}",
         number=ticket.number,

@@ -9,7 +9,7 @@ for every action, so no transport or handler can skip it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.policy import may_act_on_ticket, may_take_over
@@ -22,6 +22,7 @@ from bot.services.timers import reschedule, resume_after_pause
 from storage.models import Correction, Resident, Ticket, TicketEvent
 
 NOTE_LIMIT = 2000
+REOPENED_FROM = (Status.RESOLVED, Status.CLOSED)  # a status event from these to new
 
 
 class Conflict(Exception):
@@ -205,9 +206,13 @@ class Dispatch:
         if urgency == ticket.urgency:
             return False
         old = ticket.urgency
-        due = self.desk.sla.deadlines(ticket.category, urgency, ticket.created_at)
+        start = await self._promised_since(ticket)
+        was = self.desk.sla.deadlines(ticket.category, old, start)
+        due = self.desk.sla.deadlines(ticket.category, urgency, start)
+        # Time spent waiting for the resident already pushed the old deadline; keep it.
+        paused = max(ticket.resolution_due_at - was.resolution_due, timedelta(0))
         ticket.urgency, ticket.updated_at = urgency, self.desk.now()
-        ticket.response_due_at, ticket.resolution_due_at = due.response_due, due.resolution_due
+        _new_deadlines(ticket, due.response_due, due.resolution_due + paused)
         reschedule(ticket, self.desk.settings.escalation)
         await self._correction(ticket, actor, "urgency", old, urgency)
         await self._staff_event(ticket, actor, "urgency", old, urgency)
@@ -291,6 +296,16 @@ class Dispatch:
         return await self._move(ticket, action, who, **values)
 
     # internals -------------------------------------------------------------------------
+    async def _promised_since(self, ticket: Ticket) -> datetime:
+        """When the current deadlines started: the report, or the latest reopen (which set
+        fresh deadlines from its own time)."""
+        reopens = [
+            e.at
+            for e in await self.desk.timeline(ticket)
+            if e.kind == "status" and e.new_value == Status.NEW and e.old_value in REOPENED_FROM
+        ]
+        return max(reopens, default=ticket.created_at)
+
     async def auto_close(self, ticket: Ticket) -> TicketEvent:
         """A fix the resident neither confirmed nor disputed in time closes by itself."""
         return await self._move(
@@ -375,6 +390,16 @@ class Dispatch:
                 at=self.desk.now(),
             )
         )
+
+
+def _new_deadlines(ticket: Ticket, response_due: datetime, resolution_due: datetime) -> None:
+    """Set new promises and forget the milestones done for the old ones (the outbox keys
+    name the deadline, so the new ones' reminders and escalations are new messages)."""
+    if response_due != ticket.response_due_at:
+        ticket.sla_stage = ""
+    if resolution_due != ticket.resolution_due_at:
+        ticket.escalations, ticket.resident_warned_at = 0, None
+    ticket.response_due_at, ticket.resolution_due_at = response_due, resolution_due
 
 
 def _own(resident: Resident, ticket: Ticket) -> None:

@@ -215,7 +215,7 @@ class NoticeService:
         """Notices sending or stopped whose report may be due (the sweep checks each)."""
         now = self.desk.now()
         sending = await self.uow.notices.due(NoticeStatus.SENDING, now, BATCH)
-        stopped = await self.uow.notices.due(NoticeStatus.STOPPED, now, BATCH)
+        stopped = await self.uow.notices.due(NoticeStatus.STOPPED, now, BATCH, unreported=True)
         return [*sending, *stopped]
 
     async def due(self) -> Sequence[int]:

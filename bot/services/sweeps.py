@@ -1,12 +1,16 @@
 """The scheduler's work: each sweep looks only at rows that are due, one short transaction
 per row, and reports through the injected Notifier. Safe to run twice or in two processes:
-every step is recorded in the same transaction as the notices it queues."""
+every step is recorded in the same transaction as the notices it queues. A row that fails is
+logged (by id) and, where it has a due time, tried again later, so it never heads every
+batch and holds up the rows behind it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import traceback
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.clock import Clock
 from bot.config import PlanConfig, Settings
@@ -29,6 +33,11 @@ BATCH = 100
 LATE_GRACE = timedelta(days=1)
 UPDATE_MEMORY = timedelta(days=7)
 RETENTION_BATCHES = 50  # at most 5,000 tickets a run; the next run takes the rest
+RETRY_AFTER = timedelta(minutes=5)  # a row that failed waits this long before another try
+DANGER_RETRY_AFTER = timedelta(seconds=30)  # an unanswered emergency is worth trying soon
+
+# Moves one failed row's due time (now, until) so that the next batches start after it.
+Postpone = Callable[[UnitOfWork, datetime, datetime], Awaitable[object]]
 
 
 class Periodic:
@@ -53,12 +62,43 @@ class Periodic:
         await uow.commit()
         self.after_commit()
 
+    async def _each(
+        self,
+        sweep: str,
+        item: object,
+        work: Callable[[], Awaitable[int | None]],
+        postpone: Postpone | None = None,
+        retry: timedelta = RETRY_AFTER,
+    ) -> int:
+        """One row's work in its own transaction. A failure (rolled back) is logged and the
+        row postponed, and the sweep goes on: one bad row must not stop the others."""
+        try:
+            return int(await work() or 0)
+        except Exception as exc:  # any fault of one row is that row's alone
+            _log_failure(sweep, item, exc)
+        if postpone is not None:
+            await self._postpone(sweep, item, postpone, retry)
+        return 0
+
+    async def _postpone(
+        self, sweep: str, item: object, postpone: Postpone, retry: timedelta
+    ) -> None:
+        now = self.clock.now()
+        try:
+            async with self.uow_factory() as uow:
+                await postpone(uow, now, now + retry)
+                await uow.commit()
+        except Exception as exc:  # the database itself may be what failed
+            _log_failure(f"{sweep} (postponing)", item, exc)
+
     # SLA -------------------------------------------------------------------------------
     async def sla_sweep(self) -> int:
         async with self.uow_factory() as uow:
             due = await uow.tickets.due_for_sla(self.clock.now(), BATCH)
         for ticket_id in due:
-            await self._sla_one(ticket_id)
+            await self._each(
+                "sla", ticket_id, partial(self._sla_one, ticket_id), _later_sla(ticket_id)
+            )
         return len(due)
 
     async def _sla_one(self, ticket_id: int) -> None:
@@ -83,7 +123,9 @@ class Periodic:
         async with self.uow_factory() as uow:
             due = await uow.ratings.due(self.clock.now(), BATCH)
         for rating_id in due:
-            await self._rating_one(rating_id)
+            await self._each(
+                "ratings", rating_id, partial(self._rating_one, rating_id), _later_rating(rating_id)
+            )
         return len(due)
 
     async def _rating_one(self, rating_id: int) -> None:
@@ -109,7 +151,7 @@ class Periodic:
             due = await uow.tickets.unconfirmed(cutoff, BATCH)
         closed = 0
         for ticket_id in due:
-            closed += await self._close_one(ticket_id)
+            closed += await self._each("auto-close", ticket_id, partial(self._close_one, ticket_id))
         return closed
 
     async def _close_one(self, ticket_id: int) -> int:
@@ -141,7 +183,10 @@ class Periodic:
         for _ in range(RETENTION_BATCHES):
             async with self.uow_factory() as uow:
                 due = await PersonalData(self._desk(uow)).due_for_retention(BATCH)
-            done = [await self._redact_one(ticket_id) for ticket_id in due]
+            done = [
+                await self._each("retention", ticket_id, partial(self._redact_one, ticket_id))
+                for ticket_id in due
+            ]
             redacted += sum(done)
             if len(due) < BATCH or not any(done):
                 break  # all due are done, or another worker holds the rest
@@ -168,7 +213,9 @@ class Periodic:
             due = await Visitors(self._desk(uow)).unanswered(BATCH)
         told = 0
         for visitor_id in due:
-            told += await self._visitor_timed_out(visitor_id)
+            told += await self._each(
+                "visitor-answers", visitor_id, partial(self._visitor_timed_out, visitor_id)
+            )
         return told
 
     async def _visitor_timed_out(self, visitor_id: int) -> int:
@@ -190,7 +237,14 @@ class Periodic:
             due = await uow.dialogs.due(self.clock.now(), BATCH)
         paged = 0
         for chat_id, user_id in due:
-            paged += await self._danger_one(chat_id, user_id)
+            # Each page on its own: another question's fault must never hold one up.
+            paged += await self._each(
+                "danger",
+                (chat_id, user_id),
+                partial(self._danger_one, chat_id, user_id),
+                _later_danger(chat_id, user_id),
+                DANGER_RETRY_AFTER,
+            )
         return paged
 
     async def _danger_one(self, chat_id: int, user_id: int) -> int:
@@ -224,8 +278,14 @@ class Periodic:
             if not await uow.runs.claim("survey", period, now):
                 return 0
             sent = 0
-            for telegram_id in await uow.residents.active_ids():
-                row = SurveyResponse(period=period, resident_telegram_id=telegram_id, sent_at=now)
+            for telegram_id, property_id in await uow.residents.active_with_property():
+                # The property, so that the answer counts in that property's digests.
+                row = SurveyResponse(
+                    period=period,
+                    property_id=property_id,
+                    resident_telegram_id=telegram_id,
+                    sent_at=now,
+                )
                 if await uow.surveys.add(row):
                     await self.notifier.survey(desk, telegram_id, period)
                     sent += 1
@@ -236,7 +296,7 @@ class Periodic:
     async def plan_tick(self) -> int:
         opened = 0
         for plan in self.settings.plans:
-            opened += await self._plan_one(plan)
+            opened += await self._each("plans", plan.code, partial(self._plan_one, plan))
         return opened
 
     async def _plan_one(self, plan: PlanConfig) -> int:
@@ -267,10 +327,12 @@ class Periodic:
             service = NoticeService(self._desk(uow))
             due, sending = list(await service.due()), await service.to_report()
         for notice_id in due:
-            await self._notice_start(notice_id)
+            start = partial(self._notice_start, notice_id)
+            await self._each("notices", notice_id, start, _later_notice(notice_id))
         reported = 0
         for notice_id in sending:
-            reported += await self._notice_report(notice_id)
+            report = partial(self._notice_report, notice_id)
+            reported += await self._each("notices", notice_id, report, _later_notice(notice_id))
         return len(due) + reported
 
     async def _notice_start(self, notice_id: int) -> None:
@@ -291,6 +353,43 @@ class Periodic:
             await self.notifier.notice_report(desk, *finished)
             await self._commit(uow)
             return 1
+
+
+def _later_sla(ticket_id: int) -> Postpone:
+    async def postpone(uow: UnitOfWork, now: datetime, until: datetime) -> None:
+        await uow.tickets.postpone_sla(ticket_id, now, until)
+
+    return postpone
+
+
+def _later_rating(rating_id: int) -> Postpone:
+    async def postpone(uow: UnitOfWork, now: datetime, until: datetime) -> None:
+        await uow.ratings.postpone(rating_id, now, until)
+
+    return postpone
+
+
+def _later_danger(chat_id: int, user_id: int) -> Postpone:
+    async def postpone(uow: UnitOfWork, now: datetime, until: datetime) -> None:
+        await uow.dialogs.postpone(chat_id, user_id, now, until)
+
+    return postpone
+
+
+def _later_notice(notice_id: int) -> Postpone:
+    async def postpone(uow: UnitOfWork, now: datetime, until: datetime) -> None:
+        await uow.notices.postpone(notice_id, now, until)
+
+    return postpone
+
+
+def _log_failure(sweep: str, item: object, exc: Exception) -> None:
+    """The row's id, the exception's type and where it was raised; not its message, which
+    may quote a statement's parameters (a resident's description, a phone number)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "%s sweep: %s failed (%s); tried again later\n%s", sweep, item, type(exc).__name__, frames
+    )
 
 
 def last_fire(
