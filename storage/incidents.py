@@ -80,6 +80,18 @@ class IncidentRepo:
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
+    async def record_notice(self, incident_id: int, notice_id: int) -> bool:
+        """The incident's notice to its building, recorded once: False when one is already
+        (of two presses at once exactly one wins; PostgreSQL makes the second wait for the
+        first's commit and then finds the notice there)."""
+        result = await self.session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id, Incident.notice_id.is_(None))
+            .values(notice_id=notice_id)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
     async def in_period(
         self, property_id: int, start: datetime, end: datetime
     ) -> list[tuple[int, int]]:

@@ -173,6 +173,23 @@ def shift_covers(shift: ShiftLike, now: datetime, settings: Settings) -> bool:
     return day in shift.weekdays
 
 
+def shift_meets(shift: ShiftLike, start: datetime, end: datetime, settings: Settings) -> bool:
+    """A weekly shift covers some moment of [start, end): it is on at `start`, or it begins
+    on one of its weekdays before `end` (a /duty set at 17:50 for 12 hours meets the night
+    shift that begins at 18:00, whose people it replaces too)."""
+    if shift_covers(shift, start, settings):
+        return True
+    if shift.start_time == shift.end_time:
+        return False  # covers nothing (`_within`)
+    tz = settings.tz
+    day = start.astimezone(tz).date()
+    while (begins := datetime.combine(day, shift.start_time, tz)) < end:
+        if begins > start and day.weekday() in shift.weekdays:
+            return True
+        day += timedelta(days=1)
+    return False
+
+
 def on_duty(scheduled: set[int], marked_on: set[int], marked_off: set[int]) -> set[int]:
     """Who is on duty: the rota's shift now, plus anyone a lead or they themselves put on
     duty (/duty, /onduty), less anyone who went off duty (/offduty)."""
@@ -333,6 +350,13 @@ def held_by_someone(status: str) -> bool:
     """Statuses in which a ticket is someone's (accepted, being worked on, waiting for the
     resident): what goes back to the team's pool when that person leaves the team."""
     return status in (TicketStatus.ACCEPTED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING)
+
+
+def waits_in_pool(status: str, assignee_id: int | None) -> bool:
+    """A ticket in its team's pool: new, nobody holds it. The question asked after /remove
+    (should a colleague take the returned ticket?) acts only then: once someone accepted
+    it, it is theirs, and an old answer must not take it from them."""
+    return status == TicketStatus.NEW and assignee_id is None
 
 
 def may_take_over(actor: Actor, ticket: TicketLike) -> bool:

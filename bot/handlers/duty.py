@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from bot.domain.policy import duty_mark_until
+from bot.domain.policy import duty_mark_until, held_by_someone
 from bot.domain.vocabulary import TEAMS
 from bot.handlers.base import Ctx, in_rows, shorten
 from bot.handlers.cards import group_translator, post_private_card, refresh_cards
@@ -22,7 +22,7 @@ from bot.i18n import Translator
 from bot.messages import Button, Keyboard
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.duty import DutyService
-from bot.services.handover import Handover
+from bot.services.handover import Handover, TakenMeanwhile
 from bot.services.lifecycle import IllegalTransition
 from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import Property, StaffMember, Ticket
@@ -36,15 +36,19 @@ class HandoverButton(StrEnum):
     POOL = "pool"
     GIVE = "give"
     KEEP = "keep"
+    # The removal question's own: they act only while the ticket waits in the pool, so an
+    # old question never takes a ticket from whoever accepted it since.
+    POOL_GIVE = "pgive"
+    POOL_LEAVE = "left"
 
 
 BUTTONS = CallbackCodec(
     "ho",
     HandoverButton,
     subject="id",
-    arguments={HandoverButton.GIVE: "id"},
-    summary="the handover question (off duty, removal): pool, a colleague's id, keep; "
-    "subject: the ticket id",
+    arguments={HandoverButton.GIVE: "id", HandoverButton.POOL_GIVE: "id"},
+    summary="the handover question: off duty (pool, a colleague's id, keep), removal (a "
+    "colleague's id or leave it, while the ticket is still in the pool); subject: the ticket id",
 )
 
 
@@ -164,19 +168,26 @@ async def ask_after_removal(ctx: Ctx, tickets: Sequence[Ticket], removed_id: int
 def question_buttons(
     t: Translator, ticket: Ticket, colleagues: Sequence[StaffMember], *, keep: bool
 ) -> Keyboard:
-    """Pool, a button per colleague (on duty first), and keep (off duty only)."""
+    """A button per colleague (on duty first), then pool and keep (off duty) or leave it in
+    the pool (removal: the ticket is there already)."""
+    give_action = HandoverButton.GIVE if keep else HandoverButton.POOL_GIVE
     give = [
         Button(
             t("duty.btn_give", name=m.name or str(m.telegram_id)),
-            BUTTONS.encode(HandoverButton.GIVE, ticket.id, str(m.telegram_id)),
+            BUTTONS.encode(give_action, ticket.id, str(m.telegram_id)),
         )
         for m in colleagues[:COLLEAGUE_BUTTONS]
     ]
-    pool_key = "duty.btn_pool" if keep else "duty.btn_leave_in_pool"
-    last = [Button(t(pool_key), BUTTONS.encode(HandoverButton.POOL, ticket.id))]
-    if keep:
-        last.append(Button(t("duty.btn_keep"), BUTTONS.encode(HandoverButton.KEEP, ticket.id)))
-    return (*in_rows(give, 2), tuple(last))
+    if not keep:
+        leave = Button(
+            t("duty.btn_leave_in_pool"), BUTTONS.encode(HandoverButton.POOL_LEAVE, ticket.id)
+        )
+        return (*in_rows(give, 2), (leave,))
+    last = (
+        Button(t("duty.btn_pool"), BUTTONS.encode(HandoverButton.POOL, ticket.id)),
+        Button(t("duty.btn_keep"), BUTTONS.encode(HandoverButton.KEEP, ticket.id)),
+    )
+    return (*in_rows(give, 2), last)
 
 
 # the answers ------------------------------------------------------------------------------
@@ -189,7 +200,14 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
     handover = Handover(ctx.desk)
     try:
         if press.action == HandoverButton.GIVE:
-            await _give(ctx, handover, actor, ticket, press.argument_id)
+            await _handed(ctx, actor, ticket, await handover.give(actor, ticket, press.argument_id))
+        elif press.action == HandoverButton.POOL_GIVE:
+            member = await handover.give_from_pool(actor, ticket, press.argument_id)
+            await _handed(ctx, actor, ticket, member)
+        elif press.action == HandoverButton.POOL_LEAVE:
+            handover.check_still_in_pool(actor, ticket)
+            ctx.toast()
+            ctx.edit(ctx.t("duty.answered_left", number=ticket.number))
         elif press.action == HandoverButton.POOL:
             await _pool(ctx, handover, actor, ticket)
         else:
@@ -198,12 +216,23 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
             ctx.edit(ctx.t("duty.answered_keep", number=ticket.number))
     except NotAllowed as exc:
         ctx.toast(ctx.t(exc.reason), alert=True)
+    except TakenMeanwhile as exc:
+        _taken_meanwhile(ctx, exc.ticket)
     except (IllegalTransition, Conflict):
         ctx.toast(ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}")), alert=True)
 
 
-async def _give(ctx: Ctx, handover: Handover, actor: Actor, ticket: Ticket, who: int) -> None:
-    member = await handover.give(actor, ticket, who)
+def _taken_meanwhile(ctx: Ctx, ticket: Ticket) -> None:
+    """The removal question is over: the ticket left the pool; its buttons go."""
+    if ticket.assignee_name and held_by_someone(ticket.status):
+        text = ctx.t("duty.taken_meanwhile", number=ticket.number, name=ticket.assignee_name)
+    else:
+        text = ctx.t("staff.already", status=ctx.t(f"status.{ticket.status}"))
+    ctx.toast(text, alert=True)
+    ctx.edit(text)
+
+
+async def _handed(ctx: Ctx, actor: Actor, ticket: Ticket, member: StaffMember) -> None:
     t = group_translator(ctx.desk)
     ctx.toast()
     name = member.name or str(member.telegram_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.handlers.base import Ctx
-from bot.handlers.cards import group_translator
+from bot.handlers.cards import group_translator, quoted
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
 from bot.handlers.inputs import clean_text
 from bot.i18n import Translator
@@ -21,6 +21,11 @@ from bot.services.dispatch import Dispatch
 from bot.services.faq_drafts import DraftRefused, FaqDrafts, entry_id, split_keywords
 from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import FaqDraft, Ticket
+
+# What a draft's message shows at most: with the heading, keywords (10 x 20), the author
+# and a reviewer's verdict it stays well under Telegram's 4,096 characters.
+SHOWN_QUESTION_LIMIT = 500
+SHOWN_ANSWER_LIMIT = 2500
 
 
 class Step(FlowStep):
@@ -63,7 +68,9 @@ async def on_card_button(ctx: Ctx, _: Dispatch, actor: Actor, ticket: Ticket, __
     """[Add to FAQ] on an inquiry's card: the writing goes on in the presser's private chat."""
     drafts = FaqDrafts(ctx.desk)
     try:
-        draft = await drafts.begin(actor, ticket)
+        # Refused while another dialog is open privately: it would be overwritten
+        # (a /new half done would take the caller's phone as the FAQ answer).
+        draft = await drafts.begin(actor, ticket, Step.flow_name())
     except DraftRefused as refused:
         ctx.toast(_refusal(ctx.t, refused), alert=True)
         return
@@ -256,13 +263,16 @@ def _review_buttons(t: Translator, draft: FaqDraft) -> Keyboard:
 
 
 def _fields(t: Translator, draft: FaqDraft, data: dict[str, object]) -> dict[str, object]:
+    """A draft as a message shows it: a question of up to 2,000 characters and an answer of
+    3,000 would pass Telegram's 4,096 (the outbox then gives the message up), so both are
+    shortened, after masking in a group (a number cut short cannot escape the masking)."""
     keywords = [str(k) for k in draft.keywords]
     return {
         "id": draft.id,
         "number": data.get("number", "-"),
         "name": draft.author_name,
-        "question": draft.question,
-        "answer": draft.answer,
+        "question": quoted(t, draft.question, SHOWN_QUESTION_LIMIT),
+        "answer": quoted(t, draft.answer, SHOWN_ANSWER_LIMIT),
         "keywords": " ".join(keywords) if keywords else t("faq_draft.no_keywords"),
     }
 

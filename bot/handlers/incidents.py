@@ -156,6 +156,8 @@ async def _announce(ctx: Ctx, ticket: Ticket, actor: Actor) -> None:
     if view is None or not view.incident.building:
         ctx.toast(ctx.t("common.stale_button"))
         return
+    if await _told_already(ctx, view.incident):
+        return
     t = group_translator(ctx.desk)
     audience = Audience(NoticeAudience.BUILDING, ticket.property_id, view.incident.building)
     count = len(await service.recipients(audience, safety=False))
@@ -175,11 +177,15 @@ async def _announce(ctx: Ctx, ticket: Ticket, actor: Actor) -> None:
 
 
 async def _announce_send(ctx: Ctx, ticket: Ticket, actor: Actor) -> None:
-    """Second tap: the notice goes to the building through the announcements' outbox."""
+    """Second tap: the notice goes to the building through the announcements' outbox, once
+    per incident (a double tap or a second group's press is told it went already)."""
     service = NoticeService(ctx.desk)
     view = await incident_of(ctx.desk, ticket)
     if view is None or not view.incident.building:
         ctx.toast(ctx.t("common.stale_button"))
+        return
+    if await _told_already(ctx, view.incident):
+        _card_again(ctx, ticket, view)  # the preview's [send] goes
         return
     try:
         composer = await service.composer(ctx.inc.user_id)
@@ -190,6 +196,12 @@ async def _announce_send(ctx: Ctx, ticket: Ticket, actor: Actor) -> None:
         )
     except NotAllowed:
         ctx.toast(ctx.t("incident.notice_not_allowed"), alert=True)
+        return
+    # The incident records its one notice before anything is sent: two presses at once
+    # both got past the check above, and only the first to record it sends.
+    if not await Incidents(ctx.desk).record_announcement(view.incident, notice):
+        await _told_already(ctx, view.incident)
+        _card_again(ctx, ticket, view)
         return
     started = await service.start(notice.id)
     if started is None:
@@ -204,6 +216,26 @@ async def _announce_send(ctx: Ctx, ticket: Ticket, actor: Actor) -> None:
     )
     ctx.toast(sent, alert=True)
     ctx.edit(card_text(t, ctx.desk, ticket, sent, view), card_buttons(t, ticket, view))
+
+
+async def _told_already(ctx: Ctx, incident: Incident) -> bool:
+    """True, with the answer, when the building was sent its notice about the incident."""
+    notice = await Incidents(ctx.desk).announcement(incident)
+    if notice is None:
+        return False
+    told = ctx.t(
+        "incident.notice_sent_already",
+        id=notice.id,
+        building=incident.building,
+        name=notice.author_name,
+    )
+    ctx.toast(told, alert=True)
+    return True
+
+
+def _card_again(ctx: Ctx, ticket: Ticket, view: IncidentView) -> None:
+    t = group_translator(ctx.desk)
+    ctx.edit(card_text(t, ctx.desk, ticket, "", view), card_buttons(t, ticket, view))
 
 
 def _notice_text(t: Translator, ctx: Ctx, ticket: Ticket, view: IncidentView) -> str:

@@ -10,13 +10,13 @@ digest can say how the night went.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import DutyRotaConfig, Settings
+from bot.config import DutyRotaConfig, Settings, ShiftConfig
 from bot.domain.policy import (
     calls_duty_for_card,
     calls_duty_for_sla,
@@ -24,6 +24,7 @@ from bot.domain.policy import (
     may_set_duty,
     on_duty,
     shift_covers,
+    shift_meets,
 )
 from bot.domain.vocabulary import TEAMS, DutyCall
 from bot.services.desk import Desk, uow_of
@@ -63,12 +64,34 @@ class DutyService:
         self, prop: Property, team: str, members: Sequence[StaffMember], now: datetime
     ) -> set[int]:
         """Who the rota puts on duty now, among the team's active members."""
+        settings = self.desk.settings
+        return self._rostered(prop, team, members, lambda s: shift_covers(s, now, settings))
+
+    def scheduled_between(
+        self,
+        prop: Property,
+        team: str,
+        members: Sequence[StaffMember],
+        start: datetime,
+        end: datetime,
+    ) -> set[int]:
+        """Who the rota puts on duty at some moment of [start, end), among active members."""
+        settings = self.desk.settings
+        return self._rostered(prop, team, members, lambda s: shift_meets(s, start, end, settings))
+
+    def _rostered(
+        self,
+        prop: Property,
+        team: str,
+        members: Sequence[StaffMember],
+        counts: Callable[[ShiftConfig], bool],
+    ) -> set[int]:
         rota = self.rota(prop, team)
         if rota is None:
             return set()
         wanted: set[int | str] = set()
         for shift in rota.shifts:
-            if shift_covers(shift, now, self.desk.settings):
+            if counts(shift):
                 wanted |= set(shift.staff)
         return {m.telegram_id for m in members if _named(m, wanted)}
 
@@ -102,16 +125,18 @@ class DutyService:
     async def set_duty(
         self, actor: Actor, prop: Property, team: str, people: Sequence[StaffMember]
     ) -> None:
-        """`/duty <team> <who>`: exactly these are on duty now; whoever the rota scheduled
-        is marked off until the mark ends."""
+        """`/duty <team> <who>`: exactly these are on duty until the mark ends; whoever the
+        rota schedules at any moment of it is marked off (a /duty at 17:50 replaces the
+        18:00 night shift too, not only the day shift on now)."""
         self.check_may_set(actor, team)
         now = self.desk.now()
         await self.uow.duty.end_marks(prop.id, team, now)
         chosen = {p.telegram_id for p in people}
         members = await self.uow.staff.of_team(prop.id, team)
+        replaced = self.scheduled_between(prop, team, members, now, duty_mark_until(now))
         for member in members:
             on = member.telegram_id in chosen
-            if on or member.telegram_id in self.scheduled(prop, team, members, now):
+            if on or member.telegram_id in replaced:
                 await self._mark(actor, prop, team, member.telegram_id, on, now)
 
     async def back_to_rota(self, actor: Actor, prop: Property, team: str) -> None:

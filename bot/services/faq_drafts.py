@@ -11,11 +11,15 @@ from typing import Any
 from bot.domain.policy import may_draft_faq, may_review_faq, offers_faq_draft
 from bot.domain.vocabulary import FaqDraftStatus
 from bot.services.desk import Desk, uow_of
-from bot.services.faq import DRAFT_PREFIX, QUESTION_LIMIT
+from bot.services.faq import DRAFT_PREFIX
 from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import FaqDraft, Ticket
 
-ANSWER_LIMIT = 3000  # a Telegram message holds 4096; the question and heading go with it
+# Kept whole; a message that shows the draft shortens it (bot/handlers/faq_drafts.py).
+ANSWER_LIMIT = 3000
+# An FAQ question is a sentence: with the answer it fits the one message a resident gets
+# (`faq.answer`), which the ticket's description (up to 2,000 characters) would not.
+DRAFT_QUESTION_LIMIT = 500
 KEYWORD_LIMIT = 10
 KEYWORD_LENGTH = 20
 
@@ -39,10 +43,12 @@ class FaqDrafts:
         self.uow = uow_of(desk)
 
     # staff write ------------------------------------------------------------------------
-    async def begin(self, actor: Actor, ticket: Ticket) -> FaqDraft:
+    async def begin(self, actor: Actor, ticket: Ticket, flow: str) -> FaqDraft:
         """The draft the presser writes: a new one with the ticket's description as its
         question, or their own unfinished one again (a second press). Someone else's draft,
-        or a finished one, is refused: one draft per inquiry."""
+        or a finished one, is refused: one draft per inquiry. `flow` is the dialog the
+        writing opens in the presser's private chat; refused while another one is open
+        there (a /new half done), which the writing would otherwise overwrite."""
         if not may_draft_faq(actor, ticket):
             raise NotAllowed("faq_draft.not_allowed")
         if not offers_faq_draft(ticket.category, ticket.status):
@@ -50,22 +56,42 @@ class FaqDrafts:
         found = await self.uow.faq_drafts.for_ticket(ticket.id)
         if found is not None:
             mine = found.author_id == actor.telegram_id
-            if mine and found.status == FaqDraftStatus.WRITING:
-                return found
-            raise DraftRefused("faq_draft.exists", name=found.author_name, status=str(found.status))
+            if not (mine and found.status == FaqDraftStatus.WRITING):
+                raise DraftRefused(
+                    "faq_draft.exists", name=found.author_name, status=str(found.status)
+                )
+        if await self._busy_in_private(actor.telegram_id, flow, found):
+            raise DraftRefused("faq_draft.finish_first")
+        if found is not None:
+            return found
         draft = FaqDraft(
             property_id=ticket.property_id,
             ticket_id=ticket.id,
             author_id=actor.telegram_id,
             author_name=actor.name[:64],
             status=FaqDraftStatus.WRITING,
-            question=" ".join(ticket.description.split())[:QUESTION_LIMIT],
+            question=" ".join(ticket.description.split())[:DRAFT_QUESTION_LIMIT],
             answer="",
             keywords=[],
             reviewed_by_name="",
             created_at=self.desk.now(),
         )
         return await self.uow.faq_drafts.add(draft)
+
+    async def _busy_in_private(self, telegram_id: int, flow: str, mine: FaqDraft | None) -> bool:
+        """Whether the person's private chat holds a dialog the writing would replace: any
+        other flow, or the writing of another draft still unfinished (one at a time). Their
+        own draft of this inquiry (`mine`) is asked again; a stale dialog (its draft
+        submitted or cancelled meanwhile) may go."""
+        stored = await self.uow.dialogs.get(telegram_id, telegram_id)
+        if stored is None:
+            return False
+        if stored.flow != flow:
+            return True
+        draft_id = stored.data.get("draft")
+        if not isinstance(draft_id, int) or (mine is not None and draft_id == mine.id):
+            return False
+        return await self.writing(draft_id, telegram_id) is not None
 
     async def open_private_dialog(
         self, telegram_id: int, flow: str, step: str, data: dict[str, Any]
@@ -81,7 +107,7 @@ class FaqDrafts:
         return draft if draft.status == FaqDraftStatus.WRITING else None
 
     async def set_question(self, draft: FaqDraft, question: str) -> None:
-        draft.question = question[:QUESTION_LIMIT]
+        draft.question = question[:DRAFT_QUESTION_LIMIT]
 
     async def submit(self, draft: FaqDraft, answer: str, keywords: Sequence[str]) -> FaqDraft:
         """The draft waits for a manager; refused when it is no longer being written."""

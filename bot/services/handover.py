@@ -15,13 +15,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.domain.policy import held_by_someone, may_hand_over, may_take_handover
+from bot.domain.policy import held_by_someone, may_hand_over, may_take_handover, waits_in_pool
 from bot.services.desk import Desk, uow_of
 from bot.services.dispatch import Conflict, Dispatch
 from bot.services.duty import DutyService
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition
 from bot.services.staff import Actor, NotAllowed, StaffService
 from storage.models import Property, StaffMember, Ticket
+
+
+class TakenMeanwhile(Exception):
+    """The removal question answered after the returned ticket left the pool (someone
+    accepted it, it was finished or moved): nothing changes; `ticket` says where it is."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(ticket.number)
+        self.ticket = ticket
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,23 @@ class Handover:
             raise NotAllowed("duty.no_colleague")
         await self.dispatch.hand_to(actor, ticket, member.telegram_id, member.name)
         return member
+
+    # answers to the removal question (the ticket went back to the pool) -----------------
+    def check_still_in_pool(self, actor: Actor, ticket: Ticket) -> None:
+        """The remover's question holds only while the ticket waits in the pool."""
+        self.check(actor, ticket)
+        if not waits_in_pool(ticket.status, ticket.assignee_id):
+            raise TakenMeanwhile(ticket)
+
+    async def give_from_pool(self, actor: Actor, ticket: Ticket, telegram_id: int) -> StaffMember:
+        """A colleague takes a ticket /remove sent back to the pool; refused (TakenMeanwhile)
+        once someone accepted it since, even at the same moment (the accept is conditional
+        on the ticket still being new)."""
+        self.check_still_in_pool(actor, ticket)
+        try:
+            return await self.give(actor, ticket, telegram_id)
+        except Conflict as exc:
+            raise TakenMeanwhile(ticket) from exc
 
     async def back_to_pool(self, actor: Actor, ticket: Ticket, reason: str) -> bool:
         """The holder's answer "back to the pool"; False when it already is there."""

@@ -290,6 +290,23 @@ class Incidents:
             return None
         return await self.uow.tickets.get(incident.lead_ticket_id)
 
+    # the building's notice ---------------------------------------------------------------
+    async def announcement(self, incident: Incident) -> Notice | None:
+        """The notice the incident's building already got (one per incident), or None."""
+        if incident.notice_id is None:
+            return None
+        return await self.uow.notices.get(incident.notice_id)
+
+    async def record_announcement(self, incident: Incident, notice: Notice) -> bool:
+        """`notice` becomes the building's one notice about the incident. False when another
+        was recorded first (a double tap, the same preview pressed in two groups): `notice`,
+        not started yet, is then dropped unsent."""
+        recorded = await self.uow.incidents.record_notice(incident.id, notice.id)
+        if not recorded:
+            await self.uow.session.delete(notice)
+        await self.uow.session.refresh(incident)
+        return recorded
+
     # planned work ----------------------------------------------------------------------
     async def open_planned(self, notice: Notice, starts: datetime, ends: datetime) -> Incident:
         """An announcement of planned work at one building: its window is an incident."""

@@ -21,6 +21,7 @@ from bot.domain.policy import (
     may_set_duty,
     on_duty,
     shift_covers,
+    shift_meets,
 )
 from bot.domain.vocabulary import DutyCall
 from bot.handlers.digests import digest_text
@@ -32,6 +33,7 @@ from bot.services.staff import NotAllowed, StaffService
 from storage.models import Property
 from tests.support.apps import settings_for
 from tests.support.world import (
+    ADMIN,
     ENG_GROUP,
     LI,
     MGR_GROUP,
@@ -103,6 +105,21 @@ def test_a_night_shift_belongs_to_the_day_it_started() -> None:
     day = ShiftConfig(start="08:30", end="18:00", weekdays=[6])
     assert shift_covers(day, shanghai(29, 8, 30), settings)
     assert not shift_covers(day, shanghai(29, 18), settings)
+
+
+def test_a_shift_meets_a_span_it_is_on_in_or_begins_in() -> None:
+    settings = Settings()
+    monday_night = ShiftConfig(start="18:00", end="08:30", weekdays=[0])
+    twelve_hours = timedelta(hours=12)
+    evening = shanghai(30, 17, 50)  # Monday
+    assert not shift_covers(monday_night, evening, settings)
+    assert shift_meets(monday_night, evening, evening + twelve_hours, settings)  # at 18:00
+    assert shift_meets(monday_night, shanghai(30, 23), shanghai(30, 23, 30), settings)  # on
+    assert not shift_meets(monday_night, evening, shanghai(30, 18), settings)  # [start, end)
+    sunday_evening = shanghai(29, 17, 50)  # Sunday's night is not its shift
+    assert not shift_meets(monday_night, sunday_evening, sunday_evening + twelve_hours, settings)
+    nothing = ShiftConfig(start="18:00", end="18:00")
+    assert not shift_meets(nothing, evening, evening + twelve_hours, settings)
 
 
 def test_marks_win_over_the_rota() -> None:
@@ -198,6 +215,26 @@ async def test_the_rota_and_the_marks_decide_who_is_on_duty(world: World) -> Non
 
     clock(world.app).advance(hours=13)  # the marks end; Sunday 15:00 is the day shift
     assert await on_duty_now(world) == [ZHANG]
+
+
+async def test_duty_set_before_a_shift_change_replaces_the_next_shift_too(
+    world: World,
+) -> None:
+    """At 17:50 on a Monday the lead puts himself on duty "until 05:50": 李师傅's night shift
+    from 18:00 is his too, so 李师傅 is neither listed nor called at 18:10."""
+    clock(world.app).set(datetime(2026, 11, 30, 9, 50, tzinfo=UTC))  # Monday 17:50
+    assert await on_duty_now(world) == [ZHANG]  # the day shift
+    zhao = world.person(ZHAO_LEAD, ENG_GROUP, "赵组长")
+    await zhao.say("/duty engineering 赵组长")
+    assert "05:50" in zhao.texts()
+    clock(world.app).advance(minutes=20)  # 18:10, the night shift's time
+    assert await on_duty_now(world) == [ZHAO_LEAD]
+    await zhao.say("/duty")
+    assert "赵组长" in zhao.texts() and "李师傅" not in zhao.texts()
+    await report(world, GAS)
+    assert world.sender.to(LI) == [] and world.sender.to(ZHAO_LEAD)  # only he is called
+    clock(world.app).advance(hours=11, minutes=50)  # Tuesday 06:00: the mark ended
+    assert await on_duty_now(world) == [LI]
 
 
 async def test_setting_duty_is_refused_to_staff(world: World) -> None:
@@ -332,6 +369,43 @@ async def test_off_duty_answers_pool_keep_and_refusals(world: World) -> None:
     assert "李师傅 已下岗" in world.sender.to(ENG_GROUP)[-1].text
     await li.press(pool)  # pressed twice
     assert "只有工单的处理人" in li.last_toast()
+
+
+async def test_an_old_removal_question_never_takes_a_ticket_from_whoever_accepted_it(
+    world: World,
+) -> None:
+    """/remove sends 李's two tickets back to the pool with a question each; 张 accepts the
+    first meanwhile: its old question changes nothing and says who has it, while the second,
+    still in the pool, is handed as asked."""
+    _, first = await report(world)
+    _, second = await report(world, "厨房水管也在漏")
+    li = world.person(LI, ENG_GROUP, "李师傅")
+    for ticket_id in (first, second):
+        await li.press(f"tk:{ticket_id}:acc", await world.card_message(ticket_id, ENG_GROUP))
+    admin = world.person(ADMIN, ENG_GROUP, "Admin")
+    await admin.say(f"/remove {LI}")
+    asked = [b.data for o in admin.last for row in o.buttons for b in row]
+    give_first, leave_first = f"ho:{first}:pgive:{ZHAO_LEAD}", f"ho:{first}:left"
+    give_second = f"ho:{second}:pgive:{ZHAO_LEAD}"
+    assert {give_first, leave_first, give_second} <= set(asked), asked
+    zhang = world.person(ZHANG, ENG_GROUP, "张师傅")
+    await zhang.press(f"tk:{first}:acc", await world.card_message(first, ENG_GROUP))
+    events = len(await world.events(first))
+
+    for stale in (give_first, leave_first):
+        await admin.press(stale, 1)
+        assert "已由 张师傅 接单" in admin.last_toast() and admin.answers[-1].alert
+        [question] = admin.last
+        assert question.edit_message_id == 1 and not question.buttons
+        ticket = await world.ticket(first)
+        assert (ticket.status, ticket.assignee_id) == ("accepted", ZHANG)
+    assert len(await world.events(first)) == events  # nothing recorded either
+
+    await admin.press(give_second, 2)
+    handed = await world.ticket(second)
+    assert (handed.status, handed.assignee_id) == ("accepted", ZHAO_LEAD)
+    await admin.press(give_second, 2)  # pressed twice: it is 赵组长's now
+    assert "已由 赵组长 接单" in admin.last_toast()
 
 
 async def test_removed_staff_private_cards_go_quiet(world: World) -> None:

@@ -1,10 +1,12 @@
 """Incidents below the transports: how alike two reports are (topic, then Jaccard on content
 words), the window found in a notice's text, and over a real database: thirty reports of
 one outage make one card, staff turn it into a notice to the building in two taps (refused
-politely for a technician), and the digest counts the incident once with its households."""
+politely for a technician) and only once however often [send] is pressed, and the digest
+counts the incident once with its households."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,16 +17,16 @@ from bot.handlers.inputs import find_local_window
 from bot.nlp import get_classifier
 from bot.nlp.incidents import report_words, score
 from bot.services.digest import compute, day_period
-from storage.models import Notice, Resident, TicketCard
-from tests.support.world import ENG_GROUP, LI, MANAGER, ZHAO_LEAD, GroupPerson, World, staffed
+from storage.models import Notice, NoticeRecipient, OutboxMessage, TicketCard
+from tests.support.outages import report_outage, seed
+from tests.support.world import ENG_GROUP, LI, MANAGER, ZHAO_LEAD, GroupPerson, World
 
 TZ = ZoneInfo("Asia/Shanghai")
 CONFIG = IncidentConfig()
-# The flow tests' stand-in classifier calls anything with 漏 a repair.
-OUTAGE = "3栋停水了,总管漏水"
 # Alike enough to be suggested for the outage's incident, not enough to join it.
 SUGGESTED = "水压很小,水龙头出水很细,有点漏"
 CLEANER = 2101
+SERVICE_LEAD = 2105
 
 
 def words(text: str):  # type: ignore[no-untyped-def]
@@ -60,40 +62,6 @@ def test_a_window_in_a_notices_text() -> None:
 
 
 # -- over a real database ---------------------------------------------------------------------
-async def seed(world: World, count: int) -> list[int]:
-    await staffed(world)
-    ids = [6100 + i for i in range(count)]
-    now = world.app.clock.now()
-    async with world.app.uow_factory() as uow:
-        prop = (await uow.properties.all())[0]
-        for telegram_id in ids:
-            await uow.residents.add(
-                Resident(
-                    telegram_id=telegram_id,
-                    property_id=prop.id,
-                    name=f"住户{telegram_id}",
-                    phone=f"+86138{telegram_id:08d}",
-                    building="3栋",
-                    unit="1单元",
-                    room=str(telegram_id),
-                    registered=True,
-                    active=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        await uow.commit()
-    return ids
-
-
-async def report_outage(world: World, ids: list[int]) -> None:
-    for telegram_id in ids:
-        person = world.person(telegram_id, telegram_id, "住户")
-        await person.say(OUTAGE)
-        await person.press(person.button("确认"))
-    await world.flush()
-
-
 async def test_thirty_reports_one_card_and_a_notice_in_two_taps(world: World) -> None:
     ids = await seed(world, 30)
     await report_outage(world, ids)
@@ -195,3 +163,64 @@ async def test_only_the_reports_team_or_a_manager_merges_or_keeps_it_apart(
     await li.press(f"ic:{suggested.id}:m", message_id)
     assert "已合并到" in li.last_toast()
     assert (await world.ticket(suggested.id)).incident_role == "member"
+
+
+async def notices_sent(world: World) -> tuple[int, int, int]:
+    """Notices, their recipients, and the residents' copies queued in the outbox."""
+    async with world.app.uow_factory() as uow:
+        notices = len((await uow.session.scalars(select(Notice))).all())
+        recipients = len((await uow.session.scalars(select(NoticeRecipient))).all())
+        copies = (
+            await uow.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.notice_id.is_not(None))
+            )
+        ).all()
+    return notices, recipients, len(copies)
+
+
+async def test_the_building_is_notified_once_per_incident(world: World) -> None:
+    """A double tap on [send], the same preview pressed by someone else, a new preview:
+    one notice, one copy per resident; the others are told who sent it."""
+    ids = await seed(world, 3)
+    await world.add_member(SERVICE_LEAD, "service", "lead", "客服主管")
+    await report_outage(world, ids)
+    lead = (await world.tickets())[0]
+    message_id = await world.card_message(lead.id, ENG_GROUP)
+    manager = GroupPerson(world.app.dialog, MANAGER, ENG_GROUP, "周经理")
+    await manager.press(f"ic:{lead.id}:a", message_id)
+    await manager.press(f"ic:{lead.id}:as", message_id)
+    assert "已发送通知" in manager.last_toast()
+    await manager.press(f"ic:{lead.id}:as", message_id)  # a double tap
+    assert "3栋已由 周经理 通知过" in manager.last_toast()
+    service_lead = world.person(SERVICE_LEAD, ENG_GROUP, "客服主管")
+    await service_lead.press(f"ic:{lead.id}:as", message_id)  # the same preview
+    assert "3栋已由 周经理 通知过" in service_lead.last_toast()
+    [card] = service_lead.last
+    assert card.edit_message_id == message_id and "ic:" in str(card.buttons)  # [send] gone
+    assert f"ic:{lead.id}:as" not in str(card.buttons)
+    await service_lead.press(f"ic:{lead.id}:a", message_id)  # a new preview: told at once
+    assert "通知过" in service_lead.last_toast() and service_lead.last == []
+    await world.flush()
+    assert await notices_sent(world) == (1, 3, 3)
+
+
+async def test_two_presses_at_once_send_one_notice(world: World) -> None:
+    """Two people press [send] at the same moment (side by side on PostgreSQL): both pass
+    the first check, one records the notice, the other's is dropped unsent."""
+    ids = await seed(world, 3)
+    await world.add_member(SERVICE_LEAD, "service", "lead", "客服主管")
+    await report_outage(world, ids)
+    lead = (await world.tickets())[0]
+    message_id = await world.card_message(lead.id, ENG_GROUP)
+    manager = GroupPerson(world.app.dialog, MANAGER, ENG_GROUP, "周经理")
+    service_lead = world.person(SERVICE_LEAD, ENG_GROUP, "客服主管")
+    await manager.press(f"ic:{lead.id}:a", message_id)
+    await asyncio.gather(
+        manager.press(f"ic:{lead.id}:as", message_id),
+        service_lead.press(f"ic:{lead.id}:as", message_id),
+    )
+    toasts = [manager.last_toast(), service_lead.last_toast()]
+    assert sum("已发送通知" in t for t in toasts) == 1, toasts
+    assert sum("通知过" in t for t in toasts) == 1, toasts
+    await world.flush()
+    assert await notices_sent(world) == (1, 3, 3)

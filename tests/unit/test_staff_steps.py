@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import DutyRotaConfig, Settings, ShiftConfig
+from tests.support.outages import report_outage, seed
 from tests.support.world import ENG_GROUP, LI, World, accepted, report, staffed
-from tests.unit.test_incidents import report_outage, seed
 
 NIGHT = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)  # Sunday 02:00 in Shanghai
 GAS = "楼道里好大一股煤气味"
