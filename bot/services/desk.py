@@ -15,7 +15,7 @@ from bot.messages import Outgoing
 from bot.services.lifecycle import Status
 from bot.services.outbox import to_payload
 from bot.services.sla import Deadlines, SlaPolicy, WorkingHours
-from bot.services.timers import reschedule
+from bot.services.timers import reschedule, working_hours
 from storage.models import Building, Property, Resident, Ticket, TicketEvent
 from storage.uow import UnitOfWork
 
@@ -193,7 +193,7 @@ class Desk:
             escalations=0,
             **fields,
         )
-        reschedule(ticket, self.settings.escalation)
+        reschedule(ticket, self.settings.escalation, working_hours(self.settings))
         await self._uow.tickets.add(ticket)
         self.fresh_tickets[ticket.id] = 0
         return ticket

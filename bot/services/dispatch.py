@@ -18,7 +18,7 @@ from bot.services.desk import Desk, uow_of
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition, Status, next_status
 from bot.services.ratings import Ratings
 from bot.services.staff import Actor, NotAllowed, StaffService
-from bot.services.timers import reschedule, resume_after_pause
+from bot.services.timers import reschedule, resume_after_pause, working_hours
 from storage.models import Correction, Resident, Ticket, TicketEvent
 
 NOTE_LIMIT = 2000
@@ -213,7 +213,7 @@ class Dispatch:
         paused = max(ticket.resolution_due_at - was.resolution_due, timedelta(0))
         ticket.urgency, ticket.updated_at = urgency, self.desk.now()
         _new_deadlines(ticket, due.response_due, due.resolution_due + paused)
-        reschedule(ticket, self.desk.settings.escalation)
+        reschedule(ticket, self.desk.settings.escalation, working_hours(self.desk.settings))
         await self._correction(ticket, actor, "urgency", old, urgency)
         await self._staff_event(ticket, actor, "urgency", old, urgency)
         return True
@@ -284,7 +284,7 @@ class Dispatch:
             resident_warned_at=None,
         )
         # Fresh promises, fresh timers; and the service team calls the resident back (回访).
-        reschedule(ticket, self.desk.settings.escalation)
+        reschedule(ticket, self.desk.settings.escalation, working_hours(self.desk.settings))
         await Ratings(self.desk).open_return_visit(ticket, "not_solved")
         return event
 
@@ -352,8 +352,8 @@ class Dispatch:
         if new == Status.WAITING:
             ticket.paused_at = now
         elif old == Status.WAITING:
-            resume_after_pause(ticket, now, config)
-        reschedule(ticket, config)
+            resume_after_pause(ticket, now, config, working_hours(self.desk.settings))
+        reschedule(ticket, config, working_hours(self.desk.settings))
 
     async def _staff_event(
         self,

@@ -26,7 +26,7 @@ from bot.services.desk import Desk, Draft, uow_of
 from bot.services.dispatch import Dispatch
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition, Status, next_status
 from bot.services.staff import Actor
-from bot.services.timers import reschedule
+from bot.services.timers import reschedule, working_hours
 from storage.models import Incident, Notice, Resident, Ticket
 
 LEAD, MEMBER, SUGGESTED = "lead", "member", "suggested"
@@ -158,7 +158,9 @@ class Incidents:
         if lead is not None:
             ticket.team = lead.team
             await self.follow(lead, ticket, actor)
-        reschedule(ticket, self.desk.settings.escalation)  # a member has no timers
+        reschedule(
+            ticket, self.desk.settings.escalation, working_hours(self.desk.settings)
+        )  # a member has no timers
         kind = "system" if actor is None else "staff"
         await self.desk.record(
             ticket, "incident", actor_kind=kind, actor_id=actor.telegram_id if actor else None,
@@ -197,7 +199,7 @@ class Incidents:
             return None
         was_lead = ticket.incident_role == LEAD
         ticket.incident_id, ticket.incident_role = None, ""
-        reschedule(ticket, self.desk.settings.escalation)
+        reschedule(ticket, self.desk.settings.escalation, working_hours(self.desk.settings))
         await self.desk.record(ticket, "incident", actor_kind=who, new="split")
         if was_lead:
             await self._promote(incident)
@@ -222,7 +224,7 @@ class Incidents:
         lead = members[0]
         lead.incident_role = LEAD
         incident.lead_ticket_id = lead.id
-        reschedule(lead, self.desk.settings.escalation)
+        reschedule(lead, self.desk.settings.escalation, working_hours(self.desk.settings))
         await self.desk.record(lead, "incident", actor_kind="system", new=LEAD)
         return lead
 

@@ -23,7 +23,7 @@ from bot.services.notices import NoticeService
 from bot.services.notify import Notifier
 from bot.services.privacy import PersonalData
 from bot.services.ratings import Ratings
-from bot.services.timers import take_due
+from bot.services.timers import take_due, working_hours
 from bot.services.visitors import Visitors
 from storage.models import SurveyResponse
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -107,7 +107,9 @@ class Periodic:
             if ticket is None:
                 return  # another worker has it
             desk = self._desk(uow)
-            found = take_due(ticket, desk.now(), self.settings.escalation)
+            found = take_due(
+                ticket, desk.now(), self.settings.escalation, working_hours(self.settings)
+            )
             if found.staff is not None and found.staff.kind == "remind":
                 await self.notifier.sla_reminder(desk, ticket)
             elif found.staff is not None:
