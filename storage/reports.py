@@ -356,7 +356,17 @@ class FeedbackRepo:
 
 # --- exports ---------------------------------------------------------------------------------
 EXPORT_BATCH = 1000
-REOPEN_EVENT = "reopen"
+# A reopen as Dispatch records it: a status event from resolved or closed back to new
+# (served by ix_ticket_events_kind_at: kind, then the period).
+REOPENED_FROM = ("resolved", "closed")
+
+
+def _is_reopen() -> ColumnElement[bool]:
+    return and_(
+        TicketEvent.kind == "status",
+        TicketEvent.new_value == "new",
+        TicketEvent.old_value.in_(REOPENED_FROM),
+    )
 
 
 class ExportRepo:
@@ -375,7 +385,7 @@ class ExportRepo:
     def tickets(self, w: Window) -> AsyncIterator[Row[Any]]:
         reopened = (
             select(func.count(TicketEvent.id))
-            .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == REOPEN_EVENT)
+            .where(TicketEvent.ticket_id == Ticket.id, _is_reopen())
             .correlate(Ticket)
             .scalar_subquery()
         )
@@ -629,7 +639,7 @@ class PerformanceRepo:
             .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
             .where(
                 *scope,
-                TicketEvent.kind == REOPEN_EVENT,
+                _is_reopen(),
                 w.holds(TicketEvent.at),
             )
             .group_by(key)
@@ -729,7 +739,7 @@ class HotspotRepo:
             select(Ticket.number, times)
             .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
             .where(
-                TicketEvent.kind == REOPEN_EVENT,
+                _is_reopen(),
                 w.holds(TicketEvent.at),
                 *w.of_property(),
             )

@@ -194,8 +194,13 @@ async def staff_the_dataset(uow_factory: UnitOfWorkFactory) -> None:
         numbers = {number[-4:]: ticket_id for number, ticket_id in rows}
         for suffix, moment in (("0002", at(27, 13)), ("0001", at(28, 10))):
             session.add(
-                TicketEvent(
-                    ticket_id=numbers[suffix], at=moment, actor_kind="resident", kind="reopen"
+                TicketEvent(  # a reopen, as Dispatch records it
+                    ticket_id=numbers[suffix],
+                    at=moment,
+                    actor_kind="resident",
+                    kind="status",
+                    old_value="resolved",
+                    new_value="new",
                 )
             )
         [prop] = [p for p in await uow.properties.all() if p.code == "sunshine"]

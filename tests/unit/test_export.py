@@ -66,13 +66,17 @@ async def add_ticket_with_phone(uow_factory: UnitOfWorkFactory) -> None:
             resolution_due_at=at(28, 20),
         )
         await uow.tickets.add(ticket)
-        for minute, kind in ((1, "created"), (5, "accept"), (30, "reopen"), (40, "reopen")):
+        # two reopens, recorded as Dispatch records them: resolved -> new
+        for minute, kind in ((1, "created"), (5, "accept"), (30, "status"), (40, "status")):
+            reopen = kind == "status"
             uow.session.add(
                 TicketEvent(
                     ticket_id=ticket.id,
                     at=at(27, 20, minute),
                     actor_kind="staff",
                     kind=kind,
+                    old_value="resolved" if reopen else None,
+                    new_value="new" if reopen else None,
                     note=f"call {PHONE}" if kind == "accept" else None,
                 )
             )
@@ -216,7 +220,7 @@ async def test_timeline_ratings_and_surveys(app: App, tmp_path: Path) -> None:
     await _export(app, date(2026, 11, 23), date(2026, 11, 29), out)
     book = load_workbook(out)
     events = _rows(book["Timeline"])
-    assert [e["Event"] for e in events] == ["created", "accept", "reopen", "reopen"]
+    assert [e["Event"] for e in events] == ["created", "accept", "status", "status"]
     assert events[0]["When"] == datetime(2026, 11, 27, 20, 1)
     ratings = {str(r["Number"])[-4:]: r for r in _rows(book["Ratings"])}
     # every rating row of the week's tickets; T10's request is unanswered

@@ -130,7 +130,9 @@ async def seed(uow_factory: UnitOfWorkFactory) -> dict[str, str]:
                         ticket_id=ids[name],
                         at=NOW - timedelta(days=days),
                         actor_kind="resident",
-                        kind="reopen",
+                        kind="status",  # a reopen, as Dispatch records it
+                        old_value="resolved",
+                        new_value="new",
                     )
                 )
         await uow.commit()
