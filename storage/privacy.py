@@ -6,25 +6,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Correction,
     DialogState,
+    FaqDraft,
     FaqGap,
+    Notice,
+    NoticeOptOut,
+    NoticeRecipient,
     OutboxMessage,
     Rating,
     Resident,
     ReturnVisit,
     SurveyResponse,
     Ticket,
+    TicketCard,
     TicketEvent,
     Visitor,
 )
 
 CLOSED_STATUSES = ("closed", "cancelled")
 UNANSWERED_RATINGS = ("scheduled", "asked", "reminded")
+# An approved draft is the property's own FAQ text; the others still carry the question
+# copied from the resident's description.
+UNAPPROVED_DRAFTS = ("writing", "pending", "rejected")
+OPEN_DRAFTS = ("writing", "pending")
 
 
 class PersonalDataRepo:
@@ -64,6 +73,39 @@ class PersonalDataRepo:
     async def faq_questions_of(self, telegram_id: int) -> Sequence[FaqGap]:
         """Questions they asked that the FAQ did not answer, or whose answer they rejected."""
         query = select(FaqGap).where(FaqGap.telegram_id == telegram_id).order_by(FaqGap.id)
+        return (await self.session.scalars(query)).all()
+
+    async def open_faq_drafts(self, ticket_ids: Sequence[int]) -> Sequence[FaqDraft]:
+        """FAQ drafts of their inquiries still being written or waiting for a manager."""
+        query = (
+            select(FaqDraft)
+            .where(FaqDraft.ticket_id.in_(ticket_ids), FaqDraft.status.in_(OPEN_DRAFTS))
+            .order_by(FaqDraft.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def dialog_of(self, telegram_id: int) -> DialogState | None:
+        """The conversation under way in their private chat (a registration half done)."""
+        return await self.session.get(DialogState, (telegram_id, telegram_id))
+
+    async def waiting_for(self, telegram_id: int) -> Sequence[OutboxMessage]:
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.chat_id == telegram_id, OutboxMessage.status == "pending")
+            .order_by(OutboxMessage.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def notices_opt_out(self, telegram_id: int) -> NoticeOptOut | None:
+        return await self.session.get(NoticeOptOut, telegram_id)
+
+    async def notices_received(self, telegram_id: int) -> Sequence[Notice]:
+        query = (
+            select(Notice)
+            .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
+            .where(NoticeRecipient.telegram_id == telegram_id)
+            .order_by(Notice.id)
+        )
         return (await self.session.scalars(query)).all()
 
     # retention ---------------------------------------------------------------------------
@@ -140,6 +182,56 @@ class PersonalDataRepo:
             .where(FaqGap.telegram_id == telegram_id)
             .values(question="", telegram_id=None)
         )
+
+    async def delete_unapproved_drafts(self, ticket_ids: Sequence[int]) -> list[int]:
+        """Drafts of their inquiries not approved go (the writer's dialog then finds its
+        draft gone); returns every draft id of those inquiries, for their messages."""
+        ids = list(
+            (
+                await self.session.scalars(
+                    select(FaqDraft.id).where(FaqDraft.ticket_id.in_(ticket_ids))
+                )
+            ).all()
+        )
+        await self.session.execute(
+            delete(FaqDraft).where(
+                FaqDraft.ticket_id.in_(ticket_ids), FaqDraft.status.in_(UNAPPROVED_DRAFTS)
+            )
+        )
+        return ids
+
+    async def drop_notices(self, telegram_id: int) -> None:
+        """Their /notices choice and the list of announcements sent to them."""
+        await self.session.execute(
+            delete(NoticeOptOut).where(NoticeOptOut.telegram_id == telegram_id)
+        )
+        await self.session.execute(
+            delete(NoticeRecipient).where(NoticeRecipient.telegram_id == telegram_id)
+        )
+
+    async def card_ids_of(self, ticket_ids: Sequence[int]) -> list[int]:
+        query = select(TicketCard.id).where(TicketCard.ticket_id.in_(ticket_ids))
+        return list((await self.session.scalars(query)).all())
+
+    async def return_visit_ids_of(self, ticket_ids: Sequence[int]) -> list[int]:
+        query = select(ReturnVisit.id).where(ReturnVisit.ticket_id.in_(ticket_ids))
+        return list((await self.session.scalars(query)).all())
+
+    async def outbox_about(
+        self, keys: Sequence[str], prefixes: Sequence[str], marks: Sequence[str]
+    ) -> Sequence[OutboxMessage]:
+        """Outbox rows written for someone: by key (exactly, or its start), or whose payload
+        mentions a mark (a ticket number, a phone). Marks are ASCII, so they read the same
+        in either database's JSON; the caller checks each hit (a longer number matches).
+        A whole scan, but only on a /forgetme."""
+        payload = cast(OutboxMessage.payload, String)
+        conditions = [
+            OutboxMessage.dedupe_key.in_(keys),
+            *(OutboxMessage.dedupe_key.startswith(p, autoescape=True) for p in prefixes),
+            *(payload.contains(m, autoescape=True) for m in marks),
+        ]
+        query = select(OutboxMessage).where(or_(*conditions)).order_by(OutboxMessage.id)
+        return (await self.session.scalars(query)).all()
 
     async def drop_private_chat(self, telegram_id: int) -> None:
         """Their dialog state goes; messages to them are not sent and keep no text."""

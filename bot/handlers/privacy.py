@@ -8,16 +8,35 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.handlers.base import Ctx, new_token
-from bot.handlers.cards import anonymise_cards, group_translator, reply_to_cards
+from bot.handlers.base import Ctx, State, new_token
+from bot.handlers.cards import (
+    anonymise_cards,
+    group_translator,
+    post_cards,
+    refresh_cards,
+    reply_to_cards,
+)
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
 from bot.handlers.my_tickets import event_words
 from bot.handlers.presenters import category_label, status_label, team_label, urgency_label
 from bot.messages import Button, Document
+from bot.services.incidents import Incidents
 from bot.services.lifecycle import OPEN_STATUSES
+from bot.services.outbox import from_payload
 from bot.services.phones import display_phone
 from bot.services.privacy import MyData, PersonalData
-from storage.models import FaqGap, Rating, Ticket, TicketEvent, Visitor
+from storage.models import (
+    DialogState,
+    FaqDraft,
+    FaqGap,
+    Notice,
+    OutboxMessage,
+    Rating,
+    Resident,
+    Ticket,
+    TicketEvent,
+    Visitor,
+)
 
 JSON_MIME = "application/json"
 
@@ -49,6 +68,9 @@ async def on_mydata(ctx: Ctx) -> None:
     day = ctx.desk.now().astimezone(ctx.settings.tz).strftime("%Y%m%d")
     content = json.dumps(export_document(ctx, data), ensure_ascii=False, indent=2)
     document = Document(f"propdesk-mydata-{day}.json", content.encode("utf-8"), JSON_MIME)
+    if data.resident is None:
+        ctx.say(ctx.t("privacy.mydata_caption_unregistered"), document=document)
+        return
     caption = ctx.t(
         "privacy.mydata_caption",
         tickets=len(data.tickets),
@@ -60,19 +82,9 @@ async def on_mydata(ctx: Ctx) -> None:
 
 def export_document(ctx: Ctx, data: MyData) -> dict[str, Any]:
     """The export: field names in English for machines, labels in the resident's language."""
-    resident = data.resident
     return {
         "generated_at": _when(ctx, ctx.desk.now()),
-        "profile": {
-            "name": resident.name,
-            "phone": display_phone(resident.phone) if resident.phone else "",
-            "property": data.property_name,
-            "building": resident.building,
-            "unit": resident.unit,
-            "room": resident.room,
-            "language": resident.locale,
-            "registered_at": _when(ctx, resident.created_at),
-        },
+        "profile": _profile(ctx, data.resident, data.property_name),
         "tickets": [
             _ticket(ctx, t, data.timelines.get(t.id, []), data.ratings.get(t.id))
             for t in data.tickets
@@ -88,7 +100,60 @@ def export_document(ctx: Ctx, data: MyData) -> dict[str, Any]:
         ],
         "visitors": [_visitor(ctx, v) for v in data.visitors],
         "faq_questions": [_faq_question(ctx, gap) for gap in data.faq_questions],
+        "faq_drafts": [_faq_draft(data, draft) for draft in data.faq_drafts],
+        "notices": {
+            "turned_off_at": _when(ctx, data.notices_off_since),
+            "received": [_notice(ctx, notice) for notice in data.notices],
+        },
+        "conversation": _conversation(ctx, data.dialog),
+        "messages_waiting": [_waiting(row) for row in data.waiting],
     }
+
+
+def _profile(ctx: Ctx, resident: Resident | None, property_name: str) -> dict[str, Any] | None:
+    if resident is None:
+        return None  # not registered: what they typed so far is in "conversation"
+    return {
+        "name": resident.name,
+        "phone": display_phone(resident.phone) if resident.phone else "",
+        "property": property_name,
+        "building": resident.building,
+        "unit": resident.unit,
+        "room": resident.room,
+        "language": resident.locale,
+        "registered_at": _when(ctx, resident.created_at),
+    }
+
+
+def _faq_draft(data: MyData, draft: FaqDraft) -> dict[str, Any]:
+    """An FAQ entry staff are writing from their inquiry: its question is their words."""
+    numbers = {ticket.id: ticket.number for ticket in data.tickets}
+    return {
+        "ticket": numbers.get(draft.ticket_id or 0, ""),
+        "question": draft.question,
+        "status": draft.status,  # writing, pending: as staff see it
+    }
+
+
+def _notice(ctx: Ctx, notice: Notice) -> dict[str, Any]:
+    return {"sent_at": _when(ctx, notice.started_at or notice.send_at), "text": notice.text}
+
+
+def _conversation(ctx: Ctx, dialog: DialogState | None) -> dict[str, Any] | None:
+    """The dialog under way, as stored: a registration half done holds name, phone and the
+    problem typed."""
+    if dialog is None:
+        return None
+    return {
+        "flow": dialog.flow,
+        "step": dialog.step,
+        "data": dialog.data,
+        "updated_at": _when(ctx, dialog.updated_at),
+    }
+
+
+def _waiting(row: OutboxMessage) -> str:
+    return from_payload(row.chat_id, row.payload).text
 
 
 def _visitor(ctx: Ctx, visitor: Visitor) -> dict[str, Any]:
@@ -159,13 +224,35 @@ def _when(ctx: Ctx, moment: datetime | None) -> str | None:
 
 # /forgetme -----------------------------------------------------------------------------------
 async def on_forgetme(ctx: Ctx) -> None:
-    resident = await ctx.desk.resident(ctx.inc.user_id)
-    if resident is None or not resident.registered:
+    if ctx.state.due_at is not None:
+        # "Is anyone in danger?" is waiting: silence pages the property, which a question
+        # of ours in between would cancel.
+        ctx.say(ctx.t("privacy.answer_first"))
+        return
+    if not await PersonalData(ctx.desk).holds_anything(ctx.inc.user_id):
         ctx.say(ctx.t("privacy.nothing_kept"))
         return
-    ctx.finish()  # whatever was half done gives way to the question
-    ctx.goto(Step.CONFIRM, token=new_token())
+    previous = _previous(ctx.state)
+    ctx.finish()  # the question stands alone; Keep brings back what was under way
+    ctx.goto(Step.CONFIRM, token=new_token(), previous=previous)
     await ask_forget(ctx)
+
+
+def _previous(state: State) -> dict[str, Any] | None:
+    """The dialog under way (a report draft, a registration), kept until Delete."""
+    if state.flow == FLOW.name:
+        kept = state.data.get("previous")  # /forgetme again: the first question's
+        return kept if isinstance(kept, dict) else None
+    if not state.flow:
+        return None
+    return {"flow": state.flow, "step": state.step, "data": state.data}
+
+
+def _restore(ctx: Ctx) -> None:
+    previous = ctx.state.data.get("previous")
+    ctx.finish()
+    if isinstance(previous, dict):
+        ctx.state = State(str(previous["flow"]), str(previous["step"]), dict(previous["data"]))
 
 
 async def ask_forget(ctx: Ctx) -> None:
@@ -180,6 +267,8 @@ async def ask_forget(ctx: Ctx) -> None:
         ),
     )
     key = "privacy.confirm_with_open" if open_count else "privacy.confirm"
+    if resident is None or not resident.registered:
+        key = "privacy.confirm_unregistered"
     ctx.say(ctx.t(key, open=open_count), buttons)
 
 
@@ -188,22 +277,30 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
         ctx.toast(ctx.t("common.stale_button"))
         return
     ctx.toast()
-    ctx.finish()
     if press.action == ForgetButton.KEEP:
+        _restore(ctx)
         ctx.edit(ctx.t("privacy.kept"))
         return
-    forgotten = await PersonalData(ctx.desk).forget(ctx.inc.user_id)
+    ctx.finish()
+    resident = await ctx.desk.resident(ctx.inc.user_id)
+    registered = resident is not None and resident.registered
+    group = group_translator(ctx.desk)
+    forgotten = await PersonalData(ctx.desk).forget(ctx.inc.user_id, group("card.anonymised"))
     if forgotten is None:
         ctx.edit(ctx.t("privacy.nothing_kept"))
         return
-    group = group_translator(ctx.desk)
     for ticket in forgotten.cancelled:
         # The team hears it under the card, as when a resident cancels one ticket.
         await reply_to_cards(
             ctx.desk, ticket, group("card.resident_withdrew", number=ticket.number), ()
         )
+    for ticket in forgotten.cancelled:
+        await _left_incident(ctx, ticket)
     for ticket in forgotten.anonymised:
         await anonymise_cards(ctx.desk, ticket)
+    if not registered:
+        ctx.edit(ctx.t("privacy.forgotten_unregistered"))
+        return
     ctx.edit(
         ctx.t(
             "privacy.forgotten",
@@ -212,6 +309,24 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
             visitors=forgotten.visitors,
         )
     )
+
+
+async def _left_incident(ctx: Ctx, ticket: Ticket) -> None:
+    """As when a resident cancels one report (bot/handlers/my_tickets.py): a withdrawn
+    first report hands the incident and its card to the next open report, whose reporter
+    is not the one forgotten; a withdrawn member stops counting on the lead's card."""
+    incidents = Incidents(ctx.desk)
+    view = await incidents.view(ticket)
+    if view is None:
+        return
+    new_lead = await incidents.after_cancel(ticket)
+    group = group_translator(ctx.desk)
+    if new_lead is not None:
+        await post_cards(
+            ctx.desk, new_lead, extra=group("incident.lead_moved", number=ticket.number)
+        )
+    elif view.lead is not None and view.lead.id != ticket.id:
+        await refresh_cards(ctx.desk, view.lead)
 
 
 FLOW = Flow(
