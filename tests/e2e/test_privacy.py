@@ -46,7 +46,7 @@ async def test_forgetme_confirmed_then_a_fresh_start(
     await harness.act_press_last(li, harness.button_label(li, "Submit"))
     asked = await harness.act(li.send_text("/forgetme"))
     assert "Delete your personal data?" in texts(asked)
-    assert "1 unfinished tickets" in texts(asked)
+    assert "Unfinished tickets: 1." in texts(asked)
     done = await harness.act_press_last(li, "🗑 Delete")
     assert "Your personal data is deleted" in texts(done)
     assert harness.app is not None
