@@ -44,7 +44,16 @@ CARDS: Table = TicketCard.__table__  # type: ignore[assignment]
 
 HEAD_COLUMNS = tuple(
     OUTBOX.c[name]
-    for name in ("id", "priority", "chat_id", "dedupe_key", "attempts", "created_at", "payload")
+    for name in (
+        "id",
+        "priority",
+        "chat_id",
+        "dedupe_key",
+        "attempts",
+        "created_at",
+        "payload",
+        "notice_id",
+    )
 )
 
 

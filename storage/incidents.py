@@ -80,6 +80,21 @@ class IncidentRepo:
         )
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
+    async def close_planned(self, notice_id: int, now: datetime) -> int:
+        """The planned incident of a notice that was called off or stopped ends now (an
+        incident that only recorded the notice it sent is left as it is)."""
+        result = await self.session.execute(
+            update(Incident)
+            .where(
+                Incident.notice_id == notice_id,
+                Incident.planned.is_(True),
+                Incident.status == "open",
+            )
+            .values(status="closed", closed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def record_notice(self, incident_id: int, notice_id: int) -> bool:
         """The incident's notice to its building, recorded once: False when one is already
         (of two presses at once exactly one wins; PostgreSQL makes the second wait for the

@@ -6,10 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import String, cast, delete, exists, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Notice, NoticeOptOut, NoticeRecipient, Resident, Ticket
+from storage.models import (
+    Notice,
+    NoticeOptOut,
+    NoticeRecipient,
+    OutboxMessage,
+    Resident,
+    Ticket,
+)
 
 
 class NoticeRepo:
@@ -63,10 +70,15 @@ class NoticeRepo:
         return (await self.session.scalars(query)).all()
 
     async def received_by(self, telegram_id: int, limit: int) -> Sequence[Notice]:
+        """The notices whose copy to this resident was sent: one stopped before it, or
+        refused, was queued but never received. The copy is found by its unique outbox key
+        (`notice:<id>:<telegram id>`), one index look-up per notice."""
+        key = literal("notice:") + cast(Notice.id, String) + literal(f":{telegram_id}")
+        sent = exists().where(OutboxMessage.dedupe_key == key, OutboxMessage.status == "sent")
         query = (
             select(Notice)
             .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
-            .where(NoticeRecipient.telegram_id == telegram_id)
+            .where(NoticeRecipient.telegram_id == telegram_id, sent)
             .order_by(Notice.started_at.desc(), Notice.id.desc())
             .limit(limit)
         )

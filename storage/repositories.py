@@ -31,6 +31,7 @@ from storage.models import (
     Correction,
     DialogState,
     Invite,
+    Notice,
     OutboxMessage,
     ProcessedUpdate,
     Property,
@@ -458,6 +459,7 @@ class OutboxHead:
     attempts: int
     created_at: datetime
     payload: dict[str, Any]
+    notice_id: int | None = None  # an announcement's copy: dropped once it is stopped
 
 
 @dataclass(frozen=True)
@@ -476,6 +478,7 @@ _HEAD_COLUMNS = (
     OutboxMessage.attempts,
     OutboxMessage.created_at,
     OutboxMessage.payload,
+    OutboxMessage.notice_id,
 )
 
 
@@ -488,7 +491,7 @@ def _head_order(chat_id: int) -> list[Any]:
 def _head(found: Any) -> OutboxHead:
     return OutboxHead(
         int(found.id), int(found.chat_id), int(found.priority), found.dedupe_key,
-        int(found.attempts), found.created_at, dict(found.payload),
+        int(found.attempts), found.created_at, dict(found.payload), found.notice_id,
     )  # fmt: skip
 
 
@@ -704,7 +707,7 @@ class OutboxRepo(_Repo):
     async def cancel_pending(self, notice_id: int, reason: str, now: datetime) -> int:
         """An announcement's waiting rows will not be sent: marked cancelled with the reason
         (the sender only ever takes pending rows). Rows already in flight (claimed) finish
-        as they are."""
+        as they are; one that has to wait for a retry is dropped (`cancel_if_notice_in`)."""
         result = await self.session.execute(
             update(OutboxMessage)
             .where(
@@ -716,6 +719,19 @@ class OutboxRepo(_Repo):
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def cancel_if_notice_in(self, row_id: int, statuses: Sequence[str], reason: str) -> bool:
+        """One announcement row the sender holds or retries is cancelled when its notice is in
+        `statuses` (stopped, cancelled): a stop reaches rows `cancel_pending` had to skip.
+        One statement, so a stop committed at any moment is seen."""
+        over = exists().where(Notice.id == OutboxMessage.notice_id, Notice.status.in_(statuses))
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending", over)
+            .values(status="cancelled", error=f"cancelled: {reason}", claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 def _unclaimed(row: Any, now: datetime) -> ColumnElement[bool]:

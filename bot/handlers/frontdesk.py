@@ -442,6 +442,9 @@ async def _file(ctx: Ctx, _: str) -> None:
 
 async def _file_anyway(ctx: Ctx, _: str) -> None:
     ctx.state.data["duplicate_ok"] = True
+    if ctx.state.data.get("emergency"):  # held back as a second report of one emergency
+        await _file_emergency_now(ctx, _draft(ctx))
+        return
     await _file(ctx, "")
 
 
@@ -538,8 +541,10 @@ async def _address_known(ctx: Ctx) -> None:
     await _advance(ctx)
 
 
-async def _show_duplicates(ctx: Ctx, earlier: Sequence[Ticket]) -> None:
-    lines = [ctx.t("desk.duplicate")]
+async def _show_duplicates(
+    ctx: Ctx, earlier: Sequence[Ticket], title: str = "desk.duplicate"
+) -> None:
+    lines = [ctx.t(title)]
     for ticket in earlier:
         lines.append(
             ctx.t(
@@ -601,6 +606,17 @@ async def _file_emergency(ctx: Ctx, draft: Draft) -> None:
     advice = ctx.t(safety_advice_key(draft.hazard))
     number = hotlines.get(draft.hazard or "", "")
     ctx.say(advice + ("\n" + ctx.t("safety.call", number=number) if number else ""))
+    # Checked only after the advice, and only against an emergency already filed: the
+    # first report of an emergency is never held up, a second clerk's is not filed blind.
+    earlier = await FrontDesk(ctx.desk).same_emergency(_property_id(ctx), _caller(ctx), draft)
+    if earlier:
+        ctx.goto(Step.CONFIRM, emergency=True)
+        await _show_duplicates(ctx, earlier, "desk.duplicate_emergency")
+        return
+    await _file_emergency_now(ctx, draft)
+
+
+async def _file_emergency_now(ctx: Ctx, draft: Draft) -> None:
     ticket = await _file_now(ctx, draft)
     if ticket is not None:
         ctx.say(ctx.t("desk.emergency_filed", number=ticket.number))

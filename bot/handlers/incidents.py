@@ -4,6 +4,8 @@ into an announcement to its building in two taps (`ic:<ticket id>:<action>`)."""
 
 from __future__ import annotations
 
+import html
+
 from bot.domain.vocabulary import NoticeAudience
 from bot.handlers.announcements import queue_notice
 from bot.handlers.base import Ctx
@@ -239,13 +241,15 @@ def _card_again(ctx: Ctx, ticket: Ticket, view: IncidentView) -> None:
 
 
 def _notice_text(t: Translator, ctx: Ctx, ticket: Ticket, view: IncidentView) -> str:
+    """The notice's words as plain text, like a typed notice's: the preview and the notice's
+    render escape them once (kept escaped, a building "A&B" reached residents as "A&amp;B")."""
     common = {"building": view.incident.building, "topic": topic_label(t, view)}
     if ticket.estimate_at is not None:
         eta = ticket.estimate_at.astimezone(ctx.settings.tz).strftime("%H:%M")
-        return t("incident.notice_text_eta", eta=eta, **common)
-    if ticket.status != Status.NEW:
-        return t("incident.notice_text_working", **common)
-    return t("incident.notice_text_new", **common)
+        return html.unescape(t("incident.notice_text_eta", eta=eta, **common))
+    working = ticket.status != Status.NEW
+    key = "incident.notice_text_working" if working else "incident.notice_text_new"
+    return html.unescape(t(key, **common))
 
 
 # the button family -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from bot.domain.policy import (
     opens_return_visit,
     team_for,
 )
-from bot.domain.vocabulary import CHANNELS, Channel, RatingState
+from bot.domain.vocabulary import CHANNELS, Channel, RatingState, Urgency
 from bot.services.desk import DEFAULT_HOTLINES, Desk, Draft, address_of, uow_of
 from bot.services.dispatch import Dispatch
 from bot.services.ratings import Ratings
@@ -125,6 +125,16 @@ class FrontDesk:
         return await self.uow.tickets.open_for_caller(
             property_id, caller.resident_id, caller.phone, since
         )
+
+    async def same_emergency(self, property_id: int, caller: Caller, draft: Draft) -> list[Ticket]:
+        """The caller's open emergency tickets of the draft's kind (its hazard, or its
+        category when it names none), registered lately: two staff taking one alarm."""
+        return [
+            t
+            for t in await self.recent_open(property_id, caller)
+            if t.urgency == Urgency.EMERGENCY
+            and (t.hazard == draft.hazard if draft.hazard else t.category == draft.category)
+        ]
 
     # filing ----------------------------------------------------------------------------
     async def register(

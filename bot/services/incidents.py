@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.vocabulary import CardAction
+from bot.domain.vocabulary import CardAction, NoticeStatus
 from bot.nlp import get_classifier
 from bot.nlp.incidents import ReportWords, report_words, score, topic_of
 from bot.services.desk import Desk, Draft, uow_of
@@ -30,6 +30,9 @@ from bot.services.timers import reschedule, working_hours
 from storage.models import Incident, Notice, Resident, Ticket
 
 LEAD, MEMBER, SUGGESTED = "lead", "member", "suggested"
+# The notices whose planned work answers reports: going out or gone out, or still waiting
+# for its time (the work is planned all the same); never one cancelled or stopped.
+ANSWERING_NOTICES = frozenset({NoticeStatus.SCHEDULED, NoticeStatus.SENDING, NoticeStatus.DONE})
 # How a member reaches its lead's status: the actions in order, each taken if legal.
 _PATH: dict[str, tuple[str, ...]] = {
     Status.ACCEPTED: ("accept",),
@@ -85,7 +88,8 @@ class Incidents:
 
     async def planned_for(self, resident: Resident, draft: Draft) -> tuple[Notice, Incident] | None:
         """The announcement of planned work under way at the resident's building that the
-        report is about (same service), or None."""
+        report is about (same service), or None. A cancelled or stopped notice answers
+        nothing (cancel and stop close its incident; this guards older rows too)."""
         if not self.config.enabled or resident.property_id is None:
             return None
         topic = topic_of(draft.description)
@@ -97,7 +101,7 @@ class Incidents:
         ):
             if incident.planned and incident.topic == topic and incident.notice_id is not None:
                 notice = await self.uow.notices.get(incident.notice_id)
-                if notice is not None:
+                if notice is not None and notice.status in ANSWERING_NOTICES:
                     return notice, incident
         return None
 

@@ -189,6 +189,8 @@ class NoticeService:
             cancelled = notice.status == NoticeStatus.CANCELLED
             raise NotAllowed("notice.already_cancelled" if cancelled else "notice.already_started")
         notice.finished_at = self.desk.now()
+        # the work it announced is off: reports in its window are tickets again
+        await self.uow.incidents.close_planned(notice.id, self.desk.now())
         return notice
 
     async def stop(self, actor: Actor, notice_id: int) -> int:
@@ -196,6 +198,8 @@ class NoticeService:
         notice = await self._managed(actor, notice_id)
         if not await self.uow.notices.move(notice_id, NoticeStatus.SENDING, NoticeStatus.STOPPED):
             raise NotAllowed("notice.not_sending")
+        # a stopped notice was (most likely) wrong: it must not answer reports either
+        await self.uow.incidents.close_planned(notice.id, self.desk.now())
         reason = f"notice stopped by {actor.telegram_id}"
         return await self.uow.outbox.cancel_pending(notice.id, reason, self.desk.now())
 

@@ -25,6 +25,7 @@ from functools import partial
 from typing import Any, TypeVar, cast
 
 from bot.clock import Clock
+from bot.domain.vocabulary import NoticeStatus
 from bot.messages import (
     BadRequest,
     Button,
@@ -72,6 +73,9 @@ RECORD_ATTEMPTS = 20
 MAX_WORKERS = 64
 # The outbox keys of ticket cards start so: only their sends record a message id on a card.
 CARD_KEY_PREFIX = "card:"
+# An announcement in one of these states sends nothing more, not even a row already taken.
+CALLED_OFF = (NoticeStatus.STOPPED, NoticeStatus.CANCELLED)
+CALLED_OFF_REASON = "notice stopped before this copy went out"
 
 
 # payloads ------------------------------------------------------------------------------
@@ -184,6 +188,7 @@ class _Claimed:
     payload: dict[str, Any]
     out: Outgoing | None
     give_up: str | None = None
+    notice_id: int | None = None
 
 
 class OutboxSender:
@@ -398,6 +403,10 @@ class OutboxSender:
 
     async def _claim_in(self, uow: UnitOfWork, chat_id: int, now: datetime) -> _Claimed | None:
         head = await uow.outbox.claim_head(chat_id, now, now + LEASE)
+        # a stopped announcement's copies are dropped, one after the other (a stop skips
+        # the rows a sender held then; such a row may be due again now, after a retry)
+        while head is not None and await self._called_off(uow, head.id, head.notice_id):
+            head = await uow.outbox.claim_head(chat_id, now, now + LEASE)
         if head is None:
             return None  # nothing due, or another sender has it
         payload = head.payload
@@ -412,7 +421,23 @@ class OutboxSender:
             payload,
             prepared.out,
             prepared.give_up,
+            head.notice_id,
         )
+
+    @staticmethod
+    async def _called_off(uow: UnitOfWork, row_id: int, notice_id: int | None) -> bool:
+        """True when the row was an announcement's copy whose notice was stopped or
+        cancelled: it is marked cancelled (so the delivery report counts it) and not sent.
+        Other rows cost nothing here."""
+        if notice_id is None:
+            return False
+        return await uow.outbox.cancel_if_notice_in(row_id, CALLED_OFF, CALLED_OFF_REASON)
+
+    async def _dropped(self, c: _Claimed) -> bool:
+        """Before a held retry: the row's notice was stopped meanwhile (the row is cancelled)."""
+        if c.notice_id is None:
+            return False
+        return await self._together(lambda uow: self._called_off(uow, c.row_id, c.notice_id))
 
     def _may_start(self, chat_id: int) -> bool:
         """Nothing handed over for the chat yet, we send, and its pace allows a send now."""
@@ -446,6 +471,9 @@ class OutboxSender:
         grows long enough to go back to the database."""
         uncertain = 0
         for attempt in range(HELD_ATTEMPTS):
+            if attempt and await self._dropped(c):  # stopped while we waited to retry
+                log.info("outbox %s: its notice was stopped, not retried", c.key)
+                return
             while (pace := self.pacer.chat_delay(out.chat_id)) > 0:  # retries keep the pace too
                 await self.pacer.timer.sleep(pace)
             try:
@@ -606,6 +634,10 @@ class OutboxSender:
             )
             if done is None:
                 return None, None
+            if retry_in is not None and error is not None:
+                # going back to wait: a notice stopped meanwhile drops it now, so the report
+                # need not wait for its retry
+                await self._called_off(uow, c.row_id, c.notice_id)
             # only a card's send has a message id to note (no UPDATE for every other send)
             if error is None and sent_id is not None and card_key and _is_card(card_key):
                 await uow.cards.set_message_id(card_key, sent_id)

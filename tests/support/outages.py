@@ -9,7 +9,7 @@ from tests.support.world import World, staffed
 OUTAGE = "3栋停水了,总管漏水"
 
 
-async def seed(world: World, count: int) -> list[int]:
+async def seed(world: World, count: int, building: str = "3栋") -> list[int]:
     await staffed(world)
     ids = [6100 + i for i in range(count)]
     now = world.app.clock.now()
@@ -22,7 +22,7 @@ async def seed(world: World, count: int) -> list[int]:
                     property_id=prop.id,
                     name=f"住户{telegram_id}",
                     phone=f"+86138{telegram_id:08d}",
-                    building="3栋",
+                    building=building,
                     unit="1单元",
                     room=str(telegram_id),
                     registered=True,

@@ -4,34 +4,12 @@ configured waiting time, and which typed answers count as a clear no."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.handlers.base import Classification
 from bot.handlers.reporting import is_no
-from bot.nlp import Classification as Result
-from storage.models import Ticket
 from tests.support.apps import AppFactory
-from tests.support.people import Person, fake_classify, register
-
-UNSURE = "the lift stopped between floors"
-# The model alone raised it: unsure, and high were there no danger.
-MODEL_ALONE = Result("repair", "emergency", "lift", 0.8, ("lift",), False, "high")
-
-
-def unsure_classify(text: str) -> Classification:
-    return MODEL_ALONE if text == UNSURE else fake_classify(text)
-
-
-async def _english(app: App) -> Person:
-    return await register(app, 2002, name="Tom", phone="+8613812345679", room="502", language="en")
-
-
-async def _tickets(app: App) -> list[Ticket]:
-    async with app.uow_factory() as uow:
-        return list((await uow.session.scalars(select(Ticket))).all())
+from tests.support.danger import UNSURE, english_resident, tickets, unsure_classify
 
 
 @pytest.mark.parametrize(
@@ -54,23 +32,23 @@ async def test_english_resident_says_no_and_gets_a_high_repair(
     settings: Settings, app_factory: AppFactory
 ) -> None:
     app = await app_factory(settings, classify=unsure_classify)
-    tom = await _english(app)
+    tom = await english_resident(app)
     asked = "\n".join(o.text for o in await tom.say(UNSURE))
     assert "Is anyone in danger right now?" in asked and "2 min" in asked
     assert tom.button("Yes, send someone now") and tom.button("No danger")
-    assert await _tickets(app) == []
+    assert await tickets(app) == []
 
     await tom.say("No.")
     assert "High" in tom.texts() and "Emergency" not in tom.texts()
     await tom.press(tom.button("Submit"))
-    [ticket] = await _tickets(app)
+    [ticket] = await tickets(app)
     assert (ticket.urgency, ticket.hazard) == ("high", None)
 
 
 async def test_the_waiting_time_is_a_setting(settings: Settings, app_factory: AppFactory) -> None:
     five = settings.model_copy(update={"danger_answer_minutes": 5})
     app = await app_factory(five, classify=unsure_classify)
-    tom = await _english(app)
+    tom = await english_resident(app)
     asked = "\n".join(o.text for o in await tom.say(UNSURE))
     assert "5 min" in asked
     assert isinstance(app.clock, FixedClock)
@@ -78,7 +56,7 @@ async def test_the_waiting_time_is_a_setting(settings: Settings, app_factory: Ap
     assert await app.periodic().danger_sweep() == 0
     app.clock.advance(seconds=61)
     assert await app.periodic().danger_sweep() == 1
-    [ticket] = await _tickets(app)
+    [ticket] = await tickets(app)
     assert ticket.urgency == "emergency"
     late = await tom.press(tom.button("No danger"))
     assert late == [] and "closed" in tom.answers[-1].text

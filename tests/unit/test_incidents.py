@@ -87,6 +87,26 @@ async def test_thirty_reports_one_card_and_a_notice_in_two_taps(world: World) ->
     assert all("3栋停水" in world.sender.text_to(i) for i in ids)
 
 
+async def test_a_building_name_with_an_ampersand_is_escaped_once(world: World) -> None:
+    """The notice from an incident's card is plain words, escaped once when shown: "A&B座"
+    reaches residents (and the preview) as A&amp;B座 in HTML, never as A&amp;amp;B座."""
+    ids = await seed(world, 2, building="A&B座")
+    await report_outage(world, ids)
+    lead = (await world.tickets())[0]
+    message_id = await world.card_message(lead.id, ENG_GROUP)
+    manager = GroupPerson(world.app.dialog, MANAGER, ENG_GROUP, "周经理")
+    await manager.press(f"ic:{lead.id}:a", message_id)
+    assert "A&amp;B座" in manager.texts() and "&amp;amp;" not in manager.texts()
+    await manager.press(f"ic:{lead.id}:as", message_id)
+    await world.flush()
+    async with world.app.uow_factory() as uow:
+        notice = (await uow.session.scalars(select(Notice))).one()
+    assert notice.text.startswith("A&B座")
+    for resident in ids:
+        sent = world.sender.text_to(resident)
+        assert "A&amp;B座停水" in sent and "&amp;amp;" not in sent, sent
+
+
 async def test_the_digest_counts_the_incident_once(world: World) -> None:
     ids = await seed(world, 4)
     await report_outage(world, ids)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import select, text, update
 
 from bot.clock import FixedClock
 from bot.domain.policy import (
@@ -21,9 +22,10 @@ from bot.domain.policy import (
     notice_time_ok,
 )
 from bot.domain.vocabulary import SendPriority
+from bot.messages import Outgoing, RateLimited, Sent
 from bot.services.desk import Desk
 from bot.services.notices import NoticeService
-from storage.models import Notice, OutboxMessage, Resident
+from storage.models import Incident, Notice, OutboxMessage, Resident
 from storage.plans import (
     StatementLog,
     explain,
@@ -34,6 +36,7 @@ from storage.plans import (
     whole_table_reads,
 )
 from tests.support.apps import START
+from tests.support.people import register
 from tests.support.world import LI, MANAGER, WANG, GroupPerson, World, report, staffed
 
 SERVICE_LEAD = 2005
@@ -318,3 +321,117 @@ async def test_a_notices_report_and_stop_read_only_its_own_outbox_rows(world: Wo
                 lines = await sqlite_plan(connection, query)
                 found += sqlite_whole_table_reads(lines, known, ["outbox"])
     assert found == []
+
+
+# -- a cancel or a stop is final -------------------------------------------------------------
+PLANNED = "今天 15:00-18:00 3栋停水检修,请提前储水"
+
+
+async def outage_report_at_15_10(world: World) -> str:
+    """王女士 of 3栋 reports no water inside the planned window; what she was told."""
+    assert isinstance(world.app.clock, FixedClock)
+    world.app.clock.set(START + timedelta(hours=1, minutes=10))
+    wang = world.person(WANG, WANG, "王女士")
+    await wang.say("家里停水了,没水")
+    if wang.last and any(b.text == "报修" for o in wang.last for r in o.buttons for b in r):
+        await wang.press(wang.button("报修"))
+    await wang.press(wang.button("确认"))
+    return wang.texts()
+
+
+async def test_a_cancelled_planned_notice_answers_no_report(world: World) -> None:
+    await seed(world)
+    await register(world.app)  # 王女士, 3栋2单元501
+    manager = await compose(world, MANAGER, "3栋", PLANNED)
+    await manager.press(manager.button("计划停运"))
+    await manager.press(manager.button("定时发送"))
+    await manager.say("14:30")
+    await manager.press(manager.button("取消发送"))
+    assert "已取消" in manager.texts()
+    async with world.app.uow_factory() as uow:
+        incident = (await uow.session.scalars(select(Incident))).one()
+    assert incident.planned and incident.status == "closed"
+    told = await outage_report_at_15_10(world)
+    assert "已提交" in told and "储水" not in told
+    assert len(await world.tickets()) == 1
+
+
+async def test_a_stopped_planned_notice_answers_no_report(world: World) -> None:
+    await seed(world)
+    await register(world.app)
+    manager = await compose(world, MANAGER, "3栋", PLANNED)
+    await manager.press(manager.button("计划停运"))
+    await manager.press(manager.button("立即发送"))
+    await manager.press(manager.button("停止发送"))
+    assert "已停止" in manager.texts()
+    told = await outage_report_at_15_10(world)
+    assert "已提交" in told and "储水" not in told
+    assert len(await world.tickets()) == 1
+
+
+@pytest.mark.parametrize("retry_after", [120, 5], ids=["back-to-wait", "held"])
+async def test_a_copy_in_flight_when_stopped_is_never_sent(world: World, retry_after: int) -> None:
+    """The manager stops the notice while one resident's copy is being sent; Telegram
+    answers 429. Waited out in the database or held in memory, the copy is cancelled, and
+    the report counts it so."""
+    await seed(world)
+    manager = await compose(world, MANAGER, "3栋", "误发的通知")
+    await manager.press(manager.button("立即发送"))
+    stop, target = manager.button("停止发送"), BUILDING_THREE[0]
+    real_send, pressed = world.sender.send, []
+
+    async def send(out: Outgoing) -> Sent:
+        if out.chat_id == target and not pressed:
+            pressed.append(True)
+            await manager.press(stop)  # while this copy is in flight
+            raise RateLimited(retry_after)
+        return await real_send(out)
+
+    world.sender.send = send  # type: ignore[method-assign]
+    await world.outbox.drain()
+    assert isinstance(world.app.clock, FixedClock)
+    world.app.clock.advance(seconds=180)
+    await world.flush()
+    assert not world.sender.to(target)
+    row = next(r for r in await notice_rows(world) if r.chat_id == target)
+    assert row.status == "cancelled"
+    await world.app.periodic().notice_sweep()
+    await world.flush()
+    assert "未发送(已停止):1" in world.sender.text_to(MANAGER)
+
+
+async def test_a_stopped_notices_copy_a_dead_sender_held_is_dropped_when_claimed(
+    world: World,
+) -> None:
+    """A copy held by a sender that died is skipped by the stop; the next claim drops it."""
+    await seed(world)
+    manager = await compose(world, MANAGER, "3栋", "误发的通知")
+    await manager.press(manager.button("立即发送"))
+    now = world.app.clock.now()
+    async with world.app.uow_factory() as uow:
+        await uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == BUILDING_THREE[0])
+            .values(claimed_until=now + timedelta(minutes=10))
+        )
+        await uow.commit()
+    await manager.press(manager.button("停止发送"))
+    assert "1 条消息不再发送" in manager.texts()
+    assert isinstance(world.app.clock, FixedClock)
+    world.app.clock.advance(seconds=11 * 60)  # the lease ran out
+    await world.flush()
+    assert not any(world.sender.to(r) for r in BUILDING_THREE)
+    assert {r.status for r in await notice_rows(world)} == {"cancelled"}
+
+
+async def test_residents_list_only_the_notices_they_were_sent(world: World) -> None:
+    await seed(world)
+    manager = await compose(world, MANAGER, "3栋", "误发:3栋明天停电")
+    await manager.press(manager.button("立即发送"))
+    await manager.press(manager.button("停止发送"))
+    manager = await compose(world, MANAGER, "3栋", "3栋电梯保养通知")
+    await manager.press(manager.button("立即发送"))
+    await world.flush()
+    resident = world.person(BUILDING_THREE[0], BUILDING_THREE[0], "住户")
+    await resident.say("/notices")
+    assert "电梯保养" in resident.texts() and "误发" not in resident.texts()

@@ -24,6 +24,7 @@ from storage.models import (
     Ticket,
 )
 from tests.support.apps import START, AppFactory
+from tests.support.danger import UNSURE, english_resident, tickets, unsure_classify
 from tests.support.outages import report_outage, seed
 from tests.support.people import Person, register
 from tests.support.world import (
@@ -36,7 +37,6 @@ from tests.support.world import (
     report,
     staffed,
 )
-from tests.unit.test_danger_answers import UNSURE, _english, _tickets, unsure_classify
 
 # What could identify 王女士: name, phone (full and masked), address, her words.
 HERS = ("王女士", "13812345678", "5678", "3栋2单元501", "滴水", "物业费")
@@ -190,14 +190,14 @@ async def test_forgetme_waits_for_the_danger_answer_which_still_pages(
     settings: Settings, app_factory: AppFactory
 ) -> None:
     app = await app_factory(settings, classify=unsure_classify)
-    tom = await _english(app)
+    tom = await english_resident(app)
     await tom.say(UNSURE)
     await tom.say("/forgetme")
     assert "answer the safety question above first" in tom.texts()
     assert all(not o.buttons for o in tom.last)
     app.clock.advance(seconds=10 * 60)  # type: ignore[attr-defined]
     assert await app.periodic().danger_sweep() == 1
-    [ticket] = await _tickets(app)
+    [ticket] = await tickets(app)
     assert ticket.urgency == "emergency"
 
 
