@@ -36,6 +36,10 @@ UNAPPROVED_DRAFTS = ("writing", "pending", "rejected")
 OPEN_DRAFTS = ("writing", "pending")
 
 
+# OR-ed conditions per statement of the outbox search (SQLite's expression depth is 1,000)
+CONDITIONS_PER_QUERY = 200
+
+
 class PersonalDataRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -230,8 +234,14 @@ class PersonalDataRepo:
             *(OutboxMessage.dedupe_key.startswith(p, autoescape=True) for p in prefixes),
             *(payload.contains(m, autoescape=True) for m in marks),
         ]
-        query = select(OutboxMessage).where(or_(*conditions)).order_by(OutboxMessage.id)
-        return (await self.session.scalars(query)).all()
+        found: dict[int, OutboxMessage] = {}
+        # in chunks: SQLite refuses an expression deeper than 1,000 terms (a resident with
+        # a hundred tickets has more prefixes than that)
+        for start in range(0, len(conditions), CONDITIONS_PER_QUERY):
+            chunk = conditions[start : start + CONDITIONS_PER_QUERY]
+            for row in (await self.session.scalars(select(OutboxMessage).where(or_(*chunk)))).all():
+                found[row.id] = row
+        return [found[row_id] for row_id in sorted(found)]
 
     async def drop_private_chat(self, telegram_id: int) -> None:
         """Their dialog state goes; messages to them are not sent and keep no text."""

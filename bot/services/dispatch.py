@@ -9,7 +9,7 @@ for every action, so no transport or handler can skip it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.domain.policy import may_act_on_ticket, may_take_over
@@ -18,7 +18,12 @@ from bot.services.desk import Desk, uow_of
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition, Status, next_status
 from bot.services.ratings import Ratings
 from bot.services.staff import Actor, NotAllowed, StaffService
-from bot.services.timers import reschedule, resume_after_pause, working_hours
+from bot.services.timers import (
+    carried_pause,
+    reschedule,
+    resume_after_pause,
+    working_hours,
+)
 from storage.models import Correction, Resident, Ticket, TicketEvent
 
 NOTE_LIMIT = 2000
@@ -210,9 +215,10 @@ class Dispatch:
         was = self.desk.sla.deadlines(ticket.category, old, start)
         due = self.desk.sla.deadlines(ticket.category, urgency, start)
         # Time spent waiting for the resident already pushed the old deadline; keep it.
-        paused = max(ticket.resolution_due_at - was.resolution_due, timedelta(0))
+        hours = working_hours(self.desk.settings)
+        resolution = carried_pause(ticket, was.resolution_due, urgency, due.resolution_due, hours)
         ticket.urgency, ticket.updated_at = urgency, self.desk.now()
-        _new_deadlines(ticket, due.response_due, due.resolution_due + paused)
+        _new_deadlines(ticket, due.response_due, resolution)
         reschedule(ticket, self.desk.settings.escalation, working_hours(self.desk.settings))
         await self._correction(ticket, actor, "urgency", old, urgency)
         await self._staff_event(ticket, actor, "urgency", old, urgency)

@@ -159,6 +159,31 @@ def resume_after_pause(
     reschedule(ticket, config, hours)
 
 
+def carried_pause(
+    ticket: Ticket,
+    was_due: datetime,
+    new_urgency: str,
+    new_due: datetime,
+    hours: WorkingHours | None,
+) -> datetime:
+    """`new_due` (the new urgency's resolution deadline) pushed by the time the ticket already
+    waited for the resident, which pushed `was_due` to its current deadline: measured in the
+    time the old urgency's clock counts, added in the time the new one's counts (ten working
+    minutes paused on a Friday evening are ten minutes on an emergency, not a weekend)."""
+    pushed = ticket.resolution_due_at
+    if pushed <= was_due:
+        return new_due
+    old_hours = _counted(ticket, hours)
+    waited = working_time(old_hours, was_due, pushed) if old_hours else pushed - was_due
+    minutes = _minutes(waited)
+    new_hours = (
+        hours if hours is not None and counts_business_hours_only(new_urgency, True) else None
+    )
+    if new_hours is None:
+        return new_due + timedelta(minutes=minutes)
+    return new_hours.add(new_due, minutes) if minutes else new_due
+
+
 def _pushed(
     ticket: Ticket, paused: datetime, now: datetime, hours: WorkingHours | None
 ) -> datetime:

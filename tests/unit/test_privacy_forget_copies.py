@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.app import App
 from bot.config import Settings
 from bot.messages import Outgoing
 from storage.models import (
@@ -23,6 +24,7 @@ from storage.models import (
     OutboxMessage,
     Ticket,
 )
+from storage.privacy import PersonalDataRepo
 from tests.support.apps import START, AppFactory
 from tests.support.danger import UNSURE, english_resident, tickets, unsure_classify
 from tests.support.outages import report_outage, seed
@@ -287,3 +289,12 @@ async def test_the_notices_choice_and_received_list_are_exported_then_deleted(
     await register(world.app)
     await wang.say("/notices")
     assert "已关闭" not in wang.texts()
+
+
+async def test_the_outbox_search_takes_a_long_history(app: App) -> None:
+    """Five key prefixes a ticket: a resident with three hundred tickets makes 1,500 OR-ed
+    conditions, past SQLite's expression depth of 1,000 (the search runs in chunks)."""
+    async with app.uow_factory() as uow:
+        prefixes = [f"card:{n}:" for n in range(1500)]
+        found = await PersonalDataRepo(uow.session).outbox_about(["x"], prefixes, ["20261128-9"])
+    assert list(found) == []

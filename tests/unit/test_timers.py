@@ -12,6 +12,7 @@ from bot.services.timers import (
     REMIND,
     RESOLUTION_OVERDUE,
     RESPONSE_OVERDUE,
+    carried_pause,
     milestones,
     next_check,
     resume_after_pause,
@@ -195,3 +196,21 @@ def test_working_hours_from_settings() -> None:
     assert working_time(NINE_TO_SIX, local(11, 27, 17, 30), local(11, 30, 10, 30)) == timedelta(
         hours=2
     )
+
+
+def test_an_urgency_change_carries_the_pause_in_the_time_each_clock_counts() -> None:
+    """Ten working minutes waited, ending past Friday's closing time: the old deadline moved
+    over the weekend, yet an emergency's new deadline moves by ten minutes, not two days."""
+    t = friday_ticket()
+    original = t.resolution_due_at
+    t.status, t.paused_at = "in_progress", local(11, 27, 17, 50)
+    resume_after_pause(t, local(11, 30, 9, 0), CONFIG, NINE_TO_SIX)  # 10 working minutes
+    assert t.resolution_due_at == NINE_TO_SIX.add(original, 10)
+    new_due = local(11, 30, 12, 0)
+    assert carried_pause(t, original, "emergency", new_due, NINE_TO_SIX) == new_due + timedelta(
+        minutes=10
+    )
+    assert carried_pause(t, original, "high", new_due, NINE_TO_SIX) == NINE_TO_SIX.add(new_due, 10)
+    assert carried_pause(t, original, "emergency", new_due, None) == new_due + (
+        t.resolution_due_at - original
+    )  # business hours off: the wall clock throughout
