@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from bot.clock import Clock
 from bot.config import PlanConfig, Settings
 from bot.cron import crontab_trigger
@@ -74,7 +76,11 @@ class Periodic:
         row postponed, and the sweep goes on: one bad row must not stop the others."""
         try:
             return int(await work() or 0)
-        except Exception as exc:  # any fault of one row is that row's alone
+        except (OperationalError, InterfaceError):
+            # the database itself (gone, locked): no row would fare better; the sweep stops
+            # and its next tick tries again, with one line in the log instead of one per row
+            raise
+        except Exception as exc:  # any other fault of one row is that row's alone
             _log_failure(sweep, item, exc)
         if postpone is not None:
             await self._postpone(sweep, item, postpone, retry)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.clock import FixedClock
 from bot.services.sweeps import DANGER_RETRY_AFTER, RETRY_AFTER, Periodic
@@ -150,3 +151,28 @@ async def test_a_failing_row_is_retried_not_lost(world: World) -> None:
     await world.app.periodic().sla_sweep()
     await world.flush()
     assert sum("响应时限的一半" in o.text for o in world.sender.to(ENG_GROUP)) == 1
+
+
+async def test_the_database_failing_stops_the_sweep_once(world: World) -> None:
+    """The database itself failing (gone, locked) is no fault of one row: the sweep stops at
+    once (its next tick tries again) instead of failing and postponing row after row."""
+    await staffed(world)
+    await report(world, LEAK)
+    clock(world).set(START + timedelta(minutes=1))
+    _, second = await report(world, "2号楼道灯漏电")
+    periodic = world.app.periodic()
+    tried: list[int] = []
+    real = periodic.notifier.sla_escalation
+
+    async def database_gone(*args: Any) -> Any:
+        tried.append(args[1].id)
+        raise OperationalError("UPDATE tickets", {}, Exception("server closed the connection"))
+
+    periodic.notifier.sla_escalation = database_gone  # type: ignore[method-assign]
+    clock(world).set(START + timedelta(minutes=40))
+    with pytest.raises(OperationalError):
+        await periodic.sla_sweep()
+    assert len(tried) == 1  # not every row in turn
+    assert (await world.ticket(second)).next_sla_check_at is not None
+    periodic.notifier.sla_escalation = real  # type: ignore[method-assign]
+    assert await periodic.sla_sweep() == 2  # the next tick handles both
