@@ -133,6 +133,22 @@ async def incident_of(desk: Desk, ticket: Ticket) -> IncidentView | None:
     return await Incidents(desk).view(ticket)
 
 
+async def left_incident(desk: Desk, ticket: Ticket) -> None:
+    """A withdrawn report (cancelled from /my, or by /forgetme) of an incident: a first
+    report hands the incident and its card to the next open report; any other stops
+    counting on the lead's card."""
+    incidents = Incidents(desk)
+    view = await incidents.view(ticket)
+    if view is None:
+        return
+    new_lead = await incidents.after_cancel(ticket)
+    if new_lead is not None:
+        t = group_translator(desk)
+        await post_cards(desk, new_lead, extra=t("incident.lead_moved", number=ticket.number))
+    elif view.lead is not None and view.lead.id != ticket.id:
+        await refresh_cards(desk, view.lead)
+
+
 def topic_label(t: Translator, view: IncidentView) -> str:
     return t(f"incident.topic_{view.incident.topic}")
 

@@ -11,7 +11,7 @@ from bot.handlers.base import Ctx, shorten
 from bot.handlers.cards import (
     REPLY_QUOTE_LIMIT,
     group_translator,
-    post_cards,
+    left_incident,
     quoted,
     refresh_cards,
     reply_to_cards,
@@ -29,7 +29,6 @@ from bot.handlers.presenters import (
 from bot.i18n import has_key
 from bot.messages import Button, Keyboard
 from bot.services.dispatch import Conflict, Dispatch
-from bot.services.incidents import Incidents
 from bot.services.lifecycle import OPEN_STATUSES, IllegalTransition
 from bot.services.staff import NotAllowed
 from storage.models import Resident, Ticket, TicketEvent
@@ -142,22 +141,7 @@ async def _cancel(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:
     # Tell the group under the card first; retiring the cards ends their replies.
     await reply_to_cards(ctx.desk, ticket, t("card.resident_cancelled", number=ticket.number), ())
     await refresh_cards(ctx.desk, ticket, retire=True)
-    await _left_incident(ctx, ticket)
-
-
-async def _left_incident(ctx: Ctx, ticket: Ticket) -> None:
-    """A cancelled report of an incident stops counting on its card; a cancelled first
-    report hands the card to the next reporter's ticket."""
-    incidents = Incidents(ctx.desk)
-    view = await incidents.view(ticket)
-    if view is None:
-        return
-    new_lead = await incidents.after_cancel(ticket)
-    t = group_translator(ctx.desk)
-    if new_lead is not None:
-        await post_cards(ctx.desk, new_lead, extra=t("incident.lead_moved", number=ticket.number))
-    elif view.lead is not None and view.lead.id != ticket.id:
-        await refresh_cards(ctx.desk, view.lead)
+    await left_incident(ctx.desk, ticket)
 
 
 async def _keep(ctx: Ctx, resident: Resident, ticket: Ticket) -> None:

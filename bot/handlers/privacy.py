@@ -12,15 +12,13 @@ from bot.handlers.base import Ctx, State, new_token
 from bot.handlers.cards import (
     anonymise_cards,
     group_translator,
-    post_cards,
-    refresh_cards,
+    left_incident,
     reply_to_cards,
 )
 from bot.handlers.flow import CallbackCodec, Flow, FlowStep, Press, StepSpec
 from bot.handlers.my_tickets import event_words
 from bot.handlers.presenters import category_label, status_label, team_label, urgency_label
 from bot.messages import Button, Document
-from bot.services.incidents import Incidents
 from bot.services.lifecycle import OPEN_STATUSES
 from bot.services.outbox import from_payload
 from bot.services.phones import display_phone
@@ -295,7 +293,7 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
             ctx.desk, ticket, group("card.resident_withdrew", number=ticket.number), ()
         )
     for ticket in forgotten.cancelled:
-        await _left_incident(ctx, ticket)
+        await left_incident(ctx.desk, ticket)
     for ticket in forgotten.anonymised:
         await anonymise_cards(ctx.desk, ticket)
     if not registered:
@@ -309,24 +307,6 @@ async def on_callback(ctx: Ctx, press: Press) -> None:
             visitors=forgotten.visitors,
         )
     )
-
-
-async def _left_incident(ctx: Ctx, ticket: Ticket) -> None:
-    """As when a resident cancels one report (bot/handlers/my_tickets.py): a withdrawn
-    first report hands the incident and its card to the next open report, whose reporter
-    is not the one forgotten; a withdrawn member stops counting on the lead's card."""
-    incidents = Incidents(ctx.desk)
-    view = await incidents.view(ticket)
-    if view is None:
-        return
-    new_lead = await incidents.after_cancel(ticket)
-    group = group_translator(ctx.desk)
-    if new_lead is not None:
-        await post_cards(
-            ctx.desk, new_lead, extra=group("incident.lead_moved", number=ticket.number)
-        )
-    elif view.lead is not None and view.lead.id != ticket.id:
-        await refresh_cards(ctx.desk, view.lead)
 
 
 FLOW = Flow(
